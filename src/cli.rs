@@ -1,0 +1,95 @@
+//! The command line: argument definitions and dispatch. Each subcommand lives in `cmd/`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::cmd;
+use crate::error::{Error, EXIT_ERROR};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "agentmeter",
+    version,
+    about = "Meter and price Claude Managed Agents sessions, exactly, from their event logs",
+    long_about = "Meter and price Claude Managed Agents sessions, exactly, from their event logs.\n\n\
+        agentmeter reads session exports (NDJSON, events-page JSON, SSE transcripts; plain, .gz or .zst), \
+        meters each session's running time to the millisecond and its tokens, cache traffic and web searches, \
+        and prices them from an effective-dated price table. Everything runs offline.",
+    after_help = "Examples:\n  agentmeter meter runs/                      # one row per session, a totals row\n  \
+        agentmeter meter runs/ --group-by day --tz Europe/Paris\n  \
+        agentmeter meter runs/ --format json -o meter.json\n  \
+        agentmeter pricing list --at 2026-06-01\n\n\
+        Exit codes: 0 success, 1 a check failed, 2 an error (bad input, unknown model, ...)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Meter session exports and price them: runtime, tokens, cache, web search.
+    Meter(cmd::meter::MeterArgs),
+    /// Inspect, validate and compare price tables.
+    #[command(subcommand)]
+    Pricing(cmd::pricing::PricingCommand),
+}
+
+/// Run the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Meter(args) => cmd::meter::run(args),
+        Command::Pricing(c) => cmd::pricing::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            report(&e);
+            EXIT_ERROR
+        }
+    }
+}
+
+pub fn report(e: &Error) {
+    eprintln!("error: {}", e.message);
+    if let Some(h) = &e.hint {
+        eprintln!("hint: {h}");
+    }
+}
+
+/// Where a command writes: stdout, or a new file (never an existing one unless `force`).
+pub fn write_output(path: Option<&PathBuf>, force: bool, text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    match path {
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::new(format!("writing to stdout: {e}"))),
+                _ => Ok(()),
+            }
+        }
+        Some(p) => {
+            if p.exists() && !force {
+                return Err(Error::new(format!("{} already exists", p.display())).with_hint("pass --force to overwrite it"));
+            }
+            // Write beside the target, then rename: an interrupted run never leaves half a file.
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let tmp = dir.join(format!(".{name}.agentmeter-{}.tmp", std::process::id()));
+            std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+            std::fs::rename(&tmp, p).map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                Error::io(p, e)
+            })
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! `agentmeter meter`: ingest -> meter -> rate -> report, end to end.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use rayon::prelude::*;
+
+use crate::cli::write_output;
+use crate::error::{settle, Error, Result};
+use crate::export::{self, Format};
+use crate::ingest;
+use crate::meter::{self, CacheTtl, MeterOptions};
+use crate::pricing::PriceTable;
+use crate::rate::{RatedSession, Rater, Totals};
+use crate::report::{group::group, GroupBy, MeterReport};
+use crate::time::Zone;
+
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:\n  agentmeter meter runs/\n  agentmeter meter a.ndjson b.sse.gz --format json -o meter.json\n  \
+    agentmeter meter runs/ --group-by day --tz America/New_York\n  cat export.ndjson | agentmeter meter -\n  \
+    agentmeter meter runs/ --model claude-sonnet-4-6      # what if it had run on Sonnet?")]
+pub struct MeterArgs {
+    /// Export files, directories (read recursively: *.ndjson, *.jsonl, *.json, *.sse, also .gz/.zst) or - for stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Price table (TOML); default: the bundled pricing/anthropic.toml.
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
+    /// Price every request as this model, whatever the session's agent ran.
+    #[arg(long, value_name = "ID")]
+    pub model: Option<String>,
+    /// TTL of cache writes when the session does not report its 5m/1h split.
+    #[arg(long, value_enum, default_value = "5m")]
+    pub cache_ttl: CacheTtl,
+    /// One row per session, or aggregated by day, model or agent.
+    #[arg(long, value_enum, default_value_t = GroupBy::Session)]
+    pub group_by: GroupBy,
+    /// Time zone of day buckets (IANA name); runtime is split at its midnights.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub tz: Zone,
+    /// Skip bad records (listed in the output) instead of stopping at the first.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Write to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the --output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(args: MeterArgs) -> Result<i32> {
+    let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
+    if let Some(m) = &args.model {
+        if table.model(m).is_none() {
+            return Err(Error::new(format!("--model {m}: unknown model in price table {} ({})", table.version, table.origin))
+                .with_hint("`agentmeter pricing list` shows the known models and aliases"));
+        }
+    }
+    let sources = ingest::discover(&args.paths)?;
+    let opts = MeterOptions { model: args.model.clone(), cache_ttl: args.cache_ttl, skip_invalid: args.skip_invalid };
+    let metered = meter::meter(&sources, &opts)?;
+    let duplicate_events = metered.duplicate_events();
+    let rater = Rater::new(&table, args.tz);
+    let rated: Vec<_> = metered.sessions.into_par_iter().map(|u| rater.rate(u)).collect();
+    let mut skipped = metered.skipped;
+    let mut sessions: Vec<RatedSession> = Vec::with_capacity(rated.len());
+    for (s, problems) in rated {
+        sessions.push(s);
+        skipped.extend(problems);
+    }
+    let skipped = settle(skipped, args.skip_invalid)?;
+    let groups = match args.group_by {
+        GroupBy::Session => None,
+        by => Some((by, group(&sessions, by, args.tz)?)),
+    };
+    let report = MeterReport {
+        table: &table,
+        totals: Totals::of(&sessions),
+        sessions: &sessions,
+        groups,
+        skipped: &skipped,
+        queued_events: metered.queued_events,
+        duplicate_events,
+        stream_errors: &metered.stream_errors,
+    };
+    let mut text = export::render(&report, args.format)?;
+    let notes = export::notes(&report);
+    match args.format {
+        // Human formats carry their notes; machine formats keep stdout parseable.
+        Format::Table | Format::Markdown if !notes.is_empty() => {
+            text.push('\n');
+            for n in &notes {
+                text.push_str(n);
+                text.push('\n');
+            }
+        }
+        _ => {
+            for n in &notes {
+                eprintln!("{n}");
+            }
+        }
+    }
+    write_output(args.output.as_ref(), args.force, &text)?;
+    Ok(0)
+}

@@ -1,0 +1,4 @@
+//! One file per subcommand (as xsv has them): argument struct + `run`.
+
+pub mod meter;
+pub mod pricing;

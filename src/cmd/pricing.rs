@@ -1,0 +1,256 @@
+//! `agentmeter pricing list|show|check|diff`: the price tables as a user sees them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::money::exact;
+use crate::pricing::check::{parse_and_check, Level};
+use crate::pricing::{diff, PriceRow, PriceTable, Rates};
+use crate::time::{format_ms, parse_date_or_timestamp};
+
+#[derive(Subcommand, Debug)]
+pub enum PricingCommand {
+    /// The models and the rows in force at a date (default: now).
+    #[command(after_help = "Example:\n  agentmeter pricing list --at 2026-03-01")]
+    List(ListArgs),
+    /// One model's full price history (by id or alias).
+    #[command(after_help = "Example:\n  agentmeter pricing show claude-opus-4-6")]
+    Show(ShowArgs),
+    /// Validate a price table: schema, sorted dates, duplicate ids or aliases, usual ratios.
+    #[command(after_help = "Exit code 0 when the table is usable (warnings allowed), 2 when it has errors.")]
+    Check(CheckArgs),
+    /// What changed between two price tables.
+    Diff(DiffArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TableArg {
+    /// Price table (TOML); default: the bundled pricing/anthropic.toml.
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    #[default]
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// A date (2026-06-01) or RFC 3339 instant; default: now.
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<String>,
+    #[command(flatten)]
+    pub table: TableArg,
+    #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// Model id or alias.
+    pub model: String,
+    #[command(flatten)]
+    pub table: TableArg,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The price table to validate.
+    pub file: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    pub old: PathBuf,
+    pub new: PathBuf,
+}
+
+pub fn run(c: PricingCommand) -> Result<i32> {
+    match c {
+        PricingCommand::List(a) => list(a),
+        PricingCommand::Show(a) => show(a),
+        PricingCommand::Check(a) => check(a),
+        PricingCommand::Diff(a) => {
+            let old = PriceTable::load(&a.old)?;
+            let new = PriceTable::load(&a.new)?;
+            let changes = diff::diff(&old, &new);
+            println!("{} -> {}", old.version, new.version);
+            if changes.is_empty() {
+                println!("no price changes");
+            }
+            for ch in changes {
+                println!("{ch}");
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn rates_json(r: &Rates) -> serde_json::Value {
+    json!({
+        "input": exact(r.input), "output": exact(r.output), "cache_write_5m": exact(r.cache_write_5m),
+        "cache_write_1h": exact(r.cache_write_1h), "cache_read": exact(r.cache_read),
+    })
+}
+
+fn row_json(r: &PriceRow) -> serde_json::Value {
+    let mut v = json!({"effective": r.effective_text});
+    v.as_object_mut().map(|o| o.extend(rates_json(&r.rates).as_object().cloned().unwrap_or_default()));
+    v["fast"] = r.fast.as_ref().map(rates_json).unwrap_or(serde_json::Value::Null);
+    v["long_context"] = r
+        .long_context
+        .as_ref()
+        .map(|l| {
+            let mut x = rates_json(&l.rates);
+            x["threshold_input_tokens"] = json!(l.threshold_input_tokens);
+            x
+        })
+        .unwrap_or(serde_json::Value::Null);
+    v["source"] = json!(r.source);
+    v["note"] = json!(r.note);
+    v
+}
+
+fn extras(r: &PriceRow) -> String {
+    let mut parts = Vec::new();
+    if let Some(l) = &r.long_context {
+        parts.push(format!(">{}K: {}/{}", l.threshold_input_tokens / 1000, exact(l.rates.input), exact(l.rates.output)));
+    }
+    if let Some(f) = &r.fast {
+        parts.push(format!("fast: {}/{}", exact(f.input), exact(f.output)));
+    }
+    parts.join("; ")
+}
+
+fn list(a: ListArgs) -> Result<i32> {
+    let t = PriceTable::load_or_bundled(a.table.pricing.as_deref())?;
+    let at = match &a.at {
+        Some(s) => parse_date_or_timestamp(s).map_err(|e| Error::new(format!("--at: {e}")))?,
+        None => chrono::Utc::now().timestamp_millis(),
+    };
+    let rows: Vec<_> = t.models.iter().filter_map(|m| m.row_at(at).map(|r| (m, r))).collect();
+    if a.format == ListFormat::Json {
+        let doc = json!({
+            "schema": "agentmeter/pricing-list-v1",
+            "pricing": {"name": t.name, "version": t.version},
+            "at": format_ms(at),
+            "models": rows.iter().map(|(m, r)| json!({"id": m.id, "aliases": m.aliases, "row": row_json(r)})).collect::<Vec<_>>(),
+            "runtime_usd_per_hour": t.runtime_at(at).map(|r| exact(r.usd_per_hour)),
+            "web_search_usd_per_1000": t.web_search_at(at).map(|r| exact(r.usd_per_1000)),
+            "multipliers": t.multipliers.iter().filter(|m| t.multiplier_at(&m.name, at) == Some(*m))
+                .map(|m| json!({"name": m.name, "factor": exact(m.factor), "models": m.models})).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return Ok(0);
+    }
+    println!("{} ({}), prices in force at {}; USD per million tokens", t.version, t.origin, format_ms(at));
+    let mut grid = vec![["Model", "Input", "Output", "5m write", "1h write", "Cache read", "Since", "Also"].map(String::from).to_vec()];
+    for (m, r) in &rows {
+        let aliases = if m.aliases.is_empty() { String::new() } else { format!(" ({})", m.aliases.join(", ")) };
+        grid.push(vec![
+            format!("{}{aliases}", m.id),
+            exact(r.rates.input),
+            exact(r.rates.output),
+            exact(r.rates.cache_write_5m),
+            exact(r.rates.cache_write_1h),
+            exact(r.rates.cache_read),
+            r.effective_text.get(..10).unwrap_or(&r.effective_text).to_string(),
+            extras(r),
+        ]);
+    }
+    print!("{}", align(&grid));
+    match t.runtime_at(at) {
+        Some(r) => println!("runtime: ${}/session-hour (since {})", exact(r.usd_per_hour), r.effective_text),
+        None => println!("runtime: no price in force"),
+    }
+    match t.web_search_at(at) {
+        Some(r) => println!("web search: ${} per 1,000 (since {})", exact(r.usd_per_1000), r.effective_text),
+        None => println!("web search: no price in force"),
+    }
+    for m in &t.multipliers {
+        if t.multiplier_at(&m.name, at) == Some(m) {
+            println!("multiplier {}: x{} on {} (since {})", m.name, exact(m.factor), m.models.join(", "), m.effective_text);
+        }
+    }
+    Ok(0)
+}
+
+fn align(grid: &[Vec<String>]) -> String {
+    let mut w = vec![0; grid[0].len()];
+    for r in grid {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in grid {
+        let line: Vec<String> = r.iter().enumerate().map(|(i, c)| format!("{c:<w$}", w = w[i])).collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn show(a: ShowArgs) -> Result<i32> {
+    let t = PriceTable::load_or_bundled(a.table.pricing.as_deref())?;
+    let m = t.model(&a.model).ok_or_else(|| {
+        Error::new(format!("unknown model {:?} in price table {}", a.model, t.version)).with_hint("`agentmeter pricing list` shows the known models")
+    })?;
+    println!("{} ({})", m.id, t.version);
+    if !m.aliases.is_empty() {
+        println!("aliases: {}", m.aliases.join(", "));
+    }
+    for r in &m.rows {
+        println!(
+            "from {}: input {} output {} 5m write {} 1h write {} cache read {} (USD per million tokens)",
+            r.effective_text,
+            exact(r.rates.input),
+            exact(r.rates.output),
+            exact(r.rates.cache_write_5m),
+            exact(r.rates.cache_write_1h),
+            exact(r.rates.cache_read)
+        );
+        let e = extras(r);
+        if !e.is_empty() {
+            println!("  {e}");
+        }
+        for (label, v) in [("note", &r.note), ("source", &r.source)] {
+            if let Some(v) = v {
+                println!("  {label}: {v}");
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn check(a: CheckArgs) -> Result<i32> {
+    let text = std::fs::read_to_string(&a.file).map_err(|e| Error::io(&a.file, e))?;
+    let origin = a.file.display().to_string();
+    let (table, problems) = parse_and_check(&text, &origin);
+    for p in &problems {
+        let level = match p.level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Info => "info",
+        };
+        println!("{level}: {origin}: {}", p.message);
+    }
+    let count = |l: Level| problems.iter().filter(|p| p.level == l).count();
+    match table {
+        Some(t) => {
+            let rows: usize = t.models.iter().map(|m| m.rows.len()).sum();
+            println!("ok: {} ({}): {} models, {} price rows, {} warning(s)", origin, t.version, t.models.len(), rows, count(Level::Warning));
+            Ok(0)
+        }
+        None => {
+            eprintln!("error: {origin}: {} error(s); the table cannot be used", count(Level::Error));
+            Ok(crate::error::EXIT_ERROR)
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! JSON: the `agentmeter/meter-v1` schema of design.md (amounts as exact decimal strings,
+//! quantities as integers), plus additive keys: `agent`, `duplicate_events` per session,
+//! `groups`, `skipped` and more `dropped` counters at the top.
+
+use serde_json::{json, Value};
+
+use crate::money::exact;
+use crate::rate::{ByCategory, Category, Cost, RatedSession};
+use crate::report::MeterReport;
+use crate::time::format_ms;
+use crate::usage::{ProviderUsage, Tokens};
+
+pub const SCHEMA: &str = "agentmeter/meter-v1";
+
+fn tokens(t: &Tokens) -> Value {
+    json!({
+        "input": t.input,
+        "output": t.output,
+        "cache_write_5m": t.cache_write_5m,
+        "cache_write_1h": t.cache_write_1h,
+        "cache_read": t.cache_read,
+    })
+}
+
+fn cost(c: &Cost) -> Value {
+    json!({
+        "runtime": exact(c.runtime),
+        "input": exact(c.input),
+        "output": exact(c.output),
+        "cache_write": exact(c.cache_write),
+        "cache_read": exact(c.cache_read),
+        "web_search": exact(c.web_search),
+        "total": exact(c.total()),
+    })
+}
+
+fn provider(p: &ProviderUsage) -> Value {
+    json!({
+        "list_cost": p.list_cost_usd.map(exact),
+        "active_seconds": p.active_seconds.map(exact),
+        "web_search_requests": p.web_search_requests,
+        "tokens": tokens(&p.tokens),
+    })
+}
+
+fn session(s: &RatedSession) -> Value {
+    let u = &s.usage;
+    json!({
+        "session_id": &*u.session_id,
+        "agent": u.agent.as_deref(),
+        "models": s.models.iter().map(|m| &**m).collect::<Vec<_>>(),
+        "first_event_at": u.first_event_at.map(format_ms),
+        "last_event_at": u.last_event_at.map(format_ms),
+        "active_ms": u.active_ms(),
+        "requests": u.requests.len(),
+        "tokens": tokens(&u.tokens()),
+        "web_searches": u.web_searches.len(),
+        "cost": cost(&s.cost),
+        "provider_reported": u.provider_reported.as_ref().map(provider),
+        "warnings": &s.warnings,
+        "duplicate_events": u.duplicate_events,
+        "out_of_order_events": u.out_of_order_events,
+    })
+}
+
+fn group_sums(b: &ByCategory) -> (Value, Value) {
+    let q = |c: Category| b.quantity[c as usize];
+    let t = Tokens {
+        input: q(Category::Input),
+        output: q(Category::Output),
+        cache_write_5m: q(Category::CacheWrite5m),
+        cache_write_1h: q(Category::CacheWrite1h),
+        cache_read: q(Category::CacheRead),
+    };
+    (tokens(&t), cost(&b.cost()))
+}
+
+pub fn render(r: &MeterReport) -> String {
+    let t = &r.totals;
+    let mut doc = json!({
+        "schema": SCHEMA,
+        "pricing": {"name": r.table.name, "version": r.table.version},
+        "sessions": r.sessions.iter().map(session).collect::<Vec<_>>(),
+        "totals": {
+            "sessions": t.sessions,
+            "active_ms": t.active_ms,
+            "requests": t.requests,
+            "tokens": tokens(&t.tokens),
+            "web_searches": t.web_searches,
+            "cost": cost(&t.cost),
+        },
+        "dropped": {
+            "duplicate_events": r.duplicate_events,
+            "queued_events": r.queued_events,
+            "invalid_records": r.skipped.len(),
+        },
+        "skipped": r.skipped.iter().map(|s| json!({
+            "file": s.origin.as_ref().map(|o| &*o.file),
+            "line": s.origin.as_ref().map(|o| o.line),
+            "reason": s.reason,
+        })).collect::<Vec<_>>(),
+        "stream_errors": r.stream_errors,
+    });
+    if let Some((by, rows)) = &r.groups {
+        doc["groups"] = json!({
+            "by": by.name(),
+            "rows": rows.iter().map(|g| {
+                let (tok, c) = group_sums(&g.sums);
+                json!({
+                    "key": g.key,
+                    "sessions": g.sessions,
+                    "active_ms": g.sums.active_ms(),
+                    "tokens": tok,
+                    "web_searches": g.sums.quantity[Category::WebSearch as usize],
+                    "cost": c,
+                })
+            }).collect::<Vec<_>>(),
+        });
+    }
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}

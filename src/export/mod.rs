@@ -1,0 +1,125 @@
+//! Exporters: one per output format (as hyperfine has them). Each turns a report into text.
+
+pub mod csv;
+pub mod json;
+pub mod markdown;
+pub mod table;
+
+use crate::money::{count, duration, usd};
+use crate::rate::Cost;
+use crate::report::MeterReport;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// An aligned terminal table, amounts to the cent.
+    #[default]
+    Table,
+    /// The agentmeter/meter-v1 JSON schema, amounts unrounded.
+    Json,
+    /// One row per session (or group) and charge category, amounts unrounded.
+    Csv,
+    /// The table as GitHub-flavoured markdown.
+    Markdown,
+}
+
+pub fn render(report: &MeterReport, format: Format) -> crate::error::Result<String> {
+    Ok(match format {
+        Format::Table => table::render(&grid(report)),
+        Format::Markdown => markdown::render(&grid(report)),
+        Format::Json => json::render(report),
+        Format::Csv => csv::render(report)?,
+    })
+}
+
+/// A table of cells shared by the terminal and markdown exporters.
+pub struct Grid {
+    pub header: Vec<String>,
+    /// Which columns are numbers (right-aligned).
+    pub numeric: Vec<bool>,
+    pub rows: Vec<Vec<String>>,
+    pub total: Vec<String>,
+}
+
+fn money_cells(c: &Cost) -> Vec<String> {
+    [c.runtime, c.input, c.output, c.cache_write, c.cache_read, c.web_search, c.total()].into_iter().map(usd).collect()
+}
+
+const MONEY_HEADERS: [&str; 7] = ["Runtime", "Input", "Output", "Cache write", "Cache read", "Web search", "Total"];
+
+pub fn grid(report: &MeterReport) -> Grid {
+    let t = &report.totals;
+    match &report.groups {
+        None => {
+            let mut header: Vec<String> = ["Session", "Model", "Active", "Requests"].map(String::from).to_vec();
+            header.extend(MONEY_HEADERS.map(String::from));
+            let rows = report
+                .sessions
+                .iter()
+                .map(|s| {
+                    let mut r = vec![
+                        s.usage.session_id.to_string(),
+                        if s.models.is_empty() { "-".into() } else { s.models.join(", ") },
+                        duration(s.usage.active_ms()),
+                        count(s.usage.requests.len() as u64),
+                    ];
+                    r.extend(money_cells(&s.cost));
+                    r
+                })
+                .collect();
+            let mut total = vec![format!("Total ({} sessions)", count(t.sessions)), String::new(), duration(t.active_ms), count(t.requests)];
+            total.extend(money_cells(&t.cost));
+            let mut numeric = vec![false, false, true, true];
+            numeric.extend([true; 7]);
+            Grid { header, numeric, rows, total }
+        }
+        Some((by, groups)) => {
+            let mut header: Vec<String> = vec![capitalize(by.name()), "Sessions".into(), "Active".into()];
+            header.extend(MONEY_HEADERS.map(String::from));
+            let rows = groups
+                .iter()
+                .map(|g| {
+                    let mut r = vec![g.key.clone(), count(g.sessions), duration(g.sums.active_ms())];
+                    r.extend(money_cells(&g.sums.cost()));
+                    r
+                })
+                .collect();
+            let mut total = vec!["Total".to_string(), count(t.sessions), duration(t.active_ms)];
+            total.extend(money_cells(&t.cost));
+            let mut numeric = vec![false, true, true];
+            numeric.extend([true; 7]);
+            Grid { header, numeric, rows, total }
+        }
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// Notes that follow a table: warnings, skipped records, dropped duplicates. Never content.
+pub fn notes(report: &MeterReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in report.sessions {
+        for w in &s.warnings {
+            out.push(format!("warning: {}: {w}", s.usage.session_id));
+        }
+    }
+    if report.duplicate_events > 0 {
+        out.push(format!("note: {} duplicate event(s) dropped (same id; the first copy counts)", report.duplicate_events));
+    }
+    if report.queued_events > 0 {
+        out.push(format!("note: {} queued user event(s) (processed_at: null) not metered yet", report.queued_events));
+    }
+    for e in report.stream_errors {
+        out.push(format!("warning: {e}: SSE error frame: the stream broke here; later events may be missing"));
+    }
+    if !report.skipped.is_empty() {
+        out.push(format!("warning: {} invalid record(s) skipped:", report.skipped.len()));
+        for s in report.skipped {
+            let at = s.origin.as_ref().map(|o| format!("{o}: ")).unwrap_or_default();
+            out.push(format!("  {at}{}", s.reason));
+        }
+    }
+    out
+}

@@ -1,0 +1,413 @@
+//! Ingest (mediation): find the input files, undo compression, detect each file's encoding
+//! (NDJSON, events-page JSON, SSE transcript) and hand every object to a [`Sink`] in input
+//! order, with its line number. Large NDJSON inputs are parsed in parallel chunks.
+
+pub mod record;
+mod sse;
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde_json::value::RawValue;
+
+use crate::error::{Error, Result};
+use record::{parse_object, Parsed, Record};
+
+/// One input: a file, or standard input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    /// How errors name it: the path as the user gave it (or as found under a directory).
+    pub name: Arc<str>,
+    pub path: Option<PathBuf>,
+}
+
+impl Source {
+    /// The session id of a file that has events but no session object: its file stem.
+    pub fn stem(&self) -> String {
+        let Some(p) = &self.path else { return "stdin".into() };
+        let name = p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut stem = name.as_str();
+        for ext in [".gz", ".zst", ".ndjson", ".jsonl", ".json", ".sse"] {
+            stem = stem.strip_suffix(ext).unwrap_or(stem);
+        }
+        stem.to_string()
+    }
+}
+
+const INPUT_EXTENSIONS: [&str; 4] = ["ndjson", "jsonl", "json", "sse"];
+
+/// Expand the command-line paths: files as given, directories recursively (sorted, only files
+/// whose names end in an input extension, optionally `.gz`/`.zst`), `-` for stdin.
+pub fn discover(paths: &[String]) -> Result<Vec<Source>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p == "-" {
+            out.push(Source { name: "<stdin>".into(), path: None });
+            continue;
+        }
+        let path = Path::new(p);
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        if meta.is_dir() {
+            walk(path, &mut out)?;
+        } else {
+            out.push(Source { name: p.as_str().into(), path: Some(path.to_path_buf()) });
+        }
+    }
+    Ok(out)
+}
+
+fn is_input_file(name: &str) -> bool {
+    let base = name.strip_suffix(".gz").or_else(|| name.strip_suffix(".zst")).unwrap_or(name);
+    INPUT_EXTENSIONS.iter().any(|ext| base.len() > ext.len() + 1 && base.ends_with(ext) && base[..base.len() - ext.len()].ends_with('.'))
+}
+
+fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .collect::<io::Result<Vec<_>>>()
+        .map_err(|e| Error::io(dir, e))?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        let ty = e.file_type().map_err(|err| Error::io(&path, err))?;
+        if ty.is_dir() || (ty.is_symlink() && path.is_dir()) {
+            walk(&path, out)?;
+        } else if is_input_file(&e.file_name().to_string_lossy()) {
+            out.push(Source { name: path.display().to_string().into(), path: Some(path) });
+        }
+    }
+    Ok(())
+}
+
+/// Receives the records of one source, in input order.
+pub trait Sink {
+    fn record(&mut self, line: u64, record: Record);
+    /// A record that could not be read. Returning an error stops reading the source.
+    fn invalid(&mut self, line: u64, message: String) -> Result<()>;
+}
+
+/// NDJSON is cut into chunks of about this size, parsed in parallel, and fed in order.
+const CHUNK: usize = 4 << 20;
+
+/// Read one source to the end, feeding `sink`.
+pub fn read_source(src: &Source, sink: &mut impl Sink) -> Result<()> {
+    let io_err = |e: io::Error| match &src.path {
+        Some(p) => Error::io(p, e),
+        None => Error::new(format!("<stdin>: {e}")),
+    };
+    let raw: Box<dyn Read + Send> = match &src.path {
+        Some(p) => Box::new(File::open(p).map_err(|e| Error::io(p, e))?),
+        None => Box::new(io::stdin()),
+    };
+    let mut reader = decompress(BufReader::with_capacity(1 << 16, raw)).map_err(io_err)?;
+    // Peek enough to detect the encoding, then keep those bytes as the start of the stream.
+    let mut head = Vec::with_capacity(64 << 10);
+    (&mut reader).take(64 << 10).read_to_end(&mut head).map_err(io_err)?;
+    let skip = head.strip_prefix(b"\xEF\xBB\xBF").map_or(0, |_| 3);
+    let body = &head[skip..];
+    let first = body.iter().position(|c| !c.is_ascii_whitespace());
+    let Some(first) = first else {
+        // Blank so far: a file of blank lines is empty; anything after 64 KiB of blanks is NDJSON.
+        return read_ndjson(head, reader, src, sink);
+    };
+    let rest = &body[first..];
+    let by_ext = src.path.as_ref().is_some_and(|p| {
+        let n = p.to_string_lossy();
+        n.ends_with(".sse") || n.ends_with(".sse.gz") || n.ends_with(".sse.zst")
+    });
+    if by_ext || sse::looks_like_sse(rest) {
+        return sse::read_sse(head, reader, src, sink);
+    }
+    if rest[0] == b'{' && is_multiline_document(rest) {
+        let mut all = head;
+        reader.read_to_end(&mut all).map_err(io_err)?;
+        return read_documents(&all, sink);
+    }
+    read_ndjson(head, reader, src, sink)
+}
+
+/// Wrap `r` in a decoder when its first bytes are a gzip or zstd magic number.
+fn decompress(mut r: BufReader<Box<dyn Read + Send>>) -> io::Result<Box<dyn Read + Send>> {
+    use io::BufRead;
+    let magic = r.fill_buf()?;
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(r)))
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Ok(Box::new(zstd::stream::read::Decoder::with_buffer(r)?))
+    } else {
+        Ok(Box::new(r))
+    }
+}
+
+/// A JSON object whose first line does not close it: a pretty-printed page (or record).
+fn is_multiline_document(rest: &[u8]) -> bool {
+    let Some(nl) = memchr::memchr(b'\n', rest) else { return false };
+    match serde_json::from_slice::<serde::de::IgnoredAny>(&rest[..nl]) {
+        Ok(_) => false,
+        Err(e) => e.is_eof(),
+    }
+}
+
+/// Parse one line (or page item) and deliver what it holds.
+fn deliver(bytes: &[u8], line: u64, default_type: Option<&str>, sink: &mut impl Sink) -> Result<()> {
+    match parse_object(bytes, default_type) {
+        Ok(Parsed::Record(r)) => sink.record(line, r),
+        Ok(Parsed::Page(items)) => deliver_page(&items, |_| line, sink)?,
+        Err(msg) => sink.invalid(line, msg)?,
+    }
+    Ok(())
+}
+
+fn deliver_page(items: &[&RawValue], line_of: impl Fn(usize) -> u64, sink: &mut impl Sink) -> Result<()> {
+    for (i, item) in items.iter().enumerate() {
+        let line = line_of(i);
+        match parse_object(item.get().as_bytes(), None) {
+            Ok(Parsed::Record(r)) => sink.record(line, r),
+            Ok(Parsed::Page(_)) => sink.invalid(line, "a page inside a page".into())?,
+            Err(msg) => sink.invalid(line, msg)?,
+        }
+    }
+    Ok(())
+}
+
+/// Whole-file JSON documents (pretty-printed pages, possibly several in a row).
+fn read_documents(all: &[u8], sink: &mut impl Sink) -> Result<()> {
+    let base = all.as_ptr() as usize;
+    let mut counted_to = 0usize;
+    let mut line = 1u64;
+    let mut line_at = |offset: usize| {
+        line += memchr::memchr_iter(b'\n', &all[counted_to..offset]).count() as u64;
+        counted_to = offset;
+        line
+    };
+    let mut stream = serde_json::Deserializer::from_slice(all).into_iter::<&RawValue>();
+    loop {
+        let start = stream.byte_offset();
+        let doc = match stream.next() {
+            None => return Ok(()),
+            Some(Ok(doc)) => doc,
+            Some(Err(e)) => {
+                let at = line_at(start + all[start..].iter().take_while(|c| c.is_ascii_whitespace()).count());
+                let msg = if e.is_eof() { "truncated JSON (the document ends early)".to_string() } else { format!("malformed JSON: {e}") };
+                // Nothing after a broken document can be located reliably.
+                return sink.invalid(at, msg).and(Ok(()));
+            }
+        };
+        let doc_line = line_at(doc.get().as_ptr() as usize - base);
+        match parse_object(doc.get().as_bytes(), None) {
+            Ok(Parsed::Record(r)) => sink.record(doc_line, r),
+            Ok(Parsed::Page(items)) => {
+                let mut lines = Vec::with_capacity(items.len());
+                for item in &items {
+                    lines.push(line_at(item.get().as_ptr() as usize - base));
+                }
+                deliver_page(&items, |i| lines[i], sink)?;
+            }
+            Err(msg) => sink.invalid(doc_line, msg)?,
+        }
+    }
+}
+
+/// What parsing one chunk of lines produced, with line numbers relative to the chunk.
+struct ChunkOut {
+    items: Vec<(u64, Result<Record, String>)>,
+    newlines: u64,
+}
+
+fn parse_chunk(chunk: &[u8]) -> ChunkOut {
+    let mut items = Vec::new();
+    let mut start = 0usize;
+    let mut rel = 0u64;
+    let push_line = |line: &[u8], rel: u64, items: &mut Vec<(u64, Result<Record, String>)>| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        match parse_object(line, None) {
+            Ok(Parsed::Record(r)) => items.push((rel, Ok(r))),
+            Ok(Parsed::Page(page)) => {
+                for item in page {
+                    let r = match parse_object(item.get().as_bytes(), None) {
+                        Ok(Parsed::Record(r)) => Ok(r),
+                        Ok(Parsed::Page(_)) => Err("a page inside a page".to_string()),
+                        Err(m) => Err(m),
+                    };
+                    items.push((rel, r));
+                }
+            }
+            Err(m) => items.push((rel, Err(m))),
+        }
+    };
+    for nl in memchr::memchr_iter(b'\n', chunk) {
+        push_line(&chunk[start..nl], rel, &mut items);
+        start = nl + 1;
+        rel += 1;
+    }
+    if start < chunk.len() {
+        push_line(&chunk[start..], rel, &mut items);
+    }
+    ChunkOut { items, newlines: rel }
+}
+
+/// NDJSON: read chunks that end at a newline, parse a batch of them in parallel, deliver in order.
+fn read_ndjson(head: Vec<u8>, mut reader: Box<dyn Read + Send>, src: &Source, sink: &mut impl Sink) -> Result<()> {
+    let io_err = |e: io::Error| Error::new(format!("{}: {e}", src.name));
+    let batch_len = 2 * rayon::current_num_threads().max(1);
+    let mut carry = head;
+    if carry.starts_with(b"\xEF\xBB\xBF") {
+        carry.drain(..3);
+    }
+    let mut line_base = 1u64;
+    let mut eof = false;
+    while !eof {
+        let mut batch: Vec<Vec<u8>> = Vec::with_capacity(batch_len);
+        while batch.len() < batch_len && !eof {
+            let mut buf = std::mem::take(&mut carry);
+            loop {
+                let want = CHUNK.max(buf.len() + (1 << 20));
+                let before = buf.len();
+                (&mut reader).take((want - before) as u64).read_to_end(&mut buf).map_err(io_err)?;
+                if buf.len() == before {
+                    eof = true;
+                    break;
+                }
+                // Keep reading until the chunk holds at least one whole line.
+                if buf.len() >= CHUNK && memchr::memchr(b'\n', &buf[before..]).is_some() {
+                    break;
+                }
+                if buf.len() >= CHUNK && memchr::memchr(b'\n', &buf).is_some() {
+                    break;
+                }
+            }
+            if !eof {
+                let cut = memchr::memrchr(b'\n', &buf).map_or(buf.len(), |p| p + 1);
+                carry = buf.split_off(cut);
+            }
+            if !buf.is_empty() {
+                batch.push(buf);
+            }
+        }
+        let outs: Vec<ChunkOut> = if batch.len() == 1 {
+            vec![parse_chunk(&batch[0])]
+        } else {
+            batch.par_iter().map(|c| parse_chunk(c)).collect()
+        };
+        for out in outs {
+            for (rel, item) in out.items {
+                match item {
+                    Ok(r) => sink.record(line_base + rel, r),
+                    Err(msg) => sink.invalid(line_base + rel, msg)?,
+                }
+            }
+            line_base += out.newlines;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Collect {
+        records: Vec<(u64, Record)>,
+        errors: Vec<(u64, String)>,
+    }
+
+    impl Sink for Collect {
+        fn record(&mut self, line: u64, record: Record) {
+            self.records.push((line, record));
+        }
+        fn invalid(&mut self, line: u64, message: String) -> Result<()> {
+            self.errors.push((line, message));
+            Ok(())
+        }
+    }
+
+    fn read_bytes(name: &str, bytes: &[u8]) -> Collect {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let mut c = Collect::default();
+        read_source(&Source { name: name.into(), path: Some(path) }, &mut c).unwrap();
+        c
+    }
+
+    const RUN: &str = r#"{"id":"a","type":"session.status_running","processed_at":"2026-05-04T09:00:00Z"}"#;
+    const IDLE: &str = r#"{"id":"b","type":"session.status_idle","processed_at":"2026-05-04T10:00:00Z"}"#;
+
+    #[test]
+    fn ndjson_with_crlf_bom_blank_lines_and_no_final_newline() {
+        let text = format!("\u{feff}{RUN}\r\n\r\n{IDLE}");
+        let c = read_bytes("x.ndjson", text.as_bytes());
+        assert_eq!(c.records.iter().map(|r| r.0).collect::<Vec<_>>(), vec![1, 3]);
+        assert!(c.errors.is_empty());
+    }
+
+    #[test]
+    fn pretty_page_items_get_their_own_lines() {
+        let text = format!("{{\n  \"data\": [\n    {RUN},\n    {IDLE}\n  ],\n  \"next_page\": null\n}}\n");
+        let c = read_bytes("page.json", text.as_bytes());
+        assert_eq!(c.records.iter().map(|r| r.0).collect::<Vec<_>>(), vec![3, 4]);
+    }
+
+    #[test]
+    fn single_line_pages_inside_ndjson() {
+        let text = format!("{{\"data\":[{RUN},{IDLE}],\"next_page\":\"p2\"}}\n");
+        let c = read_bytes("pages.ndjson", text.as_bytes());
+        assert_eq!(c.records.len(), 2);
+    }
+
+    #[test]
+    fn gzip_and_zstd_read_as_plain() {
+        use std::io::Write;
+        let text = format!("{RUN}\n{IDLE}\n");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text.as_bytes()).unwrap();
+        assert_eq!(read_bytes("x.ndjson.gz", &gz.finish().unwrap()).records.len(), 2);
+        let zst = zstd::encode_all(text.as_bytes(), 1).unwrap();
+        assert_eq!(read_bytes("x.ndjson.zst", &zst).records.len(), 2);
+    }
+
+    #[test]
+    fn errors_carry_their_line_across_chunks() {
+        // Enough lines to span several chunks, with a bad one far in.
+        let mut text = String::new();
+        let n = 3 * CHUNK / RUN.len();
+        for i in 0..n {
+            if i == n - 7 {
+                text.push_str("{\"broken\n");
+            } else {
+                text.push_str(RUN);
+                text.push('\n');
+            }
+        }
+        let c = read_bytes("big.ndjson", text.as_bytes());
+        assert_eq!(c.errors.len(), 1);
+        assert_eq!(c.errors[0].0, (n - 6) as u64);
+        assert_eq!(c.records.len(), n - 1);
+        assert_eq!(c.records.last().unwrap().0, n as u64);
+    }
+
+    #[test]
+    fn directories_are_walked_in_order_and_filtered() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        for f in ["b.ndjson", "a.jsonl", "sub/c.sse", "sub/d.json.gz", "notes.txt", "sub/.ndjson"] {
+            std::fs::write(dir.path().join(f), "").unwrap();
+        }
+        let found = discover(&[dir.path().display().to_string()]).unwrap();
+        let names: Vec<_> = found.iter().map(|s| s.path.as_ref().unwrap().strip_prefix(dir.path()).unwrap().display().to_string()).collect();
+        assert_eq!(names, ["a.jsonl", "b.ndjson", "sub/c.sse", "sub/d.json.gz"]);
+    }
+
+    #[test]
+    fn stem_strips_input_and_compression_extensions() {
+        let s = Source { name: "x".into(), path: Some("runs/sesn_42.ndjson.zst".into()) };
+        assert_eq!(s.stem(), "sesn_42");
+    }
+}

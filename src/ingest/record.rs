@@ -1,0 +1,572 @@
+//! One input object (NDJSON line, page item or SSE frame) turned into a compact [`Record`].
+//!
+//! Only the fields that can change the bill are read; message and tool content is skipped by
+//! the parser without being stored, so no transcript text ever leaves this module.
+
+use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::time::{parse_rfc3339_ms, Millis};
+use crate::usage::{ProviderUsage, Speed, Tokens};
+
+/// How an agent is configured: from a session object, a thread object or `session.updated`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AgentConfig {
+    pub name: Option<String>,
+    pub model: Option<String>,
+    pub speed: Option<Speed>,
+    pub inference_geo: Option<String>,
+}
+
+impl AgentConfig {
+    /// Fields present in `newer` replace ours (a `session.updated` may change only the model).
+    pub fn update(&mut self, newer: &AgentConfig) {
+        let AgentConfig { name, model, speed, inference_geo } = newer.clone();
+        self.name = name.or(self.name.take());
+        self.model = model.or(self.model.take());
+        self.speed = speed.or(self.speed.take());
+        self.inference_geo = inference_geo.or(self.inference_geo.take());
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionObject {
+    pub id: String,
+    pub agent: AgentConfig,
+    pub updated_at: Option<Millis>,
+    pub usage: Option<ProviderUsage>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ThreadObject {
+    pub id: String,
+    pub session_id: Option<String>,
+    pub agent: AgentConfig,
+}
+
+/// Token usage of one model request, as a span reports it (no 5m/1h split).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SpanUsage {
+    pub input: u64,
+    pub output: u64,
+    pub cache_write: u64,
+    pub cache_read: u64,
+    pub speed: Option<Speed>,
+}
+
+/// What an event means for the bill. Everything else is `Other`: it only moves the session's
+/// first/last event time and counts toward duplicates.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventKind {
+    Other,
+    /// `session.status_running` (or a thread's, see `thread_id`).
+    Running,
+    /// `session.status_idle` / `_rescheduled`.
+    Stopped,
+    /// `session.status_terminated` / `session.deleted`: every thread stops.
+    Ended,
+    ThreadRunning,
+    /// `session.thread_status_idle` / `_rescheduled` / `_terminated`.
+    ThreadStopped,
+    ModelRequest(SpanUsage),
+    OutcomeEvaluation(SpanUsage),
+    WebSearchUse,
+    ToolResultError { tool_use_id: String },
+    AgentUpdated(AgentConfig),
+    UsageSnapshot(ProviderUsage),
+}
+
+impl EventKind {
+    pub fn is_billable(&self) -> bool {
+        !matches!(self, EventKind::Other)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// Hash of the event id, for counting duplicates of events that do not affect the bill.
+    pub id_hash: u64,
+    /// The full id, kept only for billable events (they are de-duplicated exactly).
+    pub id: Option<Box<str>>,
+    pub at: Millis,
+    pub session_id: Option<Box<str>>,
+    pub thread_id: Option<Box<str>>,
+    pub kind: EventKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Record {
+    Session(SessionObject),
+    Thread(ThreadObject),
+    Event(Event),
+    /// A user event still queued (`processed_at: null`): not yet part of the session.
+    Queued,
+    /// `ping`, `event_start`, `event_delta`: stream furniture, never persisted.
+    Ignored,
+    /// An SSE `error` frame: the stream broke here.
+    StreamError,
+}
+
+#[derive(Deserialize)]
+struct Raw<'a> {
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    processed_at: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    session_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    session_thread_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    name: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    tool_use_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    is_error: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    model_usage: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    usage: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    agent: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    updated_at: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+}
+
+/// What one JSON object turned out to be.
+pub enum Parsed<'a> {
+    Record(Record),
+    /// An events-list page: its `data` items, in order.
+    Page(Vec<&'a RawValue>),
+}
+
+/// Parse one JSON object. `default_type` is the SSE `event:` name, used when `type` is absent.
+pub fn parse_object<'a>(bytes: &'a [u8], default_type: Option<&str>) -> Result<Parsed<'a>, String> {
+    let raw: Raw<'a> = serde_json::from_slice(bytes).map_err(|e| describe_json_error(&e, bytes))?;
+    let kind = raw.kind.as_deref().or(default_type);
+    let Some(kind) = kind else {
+        if let Some(data) = raw.data {
+            let items: Vec<&RawValue> =
+                serde_json::from_str(data.get()).map_err(|_| "page `data` is not an array".to_string())?;
+            return Ok(Parsed::Page(items));
+        }
+        return Err("record has no `type`".into());
+    };
+    match kind {
+        "session" => return session_object(&raw).map(|s| Parsed::Record(Record::Session(s))),
+        "session_thread" => return thread_object(&raw).map(|t| Parsed::Record(Record::Thread(t))),
+        "ping" | "event_start" | "event_delta" => return Ok(Parsed::Record(Record::Ignored)),
+        "error" if raw.processed_at.is_none() => return Ok(Parsed::Record(Record::StreamError)),
+        _ => {}
+    }
+    let id = raw.id.as_deref().ok_or_else(|| format!("{kind} event has no `id`"))?;
+    let Some(processed_at) = raw.processed_at.as_deref() else {
+        // The API sends `processed_at: null` on user events it has queued but not processed.
+        if kind.starts_with("user.") && has_null_processed_at(bytes) {
+            return Ok(Parsed::Record(Record::Queued));
+        }
+        return Err(format!("{kind} event {id} has no `processed_at`"));
+    };
+    let at = parse_rfc3339_ms(processed_at).map_err(|e| format!("`processed_at`: {e}"))?;
+    let event_kind = event_kind(kind, &raw)?;
+    let id_hash = hash_id(id);
+    Ok(Parsed::Record(Record::Event(Event {
+        id_hash,
+        id: event_kind.is_billable().then(|| id.into()),
+        at,
+        session_id: raw.session_id.as_deref().map(Into::into),
+        thread_id: raw.session_thread_id.as_deref().map(Into::into),
+        kind: event_kind,
+    })))
+}
+
+pub fn hash_id(id: &str) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
+/// Whether the object has a `processed_at` key at all (serde reads `null` and absent alike).
+fn has_null_processed_at(bytes: &[u8]) -> bool {
+    fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| true)
+    }
+    #[derive(Deserialize)]
+    struct P {
+        #[serde(default, deserialize_with = "present")]
+        processed_at: bool,
+    }
+    serde_json::from_slice::<P>(bytes).is_ok_and(|p| p.processed_at)
+}
+
+fn event_kind(kind: &str, raw: &Raw) -> Result<EventKind, String> {
+    Ok(match kind {
+        "session.status_running" => EventKind::Running,
+        "session.status_idle" | "session.status_rescheduled" => EventKind::Stopped,
+        "session.status_terminated" | "session.deleted" => EventKind::Ended,
+        "session.thread_status_running" | "session.thread_status_idle" | "session.thread_status_rescheduled"
+        | "session.thread_status_terminated" => {
+            if raw.session_thread_id.is_none() {
+                return Err(format!("{kind} without `session_thread_id`"));
+            }
+            if kind == "session.thread_status_running" {
+                EventKind::ThreadRunning
+            } else {
+                EventKind::ThreadStopped
+            }
+        }
+        "span.model_request_end" => match raw.model_usage {
+            Some(u) if u.get() != "null" => EventKind::ModelRequest(span_usage(u)?),
+            // A failed request that reports no usage consumed nothing we can bill.
+            _ if raw_bool(raw.is_error) == Some(true) => EventKind::Other,
+            _ => return Err("span.model_request_end without model_usage".into()),
+        },
+        "span.outcome_evaluation_end" => match raw.usage {
+            Some(u) if u.get() != "null" => EventKind::OutcomeEvaluation(span_usage(u)?),
+            _ => return Err("span.outcome_evaluation_end without usage".into()),
+        },
+        "agent.tool_use" if raw_str(raw.name).as_deref() == Some("web_search") => EventKind::WebSearchUse,
+        "agent.tool_result" if raw_bool(raw.is_error) == Some(true) => match raw_str(raw.tool_use_id) {
+            Some(tool_use_id) => EventKind::ToolResultError { tool_use_id },
+            None => EventKind::Other,
+        },
+        "session.updated" => match raw.agent {
+            Some(a) => EventKind::AgentUpdated(agent_config(a)?),
+            None => EventKind::Other,
+        },
+        "session.usage" => match raw.usage {
+            Some(u) if u.get() != "null" => EventKind::UsageSnapshot(provider_usage(u)?),
+            _ => EventKind::Other,
+        },
+        _ => EventKind::Other,
+    })
+}
+
+fn raw_str(v: Option<&RawValue>) -> Option<String> {
+    v.and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+}
+
+fn raw_bool(v: Option<&RawValue>) -> Option<bool> {
+    v.and_then(|v| serde_json::from_str::<bool>(v.get()).ok())
+}
+
+fn session_object(raw: &Raw) -> Result<SessionObject, String> {
+    let id = raw.id.as_deref().ok_or("session object has no `id`")?;
+    let updated_at = match raw.updated_at.as_deref() {
+        Some(s) => Some(parse_rfc3339_ms(s).map_err(|e| format!("session `updated_at`: {e}"))?),
+        None => None,
+    };
+    Ok(SessionObject {
+        id: id.to_string(),
+        agent: raw.agent.map(agent_config).transpose()?.unwrap_or_default(),
+        updated_at,
+        usage: match raw.usage {
+            Some(u) if u.get() != "null" => Some(provider_usage(u)?),
+            _ => None,
+        },
+    })
+}
+
+fn thread_object(raw: &Raw) -> Result<ThreadObject, String> {
+    let id = raw.id.as_deref().ok_or("session_thread object has no `id`")?;
+    Ok(ThreadObject {
+        id: id.to_string(),
+        session_id: raw.session_id.as_deref().map(str::to_string),
+        agent: raw.agent.map(agent_config).transpose()?.unwrap_or_default(),
+    })
+}
+
+fn agent_config(raw: &RawValue) -> Result<AgentConfig, String> {
+    #[derive(Deserialize)]
+    struct A<'a> {
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(borrow, default)]
+        model: Option<&'a RawValue>,
+    }
+    #[derive(Deserialize)]
+    struct M {
+        #[serde(default)]
+        id: Option<String>,
+        #[serde(default)]
+        speed: Option<String>,
+        #[serde(default)]
+        inference_geo: Option<String>,
+    }
+    let a: A = serde_json::from_str(raw.get()).map_err(|e| format!("`agent`: {}", strip_position(&e)))?;
+    let mut cfg = AgentConfig { name: a.name, ..Default::default() };
+    if let Some(m) = a.model {
+        // `model` is an object ({id, speed, inference_geo}) or, in shorthand, a bare id.
+        if let Ok(id) = serde_json::from_str::<String>(m.get()) {
+            cfg.model = Some(id);
+        } else if m.get() != "null" {
+            let m: M = serde_json::from_str(m.get()).map_err(|e| format!("`agent.model`: {}", strip_position(&e)))?;
+            cfg.model = m.id;
+            cfg.speed = m.speed.as_deref().map(parse_speed).transpose()?;
+            cfg.inference_geo = m.inference_geo;
+        }
+    }
+    Ok(cfg)
+}
+
+fn parse_speed(s: &str) -> Result<Speed, String> {
+    match s {
+        "standard" => Ok(Speed::Standard),
+        "fast" => Ok(Speed::Fast),
+        other => Err(format!("unknown speed {other:?} (expected \"standard\" or \"fast\")")),
+    }
+}
+
+#[derive(Deserialize)]
+struct RawUsage<'a> {
+    #[serde(borrow, default)]
+    input_tokens: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    output_tokens: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    cache_creation_input_tokens: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    cache_read_input_tokens: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    cache_creation: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    server_tool_use: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    active_seconds: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    list_cost: Option<&'a RawValue>,
+    #[serde(default)]
+    speed: Option<String>,
+}
+
+fn raw_usage(raw: &RawValue) -> Result<RawUsage<'_>, String> {
+    serde_json::from_str(raw.get()).map_err(|e| format!("usage is not an object: {}", strip_position(&e)))
+}
+
+/// A token count: a non-negative integer that fits in 64 bits; `null` or absent is 0.
+fn count(field: &str, v: Option<&RawValue>) -> Result<Option<u64>, String> {
+    let Some(v) = v else { return Ok(None) };
+    let text = v.get();
+    if text == "null" {
+        return Ok(None);
+    }
+    if let Ok(n) = text.parse::<u64>() {
+        return Ok(Some(n));
+    }
+    let what = if text.starts_with('-') {
+        "is negative"
+    } else if text.bytes().all(|c| c.is_ascii_digit()) {
+        "is too large for a 64-bit count"
+    } else if text.bytes().all(|c| c.is_ascii_digit() || b".eE+-".contains(&c)) {
+        "is not an integer"
+    } else {
+        "is not a number"
+    };
+    Err(format!("token count `{field}` {what} (got {text})"))
+}
+
+fn span_usage(raw: &RawValue) -> Result<SpanUsage, String> {
+    let u = raw_usage(raw)?;
+    Ok(SpanUsage {
+        input: count("input_tokens", u.input_tokens)?.unwrap_or(0),
+        output: count("output_tokens", u.output_tokens)?.unwrap_or(0),
+        cache_write: count("cache_creation_input_tokens", u.cache_creation_input_tokens)?.unwrap_or(0),
+        cache_read: count("cache_read_input_tokens", u.cache_read_input_tokens)?.unwrap_or(0),
+        speed: u.speed.as_deref().map(parse_speed).transpose()?,
+    })
+}
+
+/// The provider's own cumulative figures (session object `usage` or a `session.usage` event).
+fn provider_usage(raw: &RawValue) -> Result<ProviderUsage, String> {
+    #[derive(Deserialize)]
+    struct CacheCreation<'a> {
+        #[serde(borrow, default)]
+        ephemeral_5m_input_tokens: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        ephemeral_1h_input_tokens: Option<&'a RawValue>,
+    }
+    #[derive(Deserialize)]
+    struct ServerToolUse<'a> {
+        #[serde(borrow, default)]
+        web_search_requests: Option<&'a RawValue>,
+    }
+    #[derive(Deserialize)]
+    struct Money {
+        amount: serde_json::Value,
+        #[serde(default)]
+        currency: Option<String>,
+    }
+    let u = raw_usage(raw)?;
+    let cc: Option<CacheCreation> = match u.cache_creation {
+        Some(c) if c.get() != "null" => Some(serde_json::from_str(c.get()).map_err(|e| format!("`usage.cache_creation`: {}", strip_position(&e)))?),
+        _ => None,
+    };
+    let stu: Option<ServerToolUse> = match u.server_tool_use {
+        Some(s) if s.get() != "null" => Some(serde_json::from_str(s.get()).map_err(|e| format!("`usage.server_tool_use`: {}", strip_position(&e)))?),
+        _ => None,
+    };
+    let list_cost_usd = match u.list_cost {
+        Some(c) if c.get() != "null" => {
+            let m: Money = serde_json::from_str(c.get()).map_err(|e| format!("`usage.list_cost`: {}", strip_position(&e)))?;
+            if m.currency.as_deref().is_some_and(|c| c != "USD") {
+                return Err(format!("`usage.list_cost` is in {}, only USD is supported", m.currency.unwrap_or_default()));
+            }
+            let cents = match &m.amount {
+                serde_json::Value::String(s) => s.parse::<Decimal>().ok(),
+                serde_json::Value::Number(n) => n.to_string().parse::<Decimal>().ok(),
+                _ => None,
+            }
+            .ok_or("`usage.list_cost.amount` is not a number of cents")?;
+            Some(cents / Decimal::from(100))
+        }
+        _ => None,
+    };
+    let active_seconds = match u.active_seconds {
+        Some(v) if v.get() != "null" => Some(
+            Decimal::from_str_exact(v.get())
+                .or_else(|_| Decimal::from_scientific(v.get()))
+                .map_err(|_| format!("`usage.active_seconds` is not a number (got {})", v.get()))?,
+        ),
+        _ => None,
+    };
+    let (w5, w1) = match &cc {
+        Some(c) => (
+            count("ephemeral_5m_input_tokens", c.ephemeral_5m_input_tokens)?,
+            count("ephemeral_1h_input_tokens", c.ephemeral_1h_input_tokens)?,
+        ),
+        None => (None, None),
+    };
+    let legacy_writes = count("cache_creation_input_tokens", u.cache_creation_input_tokens)?;
+    Ok(ProviderUsage {
+        tokens: Tokens {
+            input: count("input_tokens", u.input_tokens)?.unwrap_or(0),
+            output: count("output_tokens", u.output_tokens)?.unwrap_or(0),
+            cache_write_5m: w5.unwrap_or(if w1.is_none() { legacy_writes.unwrap_or(0) } else { 0 }),
+            cache_write_1h: w1.unwrap_or(0),
+            cache_read: count("cache_read_input_tokens", u.cache_read_input_tokens)?.unwrap_or(0),
+        },
+        cache_split_known: w5.is_some() || w1.is_some(),
+        web_search_requests: match &stu {
+            Some(s) => count("web_search_requests", s.web_search_requests)?,
+            None => None,
+        },
+        active_seconds,
+        list_cost_usd,
+    })
+}
+
+/// serde_json appends " at line L column C"; the caller reports its own line, so keep the column.
+fn strip_position(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn describe_json_error(e: &serde_json::Error, bytes: &[u8]) -> String {
+    use serde_json::error::Category;
+    let col = e.column();
+    match e.classify() {
+        Category::Eof => "truncated JSON (the record ends early)".into(),
+        Category::Syntax if std::str::from_utf8(bytes).is_err() => "invalid UTF-8".into(),
+        Category::Syntax => format!("malformed JSON at column {col}: {}", strip_position(e)),
+        Category::Data if bytes.iter().find(|c| !c.is_ascii_whitespace()) != Some(&b'{') => {
+            "expected a JSON object".into()
+        }
+        Category::Data => format!("{} (column {col})", strip_position(e)),
+        Category::Io => strip_position(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(s: &str) -> Result<Record, String> {
+        match parse_object(s.as_bytes(), None)? {
+            Parsed::Record(r) => Ok(r),
+            Parsed::Page(_) => panic!("page"),
+        }
+    }
+
+    #[test]
+    fn model_request_end_carries_its_usage() {
+        let r = record(r#"{"id":"sevt_1","type":"span.model_request_end","processed_at":"2026-05-04T09:40:00.000Z","is_error":false,"model_usage":{"input_tokens":10000,"output_tokens":15000,"cache_creation_input_tokens":0,"cache_read_input_tokens":40000,"speed":"standard"}}"#).unwrap();
+        let Record::Event(e) = r else { panic!() };
+        assert_eq!(e.kind, EventKind::ModelRequest(SpanUsage { input: 10000, output: 15000, cache_write: 0, cache_read: 40000, speed: Some(Speed::Standard) }));
+        assert_eq!(e.id.as_deref(), Some("sevt_1"));
+    }
+
+    #[test]
+    fn content_events_keep_no_id_text_and_no_content() {
+        let r = record(r#"{"id":"sevt_2","type":"agent.message","processed_at":"2026-05-04T09:40:00Z","content":[{"type":"text","text":"secret"}]}"#).unwrap();
+        let Record::Event(e) = r else { panic!() };
+        assert_eq!(e.kind, EventKind::Other);
+        assert!(e.id.is_none());
+        assert!(!format!("{e:?}").contains("secret"));
+    }
+
+    #[test]
+    fn bad_token_counts_are_named() {
+        let neg = record(r#"{"id":"e","type":"span.model_request_end","processed_at":"2026-05-04T09:40:00Z","model_usage":{"input_tokens":-5}}"#);
+        assert!(neg.unwrap_err().contains("`input_tokens` is negative"));
+        let frac = record(r#"{"id":"e","type":"span.model_request_end","processed_at":"2026-05-04T09:40:00Z","model_usage":{"output_tokens":1.5}}"#);
+        assert!(frac.unwrap_err().contains("`output_tokens` is not an integer"));
+        let big = record(r#"{"id":"e","type":"span.model_request_end","processed_at":"2026-05-04T09:40:00Z","model_usage":{"output_tokens":18446744073709551616}}"#);
+        assert!(big.unwrap_err().contains("too large"));
+        let fits = record(r#"{"id":"e","type":"span.model_request_end","processed_at":"2026-05-04T09:40:00Z","model_usage":{"output_tokens":4294967296}}"#).unwrap();
+        assert!(matches!(fits, Record::Event(Event { kind: EventKind::ModelRequest(SpanUsage { output: 4294967296, .. }), .. })));
+    }
+
+    #[test]
+    fn missing_fields_are_errors() {
+        assert!(record(r#"{"type":"agent.message","processed_at":"2026-05-04T09:40:00Z"}"#).unwrap_err().contains("no `id`"));
+        assert!(record(r#"{"id":"e","processed_at":"2026-05-04T09:40:00Z"}"#).unwrap_err().contains("no `type`"));
+        assert!(record(r#"{"id":"e","type":"agent.message"}"#).unwrap_err().contains("no `processed_at`"));
+        assert!(record(r#"{"id":"e","type":"agent.message","processed_at":"2026-05-04 09:40:00"}"#).unwrap_err().contains("no time zone"));
+        assert!(record(r#"{"id":"e","type":"span.model_request_end","processed_at":"2026-05-04T09:40:00Z"}"#).unwrap_err().contains("without model_usage"));
+        assert!(record(r#"[1,2]"#).unwrap_err().contains("expected a JSON object"));
+        assert!(record(r#"{"id":"e","type":"#).unwrap_err().contains("truncated"));
+    }
+
+    #[test]
+    fn queued_user_events_and_stream_furniture() {
+        assert_eq!(record(r#"{"id":"e","type":"user.message","processed_at":null}"#).unwrap(), Record::Queued);
+        assert_eq!(record(r#"{"type":"ping"}"#).unwrap(), Record::Ignored);
+        assert!(record(r#"{"id":"e","type":"agent.message","processed_at":null}"#).is_err());
+    }
+
+    #[test]
+    fn sse_event_name_supplies_a_missing_type() {
+        let Parsed::Record(Record::Event(e)) =
+            parse_object(br#"{"id":"e","processed_at":"2026-05-04T09:40:00Z"}"#, Some("session.status_running")).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(e.kind, EventKind::Running);
+    }
+
+    #[test]
+    fn session_object_reads_agent_and_usage() {
+        let Record::Session(s) = record(r#"{"type":"session","id":"sesn_1","agent":{"name":"r","model":{"id":"claude-opus-4-6","speed":"fast","inference_geo":"us"}},"usage":{"input_tokens":5,"cache_creation":{"ephemeral_5m_input_tokens":3,"ephemeral_1h_input_tokens":1},"server_tool_use":{"web_search_requests":2},"active_seconds":12.5,"list_cost":{"amount":"250","currency":"USD"}}}"#).unwrap() else {
+            panic!()
+        };
+        assert_eq!(s.agent.model.as_deref(), Some("claude-opus-4-6"));
+        assert_eq!(s.agent.speed, Some(Speed::Fast));
+        assert_eq!(s.agent.inference_geo.as_deref(), Some("us"));
+        let u = s.usage.unwrap();
+        assert_eq!((u.tokens.cache_write_5m, u.tokens.cache_write_1h), (3, 1));
+        assert_eq!(u.list_cost_usd, Some(Decimal::new(250, 2)));
+        assert_eq!(u.active_seconds, Some(Decimal::new(125, 1)));
+        assert_eq!(u.web_search_requests, Some(2));
+    }
+}

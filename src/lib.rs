@@ -1,0 +1,18 @@
+//! agentmeter: meter and price Claude Managed Agents sessions, exactly.
+//!
+//! The crate is a billing chain, one module per stage (see ARCHITECTURE.md):
+//! [`ingest`] (files -> records) -> [`meter`] (records -> [`usage`]) -> [`rate`] (usage x
+//! [`pricing`] -> line items) -> [`report`] / [`export`] (tables, JSON, CSV, markdown).
+
+pub mod cli;
+pub mod cmd;
+pub mod error;
+pub mod export;
+pub mod ingest;
+pub mod meter;
+pub mod money;
+pub mod pricing;
+pub mod rate;
+pub mod report;
+pub mod time;
+pub mod usage;

@@ -1,0 +1,407 @@
+//! Rate: usage x price table -> line items. Each item names the price row that priced it.
+//! The rater never sees a raw event: it works from [`SessionUsage`] records, whether the
+//! meter or a projection made them.
+
+use std::sync::Arc;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Serialize;
+
+use crate::error::Skipped;
+use crate::pricing::{PriceTable, Rates, INFERENCE_GEO_US};
+use crate::time::{format_ms, Millis, Zone};
+use crate::usage::{RequestUsage, SessionUsage, Speed, Tokens};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Runtime,
+    Input,
+    Output,
+    CacheWrite5m,
+    CacheWrite1h,
+    CacheRead,
+    WebSearch,
+}
+
+impl Category {
+    pub const ALL: [Category; 7] = [
+        Category::Runtime,
+        Category::Input,
+        Category::Output,
+        Category::CacheWrite5m,
+        Category::CacheWrite1h,
+        Category::CacheRead,
+        Category::WebSearch,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::Runtime => "runtime",
+            Category::Input => "input",
+            Category::Output => "output",
+            Category::CacheWrite5m => "cache_write_5m",
+            Category::CacheWrite1h => "cache_write_1h",
+            Category::CacheRead => "cache_read",
+            Category::WebSearch => "web_search",
+        }
+    }
+
+    /// The unit of an item's quantity.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Category::Runtime => "ms",
+            Category::WebSearch => "searches",
+            _ => "tokens",
+        }
+    }
+}
+
+/// One priced quantity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LineItem {
+    pub category: Category,
+    /// The canonical model id (for runtime: the session's model).
+    pub model: Option<Arc<str>>,
+    pub agent: Option<Arc<str>>,
+    /// When it was used: a request's instant, or a runtime piece `[start, end)`.
+    pub start: Millis,
+    pub end: Millis,
+    pub quantity: u64,
+    /// The rate applied, in the table's unit: USD per million tokens (after any multiplier),
+    /// per hour of runtime, or per 1,000 searches.
+    pub rate: Decimal,
+    pub amount: Decimal,
+    /// The `effective` instant of the price row that priced this item.
+    pub price_effective: Millis,
+}
+
+/// A session's charges by category (cache writes of both TTLs together, as the schema has it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cost {
+    pub runtime: Decimal,
+    pub input: Decimal,
+    pub output: Decimal,
+    pub cache_write: Decimal,
+    pub cache_read: Decimal,
+    pub web_search: Decimal,
+}
+
+impl Cost {
+    pub fn total(&self) -> Decimal {
+        self.runtime + self.input + self.output + self.cache_write + self.cache_read + self.web_search
+    }
+
+    pub fn add_item(&mut self, category: Category, amount: Decimal) {
+        let slot = match category {
+            Category::Runtime => &mut self.runtime,
+            Category::Input => &mut self.input,
+            Category::Output => &mut self.output,
+            Category::CacheWrite5m | Category::CacheWrite1h => &mut self.cache_write,
+            Category::CacheRead => &mut self.cache_read,
+            Category::WebSearch => &mut self.web_search,
+        };
+        *slot += amount;
+    }
+
+    pub fn add(&mut self, o: &Cost) {
+        self.runtime += o.runtime;
+        self.input += o.input;
+        self.output += o.output;
+        self.cache_write += o.cache_write;
+        self.cache_read += o.cache_read;
+        self.web_search += o.web_search;
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RatedSession {
+    pub usage: SessionUsage,
+    pub items: Vec<LineItem>,
+    pub cost: Cost,
+    /// Canonical ids of the models its requests were priced as.
+    pub models: Vec<Arc<str>>,
+    /// Usage warnings, then rating warnings.
+    pub warnings: Vec<String>,
+}
+
+const MS_PER_HOUR: i64 = 3_600_000;
+const TOKENS_PER_PRICE_UNIT: i64 = 1_000_000;
+/// Runtime is rounded half-even to this many places per session (design.md).
+pub const RUNTIME_DP: u32 = 9;
+
+pub struct Rater<'a> {
+    table: &'a PriceTable,
+    /// Runtime pieces are cut at local midnight in this zone, so day buckets are exact.
+    zone: Zone,
+    canonical: Vec<Arc<str>>,
+}
+
+fn no_price_hint() -> String {
+    "pass --pricing FILE with a table that covers it (see `agentmeter pricing list`), or --model ID".into()
+}
+
+impl<'a> Rater<'a> {
+    pub fn new(table: &'a PriceTable, zone: Zone) -> Self {
+        let canonical = table.models.iter().map(|m| Arc::from(m.id.as_str())).collect();
+        Rater { table, zone, canonical }
+    }
+
+    /// Price one session. Requests and searches that cannot be priced are returned as problems
+    /// and taken out of the usage, so a session's quantities always match its cost.
+    pub fn rate(&self, mut usage: SessionUsage) -> (RatedSession, Vec<Skipped>) {
+        let mut problems = Vec::new();
+        let mut warnings = usage.warnings.clone();
+        let mut items = Vec::new();
+        self.rate_runtime(&usage, &mut items, &mut problems);
+        let mut models: Vec<Arc<str>> = Vec::new();
+        let mut priced = Vec::with_capacity(usage.requests.len());
+        for r in &usage.requests {
+            let model = self.rate_request(r, &mut items, &mut problems, &mut warnings);
+            priced.push(model.is_some());
+            if let Some(model) = model {
+                if !models.contains(&model) {
+                    models.push(model);
+                }
+            }
+        }
+        let mut keep = priced.into_iter();
+        usage.requests.retain(|_| keep.next().unwrap_or(false));
+        let mut priced = Vec::with_capacity(usage.web_searches.len());
+        for s in &usage.web_searches {
+            priced.push(self.table.web_search_at(s.at).is_some());
+            let Some(row) = self.table.web_search_at(s.at) else {
+                problems.push(Skipped {
+                    origin: usage.origin.clone(),
+                    reason: format!("no web search price in force at {} in price table {}", format_ms(s.at), self.table.version),
+                    hint: Some(no_price_hint()),
+                });
+                continue;
+            };
+            items.push(LineItem {
+                category: Category::WebSearch,
+                model: s.model.as_deref().map(|m| self.canonical_id(m)),
+                agent: s.agent.clone(),
+                start: s.at,
+                end: s.at,
+                quantity: 1,
+                rate: row.usd_per_1000,
+                amount: row.usd_per_1000 / Decimal::from(1000),
+                price_effective: row.effective,
+            });
+        }
+        let mut keep = priced.into_iter();
+        usage.web_searches.retain(|_| keep.next().unwrap_or(false));
+        if models.is_empty() {
+            models.extend(usage.model.as_deref().map(|m| self.canonical_id(m)));
+        }
+        models.sort();
+        let mut cost = Cost::default();
+        for i in &items {
+            cost.add_item(i.category, i.amount);
+        }
+        (RatedSession { usage, items, cost, models, warnings }, problems)
+    }
+
+    fn canonical_id(&self, id: &str) -> Arc<str> {
+        match self.table.models.iter().position(|m| m.id == id || m.aliases.iter().any(|a| a == id)) {
+            Some(i) => self.canonical[i].clone(),
+            None => id.into(),
+        }
+    }
+
+    /// Runtime: each running interval cut where the price changes and at local midnight.
+    /// The session's total is `round_half_even(sum(ms * usd_per_hour) / 3.6e6, 9)`, and each
+    /// piece gets the difference of the rounded running sums, so pieces add up to it exactly.
+    fn rate_runtime(&self, usage: &SessionUsage, items: &mut Vec<LineItem>, problems: &mut Vec<Skipped>) {
+        let mut exact = Decimal::ZERO;
+        let mut rounded = Decimal::ZERO;
+        let mut missing_reported = false;
+        for iv in &usage.running {
+            let mut s = iv.start;
+            while s < iv.end {
+                let next_change = self.table.runtime_changes().find(|&t| t > s).unwrap_or(i64::MAX);
+                let Some(row) = self.table.runtime_at(s) else {
+                    if !missing_reported {
+                        missing_reported = true;
+                        problems.push(Skipped {
+                            origin: usage.origin.clone(),
+                            reason: format!(
+                                "session {}: no runtime price in force at {} in price table {}",
+                                usage.session_id,
+                                format_ms(s),
+                                self.table.version
+                            ),
+                            hint: Some(no_price_hint()),
+                        });
+                    }
+                    s = next_change.min(iv.end);
+                    continue;
+                };
+                let end = iv.end.min(next_change).min(self.zone.next_midnight(s));
+                let ms = end - s;
+                exact += Decimal::from(ms) * row.usd_per_hour;
+                let now = (exact / Decimal::from(MS_PER_HOUR)).round_dp_with_strategy(RUNTIME_DP, RoundingStrategy::MidpointNearestEven);
+                items.push(LineItem {
+                    category: Category::Runtime,
+                    model: usage.model.as_deref().map(|m| self.canonical_id(m)),
+                    agent: usage.agent.clone(),
+                    start: s,
+                    end,
+                    quantity: ms as u64,
+                    rate: row.usd_per_hour,
+                    amount: now - rounded,
+                    price_effective: row.effective,
+                });
+                rounded = now;
+                s = end;
+            }
+        }
+    }
+
+    /// One request's token charges. Returns the canonical model it was priced as.
+    fn rate_request(
+        &self,
+        r: &RequestUsage,
+        items: &mut Vec<LineItem>,
+        problems: &mut Vec<Skipped>,
+        warnings: &mut Vec<String>,
+    ) -> Option<Arc<str>> {
+        let Some(mi) = self.table.models.iter().position(|m| m.id == *r.model || m.aliases.iter().any(|a| *a == *r.model)) else {
+            problems.push(Skipped {
+                origin: r.origin.clone(),
+                reason: format!("unknown model {:?}: it is not in price table {} ({})", r.model, self.table.version, self.table.origin),
+                hint: Some("pass --model ID to price it as a known model, or --pricing FILE with a table that lists it (`agentmeter pricing list` shows the known models)".into()),
+            });
+            return None;
+        };
+        let model = &self.table.models[mi];
+        let Some(row) = model.row_at(r.at) else {
+            let first = model.rows.first().map(|r| format!(" (its first price starts {})", r.effective_text)).unwrap_or_default();
+            problems.push(Skipped {
+                origin: r.origin.clone(),
+                reason: format!("no price for {} in force at {} in price table {}{first}", model.id, format_ms(r.at), self.table.version),
+                hint: Some(no_price_hint()),
+            });
+            return None;
+        };
+        let long = row.long_context.as_ref().filter(|l| r.tokens.total_input() > l.threshold_input_tokens);
+        let rates: &Rates = match (r.speed, &row.fast, long) {
+            (Speed::Fast, Some(fast), _) => fast,
+            (Speed::Fast, None, lc) => {
+                let w = format!(
+                    "fast mode requested but {} has no fast-mode rates from {}: priced at standard rates",
+                    model.id, row.effective_text
+                );
+                if !warnings.contains(&w) {
+                    warnings.push(w);
+                }
+                lc.map_or(&row.rates, |l| &l.rates)
+            }
+            (Speed::Standard, _, Some(l)) => &l.rates,
+            (Speed::Standard, _, None) => &row.rates,
+        };
+        let factor = match r.inference_geo.as_deref() {
+            Some("us") => self
+                .table
+                .multiplier_at(INFERENCE_GEO_US, r.at)
+                .filter(|m| m.models.iter().any(|id| *id == model.id || model.aliases.contains(id)))
+                .map_or(Decimal::ONE, |m| m.factor),
+            _ => Decimal::ONE,
+        };
+        let canonical = self.canonical[mi].clone();
+        let Tokens { input, output, cache_write_5m, cache_write_1h, cache_read } = r.tokens;
+        for (category, quantity, rate) in [
+            (Category::Input, input, rates.input),
+            (Category::Output, output, rates.output),
+            (Category::CacheWrite5m, cache_write_5m, rates.cache_write_5m),
+            (Category::CacheWrite1h, cache_write_1h, rates.cache_write_1h),
+            (Category::CacheRead, cache_read, rates.cache_read),
+        ] {
+            if quantity == 0 {
+                continue;
+            }
+            let rate = rate * factor;
+            let Some(amount) = Decimal::from(quantity).checked_mul(rate).map(|a| a / Decimal::from(TOKENS_PER_PRICE_UNIT)) else {
+                problems.push(Skipped {
+                    origin: r.origin.clone(),
+                    reason: format!("{} {} tokens at {rate}/M is too large an amount to represent", quantity, category.name()),
+                    hint: None,
+                });
+                continue;
+            };
+            items.push(LineItem {
+                category,
+                model: Some(canonical.clone()),
+                agent: r.agent.clone(),
+                start: r.at,
+                end: r.at,
+                quantity,
+                rate,
+                amount,
+                price_effective: row.effective,
+            });
+        }
+        Some(canonical)
+    }
+}
+
+/// Totals over rated sessions.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Totals {
+    pub sessions: u64,
+    pub active_ms: i64,
+    pub requests: u64,
+    pub tokens: Tokens,
+    pub web_searches: u64,
+    pub cost: Cost,
+}
+
+impl Totals {
+    pub fn of(sessions: &[RatedSession]) -> Self {
+        let mut t = Totals::default();
+        for s in sessions {
+            t.sessions += 1;
+            t.active_ms += s.usage.active_ms();
+            t.requests += s.usage.requests.len() as u64;
+            t.tokens.add(&s.usage.tokens());
+            t.web_searches += s.usage.web_searches.len() as u64;
+            t.cost.add(&s.cost);
+        }
+        t
+    }
+}
+
+/// Quantities and amounts per category: the shape of a CSV row set or a group row.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ByCategory {
+    pub quantity: [u64; 7],
+    pub amount: [Decimal; 7],
+}
+
+impl ByCategory {
+    pub fn add(&mut self, category: Category, quantity: u64, amount: Decimal) {
+        self.quantity[category as usize] += quantity;
+        self.amount[category as usize] += amount;
+    }
+
+    pub fn of_items<'i>(items: impl IntoIterator<Item = &'i LineItem>) -> Self {
+        let mut b = ByCategory::default();
+        for i in items {
+            b.add(i.category, i.quantity, i.amount);
+        }
+        b
+    }
+
+    pub fn cost(&self) -> Cost {
+        let mut c = Cost::default();
+        for (cat, a) in Category::ALL.iter().zip(self.amount) {
+            c.add_item(*cat, a);
+        }
+        c
+    }
+
+    pub fn active_ms(&self) -> i64 {
+        self.quantity[Category::Runtime as usize] as i64
+    }
+}

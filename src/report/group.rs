@@ -1,0 +1,113 @@
+//! Aggregating rated line items by day (in a time zone), model or agent. The amounts go
+//! through polars as Decimal(38, s) columns (i128 mantissas at the largest scale any item
+//! has), so the sums stay exact.
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+use rust_decimal::Decimal;
+
+use crate::error::{Error, Result};
+use crate::rate::{ByCategory, Category, RatedSession};
+use crate::time::Zone;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum GroupBy {
+    #[default]
+    Session,
+    Day,
+    Model,
+    Agent,
+}
+
+impl GroupBy {
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupBy::Session => "session",
+            GroupBy::Day => "day",
+            GroupBy::Model => "model",
+            GroupBy::Agent => "agent",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GroupRow {
+    pub key: String,
+    /// Sessions with at least one item in the group.
+    pub sessions: u64,
+    pub sums: ByCategory,
+}
+
+/// The key an item falls under; items without a model or agent go under "(none)".
+const NONE_KEY: &str = "(none)";
+
+fn polars_err(e: PolarsError) -> Error {
+    Error::new(format!("aggregation failed: {e}"))
+}
+
+pub fn group(sessions: &[RatedSession], by: GroupBy, zone: Zone) -> Result<Vec<GroupRow>> {
+    let n: usize = sessions.iter().map(|s| s.items.len()).sum();
+    let scale = sessions.iter().flat_map(|s| &s.items).map(|i| i.amount.scale()).max().unwrap_or(0);
+    let (mut keys, mut sess, mut cats, mut qty, mut amt) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    for (si, s) in sessions.iter().enumerate() {
+        for item in &s.items {
+            let key = match by {
+                GroupBy::Session => s.usage.session_id.to_string(),
+                GroupBy::Day => zone.date_of(item.start).to_string(),
+                GroupBy::Model => item.model.as_deref().unwrap_or(NONE_KEY).to_string(),
+                GroupBy::Agent => item.agent.as_deref().unwrap_or(NONE_KEY).to_string(),
+            };
+            keys.push(key);
+            sess.push(si as u32);
+            cats.push(item.category as u32);
+            qty.push(item.quantity);
+            let mut a = item.amount;
+            a.rescale(scale);
+            amt.push(a.mantissa());
+        }
+    }
+    let amount = Int128Chunked::from_vec("amount".into(), amt).into_decimal(38, scale as usize).map_err(polars_err)?;
+    let df = DataFrame::new_infer_height(vec![
+        Column::new("key".into(), keys),
+        Column::new("session".into(), sess),
+        Column::new("category".into(), cats),
+        Column::new("quantity".into(), qty),
+        amount.into_series().into_column(),
+    ])
+    .map_err(polars_err)?;
+
+    let sums = df
+        .clone()
+        .lazy()
+        .group_by([col("key"), col("category")])
+        .agg([col("quantity").sum(), col("amount").sum()])
+        .collect()
+        .map_err(polars_err)?;
+    let counts = df.lazy().group_by([col("key")]).agg([col("session").n_unique().alias("sessions")]).collect().map_err(polars_err)?;
+
+    let mut rows: BTreeMap<String, GroupRow> = BTreeMap::new();
+    let k = sums.column("key").and_then(|c| c.str().cloned()).map_err(polars_err)?;
+    let c = sums.column("category").and_then(|c| c.u32().cloned()).map_err(polars_err)?;
+    let q = sums.column("quantity").and_then(|c| c.u64().cloned()).map_err(polars_err)?;
+    let a = sums.column("amount").and_then(|c| c.decimal().cloned()).map_err(polars_err)?;
+    for i in 0..sums.height() {
+        let (Some(key), Some(cat)) = (k.get(i), c.get(i)) else { continue };
+        let quantity = q.get(i).unwrap_or(0);
+        let amount = Decimal::from_i128_with_scale(a.physical().get(i).unwrap_or(0), scale);
+        let row = rows.entry(key.to_string()).or_insert_with(|| GroupRow { key: key.to_string(), ..Default::default() });
+        row.sums.add(Category::ALL[cat as usize], quantity, amount);
+    }
+    let ck = counts.column("key").and_then(|c| c.str().cloned()).map_err(polars_err)?;
+    let cs = counts.column("sessions").and_then(|c| c.cast(&DataType::UInt64)).map_err(polars_err)?;
+    let cs = cs.u64().map_err(polars_err)?;
+    for i in 0..counts.height() {
+        if let (Some(key), Some(n)) = (ck.get(i), cs.get(i)) {
+            if let Some(row) = rows.get_mut(key) {
+                row.sessions = n;
+            }
+        }
+    }
+    Ok(rows.into_values().collect())
+}

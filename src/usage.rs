@@ -1,0 +1,125 @@
+//! Usage records: what the meter produces and the rater prices. A scenario projection produces
+//! the same records, so one rater prices both. Quantities only: no prices, no raw events.
+
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::time::Millis;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Speed {
+    #[default]
+    Standard,
+    Fast,
+}
+
+/// Token counts by billing category.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Tokens {
+    pub input: u64,
+    pub output: u64,
+    pub cache_write_5m: u64,
+    pub cache_write_1h: u64,
+    pub cache_read: u64,
+}
+
+impl Tokens {
+    /// Everything the model read: the quantity the long-context threshold is compared with.
+    pub fn total_input(&self) -> u64 {
+        self.input + self.cache_write_5m + self.cache_write_1h + self.cache_read
+    }
+
+    pub fn add(&mut self, o: &Tokens) {
+        self.input += o.input;
+        self.output += o.output;
+        self.cache_write_5m += o.cache_write_5m;
+        self.cache_write_1h += o.cache_write_1h;
+        self.cache_read += o.cache_read;
+    }
+}
+
+pub use crate::error::Origin;
+
+/// One model request (or outcome-grader cycle), with its cache writes already split by TTL.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestUsage {
+    pub at: Millis,
+    /// The model id as the input names it; the rater resolves aliases.
+    pub model: Arc<str>,
+    pub agent: Option<Arc<str>>,
+    pub speed: Speed,
+    pub inference_geo: Option<Arc<str>>,
+    pub tokens: Tokens,
+    pub origin: Option<Origin>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebSearch {
+    pub at: Millis,
+    pub model: Option<Arc<str>>,
+    pub agent: Option<Arc<str>>,
+}
+
+/// A half-open interval `[start, end)` of running time, in ms since the epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Interval {
+    pub start: Millis,
+    pub end: Millis,
+}
+
+impl Interval {
+    pub fn ms(&self) -> i64 {
+        self.end - self.start
+    }
+}
+
+/// The provider's own figures, kept for reconciliation (never used to compute the bill).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProviderUsage {
+    pub tokens: Tokens,
+    /// Whether the 5m/1h split of cache writes was reported (`usage.cache_creation`).
+    pub cache_split_known: bool,
+    pub web_search_requests: Option<u64>,
+    pub active_seconds: Option<Decimal>,
+    pub list_cost_usd: Option<Decimal>,
+}
+
+/// Everything a session used: the rater's only input.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SessionUsage {
+    pub session_id: Arc<str>,
+    /// The session's (primary) agent: runtime and its own requests are grouped under it.
+    pub agent: Option<Arc<str>>,
+    pub model: Option<Arc<str>>,
+    pub first_event_at: Option<Millis>,
+    pub last_event_at: Option<Millis>,
+    /// Disjoint, sorted running intervals: the union over the primary and child threads.
+    pub running: Vec<Interval>,
+    pub requests: Vec<RequestUsage>,
+    pub web_searches: Vec<WebSearch>,
+    pub provider_reported: Option<ProviderUsage>,
+    pub warnings: Vec<String>,
+    pub duplicate_events: u64,
+    /// Events that came earlier in processed_at than the one before them in their file.
+    /// Normal for exports that list each thread after the session; ordering handles it.
+    pub out_of_order_events: u64,
+    /// Where the session's running time is attributed when a runtime price is missing.
+    pub origin: Option<Origin>,
+}
+
+impl SessionUsage {
+    pub fn active_ms(&self) -> i64 {
+        self.running.iter().map(Interval::ms).sum()
+    }
+
+    pub fn tokens(&self) -> Tokens {
+        let mut t = Tokens::default();
+        for r in &self.requests {
+            t.add(&r.tokens);
+        }
+        t
+    }
+}
