@@ -73,17 +73,26 @@ pub fn write_output(path: Option<&PathBuf>, force: bool, text: &str) -> Result<(
         None => {
             let mut out = std::io::stdout().lock();
             match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::new(format!("writing to stdout: {e}"))),
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(Error::new(format!("writing to stdout: {e}")))
+                }
                 _ => Ok(()),
             }
         }
         Some(p) => {
             if p.exists() && !force {
-                return Err(Error::new(format!("{} already exists", p.display())).with_hint("pass --force to overwrite it"));
+                return Err(Error::new(format!("{} already exists", p.display()))
+                    .with_hint("pass --force to overwrite it"));
             }
             // Write beside the target, then rename: an interrupted run never leaves half a file.
-            let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let tmp = dir.join(format!(".{name}.agentmeter-{}.tmp", std::process::id()));
             std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
             std::fs::rename(&tmp, p).map_err(|e| {

@@ -14,7 +14,10 @@ pub struct Error {
 
 impl Error {
     pub fn new(message: impl Into<String>) -> Self {
-        Error { message: message.into(), hint: None }
+        Error {
+            message: message.into(),
+            hint: None,
+        }
     }
 
     /// An error in an input record: `FILE:LINE: what is wrong`.
@@ -79,7 +82,9 @@ impl Skipped {
     }
 
     fn order_key(&self) -> (u32, u64) {
-        self.origin.as_ref().map_or((0, 0), |o| (o.file_index, o.line))
+        self.origin
+            .as_ref()
+            .map_or((0, 0), |o| (o.file_index, o.line))
     }
 }
 

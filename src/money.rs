@@ -15,7 +15,10 @@ pub fn exact(d: Decimal) -> String {
 
 /// An amount to the cent (half away from zero, as invoices round): "0.71".
 pub fn cents(d: Decimal) -> String {
-    format!("{:.2}", d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
+    format!(
+        "{:.2}",
+        d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+    )
 }
 
 /// An amount to the cent with a dollar sign: "$0.71", "-$1.20".

@@ -27,13 +27,29 @@ pub fn parse_rfc3339_ms(s: &str) -> Result<Millis, String> {
         }
         Some(v)
     };
-    let seps_ok = b[4] == b'-' && b[7] == b'-' && matches!(b[10], b'T' | b't' | b' ') && b[13] == b':' && b[16] == b':';
-    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) =
-        (num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2))
-    else {
+    let seps_ok = b[4] == b'-'
+        && b[7] == b'-'
+        && matches!(b[10], b'T' | b't' | b' ')
+        && b[13] == b':'
+        && b[16] == b':';
+    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) = (
+        num(0, 4),
+        num(5, 2),
+        num(8, 2),
+        num(11, 2),
+        num(14, 2),
+        num(17, 2),
+    ) else {
         return Err(bad());
     };
-    if !seps_ok || !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60 {
+    if !seps_ok
+        || !(1..=12).contains(&mo)
+        || d < 1
+        || d > days_in_month(y, mo)
+        || h > 23
+        || mi > 59
+        || sec > 60
+    {
         return Err(bad());
     }
     let mut i = 19;
@@ -71,7 +87,11 @@ pub fn parse_rfc3339_ms(s: &str) -> Result<Millis, String> {
                 -m
             }
         }
-        None => return Err(format!("timestamp {s:?} has no time zone (expected a Z or ±HH:MM suffix)")),
+        None => {
+            return Err(format!(
+                "timestamp {s:?} has no time zone (expected a Z or ±HH:MM suffix)"
+            ))
+        }
         _ => return Err(bad()),
     };
     // A leap second (:60) is folded onto the next second, as chrono does.
@@ -115,9 +135,13 @@ pub fn format_ms(ms: Millis) -> String {
 /// A date (`2026-05-01`) or a full RFC 3339 timestamp, as given on the command line.
 pub fn parse_date_or_timestamp(s: &str) -> Result<Millis, String> {
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or_default());
+        return Ok(d
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp_millis())
+            .unwrap_or_default());
     }
-    parse_rfc3339_ms(s).map_err(|_| format!("{s:?} is neither a date (2026-05-01) nor an RFC 3339 timestamp"))
+    parse_rfc3339_ms(s)
+        .map_err(|_| format!("{s:?} is neither a date (2026-05-01) nor an RFC 3339 timestamp"))
 }
 
 /// A time zone for day buckets: an IANA name (`Europe/Paris`) or `UTC`.
@@ -133,9 +157,9 @@ impl Default for Zone {
 impl std::str::FromStr for Zone {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        s.parse::<chrono_tz::Tz>()
-            .map(Zone)
-            .map_err(|_| format!("unknown time zone {s:?} (use an IANA name such as UTC or Europe/Paris)"))
+        s.parse::<chrono_tz::Tz>().map(Zone).map_err(|_| {
+            format!("unknown time zone {s:?} (use an IANA name such as UTC or Europe/Paris)")
+        })
     }
 }
 
@@ -172,7 +196,9 @@ mod tests {
     #[test]
     fn parses_the_api_shape() {
         // 2026-04-07T04:11:32.189Z, checked against chrono.
-        let want = DateTime::parse_from_rfc3339("2026-04-07T04:11:32.189Z").unwrap().timestamp_millis();
+        let want = DateTime::parse_from_rfc3339("2026-04-07T04:11:32.189Z")
+            .unwrap()
+            .timestamp_millis();
         assert_eq!(parse_rfc3339_ms("2026-04-07T04:11:32.189Z").unwrap(), want);
     }
 
@@ -197,8 +223,16 @@ mod tests {
 
     #[test]
     fn rejects_bad_and_zoneless_timestamps() {
-        assert!(parse_rfc3339_ms("2026-04-07T04:11:32").unwrap_err().contains("no time zone"));
-        for s in ["2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "yesterday", "2026-04-07T04:11:32.Z", "2026-04-07T04:11:32+0200"] {
+        assert!(parse_rfc3339_ms("2026-04-07T04:11:32")
+            .unwrap_err()
+            .contains("no time zone"));
+        for s in [
+            "2026-02-30T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "yesterday",
+            "2026-04-07T04:11:32.Z",
+            "2026-04-07T04:11:32+0200",
+        ] {
             assert!(parse_rfc3339_ms(s).is_err(), "{s}");
         }
     }
@@ -208,7 +242,13 @@ mod tests {
         let z: Zone = "Europe/Paris".parse().unwrap();
         // 2026-06-10T21:30Z is 23:30 in Paris (UTC+2); the next local midnight is 22:00Z.
         let t = parse_rfc3339_ms("2026-06-10T21:30:00Z").unwrap();
-        assert_eq!(z.next_midnight(t), parse_rfc3339_ms("2026-06-10T22:00:00Z").unwrap());
-        assert_eq!(Zone::default().next_midnight(t), parse_rfc3339_ms("2026-06-11T00:00:00Z").unwrap());
+        assert_eq!(
+            z.next_midnight(t),
+            parse_rfc3339_ms("2026-06-10T22:00:00Z").unwrap()
+        );
+        assert_eq!(
+            Zone::default().next_midnight(t),
+            parse_rfc3339_ms("2026-06-11T00:00:00Z").unwrap()
+        );
     }
 }

@@ -16,9 +16,11 @@ use crate::report::{group::group, GroupBy, MeterReport};
 use crate::time::Zone;
 
 #[derive(Args, Debug)]
-#[command(after_help = "Examples:\n  agentmeter meter runs/\n  agentmeter meter a.ndjson b.sse.gz --format json -o meter.json\n  \
+#[command(
+    after_help = "Examples:\n  agentmeter meter runs/\n  agentmeter meter a.ndjson b.sse.gz --format json -o meter.json\n  \
     agentmeter meter runs/ --group-by day --tz America/New_York\n  cat export.ndjson | agentmeter meter -\n  \
-    agentmeter meter runs/ --model claude-sonnet-4-6      # what if it had run on Sonnet?")]
+    agentmeter meter runs/ --model claude-sonnet-4-6      # what if it had run on Sonnet?"
+)]
 pub struct MeterArgs {
     /// Export files, directories (read recursively: *.ndjson, *.jsonl, *.json, *.sse, also .gz/.zst) or - for stdin.
     #[arg(required = true, value_name = "PATH")]
@@ -56,16 +58,27 @@ pub fn run(args: MeterArgs) -> Result<i32> {
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
     if let Some(m) = &args.model {
         if table.model(m).is_none() {
-            return Err(Error::new(format!("--model {m}: unknown model in price table {} ({})", table.version, table.origin))
-                .with_hint("`agentmeter pricing list` shows the known models and aliases"));
+            return Err(Error::new(format!(
+                "--model {m}: unknown model in price table {} ({})",
+                table.version, table.origin
+            ))
+            .with_hint("`agentmeter pricing list` shows the known models and aliases"));
         }
     }
     let sources = ingest::discover(&args.paths)?;
-    let opts = MeterOptions { model: args.model.clone(), cache_ttl: args.cache_ttl, skip_invalid: args.skip_invalid };
+    let opts = MeterOptions {
+        model: args.model.clone(),
+        cache_ttl: args.cache_ttl,
+        skip_invalid: args.skip_invalid,
+    };
     let metered = meter::meter(&sources, &opts)?;
     let duplicate_events = metered.duplicate_events();
     let rater = Rater::new(&table, args.tz);
-    let rated: Vec<_> = metered.sessions.into_par_iter().map(|u| rater.rate(u)).collect();
+    let rated: Vec<_> = metered
+        .sessions
+        .into_par_iter()
+        .map(|u| rater.rate(u))
+        .collect();
     let mut skipped = metered.skipped;
     let mut sessions: Vec<RatedSession> = Vec::with_capacity(rated.len());
     for (s, problems) in rated {

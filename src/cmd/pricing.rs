@@ -20,7 +20,9 @@ pub enum PricingCommand {
     #[command(after_help = "Example:\n  agentmeter pricing show claude-opus-4-6")]
     Show(ShowArgs),
     /// Validate a price table: schema, sorted dates, duplicate ids or aliases, usual ratios.
-    #[command(after_help = "Exit code 0 when the table is usable (warnings allowed), 2 when it has errors.")]
+    #[command(
+        after_help = "Exit code 0 when the table is usable (warnings allowed), 2 when it has errors."
+    )]
     Check(CheckArgs),
     /// What changed between two price tables.
     Diff(DiffArgs),
@@ -100,9 +102,9 @@ fn rates_json(r: &Rates) -> serde_json::Value {
 }
 
 fn row_json(r: &PriceRow) -> serde_json::Value {
-    let mut v = json!({"effective": r.effective_text});
-    v.as_object_mut().map(|o| o.extend(rates_json(&r.rates).as_object().cloned().unwrap_or_default()));
-    v["fast"] = r.fast.as_ref().map(rates_json).unwrap_or(serde_json::Value::Null);
+    let mut v = rates_json(&r.rates);
+    v["effective"] = json!(r.effective_text);
+    v["fast"] = r.fast.as_ref().map(rates_json).unwrap_or_default();
     v["long_context"] = r
         .long_context
         .as_ref()
@@ -111,7 +113,7 @@ fn row_json(r: &PriceRow) -> serde_json::Value {
             x["threshold_input_tokens"] = json!(l.threshold_input_tokens);
             x
         })
-        .unwrap_or(serde_json::Value::Null);
+        .unwrap_or_default();
     v["source"] = json!(r.source);
     v["note"] = json!(r.note);
     v
@@ -120,7 +122,12 @@ fn row_json(r: &PriceRow) -> serde_json::Value {
 fn extras(r: &PriceRow) -> String {
     let mut parts = Vec::new();
     if let Some(l) = &r.long_context {
-        parts.push(format!(">{}K: {}/{}", l.threshold_input_tokens / 1000, exact(l.rates.input), exact(l.rates.output)));
+        parts.push(format!(
+            ">{}K: {}/{}",
+            l.threshold_input_tokens / 1000,
+            exact(l.rates.input),
+            exact(l.rates.output)
+        ));
     }
     if let Some(f) = &r.fast {
         parts.push(format!("fast: {}/{}", exact(f.input), exact(f.output)));
@@ -134,7 +141,11 @@ fn list(a: ListArgs) -> Result<i32> {
         Some(s) => parse_date_or_timestamp(s).map_err(|e| Error::new(format!("--at: {e}")))?,
         None => chrono::Utc::now().timestamp_millis(),
     };
-    let rows: Vec<_> = t.models.iter().filter_map(|m| m.row_at(at).map(|r| (m, r))).collect();
+    let rows: Vec<_> = t
+        .models
+        .iter()
+        .filter_map(|m| m.row_at(at).map(|r| (m, r)))
+        .collect();
     if a.format == ListFormat::Json {
         let doc = json!({
             "schema": "agentmeter/pricing-list-v1",
@@ -149,10 +160,30 @@ fn list(a: ListArgs) -> Result<i32> {
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return Ok(0);
     }
-    println!("{} ({}), prices in force at {}; USD per million tokens", t.version, t.origin, format_ms(at));
-    let mut grid = vec![["Model", "Input", "Output", "5m write", "1h write", "Cache read", "Since", "Also"].map(String::from).to_vec()];
+    println!(
+        "{} ({}), prices in force at {}; USD per million tokens",
+        t.version,
+        t.origin,
+        format_ms(at)
+    );
+    let mut grid = vec![[
+        "Model",
+        "Input",
+        "Output",
+        "5m write",
+        "1h write",
+        "Cache read",
+        "Since",
+        "Also",
+    ]
+    .map(String::from)
+    .to_vec()];
     for (m, r) in &rows {
-        let aliases = if m.aliases.is_empty() { String::new() } else { format!(" ({})", m.aliases.join(", ")) };
+        let aliases = if m.aliases.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", m.aliases.join(", "))
+        };
         grid.push(vec![
             format!("{}{aliases}", m.id),
             exact(r.rates.input),
@@ -160,22 +191,39 @@ fn list(a: ListArgs) -> Result<i32> {
             exact(r.rates.cache_write_5m),
             exact(r.rates.cache_write_1h),
             exact(r.rates.cache_read),
-            r.effective_text.get(..10).unwrap_or(&r.effective_text).to_string(),
+            r.effective_text
+                .get(..10)
+                .unwrap_or(&r.effective_text)
+                .to_string(),
             extras(r),
         ]);
     }
     print!("{}", align(&grid));
     match t.runtime_at(at) {
-        Some(r) => println!("runtime: ${}/session-hour (since {})", exact(r.usd_per_hour), r.effective_text),
+        Some(r) => println!(
+            "runtime: ${}/session-hour (since {})",
+            exact(r.usd_per_hour),
+            r.effective_text
+        ),
         None => println!("runtime: no price in force"),
     }
     match t.web_search_at(at) {
-        Some(r) => println!("web search: ${} per 1,000 (since {})", exact(r.usd_per_1000), r.effective_text),
+        Some(r) => println!(
+            "web search: ${} per 1,000 (since {})",
+            exact(r.usd_per_1000),
+            r.effective_text
+        ),
         None => println!("web search: no price in force"),
     }
     for m in &t.multipliers {
         if t.multiplier_at(&m.name, at) == Some(m) {
-            println!("multiplier {}: x{} on {} (since {})", m.name, exact(m.factor), m.models.join(", "), m.effective_text);
+            println!(
+                "multiplier {}: x{} on {} (since {})",
+                m.name,
+                exact(m.factor),
+                m.models.join(", "),
+                m.effective_text
+            );
         }
     }
     Ok(0)
@@ -190,7 +238,11 @@ fn align(grid: &[Vec<String>]) -> String {
     }
     let mut out = String::new();
     for r in grid {
-        let line: Vec<String> = r.iter().enumerate().map(|(i, c)| format!("{c:<w$}", w = w[i])).collect();
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = w[i]))
+            .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
@@ -200,7 +252,11 @@ fn align(grid: &[Vec<String>]) -> String {
 fn show(a: ShowArgs) -> Result<i32> {
     let t = PriceTable::load_or_bundled(a.table.pricing.as_deref())?;
     let m = t.model(&a.model).ok_or_else(|| {
-        Error::new(format!("unknown model {:?} in price table {}", a.model, t.version)).with_hint("`agentmeter pricing list` shows the known models")
+        Error::new(format!(
+            "unknown model {:?} in price table {}",
+            a.model, t.version
+        ))
+        .with_hint("`agentmeter pricing list` shows the known models")
     })?;
     println!("{} ({})", m.id, t.version);
     if !m.aliases.is_empty() {
@@ -245,11 +301,21 @@ fn check(a: CheckArgs) -> Result<i32> {
     match table {
         Some(t) => {
             let rows: usize = t.models.iter().map(|m| m.rows.len()).sum();
-            println!("ok: {} ({}): {} models, {} price rows, {} warning(s)", origin, t.version, t.models.len(), rows, count(Level::Warning));
+            println!(
+                "ok: {} ({}): {} models, {} price rows, {} warning(s)",
+                origin,
+                t.version,
+                t.models.len(),
+                rows,
+                count(Level::Warning)
+            );
             Ok(0)
         }
         None => {
-            eprintln!("error: {origin}: {} error(s); the table cannot be used", count(Level::Error));
+            eprintln!(
+                "error: {origin}: {} error(s); the table cannot be used",
+                count(Level::Error)
+            );
             Ok(crate::error::EXIT_ERROR)
         }
     }

@@ -41,16 +41,37 @@ pub struct Grid {
 }
 
 fn money_cells(c: &Cost) -> Vec<String> {
-    [c.runtime, c.input, c.output, c.cache_write, c.cache_read, c.web_search, c.total()].into_iter().map(usd).collect()
+    [
+        c.runtime,
+        c.input,
+        c.output,
+        c.cache_write,
+        c.cache_read,
+        c.web_search,
+        c.total(),
+    ]
+    .into_iter()
+    .map(usd)
+    .collect()
 }
 
-const MONEY_HEADERS: [&str; 7] = ["Runtime", "Input", "Output", "Cache write", "Cache read", "Web search", "Total"];
+const MONEY_HEADERS: [&str; 7] = [
+    "Runtime",
+    "Input",
+    "Output",
+    "Cache write",
+    "Cache read",
+    "Web search",
+    "Total",
+];
 
 pub fn grid(report: &MeterReport) -> Grid {
     let t = &report.totals;
     match &report.groups {
         None => {
-            let mut header: Vec<String> = ["Session", "Model", "Active", "Requests"].map(String::from).to_vec();
+            let mut header: Vec<String> = ["Session", "Model", "Active", "Requests"]
+                .map(String::from)
+                .to_vec();
             header.extend(MONEY_HEADERS.map(String::from));
             let rows = report
                 .sessions
@@ -58,7 +79,11 @@ pub fn grid(report: &MeterReport) -> Grid {
                 .map(|s| {
                     let mut r = vec![
                         s.usage.session_id.to_string(),
-                        if s.models.is_empty() { "-".into() } else { s.models.join(", ") },
+                        if s.models.is_empty() {
+                            "-".into()
+                        } else {
+                            s.models.join(", ")
+                        },
                         duration(s.usage.active_ms()),
                         count(s.usage.requests.len() as u64),
                     ];
@@ -66,35 +91,61 @@ pub fn grid(report: &MeterReport) -> Grid {
                     r
                 })
                 .collect();
-            let mut total = vec![format!("Total ({} sessions)", count(t.sessions)), String::new(), duration(t.active_ms), count(t.requests)];
+            let mut total = vec![
+                format!("Total ({} sessions)", count(t.sessions)),
+                String::new(),
+                duration(t.active_ms),
+                count(t.requests),
+            ];
             total.extend(money_cells(&t.cost));
             let mut numeric = vec![false, false, true, true];
             numeric.extend([true; 7]);
-            Grid { header, numeric, rows, total }
+            Grid {
+                header,
+                numeric,
+                rows,
+                total,
+            }
         }
         Some((by, groups)) => {
-            let mut header: Vec<String> = vec![capitalize(by.name()), "Sessions".into(), "Active".into()];
+            let mut header: Vec<String> =
+                vec![capitalize(by.name()), "Sessions".into(), "Active".into()];
             header.extend(MONEY_HEADERS.map(String::from));
             let rows = groups
                 .iter()
                 .map(|g| {
-                    let mut r = vec![g.key.clone(), count(g.sessions), duration(g.sums.active_ms())];
+                    let mut r = vec![
+                        g.key.clone(),
+                        count(g.sessions),
+                        duration(g.sums.active_ms()),
+                    ];
                     r.extend(money_cells(&g.sums.cost()));
                     r
                 })
                 .collect();
-            let mut total = vec!["Total".to_string(), count(t.sessions), duration(t.active_ms)];
+            let mut total = vec![
+                "Total".to_string(),
+                count(t.sessions),
+                duration(t.active_ms),
+            ];
             total.extend(money_cells(&t.cost));
             let mut numeric = vec![false, true, true];
             numeric.extend([true; 7]);
-            Grid { header, numeric, rows, total }
+            Grid {
+                header,
+                numeric,
+                rows,
+                total,
+            }
         }
     }
 }
 
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// Notes that follow a table: warnings, skipped records, dropped duplicates. Never content.
@@ -106,18 +157,33 @@ pub fn notes(report: &MeterReport) -> Vec<String> {
         }
     }
     if report.duplicate_events > 0 {
-        out.push(format!("note: {} duplicate event(s) dropped (same id; the first copy counts)", report.duplicate_events));
+        out.push(format!(
+            "note: {} duplicate event(s) dropped (same id; the first copy counts)",
+            report.duplicate_events
+        ));
     }
     if report.queued_events > 0 {
-        out.push(format!("note: {} queued user event(s) (processed_at: null) not metered yet", report.queued_events));
+        out.push(format!(
+            "note: {} queued user event(s) (processed_at: null) not metered yet",
+            report.queued_events
+        ));
     }
     for e in report.stream_errors {
-        out.push(format!("warning: {e}: SSE error frame: the stream broke here; later events may be missing"));
+        out.push(format!(
+            "warning: {e}: SSE error frame: the stream broke here; later events may be missing"
+        ));
     }
     if !report.skipped.is_empty() {
-        out.push(format!("warning: {} invalid record(s) skipped:", report.skipped.len()));
+        out.push(format!(
+            "warning: {} invalid record(s) skipped:",
+            report.skipped.len()
+        ));
         for s in report.skipped {
-            let at = s.origin.as_ref().map(|o| format!("{o}: ")).unwrap_or_default();
+            let at = s
+                .origin
+                .as_ref()
+                .map(|o| format!("{o}: "))
+                .unwrap_or_default();
             out.push(format!("  {at}{}", s.reason));
         }
     }

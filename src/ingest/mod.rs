@@ -27,8 +27,13 @@ pub struct Source {
 impl Source {
     /// The session id of a file that has events but no session object: its file stem.
     pub fn stem(&self) -> String {
-        let Some(p) = &self.path else { return "stdin".into() };
-        let name = p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let Some(p) = &self.path else {
+            return "stdin".into();
+        };
+        let name = p
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let mut stem = name.as_str();
         for ext in [".gz", ".zst", ".ndjson", ".jsonl", ".json", ".sse"] {
             stem = stem.strip_suffix(ext).unwrap_or(stem);
@@ -45,7 +50,10 @@ pub fn discover(paths: &[String]) -> Result<Vec<Source>> {
     let mut out = Vec::new();
     for p in paths {
         if p == "-" {
-            out.push(Source { name: "<stdin>".into(), path: None });
+            out.push(Source {
+                name: "<stdin>".into(),
+                path: None,
+            });
             continue;
         }
         let path = Path::new(p);
@@ -53,15 +61,25 @@ pub fn discover(paths: &[String]) -> Result<Vec<Source>> {
         if meta.is_dir() {
             walk(path, &mut out)?;
         } else {
-            out.push(Source { name: p.as_str().into(), path: Some(path.to_path_buf()) });
+            out.push(Source {
+                name: p.as_str().into(),
+                path: Some(path.to_path_buf()),
+            });
         }
     }
     Ok(out)
 }
 
 fn is_input_file(name: &str) -> bool {
-    let base = name.strip_suffix(".gz").or_else(|| name.strip_suffix(".zst")).unwrap_or(name);
-    INPUT_EXTENSIONS.iter().any(|ext| base.len() > ext.len() + 1 && base.ends_with(ext) && base[..base.len() - ext.len()].ends_with('.'))
+    let base = name
+        .strip_suffix(".gz")
+        .or_else(|| name.strip_suffix(".zst"))
+        .unwrap_or(name);
+    INPUT_EXTENSIONS.iter().any(|ext| {
+        base.len() > ext.len() + 1
+            && base.ends_with(ext)
+            && base[..base.len() - ext.len()].ends_with('.')
+    })
 }
 
 fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<()> {
@@ -76,7 +94,10 @@ fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<()> {
         if ty.is_dir() || (ty.is_symlink() && path.is_dir()) {
             walk(&path, out)?;
         } else if is_input_file(&e.file_name().to_string_lossy()) {
-            out.push(Source { name: path.display().to_string().into(), path: Some(path) });
+            out.push(Source {
+                name: path.display().to_string().into(),
+                path: Some(path),
+            });
         }
     }
     Ok(())
@@ -105,7 +126,10 @@ pub fn read_source(src: &Source, sink: &mut impl Sink) -> Result<()> {
     let mut reader = decompress(BufReader::with_capacity(1 << 16, raw)).map_err(io_err)?;
     // Peek enough to detect the encoding, then keep those bytes as the start of the stream.
     let mut head = Vec::with_capacity(64 << 10);
-    (&mut reader).take(64 << 10).read_to_end(&mut head).map_err(io_err)?;
+    (&mut reader)
+        .take(64 << 10)
+        .read_to_end(&mut head)
+        .map_err(io_err)?;
     let skip = head.strip_prefix(b"\xEF\xBB\xBF").map_or(0, |_| 3);
     let body = &head[skip..];
     let first = body.iter().position(|c| !c.is_ascii_whitespace());
@@ -144,7 +168,9 @@ fn decompress(mut r: BufReader<Box<dyn Read + Send>>) -> io::Result<Box<dyn Read
 
 /// A JSON object whose first line does not close it: a pretty-printed page (or record).
 fn is_multiline_document(rest: &[u8]) -> bool {
-    let Some(nl) = memchr::memchr(b'\n', rest) else { return false };
+    let Some(nl) = memchr::memchr(b'\n', rest) else {
+        return false;
+    };
     match serde_json::from_slice::<serde::de::IgnoredAny>(&rest[..nl]) {
         Ok(_) => false,
         Err(e) => e.is_eof(),
@@ -152,7 +178,12 @@ fn is_multiline_document(rest: &[u8]) -> bool {
 }
 
 /// Parse one line (or page item) and deliver what it holds.
-fn deliver(bytes: &[u8], line: u64, default_type: Option<&str>, sink: &mut impl Sink) -> Result<()> {
+fn deliver(
+    bytes: &[u8],
+    line: u64,
+    default_type: Option<&str>,
+    sink: &mut impl Sink,
+) -> Result<()> {
     match parse_object(bytes, default_type) {
         Ok(Parsed::Record(r)) => sink.record(line, r),
         Ok(Parsed::Page(items)) => deliver_page(&items, |_| line, sink)?,
@@ -161,7 +192,11 @@ fn deliver(bytes: &[u8], line: u64, default_type: Option<&str>, sink: &mut impl 
     Ok(())
 }
 
-fn deliver_page(items: &[&RawValue], line_of: impl Fn(usize) -> u64, sink: &mut impl Sink) -> Result<()> {
+fn deliver_page(
+    items: &[&RawValue],
+    line_of: impl Fn(usize) -> u64,
+    sink: &mut impl Sink,
+) -> Result<()> {
     for (i, item) in items.iter().enumerate() {
         let line = line_of(i);
         match parse_object(item.get().as_bytes(), None) {
@@ -190,8 +225,18 @@ fn read_documents(all: &[u8], sink: &mut impl Sink) -> Result<()> {
             None => return Ok(()),
             Some(Ok(doc)) => doc,
             Some(Err(e)) => {
-                let at = line_at(start + all[start..].iter().take_while(|c| c.is_ascii_whitespace()).count());
-                let msg = if e.is_eof() { "truncated JSON (the document ends early)".to_string() } else { format!("malformed JSON: {e}") };
+                let at = line_at(
+                    start
+                        + all[start..]
+                            .iter()
+                            .take_while(|c| c.is_ascii_whitespace())
+                            .count(),
+                );
+                let msg = if e.is_eof() {
+                    "truncated JSON (the document ends early)".to_string()
+                } else {
+                    format!("malformed JSON: {e}")
+                };
                 // Nothing after a broken document can be located reliably.
                 return sink.invalid(at, msg).and(Ok(()));
             }
@@ -249,11 +294,19 @@ fn parse_chunk(chunk: &[u8]) -> ChunkOut {
     if start < chunk.len() {
         push_line(&chunk[start..], rel, &mut items);
     }
-    ChunkOut { items, newlines: rel }
+    ChunkOut {
+        items,
+        newlines: rel,
+    }
 }
 
 /// NDJSON: read chunks that end at a newline, parse a batch of them in parallel, deliver in order.
-fn read_ndjson(head: Vec<u8>, mut reader: Box<dyn Read + Send>, src: &Source, sink: &mut impl Sink) -> Result<()> {
+fn read_ndjson(
+    head: Vec<u8>,
+    mut reader: Box<dyn Read + Send>,
+    src: &Source,
+    sink: &mut impl Sink,
+) -> Result<()> {
     let io_err = |e: io::Error| Error::new(format!("{}: {e}", src.name));
     let batch_len = 2 * rayon::current_num_threads().max(1);
     let mut carry = head;
@@ -269,7 +322,10 @@ fn read_ndjson(head: Vec<u8>, mut reader: Box<dyn Read + Send>, src: &Source, si
             loop {
                 let want = CHUNK.max(buf.len() + (1 << 20));
                 let before = buf.len();
-                (&mut reader).take((want - before) as u64).read_to_end(&mut buf).map_err(io_err)?;
+                (&mut reader)
+                    .take((want - before) as u64)
+                    .read_to_end(&mut buf)
+                    .map_err(io_err)?;
                 if buf.len() == before {
                     eof = true;
                     break;
@@ -333,26 +389,42 @@ mod tests {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
         let mut c = Collect::default();
-        read_source(&Source { name: name.into(), path: Some(path) }, &mut c).unwrap();
+        read_source(
+            &Source {
+                name: name.into(),
+                path: Some(path),
+            },
+            &mut c,
+        )
+        .unwrap();
         c
     }
 
-    const RUN: &str = r#"{"id":"a","type":"session.status_running","processed_at":"2026-05-04T09:00:00Z"}"#;
-    const IDLE: &str = r#"{"id":"b","type":"session.status_idle","processed_at":"2026-05-04T10:00:00Z"}"#;
+    const RUN: &str =
+        r#"{"id":"a","type":"session.status_running","processed_at":"2026-05-04T09:00:00Z"}"#;
+    const IDLE: &str =
+        r#"{"id":"b","type":"session.status_idle","processed_at":"2026-05-04T10:00:00Z"}"#;
 
     #[test]
     fn ndjson_with_crlf_bom_blank_lines_and_no_final_newline() {
         let text = format!("\u{feff}{RUN}\r\n\r\n{IDLE}");
         let c = read_bytes("x.ndjson", text.as_bytes());
-        assert_eq!(c.records.iter().map(|r| r.0).collect::<Vec<_>>(), vec![1, 3]);
+        assert_eq!(
+            c.records.iter().map(|r| r.0).collect::<Vec<_>>(),
+            vec![1, 3]
+        );
         assert!(c.errors.is_empty());
     }
 
     #[test]
     fn pretty_page_items_get_their_own_lines() {
-        let text = format!("{{\n  \"data\": [\n    {RUN},\n    {IDLE}\n  ],\n  \"next_page\": null\n}}\n");
+        let text =
+            format!("{{\n  \"data\": [\n    {RUN},\n    {IDLE}\n  ],\n  \"next_page\": null\n}}\n");
         let c = read_bytes("page.json", text.as_bytes());
-        assert_eq!(c.records.iter().map(|r| r.0).collect::<Vec<_>>(), vec![3, 4]);
+        assert_eq!(
+            c.records.iter().map(|r| r.0).collect::<Vec<_>>(),
+            vec![3, 4]
+        );
     }
 
     #[test]
@@ -368,7 +440,12 @@ mod tests {
         let text = format!("{RUN}\n{IDLE}\n");
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(text.as_bytes()).unwrap();
-        assert_eq!(read_bytes("x.ndjson.gz", &gz.finish().unwrap()).records.len(), 2);
+        assert_eq!(
+            read_bytes("x.ndjson.gz", &gz.finish().unwrap())
+                .records
+                .len(),
+            2
+        );
         let zst = zstd::encode_all(text.as_bytes(), 1).unwrap();
         assert_eq!(read_bytes("x.ndjson.zst", &zst).records.len(), 2);
     }
@@ -397,17 +474,38 @@ mod tests {
     fn directories_are_walked_in_order_and_filtered() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
-        for f in ["b.ndjson", "a.jsonl", "sub/c.sse", "sub/d.json.gz", "notes.txt", "sub/.ndjson"] {
+        for f in [
+            "b.ndjson",
+            "a.jsonl",
+            "sub/c.sse",
+            "sub/d.json.gz",
+            "notes.txt",
+            "sub/.ndjson",
+        ] {
             std::fs::write(dir.path().join(f), "").unwrap();
         }
         let found = discover(&[dir.path().display().to_string()]).unwrap();
-        let names: Vec<_> = found.iter().map(|s| s.path.as_ref().unwrap().strip_prefix(dir.path()).unwrap().display().to_string()).collect();
+        let names: Vec<_> = found
+            .iter()
+            .map(|s| {
+                s.path
+                    .as_ref()
+                    .unwrap()
+                    .strip_prefix(dir.path())
+                    .unwrap()
+                    .display()
+                    .to_string()
+            })
+            .collect();
         assert_eq!(names, ["a.jsonl", "b.ndjson", "sub/c.sse", "sub/d.json.gz"]);
     }
 
     #[test]
     fn stem_strips_input_and_compression_extensions() {
-        let s = Source { name: "x".into(), path: Some("runs/sesn_42.ndjson.zst".into()) };
+        let s = Source {
+            name: "x".into(),
+            path: Some("runs/sesn_42.ndjson.zst".into()),
+        };
         assert_eq!(s.stem(), "sesn_42");
     }
 }

@@ -25,7 +25,12 @@ pub struct AgentConfig {
 impl AgentConfig {
     /// Fields present in `newer` replace ours (a `session.updated` may change only the model).
     pub fn update(&mut self, newer: &AgentConfig) {
-        let AgentConfig { name, model, speed, inference_geo } = newer.clone();
+        let AgentConfig {
+            name,
+            model,
+            speed,
+            inference_geo,
+        } = newer.clone();
         self.name = name.or(self.name.take());
         self.model = model.or(self.model.take());
         self.speed = speed.or(self.speed.take());
@@ -75,7 +80,9 @@ pub enum EventKind {
     ModelRequest(SpanUsage),
     OutcomeEvaluation(SpanUsage),
     WebSearchUse,
-    ToolResultError { tool_use_id: String },
+    ToolResultError {
+        tool_use_id: String,
+    },
     AgentUpdated(AgentConfig),
     UsageSnapshot(ProviderUsage),
 }
@@ -154,8 +161,8 @@ pub fn parse_object<'a>(bytes: &'a [u8], default_type: Option<&str>) -> Result<P
     let kind = raw.kind.as_deref().or(default_type);
     let Some(kind) = kind else {
         if let Some(data) = raw.data {
-            let items: Vec<&RawValue> =
-                serde_json::from_str(data.get()).map_err(|_| "page `data` is not an array".to_string())?;
+            let items: Vec<&RawValue> = serde_json::from_str(data.get())
+                .map_err(|_| "page `data` is not an array".to_string())?;
             return Ok(Parsed::Page(items));
         }
         return Err("record has no `type`".into());
@@ -167,7 +174,10 @@ pub fn parse_object<'a>(bytes: &'a [u8], default_type: Option<&str>) -> Result<P
         "error" if raw.processed_at.is_none() => return Ok(Parsed::Record(Record::StreamError)),
         _ => {}
     }
-    let id = raw.id.as_deref().ok_or_else(|| format!("{kind} event has no `id`"))?;
+    let id = raw
+        .id
+        .as_deref()
+        .ok_or_else(|| format!("{kind} event has no `id`"))?;
     let Some(processed_at) = raw.processed_at.as_deref() else {
         // The API sends `processed_at: null` on user events it has queued but not processed.
         if kind.starts_with("user.") && has_null_processed_at(bytes) {
@@ -212,7 +222,9 @@ fn event_kind(kind: &str, raw: &Raw) -> Result<EventKind, String> {
         "session.status_running" => EventKind::Running,
         "session.status_idle" | "session.status_rescheduled" => EventKind::Stopped,
         "session.status_terminated" | "session.deleted" => EventKind::Ended,
-        "session.thread_status_running" | "session.thread_status_idle" | "session.thread_status_rescheduled"
+        "session.thread_status_running"
+        | "session.thread_status_idle"
+        | "session.thread_status_rescheduled"
         | "session.thread_status_terminated" => {
             if raw.session_thread_id.is_none() {
                 return Err(format!("{kind} without `session_thread_id`"));
@@ -233,11 +245,15 @@ fn event_kind(kind: &str, raw: &Raw) -> Result<EventKind, String> {
             Some(u) if u.get() != "null" => EventKind::OutcomeEvaluation(span_usage(u)?),
             _ => return Err("span.outcome_evaluation_end without usage".into()),
         },
-        "agent.tool_use" if raw_str(raw.name).as_deref() == Some("web_search") => EventKind::WebSearchUse,
-        "agent.tool_result" if raw_bool(raw.is_error) == Some(true) => match raw_str(raw.tool_use_id) {
-            Some(tool_use_id) => EventKind::ToolResultError { tool_use_id },
-            None => EventKind::Other,
-        },
+        "agent.tool_use" if raw_str(raw.name).as_deref() == Some("web_search") => {
+            EventKind::WebSearchUse
+        }
+        "agent.tool_result" if raw_bool(raw.is_error) == Some(true) => {
+            match raw_str(raw.tool_use_id) {
+                Some(tool_use_id) => EventKind::ToolResultError { tool_use_id },
+                None => EventKind::Other,
+            }
+        }
         "session.updated" => match raw.agent {
             Some(a) => EventKind::AgentUpdated(agent_config(a)?),
             None => EventKind::Other,
@@ -276,7 +292,10 @@ fn session_object(raw: &Raw) -> Result<SessionObject, String> {
 }
 
 fn thread_object(raw: &Raw) -> Result<ThreadObject, String> {
-    let id = raw.id.as_deref().ok_or("session_thread object has no `id`")?;
+    let id = raw
+        .id
+        .as_deref()
+        .ok_or("session_thread object has no `id`")?;
     Ok(ThreadObject {
         id: id.to_string(),
         session_id: raw.session_id.as_deref().map(str::to_string),
@@ -301,14 +320,19 @@ fn agent_config(raw: &RawValue) -> Result<AgentConfig, String> {
         #[serde(default)]
         inference_geo: Option<String>,
     }
-    let a: A = serde_json::from_str(raw.get()).map_err(|e| format!("`agent`: {}", strip_position(&e)))?;
-    let mut cfg = AgentConfig { name: a.name, ..Default::default() };
+    let a: A =
+        serde_json::from_str(raw.get()).map_err(|e| format!("`agent`: {}", strip_position(&e)))?;
+    let mut cfg = AgentConfig {
+        name: a.name,
+        ..Default::default()
+    };
     if let Some(m) = a.model {
         // `model` is an object ({id, speed, inference_geo}) or, in shorthand, a bare id.
         if let Ok(id) = serde_json::from_str::<String>(m.get()) {
             cfg.model = Some(id);
         } else if m.get() != "null" {
-            let m: M = serde_json::from_str(m.get()).map_err(|e| format!("`agent.model`: {}", strip_position(&e)))?;
+            let m: M = serde_json::from_str(m.get())
+                .map_err(|e| format!("`agent.model`: {}", strip_position(&e)))?;
             cfg.model = m.id;
             cfg.speed = m.speed.as_deref().map(parse_speed).transpose()?;
             cfg.inference_geo = m.inference_geo;
@@ -321,7 +345,9 @@ fn parse_speed(s: &str) -> Result<Speed, String> {
     match s {
         "standard" => Ok(Speed::Standard),
         "fast" => Ok(Speed::Fast),
-        other => Err(format!("unknown speed {other:?} (expected \"standard\" or \"fast\")")),
+        other => Err(format!(
+            "unknown speed {other:?} (expected \"standard\" or \"fast\")"
+        )),
     }
 }
 
@@ -348,7 +374,8 @@ struct RawUsage<'a> {
 }
 
 fn raw_usage(raw: &RawValue) -> Result<RawUsage<'_>, String> {
-    serde_json::from_str(raw.get()).map_err(|e| format!("usage is not an object: {}", strip_position(&e)))
+    serde_json::from_str(raw.get())
+        .map_err(|e| format!("usage is not an object: {}", strip_position(&e)))
 }
 
 /// A token count: a non-negative integer that fits in 64 bits; `null` or absent is 0.
@@ -365,7 +392,10 @@ fn count(field: &str, v: Option<&RawValue>) -> Result<Option<u64>, String> {
         "is negative"
     } else if text.bytes().all(|c| c.is_ascii_digit()) {
         "is too large for a 64-bit count"
-    } else if text.bytes().all(|c| c.is_ascii_digit() || b".eE+-".contains(&c)) {
+    } else if text
+        .bytes()
+        .all(|c| c.is_ascii_digit() || b".eE+-".contains(&c))
+    {
         "is not an integer"
     } else {
         "is not a number"
@@ -378,7 +408,8 @@ fn span_usage(raw: &RawValue) -> Result<SpanUsage, String> {
     Ok(SpanUsage {
         input: count("input_tokens", u.input_tokens)?.unwrap_or(0),
         output: count("output_tokens", u.output_tokens)?.unwrap_or(0),
-        cache_write: count("cache_creation_input_tokens", u.cache_creation_input_tokens)?.unwrap_or(0),
+        cache_write: count("cache_creation_input_tokens", u.cache_creation_input_tokens)?
+            .unwrap_or(0),
         cache_read: count("cache_read_input_tokens", u.cache_read_input_tokens)?.unwrap_or(0),
         speed: u.speed.as_deref().map(parse_speed).transpose()?,
     })
@@ -406,18 +437,28 @@ fn provider_usage(raw: &RawValue) -> Result<ProviderUsage, String> {
     }
     let u = raw_usage(raw)?;
     let cc: Option<CacheCreation> = match u.cache_creation {
-        Some(c) if c.get() != "null" => Some(serde_json::from_str(c.get()).map_err(|e| format!("`usage.cache_creation`: {}", strip_position(&e)))?),
+        Some(c) if c.get() != "null" => Some(
+            serde_json::from_str(c.get())
+                .map_err(|e| format!("`usage.cache_creation`: {}", strip_position(&e)))?,
+        ),
         _ => None,
     };
     let stu: Option<ServerToolUse> = match u.server_tool_use {
-        Some(s) if s.get() != "null" => Some(serde_json::from_str(s.get()).map_err(|e| format!("`usage.server_tool_use`: {}", strip_position(&e)))?),
+        Some(s) if s.get() != "null" => Some(
+            serde_json::from_str(s.get())
+                .map_err(|e| format!("`usage.server_tool_use`: {}", strip_position(&e)))?,
+        ),
         _ => None,
     };
     let list_cost_usd = match u.list_cost {
         Some(c) if c.get() != "null" => {
-            let m: Money = serde_json::from_str(c.get()).map_err(|e| format!("`usage.list_cost`: {}", strip_position(&e)))?;
+            let m: Money = serde_json::from_str(c.get())
+                .map_err(|e| format!("`usage.list_cost`: {}", strip_position(&e)))?;
             if m.currency.as_deref().is_some_and(|c| c != "USD") {
-                return Err(format!("`usage.list_cost` is in {}, only USD is supported", m.currency.unwrap_or_default()));
+                return Err(format!(
+                    "`usage.list_cost` is in {}, only USD is supported",
+                    m.currency.unwrap_or_default()
+                ));
             }
             let cents = match &m.amount {
                 serde_json::Value::String(s) => s.parse::<Decimal>().ok(),
@@ -449,7 +490,11 @@ fn provider_usage(raw: &RawValue) -> Result<ProviderUsage, String> {
         tokens: Tokens {
             input: count("input_tokens", u.input_tokens)?.unwrap_or(0),
             output: count("output_tokens", u.output_tokens)?.unwrap_or(0),
-            cache_write_5m: w5.unwrap_or(if w1.is_none() { legacy_writes.unwrap_or(0) } else { 0 }),
+            cache_write_5m: w5.unwrap_or(if w1.is_none() {
+                legacy_writes.unwrap_or(0)
+            } else {
+                0
+            }),
             cache_write_1h: w1.unwrap_or(0),
             cache_read: count("cache_read_input_tokens", u.cache_read_input_tokens)?.unwrap_or(0),
         },
@@ -502,7 +547,16 @@ mod tests {
     fn model_request_end_carries_its_usage() {
         let r = record(r#"{"id":"sevt_1","type":"span.model_request_end","processed_at":"2026-05-04T09:40:00.000Z","is_error":false,"model_usage":{"input_tokens":10000,"output_tokens":15000,"cache_creation_input_tokens":0,"cache_read_input_tokens":40000,"speed":"standard"}}"#).unwrap();
         let Record::Event(e) = r else { panic!() };
-        assert_eq!(e.kind, EventKind::ModelRequest(SpanUsage { input: 10000, output: 15000, cache_write: 0, cache_read: 40000, speed: Some(Speed::Standard) }));
+        assert_eq!(
+            e.kind,
+            EventKind::ModelRequest(SpanUsage {
+                input: 10000,
+                output: 15000,
+                cache_write: 0,
+                cache_read: 40000,
+                speed: Some(Speed::Standard)
+            })
+        );
         assert_eq!(e.id.as_deref(), Some("sevt_1"));
     }
 
@@ -517,39 +571,83 @@ mod tests {
 
     #[test]
     fn bad_token_counts_are_named() {
-        let neg = record(r#"{"id":"e","type":"span.model_request_end","processed_at":"2026-05-04T09:40:00Z","model_usage":{"input_tokens":-5}}"#);
+        let neg = record(
+            r#"{"id":"e","type":"span.model_request_end","processed_at":"2026-05-04T09:40:00Z","model_usage":{"input_tokens":-5}}"#,
+        );
         assert!(neg.unwrap_err().contains("`input_tokens` is negative"));
-        let frac = record(r#"{"id":"e","type":"span.model_request_end","processed_at":"2026-05-04T09:40:00Z","model_usage":{"output_tokens":1.5}}"#);
-        assert!(frac.unwrap_err().contains("`output_tokens` is not an integer"));
-        let big = record(r#"{"id":"e","type":"span.model_request_end","processed_at":"2026-05-04T09:40:00Z","model_usage":{"output_tokens":18446744073709551616}}"#);
+        let frac = record(
+            r#"{"id":"e","type":"span.model_request_end","processed_at":"2026-05-04T09:40:00Z","model_usage":{"output_tokens":1.5}}"#,
+        );
+        assert!(frac
+            .unwrap_err()
+            .contains("`output_tokens` is not an integer"));
+        let big = record(
+            r#"{"id":"e","type":"span.model_request_end","processed_at":"2026-05-04T09:40:00Z","model_usage":{"output_tokens":18446744073709551616}}"#,
+        );
         assert!(big.unwrap_err().contains("too large"));
         let fits = record(r#"{"id":"e","type":"span.model_request_end","processed_at":"2026-05-04T09:40:00Z","model_usage":{"output_tokens":4294967296}}"#).unwrap();
-        assert!(matches!(fits, Record::Event(Event { kind: EventKind::ModelRequest(SpanUsage { output: 4294967296, .. }), .. })));
+        assert!(matches!(
+            fits,
+            Record::Event(Event {
+                kind: EventKind::ModelRequest(SpanUsage {
+                    output: 4294967296,
+                    ..
+                }),
+                ..
+            })
+        ));
     }
 
     #[test]
     fn missing_fields_are_errors() {
-        assert!(record(r#"{"type":"agent.message","processed_at":"2026-05-04T09:40:00Z"}"#).unwrap_err().contains("no `id`"));
-        assert!(record(r#"{"id":"e","processed_at":"2026-05-04T09:40:00Z"}"#).unwrap_err().contains("no `type`"));
-        assert!(record(r#"{"id":"e","type":"agent.message"}"#).unwrap_err().contains("no `processed_at`"));
-        assert!(record(r#"{"id":"e","type":"agent.message","processed_at":"2026-05-04 09:40:00"}"#).unwrap_err().contains("no time zone"));
-        assert!(record(r#"{"id":"e","type":"span.model_request_end","processed_at":"2026-05-04T09:40:00Z"}"#).unwrap_err().contains("without model_usage"));
-        assert!(record(r#"[1,2]"#).unwrap_err().contains("expected a JSON object"));
-        assert!(record(r#"{"id":"e","type":"#).unwrap_err().contains("truncated"));
+        assert!(
+            record(r#"{"type":"agent.message","processed_at":"2026-05-04T09:40:00Z"}"#)
+                .unwrap_err()
+                .contains("no `id`")
+        );
+        assert!(
+            record(r#"{"id":"e","processed_at":"2026-05-04T09:40:00Z"}"#)
+                .unwrap_err()
+                .contains("no `type`")
+        );
+        assert!(record(r#"{"id":"e","type":"agent.message"}"#)
+            .unwrap_err()
+            .contains("no `processed_at`"));
+        assert!(record(
+            r#"{"id":"e","type":"agent.message","processed_at":"2026-05-04 09:40:00"}"#
+        )
+        .unwrap_err()
+        .contains("no time zone"));
+        assert!(record(
+            r#"{"id":"e","type":"span.model_request_end","processed_at":"2026-05-04T09:40:00Z"}"#
+        )
+        .unwrap_err()
+        .contains("without model_usage"));
+        assert!(record(r#"[1,2]"#)
+            .unwrap_err()
+            .contains("expected a JSON object"));
+        assert!(record(r#"{"id":"e","type":"#)
+            .unwrap_err()
+            .contains("truncated"));
     }
 
     #[test]
     fn queued_user_events_and_stream_furniture() {
-        assert_eq!(record(r#"{"id":"e","type":"user.message","processed_at":null}"#).unwrap(), Record::Queued);
+        assert_eq!(
+            record(r#"{"id":"e","type":"user.message","processed_at":null}"#).unwrap(),
+            Record::Queued
+        );
         assert_eq!(record(r#"{"type":"ping"}"#).unwrap(), Record::Ignored);
         assert!(record(r#"{"id":"e","type":"agent.message","processed_at":null}"#).is_err());
     }
 
     #[test]
     fn sse_event_name_supplies_a_missing_type() {
-        let Parsed::Record(Record::Event(e)) =
-            parse_object(br#"{"id":"e","processed_at":"2026-05-04T09:40:00Z"}"#, Some("session.status_running")).unwrap()
-        else {
+        let Parsed::Record(Record::Event(e)) = parse_object(
+            br#"{"id":"e","processed_at":"2026-05-04T09:40:00Z"}"#,
+            Some("session.status_running"),
+        )
+        .unwrap() else {
             panic!()
         };
         assert_eq!(e.kind, EventKind::Running);

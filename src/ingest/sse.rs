@@ -7,7 +7,9 @@ use super::{deliver, Sink, Source};
 use crate::error::{Error, Result};
 
 pub fn looks_like_sse(rest: &[u8]) -> bool {
-    [&b"event:"[..], b"data:", b"id:", b"retry:", b":"].iter().any(|p| rest.starts_with(p))
+    [&b"event:"[..], b"data:", b"id:", b"retry:", b":"]
+        .iter()
+        .any(|p| rest.starts_with(p))
 }
 
 #[derive(Default)]
@@ -18,14 +20,21 @@ struct Frame {
     has_data: bool,
 }
 
-pub fn read_sse(head: Vec<u8>, reader: Box<dyn Read + Send>, src: &Source, sink: &mut impl Sink) -> Result<()> {
+pub fn read_sse(
+    head: Vec<u8>,
+    reader: Box<dyn Read + Send>,
+    src: &Source,
+    sink: &mut impl Sink,
+) -> Result<()> {
     let mut r = BufReader::with_capacity(1 << 16, io::Cursor::new(head).chain(reader));
     let mut line = Vec::new();
     let mut n = 0u64;
     let mut frame = Frame::default();
     loop {
         line.clear();
-        let got = r.read_until(b'\n', &mut line).map_err(|e| Error::new(format!("{}: {e}", src.name)))?;
+        let got = r
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::new(format!("{}: {e}", src.name)))?;
         if got == 0 {
             return dispatch(&mut frame, sink);
         }
@@ -46,7 +55,10 @@ pub fn read_sse(head: Vec<u8>, reader: Box<dyn Read + Send>, src: &Source, sink:
             continue; // a comment
         }
         let (field, value) = match memchr::memchr(b':', l) {
-            Some(i) => (&l[..i], l[i + 1..].strip_prefix(b" ").unwrap_or(&l[i + 1..])),
+            Some(i) => (
+                &l[..i],
+                l[i + 1..].strip_prefix(b" ").unwrap_or(&l[i + 1..]),
+            ),
             None => (l, &b""[..]),
         };
         match field {
@@ -96,12 +108,24 @@ mod tests {
         let text = ": comment\n\nevent: ping\ndata: {}\n\nevent: session.status_running\ndata: {\"id\":\"a\",\n\
                     data: \"processed_at\":\"2026-05-04T09:00:00Z\"}\n\nevent: agent.message\ndata: {\"id\":\"b\",\"processed_at\":\"2026-05-04T09:00:01Z\"\n\n";
         let mut c = Collect::default();
-        let src = Source { name: "t.sse".into(), path: None };
-        read_sse(text.as_bytes().to_vec(), Box::new(io::empty()), &src, &mut c).unwrap();
+        let src = Source {
+            name: "t.sse".into(),
+            path: None,
+        };
+        read_sse(
+            text.as_bytes().to_vec(),
+            Box::new(io::empty()),
+            &src,
+            &mut c,
+        )
+        .unwrap();
         assert_eq!(c.0.len(), 1);
         assert_eq!(c.0[0].0, 6);
         assert!(matches!(&c.0[0].1, Record::Event(e) if e.kind == EventKind::Running));
         assert_eq!(c.1.len(), 1);
-        assert_eq!(c.1[0].0, 10, "a bad frame is reported at the line where it starts");
+        assert_eq!(
+            c.1[0].0, 10,
+            "a bad frame is reported at the line where it starts"
+        );
     }
 }

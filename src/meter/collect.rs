@@ -107,7 +107,12 @@ impl<'a> Collector<'a> {
             session: None,
             thread: None,
             last_at: HashMap::new(),
-            part: FilePart { sessions: HashMap::new(), skipped: Vec::new(), queued: 0, stream_errors: Vec::new() },
+            part: FilePart {
+                sessions: HashMap::new(),
+                skipped: Vec::new(),
+                queued: 0,
+                stream_errors: Vec::new(),
+            },
         }
     }
 
@@ -117,7 +122,9 @@ impl<'a> Collector<'a> {
 
     fn accum(&mut self, session: &str) -> &mut Accum {
         if !self.part.sessions.contains_key(session) {
-            self.part.sessions.insert(session.to_string(), Accum::default());
+            self.part
+                .sessions
+                .insert(session.to_string(), Accum::default());
         }
         self.part.sessions.get_mut(session).expect("just inserted")
     }
@@ -172,18 +179,32 @@ impl Sink for Collector<'_> {
                 acc.first_at = min_opt(acc.first_at, Some(e.at));
                 acc.last_at = acc.last_at.max(Some(e.at));
                 if let Some(id) = e.id {
-                    acc.events.push(Billable { pos, line, id, at: e.at, thread, kind: e.kind });
+                    acc.events.push(Billable {
+                        pos,
+                        line,
+                        id,
+                        at: e.at,
+                        thread,
+                        kind: e.kind,
+                    });
                 }
             }
             Record::Queued => self.part.queued += 1,
             Record::Ignored => {}
-            Record::StreamError => self.part.stream_errors.push(format!("{}:{line}", self.src.name)),
+            Record::StreamError => self
+                .part
+                .stream_errors
+                .push(format!("{}:{line}", self.src.name)),
         }
     }
 
     fn invalid(&mut self, line: u64, message: String) -> Result<()> {
         let skipped = Skipped {
-            origin: Some(Origin { file: self.src.name.clone(), file_index: self.file, line }),
+            origin: Some(Origin {
+                file: self.src.name.clone(),
+                file_index: self.file,
+                line,
+            }),
             reason: message,
             hint: Some(SKIP_HINT.into()),
         };
@@ -198,5 +219,12 @@ impl Sink for Collector<'_> {
 
 /// Where a position came from.
 pub fn origin(files: &[Arc<str>], pos: Pos, line: u64) -> Origin {
-    Origin { file: files.get(pos.0 as usize).cloned().unwrap_or_else(|| "<input>".into()), file_index: pos.0, line }
+    Origin {
+        file: files
+            .get(pos.0 as usize)
+            .cloned()
+            .unwrap_or_else(|| "<input>".into()),
+        file_index: pos.0,
+        line,
+    }
 }

@@ -84,17 +84,25 @@ pub fn meter(sources: &[Source], opts: &MeterOptions) -> Result<Metered> {
             }
         }
     }
-    let finished: Vec<(SessionUsage, Vec<Skipped>)> =
-        sessions.into_par_iter().map(|(id, acc)| session::finalize(&id, acc, &files, opts)).collect();
-    let mut out = Metered { queued_events, stream_errors, ..Default::default() };
+    let finished: Vec<(SessionUsage, Vec<Skipped>)> = sessions
+        .into_par_iter()
+        .map(|(id, acc)| session::finalize(&id, acc, &files, opts))
+        .collect();
+    let mut out = Metered {
+        queued_events,
+        stream_errors,
+        ..Default::default()
+    };
     for (usage, problems) in finished {
         out.sessions.push(usage);
         skipped.extend(problems);
     }
     out.skipped = settle(skipped, opts.skip_invalid)?;
-    out.sessions.sort_by(|a, b| (a.first_event_at, &a.session_id).cmp(&(b.first_event_at, &b.session_id)));
+    out.sessions
+        .sort_by(|a, b| (a.first_event_at, &a.session_id).cmp(&(b.first_event_at, &b.session_id)));
     Ok(out)
 }
 
 /// The hint shown with every bad record.
-pub const SKIP_HINT: &str = "fix the record, or pass --skip-invalid to skip bad records and list them";
+pub const SKIP_HINT: &str =
+    "fix the record, or pass --skip-invalid to skip bad records and list them";

@@ -64,8 +64,14 @@ mod tests {
     #[test]
     fn overlaps_count_once_and_touching_intervals_merge() {
         // [0,30) ∪ [10,45) ∪ [45,50) ∪ [50,60) = [0,60): 60, not 30+35+5+10 = 80.
-        assert_eq!(union(vec![iv(10, 45), iv(0, 30), iv(50, 60), iv(45, 50)]), vec![iv(0, 60)]);
-        assert_eq!(union(vec![iv(0, 10), iv(20, 30), iv(5, 5)]), vec![iv(0, 10), iv(20, 30)]);
+        assert_eq!(
+            union(vec![iv(10, 45), iv(0, 30), iv(50, 60), iv(45, 50)]),
+            vec![iv(0, 60)]
+        );
+        assert_eq!(
+            union(vec![iv(0, 10), iv(20, 30), iv(5, 5)]),
+            vec![iv(0, 10), iv(20, 30)]
+        );
     }
 
     #[test]

@@ -18,7 +18,12 @@ struct Pending<'a> {
     event: &'a Billable,
 }
 
-pub fn finalize(id: &str, mut acc: Accum, files: &[Arc<str>], opts: &MeterOptions) -> (SessionUsage, Vec<Skipped>) {
+pub fn finalize(
+    id: &str,
+    mut acc: Accum,
+    files: &[Arc<str>],
+    opts: &MeterOptions,
+) -> (SessionUsage, Vec<Skipped>) {
     let mut problems = Vec::new();
     let origin_of = |b: &Billable| origin(files, b.pos, b.line);
 
@@ -30,7 +35,11 @@ pub fn finalize(id: &str, mut acc: Accum, files: &[Arc<str>], opts: &MeterOption
     acc.events.sort_by_key(|e| e.at);
 
     // The freshest session object describes the agent; later `session.updated` events change it.
-    let object = acc.objects.iter().max_by_key(|(pos, o)| (o.updated_at, *pos)).map(|(_, o)| o);
+    let object = acc
+        .objects
+        .iter()
+        .max_by_key(|(pos, o)| (o.updated_at, *pos))
+        .map(|(_, o)| o);
     let mut threads: HashMap<&str, &AgentConfig> = HashMap::new();
     let mut thread_list: Vec<_> = acc.threads.iter().collect();
     thread_list.sort_by_key(|(pos, _)| *pos);
@@ -56,9 +65,12 @@ pub fn finalize(id: &str, mut acc: Accum, files: &[Arc<str>], opts: &MeterOption
             EventKind::Running | EventKind::ThreadRunning => clock.start(thread, e.at),
             EventKind::Stopped | EventKind::ThreadStopped => clock.stop(thread, e.at),
             EventKind::Ended => clock.stop_all(e.at),
-            EventKind::ModelRequest(u) | EventKind::OutcomeEvaluation(u) => {
-                pending.push(Pending { at: e.at, usage: *u, agent: effective(), event: e })
-            }
+            EventKind::ModelRequest(u) | EventKind::OutcomeEvaluation(u) => pending.push(Pending {
+                at: e.at,
+                usage: *u,
+                agent: effective(),
+                event: e,
+            }),
             EventKind::WebSearchUse => searches.push((e, effective())),
             EventKind::ToolResultError { tool_use_id } => {
                 failed_tools.insert(tool_use_id);
@@ -79,15 +91,26 @@ pub fn finalize(id: &str, mut acc: Accum, files: &[Arc<str>], opts: &MeterOption
     }
 
     // The provider's own figures: the later of the session object and the last session.usage.
-    let provider_reported = match (object.and_then(|o| o.usage.as_ref().map(|u| (o.updated_at, u))), snapshot) {
-        (Some((obj_at, u)), Some((snap_at, s))) => Some(if obj_at.is_some_and(|t| t > snap_at) { u } else { s }),
+    let provider_reported = match (
+        object.and_then(|o| o.usage.as_ref().map(|u| (o.updated_at, u))),
+        snapshot,
+    ) {
+        (Some((obj_at, u)), Some((snap_at, s))) => Some(if obj_at.is_some_and(|t| t > snap_at) {
+            u
+        } else {
+            s
+        }),
         (Some((_, u)), None) => Some(u),
         (None, Some((_, s))) => Some(s),
         (None, None) => None,
     }
     .cloned();
 
-    let split = cache_split(object.and_then(|o| o.usage.as_ref()), snapshot.map(|s| s.1), opts.cache_ttl);
+    let split = cache_split(
+        object.and_then(|o| o.usage.as_ref()),
+        snapshot.map(|s| s.1),
+        opts.cache_ttl,
+    );
     let override_model: Option<Arc<str>> = opts.model.as_deref().map(Into::into);
     let mut requests = Vec::with_capacity(pending.len());
     let mut written = 0u64;
@@ -135,7 +158,9 @@ pub fn finalize(id: &str, mut acc: Accum, files: &[Arc<str>], opts: &MeterOption
         .filter(|(e, _)| !failed_tools.contains(&*e.id))
         .map(|(e, a)| WebSearch {
             at: e.at,
-            model: override_model.clone().or_else(|| a.model.as_deref().map(Into::into)),
+            model: override_model
+                .clone()
+                .or_else(|| a.model.as_deref().map(Into::into)),
             agent: a.name.as_deref().map(Into::into),
         })
         .collect();
@@ -143,7 +168,9 @@ pub fn finalize(id: &str, mut acc: Accum, files: &[Arc<str>], opts: &MeterOption
     let usage = SessionUsage {
         session_id: id.into(),
         agent: session_agent.name.as_deref().map(Into::into),
-        model: override_model.or_else(|| session_agent.model.as_deref().map(Into::into)).or_else(|| requests.first().map(|r: &RequestUsage| r.model.clone())),
+        model: override_model
+            .or_else(|| session_agent.model.as_deref().map(Into::into))
+            .or_else(|| requests.first().map(|r: &RequestUsage| r.model.clone())),
         first_event_at: acc.first_at,
         last_event_at: acc.last_at,
         running,
@@ -166,11 +193,18 @@ struct Split {
 }
 
 /// The session's reported 5m/1h split if it has one, else everything at `--cache-ttl`.
-fn cache_split(object: Option<&ProviderUsage>, snapshot: Option<&ProviderUsage>, ttl: CacheTtl) -> Split {
+fn cache_split(
+    object: Option<&ProviderUsage>,
+    snapshot: Option<&ProviderUsage>,
+    ttl: CacheTtl,
+) -> Split {
     for u in [object, snapshot].into_iter().flatten() {
         let (five, hour) = (u.tokens.cache_write_5m, u.tokens.cache_write_1h);
         if u.cache_split_known && five + hour > 0 {
-            return Split { five, total: five + hour };
+            return Split {
+                five,
+                total: five + hour,
+            };
         }
     }
     match ttl {
@@ -201,7 +235,7 @@ mod tests {
         let half = Split { five: 1, total: 2 };
         assert_eq!(split_5m(1, half), 0); // 0.5 -> 0 (even)
         assert_eq!(split_5m(3, half), 2); // 1.5 -> 2 (even)
-        // Per-request shares telescope to the rounded session total.
+                                          // Per-request shares telescope to the rounded session total.
         let writes = [7u64, 0, 13, 1, 1, 999];
         let mut cum = 0;
         let mut sum = 0;

@@ -25,13 +25,22 @@ struct Problems(Vec<Problem>);
 
 impl Problems {
     fn error(&mut self, m: impl Into<String>) {
-        self.0.push(Problem { level: Level::Error, message: m.into() });
+        self.0.push(Problem {
+            level: Level::Error,
+            message: m.into(),
+        });
     }
     fn warn(&mut self, m: impl Into<String>) {
-        self.0.push(Problem { level: Level::Warning, message: m.into() });
+        self.0.push(Problem {
+            level: Level::Warning,
+            message: m.into(),
+        });
     }
     fn info(&mut self, m: impl Into<String>) {
-        self.0.push(Problem { level: Level::Info, message: m.into() });
+        self.0.push(Problem {
+            level: Level::Info,
+            message: m.into(),
+        });
     }
 }
 
@@ -41,20 +50,32 @@ pub fn parse_and_check(text: &str, origin: &str) -> (Option<PriceTable>, Vec<Pro
     let file: TableFile = match toml::from_str(text) {
         Ok(f) => f,
         Err(e) => {
-            let where_ = e.span().map(|s| format!("line {}: ", text[..s.start].matches('\n').count() + 1)).unwrap_or_default();
+            let where_ = e
+                .span()
+                .map(|s| format!("line {}: ", text[..s.start].matches('\n').count() + 1))
+                .unwrap_or_default();
             p.error(format!("{where_}{}", e.message()));
             return (None, p.0);
         }
     };
     let _ = origin;
     if file.schema != 1 {
-        p.error(format!("schema {} is not supported (this agentmeter reads schema 1)", file.schema));
+        p.error(format!(
+            "schema {} is not supported (this agentmeter reads schema 1)",
+            file.schema
+        ));
     }
     if file.currency != "USD" {
-        p.error(format!("currency {:?} is not supported (only USD)", file.currency));
+        p.error(format!(
+            "currency {:?} is not supported (only USD)",
+            file.currency
+        ));
     }
     if file.name.trim().is_empty() || file.name.contains(['@', ' ']) {
-        p.error(format!("name {:?} must be non-empty, without spaces or '@'", file.name));
+        p.error(format!(
+            "name {:?} must be non-empty, without spaces or '@'",
+            file.name
+        ));
     }
 
     let eff = |what: &str, s: &str, p: &mut Problems| match parse_effective(s) {
@@ -70,7 +91,12 @@ pub fn parse_and_check(text: &str, origin: &str) -> (Option<PriceTable>, Vec<Pro
         let what = format!("runtime row {}", i + 1);
         nonneg(&mut p, &what, "usd_per_hour", r.usd_per_hour);
         if let Some(t) = eff(&what, &r.effective, &mut p) {
-            runtime.push(RuntimeRow { effective: t, effective_text: r.effective.clone(), usd_per_hour: r.usd_per_hour, source: r.source.clone() });
+            runtime.push(RuntimeRow {
+                effective: t,
+                effective_text: r.effective.clone(),
+                usd_per_hour: r.usd_per_hour,
+                source: r.source.clone(),
+            });
         }
     }
     sorted(&mut p, "runtime rows", runtime.iter().map(|r| r.effective));
@@ -83,10 +109,19 @@ pub fn parse_and_check(text: &str, origin: &str) -> (Option<PriceTable>, Vec<Pro
         let what = format!("web_search row {}", i + 1);
         nonneg(&mut p, &what, "usd_per_1000", r.usd_per_1000);
         if let Some(t) = eff(&what, &r.effective, &mut p) {
-            web_search.push(WebSearchRow { effective: t, effective_text: r.effective.clone(), usd_per_1000: r.usd_per_1000, source: r.source.clone() });
+            web_search.push(WebSearchRow {
+                effective: t,
+                effective_text: r.effective.clone(),
+                usd_per_1000: r.usd_per_1000,
+                source: r.source.clone(),
+            });
         }
     }
-    sorted(&mut p, "web_search rows", web_search.iter().map(|r| r.effective));
+    sorted(
+        &mut p,
+        "web_search rows",
+        web_search.iter().map(|r| r.effective),
+    );
 
     // Models: ids and aliases are one namespace.
     let mut names: HashMap<&str, &str> = HashMap::new();
@@ -96,7 +131,10 @@ pub fn parse_and_check(text: &str, origin: &str) -> (Option<PriceTable>, Vec<Pro
             if name.trim().is_empty() {
                 p.error(format!("model {:?}: empty id or alias", m.id));
             } else if let Some(owner) = names.insert(name, &m.id) {
-                p.error(format!("{name:?} is used twice (by model {owner:?} and model {:?})", m.id));
+                p.error(format!(
+                    "{name:?} is used twice (by model {owner:?} and model {:?})",
+                    m.id
+                ));
             }
         }
         if m.price.is_empty() {
@@ -105,7 +143,9 @@ pub fn parse_and_check(text: &str, origin: &str) -> (Option<PriceTable>, Vec<Pro
         let mut rows = Vec::new();
         for (i, r) in m.price.iter().enumerate() {
             let what = format!("model {} row {} ({})", m.id, i + 1, r.effective);
-            let Some(t) = eff(&what, &r.effective, &mut p) else { continue };
+            let Some(t) = eff(&what, &r.effective, &mut p) else {
+                continue;
+            };
             let rates = Rates::from(clone_rates(&r.rates));
             let fast = r.fast.as_ref().map(|f| Rates::from(clone_rates(f)));
             let long_context = r.long_context.as_ref().map(|l| LongContext {
@@ -118,9 +158,17 @@ pub fn parse_and_check(text: &str, origin: &str) -> (Option<PriceTable>, Vec<Pro
             }
             if let Some(l) = &long_context {
                 if l.threshold_input_tokens == 0 {
-                    p.error(format!("{what}: long_context threshold_input_tokens must be above 0"));
+                    p.error(format!(
+                        "{what}: long_context threshold_input_tokens must be above 0"
+                    ));
                 }
-                check_rates(&mut p, &what, "long_context ", &l.rates, r.ratio_exception.as_deref());
+                check_rates(
+                    &mut p,
+                    &what,
+                    "long_context ",
+                    &l.rates,
+                    r.ratio_exception.as_deref(),
+                );
             }
             rows.push(PriceRow {
                 effective: t,
@@ -133,15 +181,26 @@ pub fn parse_and_check(text: &str, origin: &str) -> (Option<PriceTable>, Vec<Pro
                 ratio_exception: r.ratio_exception.clone(),
             });
         }
-        sorted(&mut p, &format!("model {} rows", m.id), rows.iter().map(|r| r.effective));
-        models.push(Model { id: m.id.clone(), aliases: m.aliases.clone(), rows });
+        sorted(
+            &mut p,
+            &format!("model {} rows", m.id),
+            rows.iter().map(|r| r.effective),
+        );
+        models.push(Model {
+            id: m.id.clone(),
+            aliases: m.aliases.clone(),
+            rows,
+        });
     }
 
     let mut multipliers = Vec::new();
     for (i, m) in file.multiplier.iter().enumerate() {
         let what = format!("multiplier row {} ({})", i + 1, m.name);
         if !KNOWN_MULTIPLIERS.contains(&m.name.as_str()) {
-            p.error(format!("{what}: unknown multiplier name (known: {})", KNOWN_MULTIPLIERS.join(", ")));
+            p.error(format!(
+                "{what}: unknown multiplier name (known: {})",
+                KNOWN_MULTIPLIERS.join(", ")
+            ));
         }
         if m.factor <= Decimal::ZERO {
             p.error(format!("{what}: factor must be above 0"));
@@ -163,18 +222,41 @@ pub fn parse_and_check(text: &str, origin: &str) -> (Option<PriceTable>, Vec<Pro
         }
     }
     for name in KNOWN_MULTIPLIERS {
-        sorted(&mut p, &format!("multiplier {name} rows"), multipliers.iter().filter(|m| m.name == name).map(|m| m.effective));
+        sorted(
+            &mut p,
+            &format!("multiplier {name} rows"),
+            multipliers
+                .iter()
+                .filter(|m| m.name == name)
+                .map(|m| m.effective),
+        );
     }
 
     let has_errors = p.0.iter().any(|x| x.level == Level::Error);
     let version = version_of(&file.name, text);
-    let table = (!has_errors).then(|| PriceTable::build(file, version, origin, runtime, web_search, multipliers, models));
+    let table = (!has_errors).then(|| {
+        PriceTable::build(
+            file,
+            version,
+            origin,
+            runtime,
+            web_search,
+            multipliers,
+            models,
+        )
+    });
     p.0.sort_by_key(|x| x.level);
     (table, p.0)
 }
 
 fn clone_rates(r: &RatesFile) -> RatesFile {
-    RatesFile { input: r.input, output: r.output, cache_write_5m: r.cache_write_5m, cache_write_1h: r.cache_write_1h, cache_read: r.cache_read }
+    RatesFile {
+        input: r.input,
+        output: r.output,
+        cache_write_5m: r.cache_write_5m,
+        cache_write_1h: r.cache_write_1h,
+        cache_read: r.cache_read,
+    }
 }
 
 fn nonneg(p: &mut Problems, what: &str, field: &str, v: Decimal) {
@@ -186,7 +268,9 @@ fn nonneg(p: &mut Problems, what: &str, field: &str, v: Decimal) {
 fn sorted(p: &mut Problems, what: &str, effs: impl Iterator<Item = Millis>) {
     let v: Vec<Millis> = effs.collect();
     if v.windows(2).any(|w| w[1] <= w[0]) {
-        p.error(format!("{what} must be sorted by effective, each date once"));
+        p.error(format!(
+            "{what} must be sorted by effective, each date once"
+        ));
     }
 }
 
@@ -208,7 +292,11 @@ fn check_rates(p: &mut Problems, what: &str, kind: &str, r: &Rates, exception: O
     for (field, v, ratio) in expect {
         let want = r.input * ratio;
         if v != want {
-            let msg = format!("{what}: {kind}{field} is {v}, the usual ratio ({ratio}x input {}) gives {}", r.input, want.normalize());
+            let msg = format!(
+                "{what}: {kind}{field} is {v}, the usual ratio ({ratio}x input {}) gives {}",
+                r.input,
+                want.normalize()
+            );
             match exception {
                 Some(why) => p.info(format!("{msg}; acknowledged: {why}")),
                 None => p.warn(msg),
@@ -242,18 +330,46 @@ mod tests {
 
     #[test]
     fn unsorted_rows_and_duplicate_names_are_errors() {
-        let p = problems(&format!("[[model]]\nid = \"m\"\naliases = [\"m2\"]\n{}{}[[model]]\nid = \"m2\"\n{}", row("2026-05-01", "5"), row("2026-04-01", "5"), row("2026-04-01", "5")));
-        let errors: Vec<_> = p.iter().filter(|x| x.level == Level::Error).map(|x| x.message.as_str()).collect();
-        assert!(errors.iter().any(|m| m.contains("model m rows must be sorted")), "{errors:?}");
-        assert!(errors.iter().any(|m| m.contains("\"m2\" is used twice")), "{errors:?}");
+        let p = problems(&format!(
+            "[[model]]\nid = \"m\"\naliases = [\"m2\"]\n{}{}[[model]]\nid = \"m2\"\n{}",
+            row("2026-05-01", "5"),
+            row("2026-04-01", "5"),
+            row("2026-04-01", "5")
+        ));
+        let errors: Vec<_> = p
+            .iter()
+            .filter(|x| x.level == Level::Error)
+            .map(|x| x.message.as_str())
+            .collect();
+        assert!(
+            errors
+                .iter()
+                .any(|m| m.contains("model m rows must be sorted")),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|m| m.contains("\"m2\" is used twice")),
+            "{errors:?}"
+        );
     }
 
     #[test]
     fn ratio_breaks_are_warnings_and_floats_are_refused() {
-        let p = problems(&format!("[[model]]\nid = \"m\"\n{}", row("2026-05-01", "4")));
-        assert!(p.iter().any(|x| x.level == Level::Warning && x.message.contains("cache_write_5m is 6.25")), "{p:#?}");
+        let p = problems(&format!(
+            "[[model]]\nid = \"m\"\n{}",
+            row("2026-05-01", "4")
+        ));
+        assert!(
+            p.iter()
+                .any(|x| x.level == Level::Warning && x.message.contains("cache_write_5m is 6.25")),
+            "{p:#?}"
+        );
         let p = problems("[[runtime]]\neffective = \"2026-04-08\"\nusd_per_hour = 0.08\n");
-        assert!(p.iter().any(|x| x.level == Level::Error && x.message.contains("write prices as strings")), "{p:#?}");
+        assert!(
+            p.iter()
+                .any(|x| x.level == Level::Error && x.message.contains("write prices as strings")),
+            "{p:#?}"
+        );
     }
 
     #[test]
@@ -261,6 +377,10 @@ mod tests {
         let p = parse_and_check("schema = 2\nname = \"t\"\ncurrency = \"USD\"\n", "t").1;
         assert!(p.iter().any(|x| x.message.contains("schema 2")));
         let p = problems("[[runtime]]\neffective = \"2026-04-08\"\nusd_per_hour = \"0.08\"\nusd_per_minute = \"1\"\n");
-        assert!(p.iter().any(|x| x.level == Level::Error && x.message.contains("usd_per_minute")), "{p:#?}");
+        assert!(
+            p.iter()
+                .any(|x| x.level == Level::Error && x.message.contains("usd_per_minute")),
+            "{p:#?}"
+        );
     }
 }

@@ -41,7 +41,11 @@ fn rate_changes(prefix: &str, a: &Rates, b: &Rates, out: &mut Vec<String>) {
         ("cache_read", a.cache_read, b.cache_read),
     ] {
         if x != y {
-            out.push(format!("{prefix}{name} {} -> {}", x.normalize(), y.normalize()));
+            out.push(format!(
+                "{prefix}{name} {} -> {}",
+                x.normalize(),
+                y.normalize()
+            ));
         }
     }
 }
@@ -60,10 +64,18 @@ fn row_changes(a: &PriceRow, b: &PriceRow) -> Vec<String> {
     rate_changes("", &a.rates, &b.rates, &mut out);
     optional_rates("fast ", a.fast.as_ref(), b.fast.as_ref(), &mut out);
     let (la, lb) = (a.long_context.as_ref(), b.long_context.as_ref());
-    optional_rates("long_context ", la.map(|l| &l.rates), lb.map(|l| &l.rates), &mut out);
+    optional_rates(
+        "long_context ",
+        la.map(|l| &l.rates),
+        lb.map(|l| &l.rates),
+        &mut out,
+    );
     if let (Some(x), Some(y)) = (la, lb) {
         if x.threshold_input_tokens != y.threshold_input_tokens {
-            out.push(format!("long_context threshold {} -> {}", x.threshold_input_tokens, y.threshold_input_tokens));
+            out.push(format!(
+                "long_context threshold {} -> {}",
+                x.threshold_input_tokens, y.threshold_input_tokens
+            ));
         }
     }
     out
@@ -72,26 +84,53 @@ fn row_changes(a: &PriceRow, b: &PriceRow) -> Vec<String> {
 /// Every difference, models first (by id), then runtime, web search and multipliers.
 pub fn diff(old: &PriceTable, new: &PriceTable) -> Vec<Change> {
     let mut out = Vec::new();
-    let ids: std::collections::BTreeSet<&str> = old.models.iter().chain(&new.models).map(|m| m.id.as_str()).collect();
+    let ids: std::collections::BTreeSet<&str> = old
+        .models
+        .iter()
+        .chain(&new.models)
+        .map(|m| m.id.as_str())
+        .collect();
     for id in ids {
-        match (old.models.iter().find(|m| m.id == id), new.models.iter().find(|m| m.id == id)) {
-            (None, Some(m)) => out.push(Change::Added(format!("model {id} ({} rows)", m.rows.len()))),
+        match (
+            old.models.iter().find(|m| m.id == id),
+            new.models.iter().find(|m| m.id == id),
+        ) {
+            (None, Some(m)) => {
+                out.push(Change::Added(format!("model {id} ({} rows)", m.rows.len())))
+            }
             (Some(_), None) => out.push(Change::Removed(format!("model {id}"))),
             (Some(a), Some(b)) => {
                 if a.aliases != b.aliases {
-                    out.push(Change::Changed(format!("model {id}: aliases {:?} -> {:?}", a.aliases, b.aliases)));
+                    out.push(Change::Changed(format!(
+                        "model {id}: aliases {:?} -> {:?}",
+                        a.aliases, b.aliases
+                    )));
                 }
-                let ra: BTreeMap<i64, &PriceRow> = a.rows.iter().map(|r| (r.effective, r)).collect();
-                let rb: BTreeMap<i64, &PriceRow> = b.rows.iter().map(|r| (r.effective, r)).collect();
-                let keys: std::collections::BTreeSet<i64> = ra.keys().chain(rb.keys()).copied().collect();
+                let ra: BTreeMap<i64, &PriceRow> =
+                    a.rows.iter().map(|r| (r.effective, r)).collect();
+                let rb: BTreeMap<i64, &PriceRow> =
+                    b.rows.iter().map(|r| (r.effective, r)).collect();
+                let keys: std::collections::BTreeSet<i64> =
+                    ra.keys().chain(rb.keys()).copied().collect();
                 for k in keys {
                     match (ra.get(&k), rb.get(&k)) {
-                        (None, Some(r)) => out.push(Change::Added(format!("model {id} from {}: {}", r.effective_text, rates_text(&r.rates)))),
-                        (Some(r), None) => out.push(Change::Removed(format!("model {id} from {}", r.effective_text))),
+                        (None, Some(r)) => out.push(Change::Added(format!(
+                            "model {id} from {}: {}",
+                            r.effective_text,
+                            rates_text(&r.rates)
+                        ))),
+                        (Some(r), None) => out.push(Change::Removed(format!(
+                            "model {id} from {}",
+                            r.effective_text
+                        ))),
                         (Some(x), Some(y)) => {
                             let c = row_changes(x, y);
                             if !c.is_empty() {
-                                out.push(Change::Changed(format!("model {id} from {}: {}", y.effective_text, c.join(", "))));
+                                out.push(Change::Changed(format!(
+                                    "model {id} from {}: {}",
+                                    y.effective_text,
+                                    c.join(", ")
+                                )));
                             }
                         }
                         (None, None) => {}
@@ -101,32 +140,72 @@ pub fn diff(old: &PriceTable, new: &PriceTable) -> Vec<Change> {
             (None, None) => {}
         }
     }
-    let simple = |what: &str, a: Vec<(i64, String, String)>, b: Vec<(i64, String, String)>, out: &mut Vec<Change>| {
-        let ma: BTreeMap<i64, (String, String)> = a.into_iter().map(|(k, t, v)| (k, (t, v))).collect();
-        let mb: BTreeMap<i64, (String, String)> = b.into_iter().map(|(k, t, v)| (k, (t, v))).collect();
+    let simple = |what: &str,
+                  a: Vec<(i64, String, String)>,
+                  b: Vec<(i64, String, String)>,
+                  out: &mut Vec<Change>| {
+        let ma: BTreeMap<i64, (String, String)> =
+            a.into_iter().map(|(k, t, v)| (k, (t, v))).collect();
+        let mb: BTreeMap<i64, (String, String)> =
+            b.into_iter().map(|(k, t, v)| (k, (t, v))).collect();
         let keys: std::collections::BTreeSet<i64> = ma.keys().chain(mb.keys()).copied().collect();
         for k in keys {
             match (ma.get(&k), mb.get(&k)) {
                 (None, Some((t, v))) => out.push(Change::Added(format!("{what} from {t}: {v}"))),
                 (Some((t, _)), None) => out.push(Change::Removed(format!("{what} from {t}"))),
-                (Some((_, x)), Some((t, y))) if x != y => out.push(Change::Changed(format!("{what} from {t}: {x} -> {y}"))),
+                (Some((_, x)), Some((t, y))) if x != y => {
+                    out.push(Change::Changed(format!("{what} from {t}: {x} -> {y}")))
+                }
                 _ => {}
             }
         }
     };
-    let runtime = |t: &PriceTable| t.runtime.iter().map(|r| (r.effective, r.effective_text.clone(), format!("${}/h", r.usd_per_hour.normalize()))).collect();
+    let runtime = |t: &PriceTable| {
+        t.runtime
+            .iter()
+            .map(|r| {
+                (
+                    r.effective,
+                    r.effective_text.clone(),
+                    format!("${}/h", r.usd_per_hour.normalize()),
+                )
+            })
+            .collect()
+    };
     simple("runtime", runtime(old), runtime(new), &mut out);
-    let search = |t: &PriceTable| t.web_search.iter().map(|r| (r.effective, r.effective_text.clone(), format!("${} per 1,000", r.usd_per_1000.normalize()))).collect();
+    let search = |t: &PriceTable| {
+        t.web_search
+            .iter()
+            .map(|r| {
+                (
+                    r.effective,
+                    r.effective_text.clone(),
+                    format!("${} per 1,000", r.usd_per_1000.normalize()),
+                )
+            })
+            .collect()
+    };
     simple("web_search", search(old), search(new), &mut out);
     for name in super::KNOWN_MULTIPLIERS {
         let mult = |t: &PriceTable| {
             t.multipliers
                 .iter()
                 .filter(|m| m.name == name)
-                .map(|m| (m.effective, m.effective_text.clone(), format!("x{} on {}", m.factor.normalize(), m.models.join(", "))))
+                .map(|m| {
+                    (
+                        m.effective,
+                        m.effective_text.clone(),
+                        format!("x{} on {}", m.factor.normalize(), m.models.join(", ")),
+                    )
+                })
                 .collect()
         };
-        simple(&format!("multiplier {name}"), mult(old), mult(new), &mut out);
+        simple(
+            &format!("multiplier {name}"),
+            mult(old),
+            mult(new),
+            &mut out,
+        );
     }
     out
 }
@@ -143,9 +222,16 @@ mod tests {
             .replacen("usd_per_hour = \"0.08\"", "usd_per_hour = \"0.06\"", 1);
         let new = PriceTable::parse(&text, "new").unwrap();
         let d: Vec<String> = diff(&old, &new).iter().map(|c| c.to_string()).collect();
-        assert!(d.contains(&"+ model claude-opus-6 (1 rows)".to_string()), "{d:#?}");
+        assert!(
+            d.contains(&"+ model claude-opus-6 (1 rows)".to_string()),
+            "{d:#?}"
+        );
         assert!(d.contains(&"- model claude-opus-5-5".to_string()), "{d:#?}");
-        assert!(d.iter().any(|l| l.starts_with("~ runtime from 2026-04-08T00:00:00Z: $0.08/h -> $0.06/h")), "{d:#?}");
+        assert!(
+            d.iter()
+                .any(|l| l.starts_with("~ runtime from 2026-04-08T00:00:00Z: $0.08/h -> $0.06/h")),
+            "{d:#?}"
+        );
         assert!(diff(&old, &old).is_empty());
     }
 }

@@ -135,15 +135,26 @@ impl PriceTable {
     /// Parse and validate; any error-level problem of `pricing check` fails the load.
     pub fn parse(text: &str, origin: &str) -> Result<Self> {
         let (table, problems) = check::parse_and_check(text, origin);
-        let errors: Vec<_> = problems.iter().filter(|p| p.level == check::Level::Error).collect();
+        let errors: Vec<_> = problems
+            .iter()
+            .filter(|p| p.level == check::Level::Error)
+            .collect();
         match (table, errors.first()) {
             (Some(t), None) => Ok(t),
             (_, first) => {
-                let msg = first.map_or_else(|| "invalid price table".to_string(), |p| p.message.clone());
+                let msg =
+                    first.map_or_else(|| "invalid price table".to_string(), |p| p.message.clone());
                 let more = errors.len().saturating_sub(1);
-                let suffix = if more > 0 { format!(" (and {more} more problem(s))") } else { String::new() };
-                Err(Error::new(format!("{origin}: {msg}{suffix}"))
-                    .with_hint(format!("run `agentmeter pricing check {origin}` to list every problem")))
+                let suffix = if more > 0 {
+                    format!(" (and {more} more problem(s))")
+                } else {
+                    String::new()
+                };
+                Err(
+                    Error::new(format!("{origin}: {msg}{suffix}")).with_hint(format!(
+                        "run `agentmeter pricing check {origin}` to list every problem"
+                    )),
+                )
             }
         }
     }
@@ -163,7 +174,8 @@ impl PriceTable {
 
     /// The row of multiplier `name` in force at `t`, if any.
     pub fn multiplier_at(&self, name: &str, t: Millis) -> Option<&MultiplierRow> {
-        let rows: Vec<&MultiplierRow> = self.multipliers.iter().filter(|m| m.name == name).collect();
+        let rows: Vec<&MultiplierRow> =
+            self.multipliers.iter().filter(|m| m.name == name).collect();
         let n = rows.partition_point(|r| r.effective <= t);
         n.checked_sub(1).map(|i| rows[i])
     }
@@ -256,7 +268,13 @@ pub(crate) struct RatesFile {
 
 impl From<RatesFile> for Rates {
     fn from(r: RatesFile) -> Self {
-        Rates { input: r.input, output: r.output, cache_write_5m: r.cache_write_5m, cache_write_1h: r.cache_write_1h, cache_read: r.cache_read }
+        Rates {
+            input: r.input,
+            output: r.output,
+            cache_write_5m: r.cache_write_5m,
+            cache_write_1h: r.cache_write_1h,
+            cache_read: r.cache_read,
+        }
     }
 }
 
@@ -295,7 +313,9 @@ fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
             f.write_str("a decimal string such as \"0.30\"")
         }
         fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Decimal, E> {
-            s.trim().parse::<Decimal>().map_err(|_| E::custom(format!("{s:?} is not a decimal number")))
+            s.trim()
+                .parse::<Decimal>()
+                .map_err(|_| E::custom(format!("{s:?} is not a decimal number")))
         }
         fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Decimal, E> {
             Ok(Decimal::from(v))
@@ -304,7 +324,9 @@ fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
             Ok(Decimal::from(v))
         }
         fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Decimal, E> {
-            Err(E::custom(format!("write prices as strings (\"{v}\"), so they stay exact")))
+            Err(E::custom(format!(
+                "write prices as strings (\"{v}\"), so they stay exact"
+            )))
         }
     }
     d.deserialize_any(V)
@@ -362,9 +384,23 @@ mod tests {
     fn bundled_table_loads_with_every_required_model() {
         let t = PriceTable::bundled().unwrap();
         for id in [
-            "claude-opus-4-6", "claude-sonnet-4-6", "claude-haiku-4-5", "claude-haiku-4-5-20251001", "claude-opus-4-5",
-            "claude-sonnet-4-5", "claude-opus-4-7", "claude-opus-4-8", "claude-opus-5", "claude-opus-5-5", "claude-sonnet-5",
-            "claude-fable-5", "claude-mythos-5", "claude-fable-5-1", "claude-mythos-5-1", "claude-opus-4-1", "claude-3-5-haiku",
+            "claude-opus-4-6",
+            "claude-sonnet-4-6",
+            "claude-haiku-4-5",
+            "claude-haiku-4-5-20251001",
+            "claude-opus-4-5",
+            "claude-sonnet-4-5",
+            "claude-opus-4-7",
+            "claude-opus-4-8",
+            "claude-opus-5",
+            "claude-opus-5-5",
+            "claude-sonnet-5",
+            "claude-fable-5",
+            "claude-mythos-5",
+            "claude-fable-5-1",
+            "claude-mythos-5-1",
+            "claude-opus-4-1",
+            "claude-3-5-haiku",
         ] {
             assert!(t.model(id).is_some(), "{id}");
         }
@@ -379,9 +415,14 @@ mod tests {
         let after = parse_rfc3339_ms("2026-03-13T00:00:00Z").unwrap();
         assert!(opus.row_at(before).unwrap().long_context.is_some());
         assert!(opus.row_at(after).unwrap().long_context.is_none());
-        assert!(opus.row_at(parse_rfc3339_ms("2026-01-01T00:00:00Z").unwrap()).is_none());
+        assert!(opus
+            .row_at(parse_rfc3339_ms("2026-01-01T00:00:00Z").unwrap())
+            .is_none());
         let launch = parse_rfc3339_ms("2026-04-08T00:00:00Z").unwrap();
         assert!(t.runtime_at(launch - 1).is_none());
-        assert_eq!(t.runtime_at(launch).unwrap().usd_per_hour, Decimal::new(8, 2));
+        assert_eq!(
+            t.runtime_at(launch).unwrap().usd_per_hour,
+            Decimal::new(8, 2)
+        );
     }
 }

@@ -89,7 +89,12 @@ pub struct Cost {
 
 impl Cost {
     pub fn total(&self) -> Decimal {
-        self.runtime + self.input + self.output + self.cache_write + self.cache_read + self.web_search
+        self.runtime
+            + self.input
+            + self.output
+            + self.cache_write
+            + self.cache_read
+            + self.web_search
     }
 
     pub fn add_item(&mut self, category: Category, amount: Decimal) {
@@ -138,13 +143,22 @@ pub struct Rater<'a> {
 }
 
 fn no_price_hint() -> String {
-    "pass --pricing FILE with a table that covers it (see `agentmeter pricing list`), or --model ID".into()
+    "pass --pricing FILE with a table that covers it (see `agentmeter pricing list`), or --model ID"
+        .into()
 }
 
 impl<'a> Rater<'a> {
     pub fn new(table: &'a PriceTable, zone: Zone) -> Self {
-        let canonical = table.models.iter().map(|m| Arc::from(m.id.as_str())).collect();
-        Rater { table, zone, canonical }
+        let canonical = table
+            .models
+            .iter()
+            .map(|m| Arc::from(m.id.as_str()))
+            .collect();
+        Rater {
+            table,
+            zone,
+            canonical,
+        }
     }
 
     /// Price one session. Requests and searches that cannot be priced are returned as problems
@@ -173,7 +187,11 @@ impl<'a> Rater<'a> {
             let Some(row) = self.table.web_search_at(s.at) else {
                 problems.push(Skipped {
                     origin: usage.origin.clone(),
-                    reason: format!("no web search price in force at {} in price table {}", format_ms(s.at), self.table.version),
+                    reason: format!(
+                        "no web search price in force at {} in price table {}",
+                        format_ms(s.at),
+                        self.table.version
+                    ),
                     hint: Some(no_price_hint()),
                 });
                 continue;
@@ -200,11 +218,25 @@ impl<'a> Rater<'a> {
         for i in &items {
             cost.add_item(i.category, i.amount);
         }
-        (RatedSession { usage, items, cost, models, warnings }, problems)
+        (
+            RatedSession {
+                usage,
+                items,
+                cost,
+                models,
+                warnings,
+            },
+            problems,
+        )
     }
 
     fn canonical_id(&self, id: &str) -> Arc<str> {
-        match self.table.models.iter().position(|m| m.id == id || m.aliases.iter().any(|a| a == id)) {
+        match self
+            .table
+            .models
+            .iter()
+            .position(|m| m.id == id || m.aliases.iter().any(|a| a == id))
+        {
             Some(i) => self.canonical[i].clone(),
             None => id.into(),
         }
@@ -213,14 +245,23 @@ impl<'a> Rater<'a> {
     /// Runtime: each running interval cut where the price changes and at local midnight.
     /// The session's total is `round_half_even(sum(ms * usd_per_hour) / 3.6e6, 9)`, and each
     /// piece gets the difference of the rounded running sums, so pieces add up to it exactly.
-    fn rate_runtime(&self, usage: &SessionUsage, items: &mut Vec<LineItem>, problems: &mut Vec<Skipped>) {
+    fn rate_runtime(
+        &self,
+        usage: &SessionUsage,
+        items: &mut Vec<LineItem>,
+        problems: &mut Vec<Skipped>,
+    ) {
         let mut exact = Decimal::ZERO;
         let mut rounded = Decimal::ZERO;
         let mut missing_reported = false;
         for iv in &usage.running {
             let mut s = iv.start;
             while s < iv.end {
-                let next_change = self.table.runtime_changes().find(|&t| t > s).unwrap_or(i64::MAX);
+                let next_change = self
+                    .table
+                    .runtime_changes()
+                    .find(|&t| t > s)
+                    .unwrap_or(i64::MAX);
                 let Some(row) = self.table.runtime_at(s) else {
                     if !missing_reported {
                         missing_reported = true;
@@ -241,7 +282,8 @@ impl<'a> Rater<'a> {
                 let end = iv.end.min(next_change).min(self.zone.next_midnight(s));
                 let ms = end - s;
                 exact += Decimal::from(ms) * row.usd_per_hour;
-                let now = (exact / Decimal::from(MS_PER_HOUR)).round_dp_with_strategy(RUNTIME_DP, RoundingStrategy::MidpointNearestEven);
+                let now = (exact / Decimal::from(MS_PER_HOUR))
+                    .round_dp_with_strategy(RUNTIME_DP, RoundingStrategy::MidpointNearestEven);
                 items.push(LineItem {
                     category: Category::Runtime,
                     model: usage.model.as_deref().map(|m| self.canonical_id(m)),
@@ -267,7 +309,12 @@ impl<'a> Rater<'a> {
         problems: &mut Vec<Skipped>,
         warnings: &mut Vec<String>,
     ) -> Option<Arc<str>> {
-        let Some(mi) = self.table.models.iter().position(|m| m.id == *r.model || m.aliases.iter().any(|a| *a == *r.model)) else {
+        let Some(mi) = self
+            .table
+            .models
+            .iter()
+            .position(|m| m.id == *r.model || m.aliases.iter().any(|a| *a == *r.model))
+        else {
             problems.push(Skipped {
                 origin: r.origin.clone(),
                 reason: format!("unknown model {:?}: it is not in price table {} ({})", r.model, self.table.version, self.table.origin),
@@ -277,15 +324,27 @@ impl<'a> Rater<'a> {
         };
         let model = &self.table.models[mi];
         let Some(row) = model.row_at(r.at) else {
-            let first = model.rows.first().map(|r| format!(" (its first price starts {})", r.effective_text)).unwrap_or_default();
+            let first = model
+                .rows
+                .first()
+                .map(|r| format!(" (its first price starts {})", r.effective_text))
+                .unwrap_or_default();
             problems.push(Skipped {
                 origin: r.origin.clone(),
-                reason: format!("no price for {} in force at {} in price table {}{first}", model.id, format_ms(r.at), self.table.version),
+                reason: format!(
+                    "no price for {} in force at {} in price table {}{first}",
+                    model.id,
+                    format_ms(r.at),
+                    self.table.version
+                ),
                 hint: Some(no_price_hint()),
             });
             return None;
         };
-        let long = row.long_context.as_ref().filter(|l| r.tokens.total_input() > l.threshold_input_tokens);
+        let long = row
+            .long_context
+            .as_ref()
+            .filter(|l| r.tokens.total_input() > l.threshold_input_tokens);
         let rates: &Rates = match (r.speed, &row.fast, long) {
             (Speed::Fast, Some(fast), _) => fast,
             (Speed::Fast, None, lc) => {
@@ -305,12 +364,22 @@ impl<'a> Rater<'a> {
             Some("us") => self
                 .table
                 .multiplier_at(INFERENCE_GEO_US, r.at)
-                .filter(|m| m.models.iter().any(|id| *id == model.id || model.aliases.contains(id)))
+                .filter(|m| {
+                    m.models
+                        .iter()
+                        .any(|id| *id == model.id || model.aliases.contains(id))
+                })
                 .map_or(Decimal::ONE, |m| m.factor),
             _ => Decimal::ONE,
         };
         let canonical = self.canonical[mi].clone();
-        let Tokens { input, output, cache_write_5m, cache_write_1h, cache_read } = r.tokens;
+        let Tokens {
+            input,
+            output,
+            cache_write_5m,
+            cache_write_1h,
+            cache_read,
+        } = r.tokens;
         for (category, quantity, rate) in [
             (Category::Input, input, rates.input),
             (Category::Output, output, rates.output),
@@ -322,10 +391,17 @@ impl<'a> Rater<'a> {
                 continue;
             }
             let rate = rate * factor;
-            let Some(amount) = Decimal::from(quantity).checked_mul(rate).map(|a| a / Decimal::from(TOKENS_PER_PRICE_UNIT)) else {
+            let Some(amount) = Decimal::from(quantity)
+                .checked_mul(rate)
+                .map(|a| a / Decimal::from(TOKENS_PER_PRICE_UNIT))
+            else {
                 problems.push(Skipped {
                     origin: r.origin.clone(),
-                    reason: format!("{} {} tokens at {rate}/M is too large an amount to represent", quantity, category.name()),
+                    reason: format!(
+                        "{} {} tokens at {rate}/M is too large an amount to represent",
+                        quantity,
+                        category.name()
+                    ),
                     hint: None,
                 });
                 continue;

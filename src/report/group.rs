@@ -48,9 +48,19 @@ fn polars_err(e: PolarsError) -> Error {
 
 pub fn group(sessions: &[RatedSession], by: GroupBy, zone: Zone) -> Result<Vec<GroupRow>> {
     let n: usize = sessions.iter().map(|s| s.items.len()).sum();
-    let scale = sessions.iter().flat_map(|s| &s.items).map(|i| i.amount.scale()).max().unwrap_or(0);
-    let (mut keys, mut sess, mut cats, mut qty, mut amt) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let scale = sessions
+        .iter()
+        .flat_map(|s| &s.items)
+        .map(|i| i.amount.scale())
+        .max()
+        .unwrap_or(0);
+    let (mut keys, mut sess, mut cats, mut qty, mut amt) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for (si, s) in sessions.iter().enumerate() {
         for item in &s.items {
             let key = match by {
@@ -68,7 +78,9 @@ pub fn group(sessions: &[RatedSession], by: GroupBy, zone: Zone) -> Result<Vec<G
             amt.push(a.mantissa());
         }
     }
-    let amount = Int128Chunked::from_vec("amount".into(), amt).into_decimal(38, scale as usize).map_err(polars_err)?;
+    let amount = Int128Chunked::from_vec("amount".into(), amt)
+        .into_decimal(38, scale as usize)
+        .map_err(polars_err)?;
     let df = DataFrame::new_infer_height(vec![
         Column::new("key".into(), keys),
         Column::new("session".into(), sess),
@@ -85,22 +97,50 @@ pub fn group(sessions: &[RatedSession], by: GroupBy, zone: Zone) -> Result<Vec<G
         .agg([col("quantity").sum(), col("amount").sum()])
         .collect()
         .map_err(polars_err)?;
-    let counts = df.lazy().group_by([col("key")]).agg([col("session").n_unique().alias("sessions")]).collect().map_err(polars_err)?;
+    let counts = df
+        .lazy()
+        .group_by([col("key")])
+        .agg([col("session").n_unique().alias("sessions")])
+        .collect()
+        .map_err(polars_err)?;
 
     let mut rows: BTreeMap<String, GroupRow> = BTreeMap::new();
-    let k = sums.column("key").and_then(|c| c.str().cloned()).map_err(polars_err)?;
-    let c = sums.column("category").and_then(|c| c.u32().cloned()).map_err(polars_err)?;
-    let q = sums.column("quantity").and_then(|c| c.u64().cloned()).map_err(polars_err)?;
-    let a = sums.column("amount").and_then(|c| c.decimal().cloned()).map_err(polars_err)?;
+    let k = sums
+        .column("key")
+        .and_then(|c| c.str().cloned())
+        .map_err(polars_err)?;
+    let c = sums
+        .column("category")
+        .and_then(|c| c.u32().cloned())
+        .map_err(polars_err)?;
+    let q = sums
+        .column("quantity")
+        .and_then(|c| c.u64().cloned())
+        .map_err(polars_err)?;
+    let a = sums
+        .column("amount")
+        .and_then(|c| c.decimal().cloned())
+        .map_err(polars_err)?;
     for i in 0..sums.height() {
-        let (Some(key), Some(cat)) = (k.get(i), c.get(i)) else { continue };
+        let (Some(key), Some(cat)) = (k.get(i), c.get(i)) else {
+            continue;
+        };
         let quantity = q.get(i).unwrap_or(0);
         let amount = Decimal::from_i128_with_scale(a.physical().get(i).unwrap_or(0), scale);
-        let row = rows.entry(key.to_string()).or_insert_with(|| GroupRow { key: key.to_string(), ..Default::default() });
+        let row = rows.entry(key.to_string()).or_insert_with(|| GroupRow {
+            key: key.to_string(),
+            ..Default::default()
+        });
         row.sums.add(Category::ALL[cat as usize], quantity, amount);
     }
-    let ck = counts.column("key").and_then(|c| c.str().cloned()).map_err(polars_err)?;
-    let cs = counts.column("sessions").and_then(|c| c.cast(&DataType::UInt64)).map_err(polars_err)?;
+    let ck = counts
+        .column("key")
+        .and_then(|c| c.str().cloned())
+        .map_err(polars_err)?;
+    let cs = counts
+        .column("sessions")
+        .and_then(|c| c.cast(&DataType::UInt64))
+        .map_err(polars_err)?;
     let cs = cs.u64().map_err(polars_err)?;
     for i in 0..counts.height() {
         if let (Some(key), Some(n)) = (ck.get(i), cs.get(i)) {

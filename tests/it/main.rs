@@ -1,1 +1,8 @@
+//! The one integration-test binary (each tests/*.rs would link polars again).
 
+mod cli;
+mod common;
+mod fixtures;
+mod pricing_cmd;
+mod props;
+mod rules;

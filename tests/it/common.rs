@@ -1,0 +1,149 @@
+//! Helpers: build exports, run the real binary, meter through the library.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::str::FromStr;
+
+use agentmeter::error::Skipped;
+use agentmeter::ingest;
+use agentmeter::meter::{meter, MeterOptions};
+use agentmeter::pricing::PriceTable;
+use agentmeter::rate::{RatedSession, Rater};
+use agentmeter::time::Zone;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_agentmeter"))
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out: Output = bin().args(args).output().expect("run agentmeter");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+pub fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap_or_else(|_| panic!("not a decimal: {s}"))
+}
+
+/// A session object for `id` running `model` (optionally with a 5m/1h usage split).
+pub fn session(id: &str, model: &str) -> Value {
+    json!({"type": "session", "id": id, "created_at": "2026-06-01T00:00:00Z", "updated_at": "2026-06-01T00:00:00Z",
+           "status": "idle", "agent": {"type": "agent", "id": "agent_1", "name": "researcher", "model": {"id": model, "speed": "standard"}}})
+}
+
+pub fn ev(id: &str, kind: &str, at: &str) -> Value {
+    json!({"id": id, "type": kind, "processed_at": at})
+}
+
+pub fn with(mut v: Value, extra: Value) -> Value {
+    if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+        for (k, x) in e {
+            o.insert(k.clone(), x.clone());
+        }
+    }
+    v
+}
+
+pub fn request(
+    id: &str,
+    at: &str,
+    input: u64,
+    output: u64,
+    cache_write: u64,
+    cache_read: u64,
+) -> Value {
+    with(
+        ev(id, "span.model_request_end", at),
+        json!({"is_error": false, "model_usage": {"input_tokens": input, "output_tokens": output,
+               "cache_creation_input_tokens": cache_write, "cache_read_input_tokens": cache_read}}),
+    )
+}
+
+pub fn ndjson(records: &[Value]) -> String {
+    records.iter().map(|r| r.to_string() + "\n").collect()
+}
+
+pub struct Tmp(pub tempfile::TempDir);
+
+impl Tmp {
+    pub fn new() -> Self {
+        Tmp(tempfile::tempdir().unwrap())
+    }
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.path().join(name);
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+}
+
+/// Meter and rate files through the library, as `meter` does.
+pub fn bill_files(
+    paths: &[PathBuf],
+    opts: &MeterOptions,
+    table: &PriceTable,
+    zone: Zone,
+) -> (Vec<RatedSession>, Vec<Skipped>) {
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let sources = ingest::discover(&names).unwrap();
+    let metered = meter(&sources, opts).unwrap();
+    let rater = Rater::new(table, zone);
+    let mut skipped = metered.skipped;
+    let mut out = Vec::new();
+    for u in metered.sessions {
+        let (s, p) = rater.rate(u);
+        skipped.extend(p);
+        out.push(s);
+    }
+    (out, skipped)
+}
+
+/// Meter one NDJSON text with the bundled prices; asserts nothing was skipped.
+pub fn bill(text: &str) -> Vec<RatedSession> {
+    bill_with(
+        text,
+        &MeterOptions::default(),
+        &PriceTable::bundled().unwrap(),
+    )
+}
+
+pub fn bill_with(text: &str, opts: &MeterOptions, table: &PriceTable) -> Vec<RatedSession> {
+    let tmp = Tmp::new();
+    let p = tmp.write("export.ndjson", text);
+    let (s, skipped) = bill_files(&[p], opts, table, Zone::default());
+    assert!(skipped.is_empty(), "{skipped:#?}");
+    s
+}
+
+/// The bundled table with `extra` TOML appended (extra rows, models, etc.).
+pub fn table_plus(extra: &str) -> PriceTable {
+    PriceTable::parse(
+        &format!("{}\n{extra}", agentmeter::pricing::BUNDLED),
+        "test.toml",
+    )
+    .unwrap()
+}
