@@ -169,6 +169,17 @@ impl Zone {
         to_datetime(ms).with_timezone(&self.0).date_naive()
     }
 
+    /// The first instant of a local date.
+    pub fn start_of(&self, date: NaiveDate) -> Option<Millis> {
+        let prev = date.pred_opt()?.and_hms_opt(12, 0, 0)?;
+        let noon = self
+            .0
+            .from_local_datetime(&prev)
+            .earliest()?
+            .timestamp_millis();
+        Some(self.next_midnight(noon))
+    }
+
     /// The first instant strictly after `ms` at which the local date changes.
     pub fn next_midnight(&self, ms: Millis) -> Millis {
         let next = self.date_of(ms).succ_opt().unwrap_or(NaiveDate::MAX);

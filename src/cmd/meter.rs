@@ -88,7 +88,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
     let skipped = settle(skipped, args.skip_invalid)?;
     let groups = match args.group_by {
         GroupBy::Session => None,
-        by => Some((by, group(&sessions, by, args.tz)?)),
+        by => Some((by, group(&sessions, by)?)),
     };
     let report = MeterReport {
         table: &table,

@@ -79,11 +79,7 @@ pub fn grid(report: &MeterReport) -> Grid {
                 .map(|s| {
                     let mut r = vec![
                         s.usage.session_id.to_string(),
-                        if s.models.is_empty() {
-                            "-".into()
-                        } else {
-                            s.models.join(", ")
-                        },
+                        model_cell(s),
                         duration(s.usage.active_ms()),
                         count(s.usage.requests.len() as u64),
                     ];
@@ -138,6 +134,21 @@ pub fn grid(report: &MeterReport) -> Grid {
                 total,
             }
         }
+    }
+}
+
+/// The session's own model first, and how many others its threads used: "claude-opus-4-6 +2".
+fn model_cell(s: &crate::rate::RatedSession) -> String {
+    let main = s
+        .usage
+        .model
+        .as_deref()
+        .filter(|m| s.models.iter().any(|x| &**x == *m))
+        .or(s.models.first().map(|m| &**m));
+    match (main, s.models.len()) {
+        (None, _) => "-".into(),
+        (Some(m), n) if n > 1 => format!("{m} +{}", n - 1),
+        (Some(m), _) => m.to_string(),
     }
 }
 

@@ -113,14 +113,29 @@ pub trait Sink {
 /// NDJSON is cut into chunks of about this size, parsed in parallel, and fed in order.
 const CHUNK: usize = 4 << 20;
 
-/// Read one source to the end, feeding `sink`.
-pub fn read_source(src: &Source, sink: &mut impl Sink) -> Result<()> {
+/// Read one source to the end, feeding `sink`. Plain files are memory-mapped; compressed
+/// files and stdin are decoded on a reader thread.
+pub fn read_source(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
     let io_err = |e: io::Error| match &src.path {
         Some(p) => Error::io(p, e),
         None => Error::new(format!("<stdin>: {e}")),
     };
     let raw: Box<dyn Read + Send> = match &src.path {
-        Some(p) => Box::new(File::open(p).map_err(|e| Error::io(p, e))?),
+        Some(p) => {
+            let file = File::open(p).map_err(|e| Error::io(p, e))?;
+            let meta = file.metadata().map_err(|e| Error::io(p, e))?;
+            if meta.is_file() && meta.len() > 0 {
+                // SAFETY: the map is read-only; like other tools that map their input, we
+                // accept that a file truncated by another process while we read it may fault.
+                let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(p, e))?;
+                if !is_compressed(&map) {
+                    #[cfg(unix)]
+                    let _ = map.advise(memmap2::Advice::Sequential);
+                    return read_plain(&map, src, sink);
+                }
+            }
+            Box::new(file)
+        }
         None => Box::new(io::stdin()),
     };
     let mut reader = decompress(BufReader::with_capacity(1 << 16, raw)).map_err(io_err)?;
@@ -130,12 +145,80 @@ pub fn read_source(src: &Source, sink: &mut impl Sink) -> Result<()> {
         .take(64 << 10)
         .read_to_end(&mut head)
         .map_err(io_err)?;
-    let skip = head.strip_prefix(b"\xEF\xBB\xBF").map_or(0, |_| 3);
-    let body = &head[skip..];
-    let first = body.iter().position(|c| !c.is_ascii_whitespace());
-    let Some(first) = first else {
-        // Blank so far: a file of blank lines is empty; anything after 64 KiB of blanks is NDJSON.
-        return read_ndjson(head, reader, src, sink);
+    match detect(&head, src) {
+        Encoding::Sse => sse::read_sse(
+            BufReader::with_capacity(1 << 16, io::Cursor::new(head).chain(reader)),
+            src,
+            sink,
+        ),
+        Encoding::Documents => {
+            let mut all = head;
+            reader.read_to_end(&mut all).map_err(io_err)?;
+            read_documents(&all, sink)
+        }
+        Encoding::Ndjson => read_ndjson_stream(head, reader, src, sink),
+    }
+}
+
+fn read_plain(map: &memmap2::Mmap, src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
+    let bytes: &[u8] = map;
+    let base = bytes.as_ptr() as usize;
+    match detect(&bytes[..bytes.len().min(64 << 10)], src) {
+        Encoding::Sse => sse::read_sse(bytes, src, sink),
+        Encoding::Documents => read_documents(bytes, sink),
+        Encoding::Ndjson => {
+            let mut rest = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            let batch_len = 2 * rayon::current_num_threads().max(1);
+            pipeline(
+                move || {
+                    let mut batch = Vec::with_capacity(batch_len);
+                    while batch.len() < batch_len && !rest.is_empty() {
+                        let cut = if rest.len() <= CHUNK {
+                            rest.len()
+                        } else {
+                            memchr::memchr(b'\n', &rest[CHUNK..])
+                                .map_or(rest.len(), |p| CHUNK + p + 1)
+                        };
+                        let (chunk, tail) = rest.split_at(cut);
+                        batch.push(chunk);
+                        rest = tail;
+                    }
+                    Ok((!batch.is_empty()).then_some(batch))
+                },
+                |done: Vec<&[u8]>| {
+                    // Parsed records own their data: drop the mapped pages from our RSS
+                    // (the page cache keeps them), so memory does not grow with the file.
+                    if let (Some(first), Some(last)) = (done.first(), done.last()) {
+                        let start = first.as_ptr() as usize - base;
+                        let end = last.as_ptr() as usize - base + last.len();
+                        #[cfg(unix)]
+                        // SAFETY: a read-only file mapping; pages touched again are re-read from the file.
+                        let _ = unsafe {
+                            map.unchecked_advise_range(
+                                memmap2::UncheckedAdvice::DontNeed,
+                                start,
+                                end - start,
+                            )
+                        };
+                    }
+                },
+                sink,
+            )
+        }
+    }
+}
+
+enum Encoding {
+    Ndjson,
+    Documents,
+    Sse,
+}
+
+/// Decide a file's encoding from its first bytes (and an `.sse` name).
+fn detect(head: &[u8], src: &Source) -> Encoding {
+    let body = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let Some(first) = body.iter().position(|c| !c.is_ascii_whitespace()) else {
+        return Encoding::Ndjson;
     };
     let rest = &body[first..];
     let by_ext = src.path.as_ref().is_some_and(|p| {
@@ -143,14 +226,16 @@ pub fn read_source(src: &Source, sink: &mut impl Sink) -> Result<()> {
         n.ends_with(".sse") || n.ends_with(".sse.gz") || n.ends_with(".sse.zst")
     });
     if by_ext || sse::looks_like_sse(rest) {
-        return sse::read_sse(head, reader, src, sink);
+        Encoding::Sse
+    } else if rest[0] == b'{' && is_multiline_document(rest) {
+        Encoding::Documents
+    } else {
+        Encoding::Ndjson
     }
-    if rest[0] == b'{' && is_multiline_document(rest) {
-        let mut all = head;
-        reader.read_to_end(&mut all).map_err(io_err)?;
-        return read_documents(&all, sink);
-    }
-    read_ndjson(head, reader, src, sink)
+}
+
+fn is_compressed(magic: &[u8]) -> bool {
+    magic.starts_with(&[0x1f, 0x8b]) || magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
 }
 
 /// Wrap `r` in a decoder when its first bytes are a gzip or zstd magic number.
@@ -300,68 +385,122 @@ fn parse_chunk(chunk: &[u8]) -> ChunkOut {
     }
 }
 
-/// NDJSON: read chunks that end at a newline, parse a batch of them in parallel, deliver in order.
-fn read_ndjson(
-    head: Vec<u8>,
-    mut reader: Box<dyn Read + Send>,
-    src: &Source,
-    sink: &mut impl Sink,
+/// Parse batches of chunks in parallel while the previous batch is delivered, in order.
+/// `next_batch` yields chunks that each end at a line end; `recycle` gets the chunks back.
+fn pipeline<C: AsRef<[u8]> + Sync + Send>(
+    mut next_batch: impl FnMut() -> Result<Option<Vec<C>>> + Send,
+    mut recycle: impl FnMut(Vec<C>) + Send,
+    sink: &mut (impl Sink + Send),
 ) -> Result<()> {
-    let io_err = |e: io::Error| Error::new(format!("{}: {e}", src.name));
-    let batch_len = 2 * rayon::current_num_threads().max(1);
-    let mut carry = head;
-    if carry.starts_with(b"\xEF\xBB\xBF") {
-        carry.drain(..3);
-    }
     let mut line_base = 1u64;
-    let mut eof = false;
-    while !eof {
-        let mut batch: Vec<Vec<u8>> = Vec::with_capacity(batch_len);
-        while batch.len() < batch_len && !eof {
-            let mut buf = std::mem::take(&mut carry);
-            loop {
-                let want = CHUNK.max(buf.len() + (1 << 20));
-                let before = buf.len();
-                (&mut reader)
-                    .take((want - before) as u64)
-                    .read_to_end(&mut buf)
-                    .map_err(io_err)?;
-                if buf.len() == before {
-                    eof = true;
-                    break;
-                }
-                // Keep reading until the chunk holds at least one whole line.
-                if buf.len() >= CHUNK && memchr::memchr(b'\n', &buf[before..]).is_some() {
-                    break;
-                }
-                if buf.len() >= CHUNK && memchr::memchr(b'\n', &buf).is_some() {
-                    break;
-                }
-            }
-            if !eof {
-                let cut = memchr::memrchr(b'\n', &buf).map_or(buf.len(), |p| p + 1);
-                carry = buf.split_off(cut);
-            }
-            if !buf.is_empty() {
-                batch.push(buf);
+    let mut ready: Vec<ChunkOut> = Vec::new();
+    loop {
+        let to_deliver = std::mem::take(&mut ready);
+        let line_base_ref = &mut line_base;
+        let sink_ref = &mut *sink;
+        let (delivered, parsed) = rayon::join(
+            move || deliver_chunks(to_deliver, line_base_ref, sink_ref),
+            || -> Result<Option<Vec<ChunkOut>>> {
+                let Some(batch) = next_batch()? else {
+                    return Ok(None);
+                };
+                let outs = if batch.len() == 1 {
+                    vec![parse_chunk(batch[0].as_ref())]
+                } else {
+                    batch.par_iter().map(|c| parse_chunk(c.as_ref())).collect()
+                };
+                recycle(batch);
+                Ok(Some(outs))
+            },
+        );
+        delivered?;
+        match parsed? {
+            Some(outs) => ready = outs,
+            None => return Ok(()),
+        }
+    }
+}
+
+fn deliver_chunks(outs: Vec<ChunkOut>, line_base: &mut u64, sink: &mut impl Sink) -> Result<()> {
+    for out in outs {
+        for (rel, item) in out.items {
+            match item {
+                Ok(r) => sink.record(*line_base + rel, r),
+                Err(msg) => sink.invalid(*line_base + rel, msg)?,
             }
         }
-        let outs: Vec<ChunkOut> = if batch.len() == 1 {
-            vec![parse_chunk(&batch[0])]
-        } else {
-            batch.par_iter().map(|c| parse_chunk(c)).collect()
-        };
-        for out in outs {
-            for (rel, item) in out.items {
-                match item {
-                    Ok(r) => sink.record(line_base + rel, r),
-                    Err(msg) => sink.invalid(line_base + rel, msg)?,
-                }
-            }
-            line_base += out.newlines;
-        }
+        *line_base += out.newlines;
     }
     Ok(())
+}
+
+/// NDJSON from a stream: a reader thread decodes and cuts chunks at line ends (reusing
+/// buffers), so decompression overlaps parsing.
+fn read_ndjson_stream(
+    head: Vec<u8>,
+    reader: Box<dyn Read + Send>,
+    src: &Source,
+    sink: &mut (impl Sink + Send),
+) -> Result<()> {
+    let batch_len = 2 * rayon::current_num_threads().max(1);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(batch_len);
+    let (pool_tx, pool_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut reader = reader;
+            let mut carry = head;
+            if carry.starts_with(b"\xEF\xBB\xBF") {
+                carry.drain(..3);
+            }
+            loop {
+                let mut buf = pool_rx.try_recv().unwrap_or_default();
+                buf.clear();
+                buf.append(&mut carry);
+                let mut eof = false;
+                // Fill to CHUNK bytes, and further until the chunk holds a line end.
+                while buf.len() < CHUNK || memchr::memchr(b'\n', &buf).is_none() {
+                    let before = buf.len();
+                    let want = (CHUNK.max(before + (1 << 20)) - before) as u64;
+                    if let Err(e) = (&mut reader).take(want).read_to_end(&mut buf) {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                    if buf.len() == before {
+                        eof = true;
+                        break;
+                    }
+                }
+                if !eof {
+                    let cut = memchr::memrchr(b'\n', &buf).map_or(buf.len(), |p| p + 1);
+                    carry.extend_from_slice(&buf[cut..]);
+                    buf.truncate(cut);
+                }
+                if (!buf.is_empty() && tx.send(Ok(buf)).is_err()) || eof {
+                    return; // done, or the consumer stopped
+                }
+            }
+        });
+        let io_err = |e: io::Error| Error::new(format!("{}: {e}", src.name));
+        pipeline(
+            move || {
+                let mut batch = Vec::with_capacity(batch_len);
+                while batch.len() < batch_len {
+                    match rx.recv() {
+                        Ok(chunk) => batch.push(chunk.map_err(io_err)?),
+                        Err(_) => break,
+                    }
+                }
+                Ok((!batch.is_empty()).then_some(batch))
+            },
+            |batch| {
+                for b in batch {
+                    let _ = pool_tx.send(b);
+                }
+            },
+            sink,
+        )
+        // `rx` went with the closure: a reader still running stops at its next send.
+    })
 }
 
 #[cfg(test)]

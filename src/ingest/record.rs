@@ -81,10 +81,11 @@ pub enum EventKind {
     OutcomeEvaluation(SpanUsage),
     WebSearchUse,
     ToolResultError {
-        tool_use_id: String,
+        tool_use_id: Box<str>,
     },
-    AgentUpdated(AgentConfig),
-    UsageSnapshot(ProviderUsage),
+    // Rare and large: boxed so the common variants stay small.
+    AgentUpdated(Box<AgentConfig>),
+    UsageSnapshot(Box<ProviderUsage>),
 }
 
 impl EventKind {
@@ -107,8 +108,8 @@ pub struct Event {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Record {
-    Session(SessionObject),
-    Thread(ThreadObject),
+    Session(Box<SessionObject>),
+    Thread(Box<ThreadObject>),
     Event(Event),
     /// A user event still queued (`processed_at: null`): not yet part of the session.
     Queued,
@@ -168,8 +169,12 @@ pub fn parse_object<'a>(bytes: &'a [u8], default_type: Option<&str>) -> Result<P
         return Err("record has no `type`".into());
     };
     match kind {
-        "session" => return session_object(&raw).map(|s| Parsed::Record(Record::Session(s))),
-        "session_thread" => return thread_object(&raw).map(|t| Parsed::Record(Record::Thread(t))),
+        "session" => {
+            return session_object(&raw).map(|s| Parsed::Record(Record::Session(Box::new(s))))
+        }
+        "session_thread" => {
+            return thread_object(&raw).map(|t| Parsed::Record(Record::Thread(Box::new(t))))
+        }
         "ping" | "event_start" | "event_delta" => return Ok(Parsed::Record(Record::Ignored)),
         "error" if raw.processed_at.is_none() => return Ok(Parsed::Record(Record::StreamError)),
         _ => {}
@@ -250,16 +255,18 @@ fn event_kind(kind: &str, raw: &Raw) -> Result<EventKind, String> {
         }
         "agent.tool_result" if raw_bool(raw.is_error) == Some(true) => {
             match raw_str(raw.tool_use_id) {
-                Some(tool_use_id) => EventKind::ToolResultError { tool_use_id },
+                Some(tool_use_id) => EventKind::ToolResultError {
+                    tool_use_id: tool_use_id.into(),
+                },
                 None => EventKind::Other,
             }
         }
         "session.updated" => match raw.agent {
-            Some(a) => EventKind::AgentUpdated(agent_config(a)?),
+            Some(a) => EventKind::AgentUpdated(Box::new(agent_config(a)?)),
             None => EventKind::Other,
         },
         "session.usage" => match raw.usage {
-            Some(u) if u.get() != "null" => EventKind::UsageSnapshot(provider_usage(u)?),
+            Some(u) if u.get() != "null" => EventKind::UsageSnapshot(Box::new(provider_usage(u)?)),
             _ => EventKind::Other,
         },
         _ => EventKind::Other,

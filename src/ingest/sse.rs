@@ -1,7 +1,7 @@
 //! SSE transcripts: `event: <type>` / `data: <json>` frames separated by blank lines.
 //! A frame is located at the line where it starts.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::BufRead;
 
 use super::{deliver, Sink, Source};
 use crate::error::{Error, Result};
@@ -20,13 +20,7 @@ struct Frame {
     has_data: bool,
 }
 
-pub fn read_sse(
-    head: Vec<u8>,
-    reader: Box<dyn Read + Send>,
-    src: &Source,
-    sink: &mut impl Sink,
-) -> Result<()> {
-    let mut r = BufReader::with_capacity(1 << 16, io::Cursor::new(head).chain(reader));
+pub fn read_sse(mut r: impl BufRead, src: &Source, sink: &mut impl Sink) -> Result<()> {
     let mut line = Vec::new();
     let mut n = 0u64;
     let mut frame = Frame::default();
@@ -112,13 +106,7 @@ mod tests {
             name: "t.sse".into(),
             path: None,
         };
-        read_sse(
-            text.as_bytes().to_vec(),
-            Box::new(io::empty()),
-            &src,
-            &mut c,
-        )
-        .unwrap();
+        read_sse(text.as_bytes(), &src, &mut c).unwrap();
         assert_eq!(c.0.len(), 1);
         assert_eq!(c.0[0].0, 6);
         assert!(matches!(&c.0[0].1, Record::Event(e) if e.kind == EventKind::Running));

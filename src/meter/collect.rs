@@ -141,7 +141,7 @@ impl Sink for Collector<'_> {
                 let id = obj.id.clone();
                 let acc = self.accum(&id);
                 acc.note_origin(pos, line);
-                acc.objects.push((pos, obj));
+                acc.objects.push((pos, *obj));
             }
             Record::Thread(t) => {
                 if let Some(sid) = &t.session_id {
@@ -151,7 +151,7 @@ impl Sink for Collector<'_> {
                 let sid = self.session.clone().unwrap_or_else(|| self.stem.clone());
                 let acc = self.accum(&sid);
                 acc.note_origin(pos, line);
-                acc.threads.push((pos, t));
+                acc.threads.push((pos, *t));
             }
             Record::Event(e) => {
                 let sid = match (&e.session_id, &self.session) {

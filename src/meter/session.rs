@@ -73,10 +73,10 @@ pub fn finalize(
             }),
             EventKind::WebSearchUse => searches.push((e, effective())),
             EventKind::ToolResultError { tool_use_id } => {
-                failed_tools.insert(tool_use_id);
+                failed_tools.insert(&**tool_use_id);
             }
             EventKind::AgentUpdated(cfg) => agent.update(cfg),
-            EventKind::UsageSnapshot(u) => snapshot = Some((e.at, u)),
+            EventKind::UsageSnapshot(u) => snapshot = Some((e.at, &**u)),
             EventKind::Other => {}
         }
     }

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
@@ -57,14 +58,18 @@ impl Category {
     }
 }
 
-/// One priced quantity.
+/// A priced quantity: everything a session used in one category, on one local day, under
+/// one model, agent and price row. (Items are per day so that day reports and exports need
+/// no re-rating; their count grows with sessions and days, not with events.)
 #[derive(Clone, Debug, PartialEq)]
 pub struct LineItem {
     pub category: Category,
     /// The canonical model id (for runtime: the session's model).
     pub model: Option<Arc<str>>,
     pub agent: Option<Arc<str>>,
-    /// When it was used: a request's instant, or a runtime piece `[start, end)`.
+    /// The local date (in the rater's zone) of the usage.
+    pub day: NaiveDate,
+    /// First and last instant of the usage (`end` exclusive for runtime).
     pub start: Millis,
     pub end: Millis,
     pub quantity: u64,
@@ -130,6 +135,79 @@ pub struct RatedSession {
     pub warnings: Vec<String>,
 }
 
+/// Collects a session's items, merging those with the same category, model, agent, day,
+/// rate and price row.
+struct Items<'z> {
+    zone: &'z Zone,
+    list: Vec<LineItem>,
+    /// The local day last seen, as `[start, end)` in ms: most lookups hit it.
+    day: (Millis, Millis, NaiveDate),
+}
+
+impl<'z> Items<'z> {
+    fn new(zone: &'z Zone) -> Self {
+        Items {
+            zone,
+            list: Vec::new(),
+            day: (0, 0, NaiveDate::MIN),
+        }
+    }
+
+    fn day_of(&mut self, at: Millis) -> NaiveDate {
+        if at < self.day.0 || at >= self.day.1 {
+            let date = self.zone.date_of(at);
+            let end = self.zone.next_midnight(at);
+            let start = self.zone.start_of(date).unwrap_or(at);
+            self.day = (start, end, date);
+        }
+        self.day.2
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        category: Category,
+        model: Option<Arc<str>>,
+        agent: Option<Arc<str>>,
+        start: Millis,
+        end: Millis,
+        quantity: u64,
+        rate: Decimal,
+        amount: Decimal,
+        price_effective: Millis,
+    ) {
+        let day = self.day_of(start);
+        let same = |i: &&mut LineItem| {
+            i.category == category
+                && i.day == day
+                && i.rate == rate
+                && i.price_effective == price_effective
+                && i.model == model
+                && i.agent == agent
+        };
+        match self.list.iter_mut().rev().find(same) {
+            Some(i) => {
+                i.quantity += quantity;
+                i.amount += amount;
+                i.start = i.start.min(start);
+                i.end = i.end.max(end);
+            }
+            None => self.list.push(LineItem {
+                category,
+                model,
+                agent,
+                day,
+                start,
+                end,
+                quantity,
+                rate,
+                amount,
+                price_effective,
+            }),
+        }
+    }
+}
+
 const MS_PER_HOUR: i64 = 3_600_000;
 const TOKENS_PER_PRICE_UNIT: i64 = 1_000_000;
 /// Runtime is rounded half-even to this many places per session (design.md).
@@ -166,7 +244,7 @@ impl<'a> Rater<'a> {
     pub fn rate(&self, mut usage: SessionUsage) -> (RatedSession, Vec<Skipped>) {
         let mut problems = Vec::new();
         let mut warnings = usage.warnings.clone();
-        let mut items = Vec::new();
+        let mut items = Items::new(&self.zone);
         self.rate_runtime(&usage, &mut items, &mut problems);
         let mut models: Vec<Arc<str>> = Vec::new();
         let mut priced = Vec::with_capacity(usage.requests.len());
@@ -196,17 +274,19 @@ impl<'a> Rater<'a> {
                 });
                 continue;
             };
-            items.push(LineItem {
-                category: Category::WebSearch,
-                model: s.model.as_deref().map(|m| self.canonical_id(m)),
-                agent: s.agent.clone(),
-                start: s.at,
-                end: s.at,
-                quantity: 1,
-                rate: row.usd_per_1000,
-                amount: row.usd_per_1000 / Decimal::from(1000),
-                price_effective: row.effective,
-            });
+            let model = s.model.as_deref().map(|m| self.canonical_id(m));
+            let amount = row.usd_per_1000 / Decimal::from(1000);
+            items.push(
+                Category::WebSearch,
+                model,
+                s.agent.clone(),
+                s.at,
+                s.at,
+                1,
+                row.usd_per_1000,
+                amount,
+                row.effective,
+            );
         }
         let mut keep = priced.into_iter();
         usage.web_searches.retain(|_| keep.next().unwrap_or(false));
@@ -214,6 +294,7 @@ impl<'a> Rater<'a> {
             models.extend(usage.model.as_deref().map(|m| self.canonical_id(m)));
         }
         models.sort();
+        let items = items.list;
         let mut cost = Cost::default();
         for i in &items {
             cost.add_item(i.category, i.amount);
@@ -245,12 +326,7 @@ impl<'a> Rater<'a> {
     /// Runtime: each running interval cut where the price changes and at local midnight.
     /// The session's total is `round_half_even(sum(ms * usd_per_hour) / 3.6e6, 9)`, and each
     /// piece gets the difference of the rounded running sums, so pieces add up to it exactly.
-    fn rate_runtime(
-        &self,
-        usage: &SessionUsage,
-        items: &mut Vec<LineItem>,
-        problems: &mut Vec<Skipped>,
-    ) {
+    fn rate_runtime(&self, usage: &SessionUsage, items: &mut Items, problems: &mut Vec<Skipped>) {
         let mut exact = Decimal::ZERO;
         let mut rounded = Decimal::ZERO;
         let mut missing_reported = false;
@@ -284,17 +360,18 @@ impl<'a> Rater<'a> {
                 exact += Decimal::from(ms) * row.usd_per_hour;
                 let now = (exact / Decimal::from(MS_PER_HOUR))
                     .round_dp_with_strategy(RUNTIME_DP, RoundingStrategy::MidpointNearestEven);
-                items.push(LineItem {
-                    category: Category::Runtime,
-                    model: usage.model.as_deref().map(|m| self.canonical_id(m)),
-                    agent: usage.agent.clone(),
-                    start: s,
+                let model = usage.model.as_deref().map(|m| self.canonical_id(m));
+                items.push(
+                    Category::Runtime,
+                    model,
+                    usage.agent.clone(),
+                    s,
                     end,
-                    quantity: ms as u64,
-                    rate: row.usd_per_hour,
-                    amount: now - rounded,
-                    price_effective: row.effective,
-                });
+                    ms as u64,
+                    row.usd_per_hour,
+                    now - rounded,
+                    row.effective,
+                );
                 rounded = now;
                 s = end;
             }
@@ -305,7 +382,7 @@ impl<'a> Rater<'a> {
     fn rate_request(
         &self,
         r: &RequestUsage,
-        items: &mut Vec<LineItem>,
+        items: &mut Items,
         problems: &mut Vec<Skipped>,
         warnings: &mut Vec<String>,
     ) -> Option<Arc<str>> {
@@ -406,17 +483,17 @@ impl<'a> Rater<'a> {
                 });
                 continue;
             };
-            items.push(LineItem {
+            items.push(
                 category,
-                model: Some(canonical.clone()),
-                agent: r.agent.clone(),
-                start: r.at,
-                end: r.at,
+                Some(canonical.clone()),
+                r.agent.clone(),
+                r.at,
+                r.at,
                 quantity,
                 rate,
                 amount,
-                price_effective: row.effective,
-            });
+                row.effective,
+            );
         }
         Some(canonical)
     }

@@ -9,7 +9,6 @@ use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
 use crate::rate::{ByCategory, Category, RatedSession};
-use crate::time::Zone;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum GroupBy {
@@ -46,7 +45,8 @@ fn polars_err(e: PolarsError) -> Error {
     Error::new(format!("aggregation failed: {e}"))
 }
 
-pub fn group(sessions: &[RatedSession], by: GroupBy, zone: Zone) -> Result<Vec<GroupRow>> {
+/// Day groups use each item's `day`, which the rater computed in its zone (`--tz`).
+pub fn group(sessions: &[RatedSession], by: GroupBy) -> Result<Vec<GroupRow>> {
     let n: usize = sessions.iter().map(|s| s.items.len()).sum();
     let scale = sessions
         .iter()
@@ -65,7 +65,7 @@ pub fn group(sessions: &[RatedSession], by: GroupBy, zone: Zone) -> Result<Vec<G
         for item in &s.items {
             let key = match by {
                 GroupBy::Session => s.usage.session_id.to_string(),
-                GroupBy::Day => zone.date_of(item.start).to_string(),
+                GroupBy::Day => item.day.to_string(),
                 GroupBy::Model => item.model.as_deref().unwrap_or(NONE_KEY).to_string(),
                 GroupBy::Agent => item.agent.as_deref().unwrap_or(NONE_KEY).to_string(),
             };

@@ -64,7 +64,7 @@ fn a_daily_30_minute_sonnet_agent_pays_4_cents_a_day_in_runtime() {
     let s = one(&ndjson(&recs));
     assert_eq!(s.usage.active_ms(), 3 * 1_800_000);
     assert_eq!(s.cost.runtime, dec("0.12"));
-    let days = group(std::slice::from_ref(&s), GroupBy::Day, Zone::default()).unwrap();
+    let days = group(std::slice::from_ref(&s), GroupBy::Day).unwrap();
     assert_eq!(days.len(), 3);
     assert!(days.iter().all(|d| d.sums.cost().runtime == dec("0.04")));
 }
@@ -455,12 +455,13 @@ fn day_buckets_split_runtime_at_midnight_in_the_zone() {
     ]));
     let zone: Zone = "Europe/Paris".parse().unwrap();
     let table = PriceTable::bundled().unwrap();
-    // Re-rate with the zone so runtime pieces are cut at Paris midnight.
+    let s_utc = s.clone();
+    // Re-rate in Paris: runtime pieces are cut at Paris midnight, items dated in Paris.
     let rated: Vec<_> = s
         .into_iter()
         .map(|r| agentmeter::rate::Rater::new(&table, zone).rate(r.usage).0)
         .collect();
-    let days = group(&rated, GroupBy::Day, zone).unwrap();
+    let days = group(&rated, GroupBy::Day).unwrap();
     let got: Vec<_> = days
         .iter()
         .map(|d| (d.key.as_str(), d.sums.cost().runtime, d.sums.cost().input))
@@ -472,7 +473,8 @@ fn day_buckets_split_runtime_at_midnight_in_the_zone() {
             ("2026-06-11", dec("0.04"), dec("0.003"))
         ]
     );
-    // In UTC it is all one day: 0.08 runtime.
-    let utc = group(&rated, GroupBy::Day, Zone::default()).unwrap();
+    // In UTC (the default zone of `bill`) it is all one day: 0.08 runtime.
+    let utc = group(&s_utc, GroupBy::Day).unwrap();
     assert_eq!(utc.len(), 1);
+    assert_eq!(utc[0].sums.cost().runtime, dec("0.08"));
 }
