@@ -30,23 +30,11 @@ impl Rng {
     }
 }
 
-const WORDS: [&str; 16] = [
-    "revenue",
-    "the",
-    "quarterly",
-    "filing",
-    "\\\"quoted\\\"",
-    "C:\\\\path\\\\to",
-    "café",
-    "naïve",
-    "日本語",
-    "—",
-    "data",
-    "line\\nbreak",
-    "tab\\tstop",
-    "émigré",
-    "Zürich",
-    "agent",
+/// Mostly plain words, with the escapes and non-ASCII text that real transcripts carry.
+const WORDS: [&str; 32] = [
+    "revenue", "the", "quarterly", "filing", "of", "and", "report", "growth", "cash", "flow", "segment", "margin",
+    "operating", "income", "guidance", "for", "fiscal", "year", "with", "a", "data", "agent", "tool", "result",
+    r#"\"quoted\""#, r"C:\\path", "café", "日本語", "—", r"line\n", "Zürich", "naïve",
 ];
 
 fn text(rng: &mut Rng, bytes: usize) -> String {
@@ -299,7 +287,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let path = root.join(format!("bench-data/export-{gb}g.ndjson"));
+    let path = root.join(format!("bench-data/export-v2-{gb}g.ndjson"));
     let (events, sessions) = generate(&path, (gb * (1u64 << 30) as f64) as u64).unwrap();
     let size = std::fs::metadata(&path).unwrap().len() as f64;
     let mb = size / 1e6;
