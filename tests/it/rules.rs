@@ -478,3 +478,23 @@ fn day_buckets_split_runtime_at_midnight_in_the_zone() {
     assert_eq!(utc.len(), 1);
     assert_eq!(utc[0].sums.cost().runtime, dec("0.08"));
 }
+
+#[test]
+fn unknown_event_types_and_fields_are_accepted_and_ignored() {
+    // A future event type and new fields change nothing: 1,000 input x $3/M = 0.003.
+    let s = one(&ndjson(&[
+        with(
+            session("s", "claude-sonnet-4-6"),
+            json!({"brand_new_field": {"x": [1, 2]}}),
+        ),
+        with(
+            ev("x", "agent.hologram", "2026-06-10T10:00:00Z"),
+            json!({"payload": {"deep": true}}),
+        ),
+        with(
+            request("r", "2026-06-10T10:01:00Z", 0, 0, 0, 0),
+            json!({"new_top_level": 5, "model_usage": {"input_tokens": 1000, "output_tokens": 0, "future_tokens": 99}}),
+        ),
+    ]));
+    assert_eq!(s.cost.total(), dec("0.003"));
+}
