@@ -67,73 +67,77 @@ const MONEY_HEADERS: [&str; 7] = [
 
 pub fn grid(report: &MeterReport) -> Grid {
     let t = &report.totals;
-    match &report.groups {
-        None => {
-            let mut header: Vec<String> = ["Session", "Model", "Active", "Requests"]
+    // Each row: its leading cells, then the money columns.
+    let (lead, numeric, rows, total): (
+        Vec<String>,
+        Vec<bool>,
+        Vec<(Vec<String>, Cost)>,
+        Vec<String>,
+    ) = match &report.groups {
+        None => (
+            ["Session", "Model", "Active", "Requests"]
                 .map(String::from)
-                .to_vec();
-            header.extend(MONEY_HEADERS.map(String::from));
-            let rows = report
+                .to_vec(),
+            vec![false, false, true, true],
+            report
                 .sessions
                 .iter()
                 .map(|s| {
-                    let mut r = vec![
+                    let cells = vec![
                         s.usage.session_id.to_string(),
                         model_cell(s),
                         duration(s.usage.active_ms()),
                         count(s.usage.requests.len() as u64),
                     ];
-                    r.extend(money_cells(&s.cost));
-                    r
+                    (cells, s.cost)
                 })
-                .collect();
-            let mut total = vec![
+                .collect(),
+            vec![
                 format!("Total ({} sessions)", count(t.sessions)),
                 String::new(),
                 duration(t.active_ms),
                 count(t.requests),
-            ];
-            total.extend(money_cells(&t.cost));
-            let mut numeric = vec![false, false, true, true];
-            numeric.extend([true; 7]);
-            Grid {
-                header,
-                numeric,
-                rows,
-                total,
-            }
-        }
-        Some((by, groups)) => {
-            let mut header: Vec<String> =
-                vec![capitalize(by.name()), "Sessions".into(), "Active".into()];
-            header.extend(MONEY_HEADERS.map(String::from));
-            let rows = groups
+            ],
+        ),
+        Some((by, groups)) => (
+            vec![capitalize(by.name()), "Sessions".into(), "Active".into()],
+            vec![false, true, true],
+            groups
                 .iter()
                 .map(|g| {
-                    let mut r = vec![
-                        g.key.clone(),
-                        count(g.sessions),
-                        duration(g.sums.active_ms()),
-                    ];
-                    r.extend(money_cells(&g.sums.cost()));
-                    r
+                    (
+                        vec![
+                            g.key.clone(),
+                            count(g.sessions),
+                            duration(g.sums.active_ms()),
+                        ],
+                        g.sums.cost(),
+                    )
                 })
-                .collect();
-            let mut total = vec![
+                .collect(),
+            vec![
                 "Total".to_string(),
                 count(t.sessions),
                 duration(t.active_ms),
-            ];
-            total.extend(money_cells(&t.cost));
-            let mut numeric = vec![false, true, true];
-            numeric.extend([true; 7]);
-            Grid {
-                header,
-                numeric,
-                rows,
-                total,
-            }
-        }
+            ],
+        ),
+    };
+    let with_money = |mut cells: Vec<String>, cost: &Cost| {
+        cells.extend(money_cells(cost));
+        cells
+    };
+    let mut header = lead;
+    header.extend(MONEY_HEADERS.map(String::from));
+    let mut numeric = numeric;
+    numeric.extend([true; 7]);
+    Grid {
+        header,
+        numeric,
+        rows: rows
+            .into_iter()
+            .map(|(cells, cost)| with_money(cells, &cost))
+            .collect(),
+        total: with_money(total, &t.cost),
     }
 }
 
