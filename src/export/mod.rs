@@ -65,63 +65,62 @@ const MONEY_HEADERS: [&str; 7] = [
     "Total",
 ];
 
+/// A row's leading cells and the amounts that follow them.
+type Row = (Vec<String>, Cost);
+
 pub fn grid(report: &MeterReport) -> Grid {
     let t = &report.totals;
     // Each row: its leading cells, then the money columns.
-    let (lead, numeric, rows, total): (
-        Vec<String>,
-        Vec<bool>,
-        Vec<(Vec<String>, Cost)>,
-        Vec<String>,
-    ) = match &report.groups {
-        None => (
-            ["Session", "Model", "Active", "Requests"]
-                .map(String::from)
-                .to_vec(),
-            vec![false, false, true, true],
-            report
-                .sessions
-                .iter()
-                .map(|s| {
-                    let cells = vec![
-                        s.usage.session_id.to_string(),
-                        model_cell(s),
-                        duration(s.usage.active_ms()),
-                        count(s.usage.requests.len() as u64),
-                    ];
-                    (cells, s.cost)
-                })
-                .collect(),
-            vec![
-                format!("Total ({} sessions)", count(t.sessions)),
-                String::new(),
-                duration(t.active_ms),
-                count(t.requests),
-            ],
-        ),
-        Some((by, groups)) => (
-            vec![capitalize(by.name()), "Sessions".into(), "Active".into()],
-            vec![false, true, true],
-            groups
-                .iter()
-                .map(|g| {
-                    (
-                        vec![
-                            g.key.clone(),
-                            count(g.sessions),
-                            duration(g.sums.active_ms()),
-                        ],
-                        g.sums.cost(),
-                    )
-                })
-                .collect(),
-            vec![
-                "Total".to_string(),
-                count(t.sessions),
-                duration(t.active_ms),
-            ],
-        ),
-    };
+    let (lead, numeric, rows, total): (Vec<String>, Vec<bool>, Vec<Row>, Vec<String>) =
+        match &report.groups {
+            None => (
+                ["Session", "Model", "Active", "Requests"]
+                    .map(String::from)
+                    .to_vec(),
+                vec![false, false, true, true],
+                report
+                    .sessions
+                    .iter()
+                    .map(|s| {
+                        let cells = vec![
+                            s.usage.session_id.to_string(),
+                            model_cell(s),
+                            duration(s.usage.active_ms()),
+                            count(s.usage.requests.len() as u64),
+                        ];
+                        (cells, s.cost)
+                    })
+                    .collect(),
+                vec![
+                    format!("Total ({} sessions)", count(t.sessions)),
+                    String::new(),
+                    duration(t.active_ms),
+                    count(t.requests),
+                ],
+            ),
+            Some((by, groups)) => (
+                vec![capitalize(by.name()), "Sessions".into(), "Active".into()],
+                vec![false, true, true],
+                groups
+                    .iter()
+                    .map(|g| {
+                        (
+                            vec![
+                                g.key.clone(),
+                                count(g.sessions),
+                                duration(g.sums.active_ms()),
+                            ],
+                            g.sums.cost(),
+                        )
+                    })
+                    .collect(),
+                vec![
+                    "Total".to_string(),
+                    count(t.sessions),
+                    duration(t.active_ms),
+                ],
+            ),
+        };
     let with_money = |mut cells: Vec<String>, cost: &Cost| {
         cells.extend(money_cells(cost));
         cells
