@@ -31,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Meter session exports and price them: runtime, tokens, cache, web search.
     Meter(cmd::meter::MeterArgs),
+    /// Project a scenario's monthly spend: exact expectation and Monte Carlo percentiles.
+    Project(cmd::project::ProjectArgs),
     /// Inspect, validate and compare price tables.
     #[command(subcommand)]
     Pricing(cmd::pricing::PricingCommand),
@@ -49,6 +51,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Meter(args) => cmd::meter::run(args),
         Command::Pricing(c) => cmd::pricing::run(c),
+        Command::Project(args) => cmd::project::run(args),
     };
     match result {
         Ok(code) => code,

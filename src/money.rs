@@ -21,13 +21,16 @@ pub fn cents(d: Decimal) -> String {
     )
 }
 
-/// An amount to the cent with a dollar sign: "$0.71", "-$1.20".
+/// An amount to the cent with a dollar sign and thousands separators: "$0.71", "-$1,234.50".
 pub fn usd(d: Decimal) -> String {
     let c = cents(d);
-    match c.strip_prefix('-') {
-        Some(abs) => format!("-${abs}"),
-        None => format!("${c}"),
-    }
+    let (sign, abs) = match c.strip_prefix('-') {
+        Some(abs) => ("-", abs),
+        None => ("", c.as_str()),
+    };
+    let (whole, frac) = abs.split_once('.').unwrap_or((abs, "00"));
+    let whole = count(whole.parse::<u64>().unwrap_or(0));
+    format!("{sign}${whole}.{frac}")
 }
 
 /// Milliseconds as h:mm:ss.mmm.
@@ -62,6 +65,7 @@ mod tests {
         assert_eq!(usd(d("0.705")), "$0.71");
         assert_eq!(usd(d("0.525")), "$0.53");
         assert_eq!(usd(d("-1.2")), "-$1.20");
+        assert_eq!(usd(d("13599.305")), "$13,599.31");
         assert_eq!(exact(d("0.0800")), "0.08");
         assert_eq!(exact(d("0.000")), "0");
         assert_eq!(duration(2_396_205), "0:39:56.205");

@@ -3,6 +3,7 @@
 pub mod csv;
 pub mod json;
 pub mod markdown;
+pub mod projection;
 pub mod table;
 
 use crate::money::{count, duration, usd};

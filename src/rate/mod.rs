@@ -208,8 +208,30 @@ impl<'z> Items<'z> {
     }
 }
 
-const MS_PER_HOUR: i64 = 3_600_000;
-const TOKENS_PER_PRICE_UNIT: i64 = 1_000_000;
+/// What a request's price depends on.
+pub struct RateQuery<'q> {
+    pub model: &'q str,
+    pub at: Millis,
+    pub speed: Speed,
+    pub inference_geo: Option<&'q str>,
+    /// Uncached input + cache reads + cache writes: decides long-context pricing.
+    pub total_input: u64,
+}
+
+/// USD per million tokens for one request, multipliers applied.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestRates {
+    pub model: Arc<str>,
+    pub rates: Rates,
+    /// The `effective` of the price row used.
+    pub effective: Millis,
+    /// The model's long-context threshold in this row, if it has long-context rates.
+    pub long_context_threshold: Option<u64>,
+    pub warning: Option<String>,
+}
+
+pub const MS_PER_HOUR: i64 = 3_600_000;
+pub const TOKENS_PER_PRICE_UNIT: i64 = 1_000_000;
 /// Runtime is rounded half-even to this many places per session (design.md).
 pub const RUNTIME_DP: u32 = 9;
 
@@ -379,68 +401,56 @@ impl<'a> Rater<'a> {
     }
 
     /// One request's token charges. Returns the canonical model it was priced as.
-    fn rate_request(
-        &self,
-        r: &RequestUsage,
-        items: &mut Items,
-        problems: &mut Vec<Skipped>,
-        warnings: &mut Vec<String>,
-    ) -> Option<Arc<str>> {
+    /// The per-million-token rates of one request: the model's row in force at `at`, its
+    /// fast or long-context rates as the request calls for, times any multiplier. Shared by
+    /// metered requests and projections, so both are priced by the same rules.
+    pub fn request_rates(&self, q: &RateQuery) -> Result<RequestRates, String> {
         let Some(mi) = self
             .table
             .models
             .iter()
-            .position(|m| m.id == *r.model || m.aliases.iter().any(|a| *a == *r.model))
+            .position(|m| m.id == q.model || m.aliases.iter().any(|a| a == q.model))
         else {
-            problems.push(Skipped {
-                origin: r.origin.clone(),
-                reason: format!("unknown model {:?}: it is not in price table {} ({})", r.model, self.table.version, self.table.origin),
-                hint: Some("pass --model ID to price it as a known model, or --pricing FILE with a table that lists it (`agentmeter pricing list` shows the known models)".into()),
-            });
-            return None;
+            return Err(format!(
+                "unknown model {:?}: it is not in price table {} ({})",
+                q.model, self.table.version, self.table.origin
+            ));
         };
         let model = &self.table.models[mi];
-        let Some(row) = model.row_at(r.at) else {
+        let Some(row) = model.row_at(q.at) else {
             let first = model
                 .rows
                 .first()
                 .map(|r| format!(" (its first price starts {})", r.effective_text))
                 .unwrap_or_default();
-            problems.push(Skipped {
-                origin: r.origin.clone(),
-                reason: format!(
-                    "no price for {} in force at {} in price table {}{first}",
-                    model.id,
-                    format_ms(r.at),
-                    self.table.version
-                ),
-                hint: Some(no_price_hint()),
-            });
-            return None;
+            return Err(format!(
+                "no price for {} in force at {} in price table {}{first}",
+                model.id,
+                format_ms(q.at),
+                self.table.version
+            ));
         };
         let long = row
             .long_context
             .as_ref()
-            .filter(|l| r.tokens.total_input() > l.threshold_input_tokens);
-        let rates: &Rates = match (r.speed, &row.fast, long) {
+            .filter(|l| q.total_input > l.threshold_input_tokens);
+        let mut warning = None;
+        let rates: &Rates = match (q.speed, &row.fast, long) {
             (Speed::Fast, Some(fast), _) => fast,
             (Speed::Fast, None, lc) => {
-                let w = format!(
+                warning = Some(format!(
                     "fast mode requested but {} has no fast-mode rates from {}: priced at standard rates",
                     model.id, row.effective_text
-                );
-                if !warnings.contains(&w) {
-                    warnings.push(w);
-                }
+                ));
                 lc.map_or(&row.rates, |l| &l.rates)
             }
             (Speed::Standard, _, Some(l)) => &l.rates,
             (Speed::Standard, _, None) => &row.rates,
         };
-        let factor = match r.inference_geo.as_deref() {
+        let factor = match q.inference_geo {
             Some("us") => self
                 .table
-                .multiplier_at(INFERENCE_GEO_US, r.at)
+                .multiplier_at(INFERENCE_GEO_US, q.at)
                 .filter(|m| {
                     m.models
                         .iter()
@@ -449,7 +459,59 @@ impl<'a> Rater<'a> {
                 .map_or(Decimal::ONE, |m| m.factor),
             _ => Decimal::ONE,
         };
-        let canonical = self.canonical[mi].clone();
+        let scaled = Rates {
+            input: rates.input * factor,
+            output: rates.output * factor,
+            cache_write_5m: rates.cache_write_5m * factor,
+            cache_write_1h: rates.cache_write_1h * factor,
+            cache_read: rates.cache_read * factor,
+        };
+        Ok(RequestRates {
+            model: self.canonical[mi].clone(),
+            rates: scaled,
+            effective: row.effective,
+            long_context_threshold: row.long_context.as_ref().map(|l| l.threshold_input_tokens),
+            warning,
+        })
+    }
+
+    fn rate_request(
+        &self,
+        r: &RequestUsage,
+        items: &mut Items,
+        problems: &mut Vec<Skipped>,
+        warnings: &mut Vec<String>,
+    ) -> Option<Arc<str>> {
+        let q = RateQuery {
+            model: &r.model,
+            at: r.at,
+            speed: r.speed,
+            inference_geo: r.inference_geo.as_deref(),
+            total_input: r.tokens.total_input(),
+        };
+        let priced = match self.request_rates(&q) {
+            Ok(p) => p,
+            Err(reason) => {
+                let hint = if reason.starts_with("unknown model") {
+                    "pass --model ID to price it as a known model, or --pricing FILE with a table that lists it (`agentmeter pricing list` shows the known models)".to_string()
+                } else {
+                    no_price_hint()
+                };
+                problems.push(Skipped {
+                    origin: r.origin.clone(),
+                    reason,
+                    hint: Some(hint),
+                });
+                return None;
+            }
+        };
+        if let Some(w) = priced.warning {
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+        let rates = &priced.rates;
+        let canonical = priced.model;
         let Tokens {
             input,
             output,
@@ -467,7 +529,6 @@ impl<'a> Rater<'a> {
             if quantity == 0 {
                 continue;
             }
-            let rate = rate * factor;
             let Some(amount) = Decimal::from(quantity)
                 .checked_mul(rate)
                 .map(|a| a / Decimal::from(TOKENS_PER_PRICE_UNIT))
@@ -492,7 +553,7 @@ impl<'a> Rater<'a> {
                 quantity,
                 rate,
                 amount,
-                row.effective,
+                priced.effective,
             );
         }
         Some(canonical)

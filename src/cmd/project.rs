@@ -1,0 +1,86 @@
+//! `agentmeter project`: a scenario's monthly spend, expected and with its uncertainty.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::cli::write_output;
+use crate::error::{Error, Result};
+use crate::export::{projection, Format};
+use crate::pricing::PriceTable;
+use crate::project::{project, ProjectOptions, Projection};
+use crate::scenario::Scenario;
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  agentmeter project scenarios/daily-research.toml\n  \
+    agentmeter project scenarios/team.toml --runs 10000 --seed 7 --format json -o team.json\n  \
+    agentmeter project scenarios/team.toml --model claude-opus-4-6 --model claude-sonnet-4-6   # side by side"
+)]
+pub struct ProjectArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Months to project (default: the scenario's `months`).
+    #[arg(long)]
+    pub months: Option<u32>,
+    /// Monte Carlo runs.
+    #[arg(long, default_value_t = 1000)]
+    pub runs: u32,
+    /// Random seed: the same seed gives the same result.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Price every agent as this model; repeat for a side-by-side comparison.
+    #[arg(long = "model", value_name = "ID")]
+    pub models: Vec<String>,
+    /// Price table (default: the scenario's `pricing`, else the bundled table).
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
+    /// Output format (table, json or markdown).
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the --output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Load the scenario and its prices, and project every requested model.
+pub fn projections(args: &ProjectArgs) -> Result<(Scenario, PriceTable, Vec<Projection>)> {
+    let scenario = Scenario::load(&args.scenario)?;
+    let table =
+        PriceTable::load_or_bundled(args.pricing.as_deref().or(scenario.pricing.as_deref()))?;
+    let models: Vec<Option<String>> = if args.models.is_empty() {
+        vec![None]
+    } else {
+        args.models.iter().cloned().map(Some).collect()
+    };
+    let mut out = Vec::new();
+    for model in models {
+        let opts = ProjectOptions {
+            months: args.months,
+            runs: args.runs,
+            seed: args.seed,
+            model,
+            progress: true,
+        };
+        out.push(project(&scenario, &table, &opts)?);
+    }
+    Ok((scenario, table, out))
+}
+
+pub fn run(args: ProjectArgs) -> Result<i32> {
+    if args.format == Format::Csv {
+        return Err(Error::new(
+            "project writes table, json or markdown (CSV comes with a report: --report DIR)",
+        ));
+    }
+    let (_, _, ps) = projections(&args)?;
+    write_output(
+        args.output.as_ref(),
+        args.force,
+        &projection::render(&ps, args.format),
+    )?;
+    Ok(0)
+}

@@ -1,0 +1,242 @@
+//! Projections as tables (terminal, markdown) and JSON (`agentmeter/projection-v1`).
+
+use rust_decimal::prelude::*;
+use serde_json::{json, Value};
+
+use super::{markdown, table, Format, Grid};
+use crate::money::{exact, usd};
+use crate::project::{Projection, Stats, COST_CATEGORIES};
+
+pub const SCHEMA: &str = "agentmeter/projection-v1";
+
+fn stats_cells(s: &Stats) -> Vec<String> {
+    [s.expected, s.mean, s.p5, s.p50, s.p95, s.p99]
+        .into_iter()
+        .map(usd)
+        .collect()
+}
+
+const STATS_HEADERS: [&str; 6] = ["Expected", "Mean", "p5", "p50", "p95", "p99"];
+
+fn grid(
+    lead: &[&str],
+    rows: Vec<(Vec<String>, &Stats)>,
+    total: Option<(Vec<String>, &Stats)>,
+) -> Grid {
+    let mut header: Vec<String> = lead.iter().map(|s| s.to_string()).collect();
+    header.extend(STATS_HEADERS.map(String::from));
+    let mut numeric = vec![false; lead.len()];
+    numeric.extend([true; 6]);
+    let cells = |(mut c, s): (Vec<String>, &Stats)| {
+        c.extend(stats_cells(s));
+        c
+    };
+    Grid {
+        header,
+        numeric,
+        rows: rows.into_iter().map(cells).collect(),
+        total: total.map(cells).unwrap_or_default(),
+    }
+}
+
+/// An expected session count: whole numbers with separators, else one decimal.
+fn sessions(n: Decimal) -> String {
+    let r = n.round_dp(1);
+    if r.fract().is_zero() {
+        crate::money::count(r.to_u64().unwrap_or(0))
+    } else {
+        r.normalize().to_string()
+    }
+}
+
+fn title(p: &Projection) -> String {
+    let model = p
+        .variant
+        .as_ref()
+        .map(|m| format!(", every agent as {m}"))
+        .unwrap_or_default();
+    format!(
+        "Projection of {}{model}: {} months from {}, {} runs (seed {}), prices {}",
+        p.scenario,
+        p.months.len(),
+        p.months
+            .first()
+            .map(|m| m.month.format("%Y-%m").to_string())
+            .unwrap_or_default(),
+        p.runs,
+        p.seed,
+        p.pricing_version
+    )
+}
+
+/// The three tables of one projection: by month, by agent, by category.
+pub fn grids(p: &Projection) -> Vec<(String, Grid)> {
+    let months = grid(
+        &["Month", "Sessions"],
+        p.months
+            .iter()
+            .map(|m| {
+                (
+                    vec![
+                        m.month.format("%Y-%m").to_string(),
+                        sessions(m.expected_sessions),
+                    ],
+                    &m.stats,
+                )
+            })
+            .collect(),
+        Some((
+            vec![
+                "Total".into(),
+                sessions(
+                    p.months
+                        .iter()
+                        .map(|m| m.expected_sessions)
+                        .sum::<Decimal>(),
+                ),
+            ],
+            &p.total,
+        )),
+    );
+    let agents = grid(
+        &["Agent", "Model"],
+        p.agents
+            .iter()
+            .map(|a| (vec![a.name.clone(), a.model.clone()], &a.stats))
+            .collect(),
+        None,
+    );
+    let cats = grid(
+        &["Category"],
+        COST_CATEGORIES
+            .iter()
+            .zip(&p.categories)
+            .map(|(c, s)| (vec![c.to_string()], s))
+            .collect(),
+        None,
+    );
+    vec![
+        (title(p), months),
+        ("By agent, over the horizon".into(), agents),
+        ("By charge category, over the horizon".into(), cats),
+    ]
+}
+
+/// Side by side, when the same scenario is priced as several models.
+fn comparison(ps: &[Projection]) -> Grid {
+    let base = ps[0].total.expected;
+    let mut g = grid(
+        &["Model", "vs first"],
+        ps.iter()
+            .map(|p| {
+                let ratio = if base.is_zero() {
+                    "-".to_string()
+                } else {
+                    format!("{:.2}x", p.total.expected / base)
+                };
+                (
+                    vec![
+                        p.variant.clone().unwrap_or_else(|| "as in scenario".into()),
+                        ratio,
+                    ],
+                    &p.total,
+                )
+            })
+            .collect(),
+        None,
+    );
+    g.total = Vec::new();
+    g
+}
+
+fn render_grid(g: &Grid, format: Format) -> String {
+    let mut text = match format {
+        Format::Markdown => markdown::render(g),
+        _ => table::render(g),
+    };
+    if g.total.is_empty() {
+        // No totals row: drop the rule and blank line the renderers end with.
+        let lines: Vec<&str> = text.lines().collect();
+        let keep = lines
+            .len()
+            .saturating_sub(if format == Format::Markdown { 1 } else { 2 });
+        text = lines[..keep].join("\n") + "\n";
+    }
+    text
+}
+
+pub fn render(ps: &[Projection], format: Format) -> String {
+    if format == Format::Json {
+        return json_doc(ps);
+    }
+    let mut out = String::new();
+    let heading = |s: &str| {
+        if format == Format::Markdown {
+            format!("### {s}\n\n")
+        } else {
+            format!("{s}\n")
+        }
+    };
+    if ps.len() > 1 {
+        out.push_str(&heading("Horizon total by model"));
+        out.push_str(&render_grid(&comparison(ps), format));
+        out.push_str("\nEach model would not use the same tokens for the same work; this prices the scenario's quantities as given.\n\n");
+    }
+    for p in ps {
+        for (t, g) in grids(p) {
+            out.push_str(&heading(&t));
+            out.push_str(&render_grid(&g, format));
+            out.push('\n');
+        }
+        for n in &p.notes {
+            out.push_str(&format!("note: {n}\n"));
+        }
+    }
+    out
+}
+
+fn stats_json(s: &Stats) -> Value {
+    json!({
+        "expected": exact(s.expected), "mean": exact(s.mean), "p5": exact(s.p5),
+        "p50": exact(s.p50), "p95": exact(s.p95), "p99": exact(s.p99),
+    })
+}
+
+fn with(mut v: Value, extra: Value) -> Value {
+    if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+        o.extend(e.clone());
+    }
+    v
+}
+
+pub fn projection_json(p: &Projection) -> Value {
+    json!({
+        "schema": SCHEMA,
+        "scenario": p.scenario,
+        "model": p.variant,
+        "pricing": {"name": p.pricing_name, "version": p.pricing_version},
+        "runs": p.runs,
+        "seed": p.seed,
+        "simulated_sessions": p.simulated_sessions,
+        "months": p.months.iter().map(|m| with(stats_json(&m.stats), json!({
+            "month": m.month.format("%Y-%m").to_string(),
+            "expected_sessions": exact(m.expected_sessions.round_dp(6)),
+            "agents": p.agents.iter().zip(&m.by_agent).map(|(a, v)| json!({"name": a.name, "expected": exact(*v)})).collect::<Vec<_>>(),
+            "categories": COST_CATEGORIES.iter().zip(&m.by_category).map(|(c, v)| (c.to_string(), json!(exact(*v)))).collect::<serde_json::Map<_, _>>(),
+        }))).collect::<Vec<_>>(),
+        "total": stats_json(&p.total),
+        "agents": p.agents.iter().map(|a| with(json!({"name": a.name, "model": a.model}), stats_json(&a.stats))).collect::<Vec<_>>(),
+        "categories": COST_CATEGORIES.iter().zip(&p.categories).map(|(c, s)| with(json!({"category": c}), stats_json(s))).collect::<Vec<_>>(),
+        "notes": p.notes,
+    })
+}
+
+/// One projection: its document. Several (one per `--model`): the first at the top level, and
+/// all of them under `variants`.
+pub fn json_doc(ps: &[Projection]) -> String {
+    let mut doc = projection_json(&ps[0]);
+    if ps.len() > 1 {
+        doc["variants"] = Value::Array(ps.iter().map(projection_json).collect());
+    }
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}

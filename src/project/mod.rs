@@ -1,0 +1,335 @@
+//! Project: a scenario x a price table -> monthly spend. The expected cost is exact (priced from
+//! the means with the rater's own rules); the Monte Carlo distribution simulates sessions with
+//! integer quantities and integer (atto-dollar) unit prices derived from the same rater.
+
+pub mod montecarlo;
+pub mod sketch;
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rust_decimal::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::meter::CacheTtl;
+use crate::pricing::{PriceTable, Rates};
+use crate::rate::{RateQuery, Rater, MS_PER_HOUR, TOKENS_PER_PRICE_UNIT};
+use crate::scenario::{days_in_month, AgentSpec, Scenario, Volume};
+use crate::time::Zone;
+
+/// The six cost categories of a projection (the `cost` keys of meter-v1, without the total).
+pub const COST_CATEGORIES: [&str; 6] = [
+    "runtime",
+    "input",
+    "output",
+    "cache_write",
+    "cache_read",
+    "web_search",
+];
+
+/// An amount per cost category.
+pub type ByCost<T> = [T; 6];
+
+#[derive(Clone, Debug)]
+pub struct ProjectOptions {
+    /// Override the scenario's horizon.
+    pub months: Option<u32>,
+    pub runs: u32,
+    pub seed: u64,
+    /// Price every agent as this model (one variant of a side-by-side comparison).
+    pub model: Option<String>,
+    /// Show a progress bar on stderr (only if it is a terminal).
+    pub progress: bool,
+}
+
+impl Default for ProjectOptions {
+    fn default() -> Self {
+        ProjectOptions {
+            months: None,
+            runs: 1000,
+            seed: 1,
+            model: None,
+            progress: false,
+        }
+    }
+}
+
+/// Summary of a distribution of spend, with the exact expected value beside it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stats {
+    pub expected: Decimal,
+    pub mean: Decimal,
+    pub p5: Decimal,
+    pub p50: Decimal,
+    pub p95: Decimal,
+    pub p99: Decimal,
+}
+
+#[derive(Clone, Debug)]
+pub struct MonthOut {
+    pub month: NaiveDate,
+    pub expected_sessions: Decimal,
+    pub stats: Stats,
+    /// Expected cost per agent (scenario order) and per category.
+    pub by_agent: Vec<Decimal>,
+    pub by_category: ByCost<Decimal>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AgentOut {
+    pub name: String,
+    pub model: String,
+    /// Over the horizon.
+    pub stats: Stats,
+}
+
+#[derive(Clone, Debug)]
+pub struct Projection {
+    pub scenario: String,
+    /// The model every agent was priced as, when `--model` was given.
+    pub variant: Option<String>,
+    pub pricing_name: String,
+    pub pricing_version: String,
+    pub months: Vec<MonthOut>,
+    pub total: Stats,
+    pub agents: Vec<AgentOut>,
+    pub categories: ByCost<Stats>,
+    pub runs: u32,
+    pub seed: u64,
+    pub simulated_sessions: u64,
+    /// Notes on method (e.g. where a normal approximation replaced exact simulation).
+    pub notes: Vec<String>,
+}
+
+/// The prices one agent pays on one day, exact.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DayPrices {
+    pub standard: Rates,
+    pub long_context: Option<(u64, Rates)>,
+    pub usd_per_hour: Decimal,
+    pub usd_per_1000_searches: Decimal,
+}
+
+/// Price table lookups for an agent at the first instant of `day` (UTC), by the rater's rules.
+pub fn day_prices(
+    rater: &Rater,
+    table: &PriceTable,
+    a: &AgentSpec,
+    model: &str,
+    day: NaiveDate,
+    path: &str,
+) -> Result<DayPrices> {
+    let at = day
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis())
+        .unwrap_or_default();
+    let err = |m: String| {
+        Error::new(format!("{path}: {m}"))
+            .with_hint("use --pricing FILE with a table that covers the horizon, or --model ID")
+    };
+    let q = |total_input| RateQuery {
+        model,
+        at,
+        speed: a.speed,
+        inference_geo: a.inference_geo.as_deref(),
+        total_input,
+    };
+    let standard = rater.request_rates(&q(0)).map_err(err)?;
+    let long_context = match standard.long_context_threshold {
+        Some(t) => Some((t, rater.request_rates(&q(t + 1)).map_err(err)?.rates)),
+        None => None,
+    };
+    let usd_per_hour = match table.runtime_at(at) {
+        Some(r) => r.usd_per_hour,
+        None => {
+            return Err(err(format!(
+                "no runtime price in force on {day} in price table {}",
+                table.version
+            )))
+        }
+    };
+    let usd_per_1000_searches = match table.web_search_at(at) {
+        Some(r) => r.usd_per_1000,
+        None if a.session.web_searches.mean().is_zero() => Decimal::ZERO,
+        None => {
+            return Err(err(format!(
+                "no web search price in force on {day} in price table {}",
+                table.version
+            )))
+        }
+    };
+    Ok(DayPrices {
+        standard: standard.rates,
+        long_context,
+        usd_per_hour,
+        usd_per_1000_searches,
+    })
+}
+
+/// Expected cost of one session from the means (long context decided on the mean request).
+pub fn expected_session_cost(a: &AgentSpec, p: &DayPrices) -> ByCost<Decimal> {
+    let s = &a.session;
+    let (input, output, write, read) = (
+        s.input_tokens.mean(),
+        s.output_tokens.mean(),
+        s.cache_write_tokens.mean(),
+        s.cache_read_tokens.mean(),
+    );
+    let total_input = (input + write + read).to_u64().unwrap_or(u64::MAX);
+    let rates = match &p.long_context {
+        Some((t, long)) if total_input > *t => long,
+        _ => &p.standard,
+    };
+    let write_rate = match s.cache_ttl {
+        CacheTtl::FiveMinutes => rates.cache_write_5m,
+        CacheTtl::OneHour => rates.cache_write_1h,
+    };
+    let per_m = Decimal::from(TOKENS_PER_PRICE_UNIT);
+    let requests = s.requests.mean();
+    [
+        s.active_minutes.mean() * Decimal::from(60_000) * p.usd_per_hour
+            / Decimal::from(MS_PER_HOUR),
+        requests * input * rates.input / per_m,
+        requests * output * rates.output / per_m,
+        requests * write * write_rate / per_m,
+        requests * read * rates.cache_read / per_m,
+        s.web_searches.mean() * p.usd_per_1000_searches / Decimal::from(1000),
+    ]
+}
+
+/// Sessions of an agent on each day of month `m` (volume spread evenly over the days).
+pub fn sessions_per_day(a: &AgentSpec, m: u32, days: u32) -> Decimal {
+    let mut g = Decimal::ONE;
+    for _ in 0..m {
+        g *= Decimal::ONE + a.growth;
+    }
+    match a.volume {
+        Volume::PerDay(v) => v * g,
+        Volume::PerMonth(v) => v * g / Decimal::from(days),
+    }
+}
+
+/// The plan of a projection: per agent and month, the prices of each day and the expected cost.
+pub struct Plan {
+    pub agents: Vec<AgentSpec>,
+    pub months: Vec<NaiveDate>,
+    /// [agent][month] -> per day prices (index into `prices`), expected sessions, expected cost.
+    pub cells: Vec<Vec<Cell>>,
+}
+
+pub struct Cell {
+    pub days: Vec<Arc<DayPrices>>,
+    pub expected_sessions: Decimal,
+    pub expected: ByCost<Decimal>,
+}
+
+pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> Result<Plan> {
+    let rater = Rater::new(table, Zone::default());
+    let months = opts.months.unwrap_or(scenario.months);
+    if months == 0 {
+        return Err(Error::new("--months must be at least 1"));
+    }
+    let mut agents = scenario.agents.clone();
+    if let Some(m) = &opts.model {
+        for a in &mut agents {
+            a.model = m.clone();
+        }
+    }
+    let month_starts: Vec<NaiveDate> = (0..months).map(|i| scenario.month_start(i)).collect();
+    let mut cells = Vec::new();
+    for (ai, a) in agents.iter().enumerate() {
+        let path = format!("{}: agent[{ai}] ({})", scenario.origin, a.name);
+        let mut row = Vec::new();
+        let mut last: Option<Arc<DayPrices>> = None;
+        for (mi, first) in month_starts.iter().enumerate() {
+            let n_days = days_in_month(*first);
+            let per_day = sessions_per_day(a, mi as u32, n_days);
+            let mut days = Vec::with_capacity(n_days as usize);
+            let mut expected = [Decimal::ZERO; 6];
+            for d in 0..n_days {
+                let day = *first + chrono::Days::new(d as u64);
+                let p = day_prices(&rater, table, a, &a.model, day, &path)?;
+                let p = match &last {
+                    Some(l) if **l == p => l.clone(),
+                    _ => Arc::new(p),
+                };
+                last = Some(p.clone());
+                let cost = expected_session_cost(a, &p);
+                for (e, c) in expected.iter_mut().zip(cost) {
+                    *e += per_day * c;
+                }
+                days.push(p);
+            }
+            row.push(Cell {
+                days,
+                expected_sessions: per_day * Decimal::from(n_days),
+                expected,
+            });
+        }
+        cells.push(row);
+    }
+    Ok(Plan {
+        agents,
+        months: month_starts,
+        cells,
+    })
+}
+
+/// Project a scenario: the exact expectation and the Monte Carlo distribution.
+pub fn project(
+    scenario: &Scenario,
+    table: &PriceTable,
+    opts: &ProjectOptions,
+) -> Result<Projection> {
+    let plan = plan(scenario, table, opts)?;
+    let mc = montecarlo::run(&plan, opts)?;
+    let sum = |v: &[Decimal]| v.iter().copied().sum::<Decimal>();
+    let n_months = plan.months.len();
+    let months = (0..n_months)
+        .map(|m| {
+            let by_agent: Vec<Decimal> =
+                plan.cells.iter().map(|row| sum(&row[m].expected)).collect();
+            let mut by_category = [Decimal::ZERO; 6];
+            for row in &plan.cells {
+                for (c, v) in by_category.iter_mut().zip(row[m].expected) {
+                    *c += v;
+                }
+            }
+            MonthOut {
+                month: plan.months[m],
+                expected_sessions: plan.cells.iter().map(|row| row[m].expected_sessions).sum(),
+                stats: mc.months[m].with_expected(sum(&by_agent)),
+                by_agent,
+                by_category,
+            }
+        })
+        .collect::<Vec<_>>();
+    let total_expected: Decimal = months.iter().map(|m| sum(&m.by_agent)).sum();
+    let agents = plan
+        .agents
+        .iter()
+        .enumerate()
+        .map(|(ai, a)| AgentOut {
+            name: a.name.clone(),
+            model: a.model.clone(),
+            stats: mc.agents[ai].with_expected(months.iter().map(|m| m.by_agent[ai]).sum()),
+        })
+        .collect();
+    let categories = std::array::from_fn(|c| {
+        mc.categories[c].with_expected(months.iter().map(|m| m.by_category[c]).sum())
+    });
+    Ok(Projection {
+        scenario: scenario.name.clone(),
+        variant: opts.model.clone(),
+        pricing_name: table.name.clone(),
+        pricing_version: table.version.clone(),
+        months,
+        total: mc.total.with_expected(total_expected),
+        agents,
+        categories,
+        runs: opts.runs,
+        seed: opts.seed,
+        simulated_sessions: mc.simulated_sessions,
+        notes: mc.notes,
+    })
+}

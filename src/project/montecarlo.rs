@@ -1,0 +1,414 @@
+//! Monte Carlo: each run simulates every agent-month's sessions with integer quantities and
+//! integer unit prices (atto-dollars), so amounts come from integer arithmetic; f64 is used only
+//! for the random draws and for the quantile sketch. Runs are independent (one seeded RNG per
+//! run), so results do not depend on threads, and memory does not grow with the run count.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Normal, Poisson};
+use rayon::prelude::*;
+use rust_decimal::prelude::*;
+
+use super::sketch::Sketch;
+use super::{ByCost, DayPrices, Plan, ProjectOptions, Stats};
+use crate::error::{Error, Result};
+use crate::meter::CacheTtl;
+use crate::pricing::Rates;
+use crate::rate::{MS_PER_HOUR, TOKENS_PER_PRICE_UNIT};
+use crate::scenario::dist::Sampler;
+use crate::scenario::{AgentSpec, Arrivals};
+
+/// Agent-months with more expected sessions than this use the normal approximation of a sum
+/// of many independent sessions (central limit theorem) instead of simulating each one.
+pub const EXACT_MAX_SESSIONS: f64 = 1000.0;
+/// Sessions simulated to estimate the per-session mean and variance for that approximation.
+const PILOT_SESSIONS: u32 = 100_000;
+const ATTO: f64 = 1e18;
+
+/// Unit prices in atto-dollars (1e-18 USD): per token (input, output, 5m write, 1h write,
+/// read), per running millisecond, per search.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttoPrices {
+    standard: [i128; 5],
+    long_context: Option<(u64, [i128; 5])>,
+    per_ms: i128,
+    per_search: i128,
+}
+
+fn atto(d: Decimal) -> i128 {
+    (d * Decimal::from(1_000_000_000_000_000_000i64))
+        .round()
+        .to_i128()
+        .unwrap_or(i128::MAX)
+}
+
+fn per_token(r: &Rates) -> [i128; 5] {
+    let m = Decimal::from(TOKENS_PER_PRICE_UNIT);
+    [
+        r.input / m,
+        r.output / m,
+        r.cache_write_5m / m,
+        r.cache_write_1h / m,
+        r.cache_read / m,
+    ]
+    .map(atto)
+}
+
+impl AttoPrices {
+    pub fn of(p: &DayPrices) -> Self {
+        AttoPrices {
+            standard: per_token(&p.standard),
+            long_context: p.long_context.as_ref().map(|(t, r)| (*t, per_token(r))),
+            per_ms: atto(p.usd_per_hour / Decimal::from(MS_PER_HOUR)),
+            per_search: atto(p.usd_per_1000_searches / Decimal::from(1000)),
+        }
+    }
+}
+
+/// Ready-to-draw samplers of an agent's session.
+pub struct SessionSampler {
+    minutes: Sampler,
+    requests: Sampler,
+    searches: Sampler,
+    tokens: [Sampler; 4], // input, output, cache write, cache read (per request)
+    one_hour: bool,
+}
+
+impl SessionSampler {
+    pub fn new(a: &AgentSpec) -> Self {
+        let s = &a.session;
+        SessionSampler {
+            minutes: s.active_minutes.sampler(),
+            requests: s.requests.sampler(),
+            searches: s.web_searches.sampler(),
+            tokens: [
+                s.input_tokens.sampler(),
+                s.output_tokens.sampler(),
+                s.cache_write_tokens.sampler(),
+                s.cache_read_tokens.sampler(),
+            ],
+            one_hour: s.cache_ttl == CacheTtl::OneHour,
+        }
+    }
+
+    /// One session's cost by category, in atto-dollars, added to `out`.
+    #[inline]
+    pub fn simulate(&self, rng: &mut SmallRng, p: &AttoPrices, out: &mut ByCost<i128>) {
+        let minutes = self.minutes.sample(rng);
+        let ms = if minutes > 0.0 {
+            (minutes * 60_000.0 + 0.5) as i128
+        } else {
+            0
+        };
+        out[0] += ms * p.per_ms;
+        let requests = self.requests.count(rng);
+        for _ in 0..requests {
+            let [i, o, w, r] = [0, 1, 2, 3].map(|k| self.tokens[k].count(rng));
+            let rates = match p.long_context {
+                Some((t, ref long)) if i + w + r > t => long,
+                _ => &p.standard,
+            };
+            out[1] += i as i128 * rates[0];
+            out[2] += o as i128 * rates[1];
+            out[3] += w as i128 * if self.one_hour { rates[3] } else { rates[2] };
+            out[4] += r as i128 * rates[4];
+        }
+        out[5] += self.searches.count(rng) as i128 * p.per_search;
+    }
+}
+
+/// The sum of many sessions, approximately normal: per-session moments from a pilot sample.
+#[derive(Clone, Debug)]
+struct Moments {
+    mean: f64,
+    sd: f64,
+    shares: [f64; 6],
+}
+
+struct CellSim {
+    lambda: f64,
+    arrivals: Arrivals,
+    /// Prices per day of the month (deduplicated), and each day's index into them.
+    prices: Vec<AttoPrices>,
+    day: Vec<u16>,
+    clt: Option<Moments>,
+}
+
+impl CellSim {
+    fn count(&self, rng: &mut SmallRng) -> u64 {
+        match self.arrivals {
+            Arrivals::Poisson if self.lambda > 0.0 => {
+                Poisson::new(self.lambda).map_or(0, |p| p.sample(rng) as u64)
+            }
+            Arrivals::Poisson => 0,
+            Arrivals::Fixed => {
+                let whole = self.lambda.floor();
+                whole as u64 + (rng.random::<f64>() < self.lambda - whole) as u64
+            }
+        }
+    }
+
+    fn prices(&self, rng: &mut SmallRng) -> &AttoPrices {
+        if self.prices.len() == 1 {
+            &self.prices[0]
+        } else {
+            &self.prices[self.day[rng.random_range(0..self.day.len())] as usize]
+        }
+    }
+}
+
+/// Accumulated distribution of one quantity over runs.
+#[derive(Clone, Debug, Default)]
+pub struct McStats {
+    sum_atto: i128,
+    runs: u64,
+    sketch: Sketch,
+}
+
+impl McStats {
+    fn add(&mut self, v: i128) {
+        self.sum_atto += v;
+        self.runs += 1;
+        self.sketch.add(v as f64 / ATTO);
+    }
+
+    fn merge(&mut self, o: &McStats) {
+        self.sum_atto += o.sum_atto;
+        self.runs += o.runs;
+        self.sketch.merge(&o.sketch);
+    }
+
+    pub fn with_expected(&self, expected: Decimal) -> Stats {
+        let q = |x: f64| Decimal::from_f64(x).unwrap_or_default().round_dp(6);
+        let mean_pico = self.sum_atto / self.runs.max(1) as i128 / 1_000_000;
+        Stats {
+            expected,
+            mean: Decimal::try_from_i128_with_scale(mean_pico, 12)
+                .unwrap_or_default()
+                .round_dp(6),
+            p5: q(self.sketch.quantile(0.05)),
+            p50: q(self.sketch.quantile(0.50)),
+            p95: q(self.sketch.quantile(0.95)),
+            p99: q(self.sketch.quantile(0.99)),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct McResult {
+    pub months: Vec<McStats>,
+    pub agents: Vec<McStats>,
+    pub categories: ByCost<McStats>,
+    pub total: McStats,
+    pub simulated_sessions: u64,
+    pub notes: Vec<String>,
+}
+
+impl McResult {
+    fn empty(months: usize, agents: usize) -> Self {
+        McResult {
+            months: vec![McStats::default(); months],
+            agents: vec![McStats::default(); agents],
+            ..Default::default()
+        }
+    }
+
+    fn merge(mut self, o: McResult) -> Self {
+        for (a, b) in self.months.iter_mut().zip(&o.months) {
+            a.merge(b);
+        }
+        for (a, b) in self.agents.iter_mut().zip(&o.agents) {
+            a.merge(b);
+        }
+        for (a, b) in self.categories.iter_mut().zip(&o.categories) {
+            a.merge(b);
+        }
+        self.total.merge(&o.total);
+        self.simulated_sessions += o.simulated_sessions;
+        self
+    }
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+fn run_rng(seed: u64, stream: u64) -> SmallRng {
+    SmallRng::seed_from_u64(splitmix(seed ^ splitmix(stream)))
+}
+
+fn pilot(sampler: &SessionSampler, cell: &CellSim, seed: u64) -> Moments {
+    let mut rng = run_rng(seed, 0xC0FF_EE00);
+    let (mut sum, mut sum_sq) = (0f64, 0f64);
+    let mut cats = [0f64; 6];
+    for _ in 0..PILOT_SESSIONS {
+        let mut out = [0i128; 6];
+        let prices = cell.prices(&mut rng);
+        sampler.simulate(&mut rng, prices, &mut out);
+        let total = out.iter().sum::<i128>() as f64 / ATTO;
+        sum += total;
+        sum_sq += total * total;
+        for (c, v) in cats.iter_mut().zip(out) {
+            *c += v as f64 / ATTO;
+        }
+    }
+    let n = PILOT_SESSIONS as f64;
+    let mean = sum / n;
+    let var = (sum_sq / n - mean * mean).max(0.0) * n / (n - 1.0);
+    let shares = cats.map(|c| if sum > 0.0 { c / sum } else { 0.0 });
+    Moments {
+        mean,
+        sd: var.sqrt(),
+        shares,
+    }
+}
+
+/// Simulate `opts.runs` runs of the plan.
+pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
+    if opts.runs == 0 {
+        return Err(Error::new("--runs must be at least 1"));
+    }
+    let samplers: Vec<SessionSampler> = plan.agents.iter().map(SessionSampler::new).collect();
+    let mut notes = Vec::new();
+    let mut cells: Vec<Vec<CellSim>> = Vec::new();
+    for (ai, row) in plan.cells.iter().enumerate() {
+        let mut sims = Vec::new();
+        let mut approximated = 0;
+        for (mi, cell) in row.iter().enumerate() {
+            let mut prices: Vec<AttoPrices> = Vec::new();
+            let mut day = Vec::with_capacity(cell.days.len());
+            for p in &cell.days {
+                let a = AttoPrices::of(p);
+                let idx = prices.iter().position(|x| *x == a).unwrap_or_else(|| {
+                    prices.push(a);
+                    prices.len() - 1
+                });
+                day.push(idx as u16);
+            }
+            let lambda = cell.expected_sessions.to_f64().unwrap_or(0.0);
+            let mut sim = CellSim {
+                lambda,
+                arrivals: plan.agents[ai].arrivals,
+                prices,
+                day,
+                clt: None,
+            };
+            if lambda > EXACT_MAX_SESSIONS {
+                approximated += 1;
+                sim.clt = Some(pilot(
+                    &samplers[ai],
+                    &sim,
+                    opts.seed ^ ((ai as u64) << 32) ^ mi as u64,
+                ));
+            }
+            sims.push(sim);
+        }
+        if approximated > 0 {
+            notes.push(format!(
+                "agent {}: {approximated} month(s) with more than {EXACT_MAX_SESSIONS} sessions use a normal approximation of the month's sum \
+                 (mean and variance per session from {PILOT_SESSIONS} simulated sessions)",
+                plan.agents[ai].name
+            ));
+        }
+        cells.push(sims);
+    }
+
+    let (n_months, n_agents) = (plan.months.len(), plan.agents.len());
+    let done = AtomicU64::new(0);
+    let finished = AtomicBool::new(false);
+    let show = opts.progress && std::io::stderr().is_terminal();
+    let result = std::thread::scope(|scope| {
+        if show {
+            scope.spawn(|| progress(&done, &finished, opts.runs as u64));
+        }
+        let r = (0..opts.runs as u64)
+            .into_par_iter()
+            .fold(
+                || McResult::empty(n_months, n_agents),
+                |mut acc, run| {
+                    let mut rng = run_rng(opts.seed, run);
+                    let mut month_tot = vec![0i128; n_months];
+                    let mut cat_tot = [0i128; 6];
+                    for (ai, row) in cells.iter().enumerate() {
+                        let mut agent_tot = 0i128;
+                        for (mi, cell) in row.iter().enumerate() {
+                            let n = cell.count(&mut rng);
+                            let mut out = [0i128; 6];
+                            match &cell.clt {
+                                Some(m) => {
+                                    let nf = n as f64;
+                                    let total = Normal::new(nf * m.mean, nf.sqrt() * m.sd)
+                                        .map_or(nf * m.mean, |d| d.sample(&mut rng))
+                                        .max(0.0);
+                                    for (o, share) in out.iter_mut().zip(m.shares) {
+                                        *o = (total * share * ATTO) as i128;
+                                    }
+                                }
+                                None => {
+                                    for _ in 0..n {
+                                        let prices = cell.prices(&mut rng);
+                                        samplers[ai].simulate(&mut rng, prices, &mut out);
+                                    }
+                                    acc.simulated_sessions += n;
+                                }
+                            }
+                            let s: i128 = out.iter().sum();
+                            month_tot[mi] += s;
+                            agent_tot += s;
+                            for (c, v) in cat_tot.iter_mut().zip(out) {
+                                *c += v;
+                            }
+                        }
+                        acc.agents[ai].add(agent_tot);
+                    }
+                    for (m, v) in acc.months.iter_mut().zip(&month_tot) {
+                        m.add(*v);
+                    }
+                    for (c, v) in acc.categories.iter_mut().zip(cat_tot) {
+                        c.add(v);
+                    }
+                    acc.total.add(month_tot.iter().sum());
+                    done.fetch_add(1, Ordering::Relaxed);
+                    acc
+                },
+            )
+            .reduce(|| McResult::empty(n_months, n_agents), McResult::merge);
+        finished.store(true, Ordering::Relaxed);
+        r
+    });
+    Ok(McResult { notes, ..result })
+}
+
+/// A one-line progress bar on stderr, redrawn until the work is finished.
+fn progress(done: &AtomicU64, finished: &AtomicBool, total: u64) {
+    use std::io::Write;
+    let start = std::time::Instant::now();
+    let mut drawn = false;
+    while !finished.load(Ordering::Relaxed) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        // Only for runs that take more than a moment.
+        if start.elapsed().as_millis() < 300 {
+            continue;
+        }
+        let d = done.load(Ordering::Relaxed).min(total);
+        let width = 30;
+        let filled = (d * width / total.max(1)) as usize;
+        eprint!(
+            "\r[{}{}] {:>3}% {d}/{total} runs",
+            "#".repeat(filled),
+            "-".repeat(width as usize - filled),
+            d * 100 / total.max(1)
+        );
+        let _ = std::io::stderr().flush();
+        drawn = true;
+    }
+    if drawn {
+        eprint!("\r{}\r", " ".repeat(60));
+    }
+}
