@@ -33,6 +33,10 @@ pub enum Command {
     Meter(cmd::meter::MeterArgs),
     /// Project a scenario's monthly spend: exact expectation and Monte Carlo percentiles.
     Project(cmd::project::ProjectArgs),
+    /// Fit a scenario (per-agent session distributions) from real exports.
+    Fit(cmd::fit::FitArgs),
+    /// Write synthetic session exports of a scenario (the design.md format).
+    Simulate(cmd::simulate::SimulateArgs),
     /// Inspect, validate and compare price tables.
     #[command(subcommand)]
     Pricing(cmd::pricing::PricingCommand),
@@ -52,6 +56,8 @@ pub fn main() -> i32 {
         Command::Meter(args) => cmd::meter::run(args),
         Command::Pricing(c) => cmd::pricing::run(c),
         Command::Project(args) => cmd::project::run(args),
+        Command::Simulate(args) => cmd::simulate::run(args),
+        Command::Fit(args) => cmd::fit::run(args),
     };
     match result {
         Ok(code) => code,

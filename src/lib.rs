@@ -16,5 +16,6 @@ pub mod project;
 pub mod rate;
 pub mod report;
 pub mod scenario;
+pub mod simulate;
 pub mod time;
 pub mod usage;

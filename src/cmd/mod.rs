@@ -1,5 +1,7 @@
 //! One file per subcommand (as xsv has them): argument struct + `run`.
 
+pub mod fit;
 pub mod meter;
 pub mod pricing;
 pub mod project;
+pub mod simulate;

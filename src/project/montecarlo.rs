@@ -94,6 +94,24 @@ impl SessionSampler {
         }
     }
 
+    /// One session's quantities, for `simulate`: the same draws, kept instead of priced.
+    pub fn draw(&self, rng: &mut SmallRng) -> Drawn {
+        let minutes = self.minutes.sample(rng);
+        let active_ms = if minutes > 0.0 {
+            (minutes * 60_000.0 + 0.5) as i64
+        } else {
+            0
+        };
+        let requests = (0..self.requests.count(rng))
+            .map(|_| [0, 1, 2, 3].map(|k| self.tokens[k].count(rng)))
+            .collect();
+        Drawn {
+            active_ms,
+            requests,
+            web_searches: self.searches.count(rng),
+        }
+    }
+
     /// One session's cost by category, in atto-dollars, added to `out`.
     #[inline]
     pub fn simulate(&self, rng: &mut SmallRng, p: &AttoPrices, out: &mut ByCost<i128>) {
@@ -118,6 +136,14 @@ impl SessionSampler {
         }
         out[5] += self.searches.count(rng) as i128 * p.per_search;
     }
+}
+
+/// What one simulated session used: running time, per-request tokens (input, output, cache
+/// write, cache read), web searches.
+pub struct Drawn {
+    pub active_ms: i64,
+    pub requests: Vec<[u64; 4]>,
+    pub web_searches: u64,
 }
 
 /// The sum of many sessions, approximately normal: per-session moments from a pilot sample.
@@ -239,8 +265,13 @@ fn splitmix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// A seed for stream `stream` of a run seeded with `seed`.
+pub fn split_seed(seed: u64, stream: u64) -> u64 {
+    splitmix(seed ^ splitmix(stream))
+}
+
 fn run_rng(seed: u64, stream: u64) -> SmallRng {
-    SmallRng::seed_from_u64(splitmix(seed ^ splitmix(stream)))
+    SmallRng::seed_from_u64(split_seed(seed, stream))
 }
 
 fn pilot(sampler: &SessionSampler, cell: &CellSim, seed: u64) -> Moments {

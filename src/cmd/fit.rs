@@ -1,0 +1,275 @@
+//! `agentmeter fit`: per-agent session distributions fitted from metered exports, written as a
+//! scenario file, so a team projects from its own history.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use chrono::{Datelike, Months, NaiveDate};
+use clap::Args;
+
+use crate::cli::write_output;
+use crate::error::{Error, Result};
+use crate::ingest;
+use crate::meter::{self, MeterOptions};
+use crate::time::to_datetime;
+use crate::usage::SessionUsage;
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Example:\n  agentmeter fit runs/ -o scenarios/ours.toml && agentmeter project scenarios/ours.toml"
+)]
+pub struct FitArgs {
+    /// Export files or directories, as for `meter`.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// The scenario file to write.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+    /// Scenario name (default: the output file's stem).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Months to project (written into the scenario).
+    #[arg(long, default_value_t = 12)]
+    pub months: u32,
+    /// Write every quantity as an empirical distribution (value files beside the scenario).
+    #[arg(long)]
+    pub empirical: bool,
+    /// Skip bad records instead of stopping at the first.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Overwrite the output (and its value files) if they exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Sample quantile (nearest rank) of sorted values.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn num(x: f64) -> String {
+    let r = (x * 1000.0).round() / 1000.0;
+    if r.fract() == 0.0 {
+        format!("{}", r as i64)
+    } else {
+        format!("{r}")
+    }
+}
+
+/// A distribution for observed values: fixed if they never vary, Poisson for counts,
+/// lognormal by its p50/p90 when all are positive, else a normal by mean and sd.
+fn fit(values: &[f64], count: bool) -> String {
+    if values.is_empty() {
+        return "0".into();
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    if v[0] == v[v.len() - 1] {
+        return num(v[0]);
+    }
+    if count {
+        return format!("{{ dist = \"poisson\", mean = {} }}", num(mean));
+    }
+    if v[0] > 0.0 {
+        let (p50, p90) = (quantile(&v, 0.5), quantile(&v, 0.9));
+        if p90 > p50 {
+            return format!(
+                "{{ dist = \"lognormal\", p50 = {}, p90 = {} }}",
+                num(p50),
+                num(p90)
+            );
+        }
+    }
+    let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+    format!(
+        "{{ dist = \"normal\", mean = {}, sd = {} }}",
+        num(mean),
+        num(sd)
+    )
+}
+
+#[derive(Default)]
+struct Observed {
+    sessions: u64,
+    models: BTreeMap<String, u64>,
+    minutes: Vec<f64>,
+    requests: Vec<f64>,
+    searches: Vec<f64>,
+    tokens: [Vec<f64>; 4], // input, output, cache read, cache write (per request)
+    one_hour_writes: u64,
+    five_minute_writes: u64,
+    first: i64,
+    last: i64,
+}
+
+fn observe(by_agent: &mut BTreeMap<String, Observed>, s: &SessionUsage) {
+    let name = s.agent.as_deref().unwrap_or("agent").to_string();
+    let o = by_agent.entry(name).or_insert_with(|| Observed {
+        first: i64::MAX,
+        last: i64::MIN,
+        ..Default::default()
+    });
+    o.sessions += 1;
+    for r in &s.requests {
+        *o.models.entry(r.model.to_string()).or_default() += 1;
+        let t = &r.tokens;
+        for (k, v) in [
+            t.input,
+            t.output,
+            t.cache_read,
+            t.cache_write_5m + t.cache_write_1h,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            o.tokens[k].push(v as f64);
+        }
+        o.one_hour_writes += t.cache_write_1h;
+        o.five_minute_writes += t.cache_write_5m;
+    }
+    if s.requests.is_empty() {
+        if let Some(m) = &s.model {
+            *o.models.entry(m.to_string()).or_default() += 1;
+        }
+    }
+    o.minutes.push(s.active_ms() as f64 / 60_000.0);
+    o.requests.push(s.requests.len() as f64);
+    o.searches.push(s.web_searches.len() as f64);
+    if let Some(t) = s.first_event_at {
+        o.first = o.first.min(t);
+        o.last = o.last.max(t);
+    }
+}
+
+pub fn run(args: FitArgs) -> Result<i32> {
+    if args.output.exists() && !args.force {
+        return Err(
+            Error::new(format!("{} already exists", args.output.display()))
+                .with_hint("pass --force to overwrite it"),
+        );
+    }
+    let sources = ingest::discover(&args.paths)?;
+    let metered = meter::meter(
+        &sources,
+        &MeterOptions {
+            skip_invalid: args.skip_invalid,
+            ..Default::default()
+        },
+    )?;
+    if metered.sessions.is_empty() {
+        return Err(Error::new("no sessions in the input: nothing to fit"));
+    }
+    let mut by_agent: BTreeMap<String, Observed> = BTreeMap::new();
+    for s in &metered.sessions {
+        observe(&mut by_agent, s);
+    }
+    let name = args.name.clone().unwrap_or_else(|| {
+        args.output
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "fitted".into())
+    });
+    let last = by_agent.values().map(|o| o.last).max().unwrap_or(0);
+    let last_day = to_datetime(last).date_naive();
+    let start = NaiveDate::from_ymd_opt(last_day.year(), last_day.month(), 1)
+        .and_then(|d| d.checked_add_months(Months::new(1)))
+        .unwrap_or(last_day);
+    let data_dir = args.output.with_extension("data");
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "# Fitted by `agentmeter fit` from {} session(s) in {}.",
+        metered.sessions.len(),
+        args.paths.join(", ")
+    );
+    let _ = writeln!(
+        text,
+        "# Per-session quantities are per session; token quantities are per request."
+    );
+    let _ = writeln!(
+        text,
+        "name = {:?}\nstart = \"{}\"\nmonths = {}",
+        name,
+        start.format("%Y-%m-%d"),
+        args.months
+    );
+    for (agent, o) in &by_agent {
+        let model = o
+            .models
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(m, _)| m.clone())
+            .unwrap_or_else(|| "claude-sonnet-4-6".into());
+        let days = ((o.last - o.first) / 86_400_000 + 1).max(1);
+        let per_day = o.sessions as f64 / days as f64;
+        let _ = writeln!(text, "\n# {} session(s) over {} day(s).", o.sessions, days);
+        let _ = writeln!(text, "[[agent]]\nname = {agent:?}\nmodel = {model:?}\nsessions_per_day = {}\n[agent.session]", num(per_day));
+        let quantities: [(&str, &[f64], bool); 7] = [
+            ("active_minutes", &o.minutes, false),
+            ("requests", &o.requests, true),
+            ("web_searches", &o.searches, true),
+            ("input_tokens", &o.tokens[0], false),
+            ("output_tokens", &o.tokens[1], false),
+            ("cache_read_tokens", &o.tokens[2], false),
+            ("cache_write_tokens", &o.tokens[3], false),
+        ];
+        for (key, values, count) in quantities {
+            let dist = if args.empirical && !values.is_empty() {
+                std::fs::create_dir_all(&data_dir).map_err(|e| Error::io(&data_dir, e))?;
+                let file = data_dir.join(format!(
+                    "{}.{key}.txt",
+                    agent.replace(['/', '\\', ' '], "_")
+                ));
+                if file.exists() && !args.force {
+                    return Err(Error::new(format!("{} already exists", file.display()))
+                        .with_hint("pass --force to overwrite it"));
+                }
+                let body: String = values.iter().map(|v| format!("{}\n", num(*v))).collect();
+                std::fs::write(&file, format!("# {key} of agent {agent}\n{body}"))
+                    .map_err(|e| Error::io(&file, e))?;
+                let rel = file
+                    .strip_prefix(args.output.parent().unwrap_or(std::path::Path::new("")))
+                    .unwrap_or(&file);
+                format!(
+                    "{{ dist = \"empirical\", file = {:?} }}",
+                    rel.display().to_string()
+                )
+            } else {
+                fit(values, count)
+            };
+            let _ = writeln!(text, "{key} = {dist}");
+        }
+        let ttl = if o.one_hour_writes > o.five_minute_writes {
+            "1h"
+        } else {
+            "5m"
+        };
+        let _ = writeln!(text, "cache_ttl = \"{ttl}\"");
+    }
+    write_output(Some(&args.output), args.force, &text)?;
+    eprintln!(
+        "wrote {} ({} agent(s))",
+        args.output.display(),
+        by_agent.len()
+    );
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fits_fixed_poisson_lognormal_and_normal() {
+        assert_eq!(fit(&[30.0, 30.0], false), "30");
+        assert_eq!(fit(&[1.0, 3.0], true), "{ dist = \"poisson\", mean = 2 }");
+        // p50 of 1..=10 is 5, p90 is 9.
+        let v: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert_eq!(fit(&v, false), "{ dist = \"lognormal\", p50 = 5, p90 = 9 }");
+        assert!(fit(&[0.0, 2.0], false).starts_with("{ dist = \"normal\", mean = 1"));
+    }
+}
