@@ -4,5 +4,6 @@ mod cli;
 mod common;
 mod fixtures;
 mod pricing_cmd;
+mod projection;
 mod props;
 mod rules;

@@ -1,0 +1,337 @@
+//! Scenarios end to end: `project`, `simulate`, `fit`, with expectations by hand.
+
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+use crate::common::*;
+
+fn scenarios() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
+fn project_json(args: &[&str]) -> Value {
+    let mut a = vec!["project".to_string()];
+    a.extend(args.iter().map(|s| s.to_string()));
+    a.extend(["--format".to_string(), "json".to_string()]);
+    let r = run(&a);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serde_json::from_str(&r.stdout).unwrap()
+}
+
+fn d(v: &Value) -> Decimal {
+    dec(v.as_str().unwrap_or_else(|| panic!("not a string: {v}")))
+}
+
+#[test]
+fn the_daily_research_agent_costs_what_the_seed_says() {
+    // December 2026 has 31 days. Runtime: 30 min x $0.08/h = $0.04 a day, 31 x 0.04 = 1.24.
+    // Tokens: 6 x (4,000 x $3 + 900 x $15 + 15,000 x $0.30) / 1M = 6 x 0.03 = $0.18 a day,
+    // 31 x 0.18 = 5.58. Total 6.82; the year (365 days) 365 x 0.22 = 80.30.
+    let file = scenarios().join("daily-research.toml");
+    let v = project_json(&[file.to_str().unwrap(), "--runs", "50"]);
+    assert_eq!(v["schema"], "agentmeter/projection-v1");
+    let dec_month = &v["months"][0];
+    assert_eq!(dec_month["month"], "2026-12");
+    let cats = &dec_month["categories"];
+    assert_eq!(d(&cats["runtime"]), dec("1.24"));
+    assert_eq!(
+        d(&cats["input"]) + d(&cats["output"]) + d(&cats["cache_read"]),
+        dec("5.58")
+    );
+    assert_eq!(d(&dec_month["expected"]), dec("6.82"));
+    // Everything is fixed, so every run is the same and the percentiles equal the expectation.
+    for k in ["mean", "p5", "p50", "p95", "p99"] {
+        assert_eq!(d(&dec_month[k]), dec("6.82"), "{k}");
+    }
+    assert_eq!(v["months"].as_array().unwrap().len(), 12);
+    assert_eq!(d(&v["total"]["expected"]), dec("80.30"));
+}
+
+#[test]
+fn the_same_seed_gives_the_same_result() {
+    let file = scenarios().join("team.toml");
+    let args = [
+        "project",
+        file.to_str().unwrap(),
+        "--months",
+        "2",
+        "--runs",
+        "200",
+        "--format",
+        "json",
+    ];
+    let a = run(args);
+    let b = run(args);
+    assert_eq!(a.code, 0, "{}", a.stderr);
+    assert_eq!(a.stdout, b.stdout);
+    let mut other = args.to_vec();
+    other.extend(["--seed", "99"]);
+    let c = run(other);
+    assert_ne!(a.stdout, c.stdout);
+}
+
+#[test]
+fn monte_carlo_means_converge_to_the_analytic_mean() {
+    // One session a month; 100,000 runs. Requests ~ Poisson(4), input ~ lognormal(p50 1,000,
+    // p90 4,000), output ~ Poisson(500), 10 running minutes. The analytic mean session cost is
+    // the expected value; the Monte Carlo mean must be within 1% of it.
+    let tmp = Tmp::new();
+    let f = tmp.write(
+        "mc.toml",
+        "start = \"2026-12-01\"\nmonths = 1\n[[agent]]\nname = \"a\"\nmodel = \"claude-sonnet-4-6\"\nsessions_per_month = 1\n\
+         [agent.session]\nactive_minutes = 10\nrequests = { dist = \"poisson\", mean = 4 }\n\
+         input_tokens = { dist = \"lognormal\", p50 = 1000, p90 = 4000 }\noutput_tokens = { dist = \"poisson\", mean = 500 }\n",
+    );
+    let v = project_json(&[f.to_str().unwrap(), "--runs", "100000", "--seed", "5"]);
+    let (expected, mean) = (d(&v["total"]["expected"]), d(&v["total"]["mean"]));
+    let rel = ((mean - expected) / expected).abs();
+    assert!(rel < dec("0.01"), "mean {mean} vs expected {expected}");
+    assert!(d(&v["total"]["p5"]) < d(&v["total"]["p95"]));
+}
+
+#[test]
+fn prices_follow_their_effective_dates_across_the_horizon() {
+    // Runtime goes to $0.12/h on 2027-01-16: January = 15 days x $0.04 + 16 days x
+    // (0.5 h x 0.12 = $0.06) = 0.60 + 0.96 = 1.56; December stays 1.24.
+    let tmp = Tmp::new();
+    let table = tmp.write(
+        "prices.toml",
+        &agentmeter::pricing::BUNDLED.replacen(
+            "[[web_search]]",
+            "[[runtime]]\neffective = \"2027-01-16\"\nusd_per_hour = \"0.12\"\n\n[[web_search]]",
+            1,
+        ),
+    );
+    let file = scenarios().join("daily-research.toml");
+    let v = project_json(&[
+        file.to_str().unwrap(),
+        "--months",
+        "2",
+        "--runs",
+        "10",
+        "--pricing",
+        table.to_str().unwrap(),
+    ]);
+    assert_eq!(d(&v["months"][0]["categories"]["runtime"]), dec("1.24"));
+    assert_eq!(d(&v["months"][1]["categories"]["runtime"]), dec("1.56"));
+}
+
+#[test]
+fn several_models_side_by_side() {
+    // opus-hour: 90 days (Dec, Jan, Feb). Opus 4.6: 0.705 + 0.525 = 1.23 a day -> 110.70.
+    // Sonnet 4.6: uncached 50,000 x 3 + 15,000 x 15 = 0.375 + 0.08 runtime = 0.455; cached
+    // 10,000 x 3 + 40,000 x 0.30 + 15,000 x 15 = 0.267 + 0.08 = 0.347; 0.802 x 90 = 72.18.
+    let file = scenarios().join("opus-hour.toml");
+    let v = project_json(&[
+        file.to_str().unwrap(),
+        "--runs",
+        "10",
+        "--model",
+        "claude-opus-4-6",
+        "--model",
+        "claude-sonnet-4-6",
+    ]);
+    let variants = v["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 2);
+    assert_eq!(variants[0]["model"], "claude-opus-4-6");
+    assert_eq!(d(&variants[0]["total"]["expected"]), dec("110.70"));
+    assert_eq!(d(&variants[1]["total"]["expected"]), dec("72.18"));
+    let r = run([
+        "project",
+        file.to_str().unwrap(),
+        "--runs",
+        "10",
+        "--model",
+        "claude-opus-4-6",
+        "--model",
+        "claude-sonnet-4-6",
+    ]);
+    assert!(
+        r.stdout.contains("Horizon total by model") && r.stdout.contains("0.65x"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn bad_scenarios_name_the_file_key_and_problem() {
+    let tmp = Tmp::new();
+    let base = "start = \"2026-12-01\"\n[[agent]]\nname = \"a\"\nmodel = \"claude-sonnet-4-6\"\nsessions_per_day = 1\n\
+                [agent.session]\nactive_minutes = 30\nrequests = 6\ninput_tokens = 4000\n";
+    for (body, want) in [
+        (
+            base.replace("requests = 6", "requets = 6"),
+            "agent[0].session.requets: unknown key (did you mean `requests`?)",
+        ),
+        (
+            base.replace(
+                "input_tokens = 4000",
+                "input_tokens = { dist = \"lognormal\", p50 = 1200, p90 = 800 }",
+            ),
+            "agent[0].session.input_tokens: lognormal p90 (800) must be >= p50 (1200)",
+        ),
+        (
+            base.replace("requests = 6", "requests = -1"),
+            "agent[0].session.requests: must not be negative",
+        ),
+        (
+            base.replace(
+                "start = \"2026-12-01\"",
+                "start = \"2026-12-01\"\nmonths = 0",
+            ),
+            "months: must be a whole number",
+        ),
+        (
+            base.replace(
+                "input_tokens = 4000",
+                "input_tokens = { dist = \"empirical\", file = \"missing.txt\" }",
+            ),
+            "missing.txt",
+        ),
+        (
+            base.replace("claude-sonnet-4-6", "claude-imaginary"),
+            "unknown model \"claude-imaginary\"",
+        ),
+        (
+            base.replace("sessions_per_day = 1", "sesions_per_day = 1"),
+            "did you mean `sessions_per_day`?",
+        ),
+    ] {
+        let f = tmp.write("bad.toml", &body);
+        let r = run(["project", f.to_str().unwrap(), "--runs", "10"]);
+        assert_eq!(r.code, 2, "{want}: {}", r.stdout);
+        assert!(
+            r.stderr.contains(&format!("{}: ", f.display())),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains(want), "want {want:?} in {}", r.stderr);
+    }
+}
+
+/// Total cost of the metered files, via the binary.
+fn metered_total(path: &std::path::Path) -> (Decimal, u64) {
+    let r = run([
+        "meter".as_ref(),
+        path.as_os_str(),
+        "-f".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    (
+        d(&v["totals"]["cost"]["total"]),
+        v["totals"]["sessions"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn simulated_fixed_sessions_meter_to_the_expected_cost_exactly() {
+    // 10 daily-research sessions: 10 x (0.04 + 0.18) = 2.2, through simulate -> meter.
+    let tmp = Tmp::new();
+    let dir = tmp.path("sim");
+    let file = scenarios().join("daily-research.toml");
+    let r = run([
+        "simulate".as_ref(),
+        file.as_os_str(),
+        "--sessions".as_ref(),
+        "10".as_ref(),
+        "-o".as_ref(),
+        dir.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(metered_total(&dir), (dec("2.2"), 10));
+    // It never overwrites what is there.
+    let r = run([
+        "simulate".as_ref(),
+        file.as_os_str(),
+        "--sessions".as_ref(),
+        "10".as_ref(),
+        "-o".as_ref(),
+        dir.as_os_str(),
+    ]);
+    assert_eq!(r.code, 2);
+}
+
+#[test]
+fn simulate_then_meter_agrees_with_the_projection() {
+    // 200 sessions of a scenario with distributions, in one month. The projection's Monte Carlo
+    // gives the distribution of a 200-session month; what the simulated exports meter to must lie
+    // within 3 standard deviations of its expectation (sd from the p5-p95 range: 3.29 sd).
+    let tmp = Tmp::new();
+    let scenario = tmp.write(
+        "loop.toml",
+        "start = \"2026-12-01\"\nmonths = 1\n[[agent]]\nname = \"a\"\nmodel = \"claude-sonnet-4-6\"\nsessions_per_month = 200\n\
+         [agent.session]\nactive_minutes = { dist = \"lognormal\", p50 = 12, p90 = 40 }\nrequests = { dist = \"poisson\", mean = 5 }\n\
+         web_searches = { dist = \"poisson\", mean = 1 }\ninput_tokens = { dist = \"lognormal\", p50 = 2000, p90 = 6000 }\n\
+         output_tokens = { dist = \"uniform\", min = 200, max = 1200 }\ncache_read_tokens = { dist = \"normal\", mean = 20000, sd = 5000 }\n\
+         cache_write_tokens = { dist = \"poisson\", mean = 1500 }\ncache_ttl = \"1h\"\n",
+    );
+    let out = tmp.path("loop.ndjson");
+    let r = run([
+        "simulate".as_ref(),
+        scenario.as_os_str(),
+        "--sessions".as_ref(),
+        "200".as_ref(),
+        "--seed".as_ref(),
+        "11".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (metered, sessions) = metered_total(&out);
+    assert_eq!(sessions, 200);
+    let v = project_json(&[scenario.to_str().unwrap(), "--runs", "4000"]);
+    let m = &v["months"][0];
+    let (expected, p5, p95) = (d(&m["expected"]), d(&m["p5"]), d(&m["p95"]));
+    let sd = (p95 - p5) / dec("3.29");
+    assert!(sd > Decimal::ZERO);
+    assert!(
+        (metered - expected).abs() <= dec("3") * sd,
+        "metered {metered}, expected {expected}, sd {sd}"
+    );
+}
+
+#[test]
+fn fit_recovers_a_fixed_scenario() {
+    // Simulated daily-research sessions have fixed quantities: the fitted scenario has them too
+    // and projects the same $0.22 per session.
+    let tmp = Tmp::new();
+    let dir = tmp.path("sim");
+    let file = scenarios().join("daily-research.toml");
+    assert_eq!(
+        run([
+            "simulate".as_ref(),
+            file.as_os_str(),
+            "--sessions".as_ref(),
+            "20".as_ref(),
+            "-o".as_ref(),
+            dir.as_os_str()
+        ])
+        .code,
+        0
+    );
+    let fitted = tmp.path("fitted.toml");
+    let r = run([
+        "fit".as_ref(),
+        dir.as_os_str(),
+        "-o".as_ref(),
+        fitted.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(&fitted).unwrap();
+    for line in [
+        "active_minutes = 30",
+        "requests = 6",
+        "input_tokens = 4000",
+        "output_tokens = 900",
+        "cache_read_tokens = 15000",
+        "model = \"claude-sonnet-4-6\"",
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+    let v = project_json(&[fitted.to_str().unwrap(), "--months", "1", "--runs", "10"]);
+    let m = &v["months"][0];
+    let per_session = d(&m["expected"]) / d(&m["expected_sessions"]);
+    assert_eq!(per_session.round_dp(9), dec("0.22"));
+}
