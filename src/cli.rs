@@ -37,6 +37,8 @@ pub enum Command {
     Fit(cmd::fit::FitArgs),
     /// Write synthetic session exports of a scenario (the design.md format).
     Simulate(cmd::simulate::SimulateArgs),
+    /// Write a report (HTML, markdown, charts, CSV, JSON) of exports and/or a scenario.
+    Report(cmd::report::ReportArgs),
     /// Inspect, validate and compare price tables.
     #[command(subcommand)]
     Pricing(cmd::pricing::PricingCommand),
@@ -58,6 +60,7 @@ pub fn main() -> i32 {
         Command::Project(args) => cmd::project::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Fit(args) => cmd::fit::run(args),
+        Command::Report(args) => cmd::report::run(args),
     };
     match result {
         Ok(code) => code,

@@ -6,13 +6,14 @@ use clap::Args;
 use rayon::prelude::*;
 
 use crate::cli::write_output;
-use crate::error::{settle, Error, Result};
+use crate::error::{settle, Error, Result, Skipped};
 use crate::export::{self, Format};
 use crate::ingest;
 use crate::meter::{self, CacheTtl, MeterOptions};
 use crate::pricing::PriceTable;
 use crate::rate::{RatedSession, Rater, Totals};
 use crate::report::{group::group, GroupBy, MeterReport};
+use crate::time::Zone as TimeZone;
 use crate::time::Zone;
 
 #[derive(Args, Debug)]
@@ -49,9 +50,36 @@ pub struct MeterArgs {
     /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Overwrite the --output file if it exists.
+    /// Also write a report (HTML, markdown, charts, CSV, JSON) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Overwrite the --output file (and replace a --report) if it exists.
     #[arg(long)]
     pub force: bool,
+}
+
+/// Ingest, meter and rate exports: the sessions, what the meter counted, and the problems.
+pub fn meter_rated(
+    paths: &[String],
+    table: &PriceTable,
+    opts: &MeterOptions,
+    tz: TimeZone,
+) -> Result<(Vec<RatedSession>, meter::Metered, Vec<Skipped>)> {
+    let sources = ingest::discover(paths)?;
+    let mut metered = meter::meter(&sources, opts)?;
+    let rater = Rater::new(table, tz);
+    let rated: Vec<_> = std::mem::take(&mut metered.sessions)
+        .into_par_iter()
+        .map(|u| rater.rate(u))
+        .collect();
+    let mut skipped = std::mem::take(&mut metered.skipped);
+    let mut sessions = Vec::with_capacity(rated.len());
+    for (s, p) in rated {
+        sessions.push(s);
+        skipped.extend(p);
+    }
+    let skipped = settle(skipped, opts.skip_invalid)?;
+    Ok((sessions, metered, skipped))
 }
 
 pub fn run(args: MeterArgs) -> Result<i32> {
@@ -118,5 +146,12 @@ pub fn run(args: MeterArgs) -> Result<i32> {
         }
     }
     write_output(args.output.as_ref(), args.force, &text)?;
+    if let Some(dir) = &args.report {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "meter".into());
+        crate::cmd::report::write_meter_report(dir, name, args.paths.clone(), &report, args.force)?;
+    }
     Ok(0)
 }

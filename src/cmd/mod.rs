@@ -4,4 +4,5 @@ pub mod fit;
 pub mod meter;
 pub mod pricing;
 pub mod project;
+pub mod report;
 pub mod simulate;

@@ -41,7 +41,10 @@ pub struct ProjectArgs {
     /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Overwrite the --output file if it exists.
+    /// Also write a report (HTML, markdown, charts, CSV, JSON) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Overwrite the --output file (and replace a --report) if it exists.
     #[arg(long)]
     pub force: bool,
 }
@@ -76,11 +79,21 @@ pub fn run(args: ProjectArgs) -> Result<i32> {
             "project writes table, json or markdown (CSV comes with a report: --report DIR)",
         ));
     }
-    let (_, _, ps) = projections(&args)?;
+    let (scenario, _, ps) = projections(&args)?;
     write_output(
         args.output.as_ref(),
         args.force,
         &projection::render(&ps, args.format),
     )?;
+    if let Some(dir) = &args.report {
+        let inputs = vec![args.scenario.display().to_string()];
+        crate::cmd::report::write_projection_report(
+            dir,
+            scenario.name.clone(),
+            inputs,
+            &ps,
+            args.force,
+        )?;
+    }
     Ok(0)
 }

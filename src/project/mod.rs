@@ -81,6 +81,8 @@ pub struct AgentOut {
     pub model: String,
     /// Over the horizon.
     pub stats: Stats,
+    /// Expected cost per category over the horizon.
+    pub by_category: ByCost<Decimal>,
 }
 
 #[derive(Clone, Debug)]
@@ -97,6 +99,8 @@ pub struct Projection {
     pub runs: u32,
     pub seed: u64,
     pub simulated_sessions: u64,
+    /// Distribution of the horizon total over the runs: (from, to, runs), in USD.
+    pub histogram: Vec<(f64, f64, u64)>,
     /// Notes on method (e.g. where a normal approximation replaced exact simulation).
     pub notes: Vec<String>,
 }
@@ -313,6 +317,9 @@ pub fn project(
             name: a.name.clone(),
             model: a.model.clone(),
             stats: mc.agents[ai].with_expected(months.iter().map(|m| m.by_agent[ai]).sum()),
+            by_category: std::array::from_fn(|c| {
+                plan.cells[ai].iter().map(|cell| cell.expected[c]).sum()
+            }),
         })
         .collect();
     let categories = std::array::from_fn(|c| {
@@ -330,6 +337,7 @@ pub fn project(
         runs: opts.runs,
         seed: opts.seed,
         simulated_sessions: mc.simulated_sessions,
+        histogram: mc.total.histogram(30),
         notes: mc.notes,
     })
 }

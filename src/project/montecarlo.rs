@@ -207,6 +207,11 @@ impl McStats {
         self.sketch.merge(&o.sketch);
     }
 
+    /// Histogram of the simulated values, in USD.
+    pub fn histogram(&self, bins: usize) -> Vec<(f64, f64, u64)> {
+        self.sketch.histogram(bins)
+    }
+
     pub fn with_expected(&self, expected: Decimal) -> Stats {
         let q = |x: f64| Decimal::from_f64(x).unwrap_or_default().round_dp(6);
         let mean_pico = self.sum_atto / self.runs.max(1) as i128 / 1_000_000;

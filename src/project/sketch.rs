@@ -2,7 +2,7 @@
 //! Monte Carlo totals without storing every run. Each bucket keeps its exact min and max, so a
 //! value that never varies comes back exactly.
 
-const ALPHA: f64 = 0.0005; // relative accuracy of a quantile
+const ALPHA: f64 = 0.0002; // relative accuracy of a quantile
 
 #[derive(Clone, Debug)]
 pub struct Sketch {
@@ -75,6 +75,42 @@ impl Sketch {
                 (mine.0 + b.0, mine.1.min(b.1), mine.2.max(b.2))
             };
         }
+    }
+
+    /// The distribution as `bins` equal-width bins from the smallest to the largest value:
+    /// (from, to, count). Each sketch bucket counts in the bin of its midpoint.
+    pub fn histogram(&self, bins: usize) -> Vec<(f64, f64, u64)> {
+        let filled: Vec<_> = self.buckets.iter().filter(|b| b.0 > 0).collect();
+        let lo = if self.zeros > 0 {
+            0.0
+        } else {
+            filled.first().map_or(0.0, |b| b.1)
+        };
+        let hi = filled.last().map_or(lo, |b| b.2);
+        let bins = bins.max(1);
+        let width = if hi > lo {
+            (hi - lo) / bins as f64
+        } else {
+            lo.abs().max(1.0) * 1e-3
+        };
+        let mut out: Vec<(f64, f64, u64)> = (0..bins)
+            .map(|i| (lo + i as f64 * width, lo + (i + 1) as f64 * width, 0))
+            .collect();
+        out[0].2 += self.zeros;
+        // A bucket's runs are spread evenly over its [min, max] (most hold one value).
+        let bin_of = |x: f64| (((x - lo) / width) as usize).min(bins - 1);
+        for b in filled {
+            let (first, last) = (bin_of(b.1), bin_of(b.2));
+            let span = (last - first + 1) as u64;
+            for (k, slot) in out[first..=last].iter_mut().enumerate() {
+                *slot = (
+                    slot.0,
+                    slot.1,
+                    slot.2 + b.0 / span + u64::from((k as u64) < b.0 % span),
+                );
+            }
+        }
+        out
     }
 
     /// The q-quantile (0..=1), nearest rank.

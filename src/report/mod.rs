@@ -1,6 +1,8 @@
 //! Report: what the exporters show, built from rated sessions. Grouping by day, model or
 //! agent aggregates the rated line items with polars.
 
+pub mod chart;
+pub mod document;
 pub mod group;
 
 use crate::error::Skipped;
@@ -10,6 +12,7 @@ use crate::rate::{RatedSession, Totals};
 pub use group::{GroupBy, GroupRow};
 
 /// Everything `meter` reports.
+#[derive(Clone)]
 pub struct MeterReport<'a> {
     pub table: &'a PriceTable,
     pub sessions: &'a [RatedSession],

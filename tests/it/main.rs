@@ -6,4 +6,5 @@ mod fixtures;
 mod pricing_cmd;
 mod projection;
 mod props;
+mod report;
 mod rules;

@@ -1,0 +1,206 @@
+//! `agentmeter report`: a report directory from exports (metered) and/or a scenario (projected).
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::cmd::meter::meter_rated;
+use crate::error::{Error, Result};
+use crate::meter::{CacheTtl, MeterOptions};
+use crate::pricing::PriceTable;
+use crate::project::{project, ProjectOptions, Projection};
+use crate::rate::Totals;
+use crate::report::document::{self, ReportInput};
+use crate::report::group::{group, GroupBy};
+use crate::report::MeterReport;
+use crate::scenario::Scenario;
+use crate::time::Zone;
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  agentmeter report runs/                                   # reports/runs/\n  \
+    agentmeter report --scenario scenarios/team.toml --model claude-opus-4-6 --model claude-sonnet-4-6\n  \
+    agentmeter report runs/ --scenario scenarios/ours.toml -o reports/q1"
+)]
+pub struct ReportArgs {
+    /// Exports to meter (files, directories or -), as for `meter`.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// A scenario to project.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// For the projection: price every agent as this model; repeat to compare.
+    #[arg(long = "model", value_name = "ID")]
+    pub models: Vec<String>,
+    #[arg(long, default_value_t = 1000)]
+    pub runs: u32,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long)]
+    pub months: Option<u32>,
+    /// Price table (default: the scenario's, else the bundled table).
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
+    /// Time zone of the daily chart.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub tz: Zone,
+    /// Skip bad records instead of stopping at the first.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Report name (default: the scenario's name or the first input's stem).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Report directory (default: reports/NAME).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Replace a report already in the directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Write a report of metered sessions (for `meter --report`).
+pub fn write_meter_report(
+    dir: &std::path::Path,
+    name: String,
+    inputs: Vec<String>,
+    report: &MeterReport,
+    force: bool,
+) -> Result<()> {
+    let days = group(report.sessions, GroupBy::Day)?;
+    let written = document::write(
+        dir,
+        &ReportInput {
+            name,
+            inputs,
+            meter: Some((report, days)),
+            projections: &[],
+        },
+        force,
+    )?;
+    eprintln!(
+        "wrote a report to {} ({} files)",
+        dir.display(),
+        written.len()
+    );
+    Ok(())
+}
+
+/// Write a report of projections (for `project --report`).
+pub fn write_projection_report(
+    dir: &std::path::Path,
+    name: String,
+    inputs: Vec<String>,
+    ps: &[Projection],
+    force: bool,
+) -> Result<()> {
+    let written = document::write(
+        dir,
+        &ReportInput {
+            name,
+            inputs,
+            meter: None,
+            projections: ps,
+        },
+        force,
+    )?;
+    eprintln!(
+        "wrote a report to {} ({} files)",
+        dir.display(),
+        written.len()
+    );
+    Ok(())
+}
+
+pub fn run(args: ReportArgs) -> Result<i32> {
+    if args.paths.is_empty() && args.scenario.is_none() {
+        return Err(Error::new("nothing to report")
+            .with_hint("give export PATHs to meter, --scenario FILE to project, or both"));
+    }
+    let scenario = args.scenario.as_deref().map(Scenario::load).transpose()?;
+    let table = PriceTable::load_or_bundled(
+        args.pricing
+            .as_deref()
+            .or(scenario.as_ref().and_then(|s| s.pricing.as_deref())),
+    )?;
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| match (&scenario, args.paths.first()) {
+            (Some(s), _) => s.name.clone(),
+            (None, Some(p)) => std::path::Path::new(p)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "report".into()),
+            (None, None) => "report".into(),
+        });
+    let dir = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("reports").join(&name));
+    let mut inputs = args.paths.clone();
+    inputs.extend(args.scenario.iter().map(|p| p.display().to_string()));
+
+    let projections = match &scenario {
+        Some(s) => {
+            let models: Vec<Option<String>> = if args.models.is_empty() {
+                vec![None]
+            } else {
+                args.models.iter().cloned().map(Some).collect()
+            };
+            models
+                .into_iter()
+                .map(|model| {
+                    project(
+                        s,
+                        &table,
+                        &ProjectOptions {
+                            months: args.months,
+                            runs: args.runs,
+                            seed: args.seed,
+                            model,
+                            progress: true,
+                        },
+                    )
+                })
+                .collect::<Result<Vec<_>>>()?
+        }
+        None => Vec::new(),
+    };
+    let metered = if args.paths.is_empty() {
+        None
+    } else {
+        let opts = MeterOptions {
+            model: None,
+            cache_ttl: CacheTtl::FiveMinutes,
+            skip_invalid: args.skip_invalid,
+        };
+        Some(meter_rated(&args.paths, &table, &opts, args.tz)?)
+    };
+    let report = metered.as_ref().map(|(sessions, m, skipped)| MeterReport {
+        table: &table,
+        sessions,
+        totals: Totals::of(sessions),
+        groups: None,
+        skipped,
+        queued_events: m.queued_events,
+        duplicate_events: m.duplicate_events(),
+        stream_errors: &m.stream_errors,
+    });
+    let days = match &report {
+        Some(r) => Some(group(r.sessions, GroupBy::Day)?),
+        None => None,
+    };
+    let input = ReportInput {
+        name,
+        inputs,
+        meter: report.as_ref().zip(days),
+        projections: &projections,
+    };
+    let written = document::write(&dir, &input, args.force)?;
+    eprintln!(
+        "wrote a report to {} ({} files)",
+        dir.display(),
+        written.len()
+    );
+    Ok(0)
+}

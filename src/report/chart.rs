@@ -1,0 +1,424 @@
+//! Charts, drawn with plotters into SVG (inline in HTML) and PNG, with an embedded DejaVu Sans
+//! so no system font is needed.
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use crate::error::{Error, Result};
+
+const SIZE: (u32, u32) = (960, 540);
+const FONT: &str = "sans-serif";
+
+/// Category colours, readable on white and distinct in print.
+const PALETTE: [RGBColor; 7] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+];
+
+pub enum Chart {
+    /// Stacked bars: one bar per group (agent or model), one segment per charge category.
+    Stacked {
+        title: String,
+        groups: Vec<String>,
+        series: Vec<(String, Vec<f64>)>,
+    },
+    /// Spend per day.
+    Daily {
+        title: String,
+        days: Vec<String>,
+        values: Vec<f64>,
+    },
+    /// p5-p95 band, p50 line and expected (dashed) per month.
+    Fan {
+        title: String,
+        months: Vec<String>,
+        p5: Vec<f64>,
+        p50: Vec<f64>,
+        p95: Vec<f64>,
+        expected: Vec<f64>,
+    },
+    /// Distribution of simulated totals, with p50 and p95 marked.
+    Histogram {
+        title: String,
+        bins: Vec<(f64, f64, u64)>,
+        p50: f64,
+        p95: f64,
+    },
+    /// One bar per model with a p5-p95 whisker.
+    Comparison {
+        title: String,
+        labels: Vec<String>,
+        expected: Vec<f64>,
+        p5: Vec<f64>,
+        p95: Vec<f64>,
+    },
+}
+
+impl Chart {
+    pub fn title(&self) -> &str {
+        match self {
+            Chart::Stacked { title, .. }
+            | Chart::Daily { title, .. }
+            | Chart::Fan { title, .. }
+            | Chart::Histogram { title, .. }
+            | Chart::Comparison { title, .. } => title,
+        }
+    }
+}
+
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
+    });
+}
+
+fn chart_err(e: impl std::fmt::Debug) -> Error {
+    Error::new(format!("drawing a chart: {e:?}"))
+}
+
+pub fn to_svg(c: &Chart) -> Result<String> {
+    register_font();
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, SIZE).into_drawing_area();
+        draw(c, &root)?;
+        root.present().map_err(chart_err)?;
+    }
+    Ok(s)
+}
+
+pub fn to_png(c: &Chart, path: &Path) -> Result<()> {
+    register_font();
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    draw(c, &root)?;
+    root.present().map_err(chart_err)
+}
+
+fn money(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e6 {
+        format!("${:.2}M", v / 1e6)
+    } else if a >= 1e3 {
+        format!("${:.1}k", v / 1e3)
+    } else if a >= 100.0 {
+        format!("${v:.0}")
+    } else {
+        format!("${v:.2}")
+    }
+}
+
+/// Axis labels precise enough to tell ticks `span` apart.
+fn money_in(v: f64, span: f64) -> String {
+    if span > 0.0 && span < v.abs() / 20.0 {
+        let digits = (-(span / 10.0).log10().floor()).max(0.0) as usize;
+        let s = format!("{:.*}", digits.min(2), v);
+        let (whole, frac) = s
+            .split_once('.')
+            .map_or((s.as_str(), None), |(w, f)| (w, Some(f)));
+        let whole = crate::money::count(whole.trim_start_matches('-').parse::<u64>().unwrap_or(0));
+        let sign = if v < 0.0 { "-" } else { "" };
+        match frac {
+            Some(f) => format!("{sign}${whole}.{f}"),
+            None => format!("{sign}${whole}"),
+        }
+    } else {
+        money(v)
+    }
+}
+
+fn top(values: impl Iterator<Item = f64>) -> f64 {
+    let m = values.fold(0.0f64, f64::max);
+    if m > 0.0 {
+        m * 1.12
+    } else {
+        1.0
+    }
+}
+
+/// A categorical x axis: labels at integer positions.
+fn label_at(labels: &[String], x: f64) -> String {
+    let i = x.round();
+    if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
+        labels[i as usize].clone()
+    } else {
+        String::new()
+    }
+}
+
+fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<()> {
+    root.fill(&WHITE).map_err(chart_err)?;
+    let caption = (FONT, 24).into_font();
+    let label_style = (FONT, 15).into_font();
+    match c {
+        Chart::Stacked {
+            title,
+            groups,
+            series,
+        } => {
+            let n = groups.len();
+            let totals: Vec<f64> = (0..n)
+                .map(|g| series.iter().map(|(_, v)| v[g]).sum())
+                .collect();
+            let mut ch = ChartBuilder::on(root)
+                .caption(title, caption)
+                .margin(20)
+                .x_label_area_size(50)
+                .y_label_area_size(80)
+                .build_cartesian_2d(-0.6f64..(n as f64 - 0.4), 0f64..top(totals.iter().copied()))
+                .map_err(chart_err)?;
+            ch.configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n.max(1) * 2 + 1)
+                .x_label_formatter(&|x| label_at(groups, *x))
+                .y_label_formatter(&|y| money(*y))
+                .y_desc("Cost (USD)")
+                .x_desc("")
+                .label_style(label_style.clone())
+                .draw()
+                .map_err(chart_err)?;
+            let mut base = vec![0.0; n];
+            for (k, (name, values)) in series.iter().enumerate() {
+                let color = PALETTE[k % PALETTE.len()];
+                let bars: Vec<_> = (0..n)
+                    .map(|g| {
+                        let (y0, y1) = (base[g], base[g] + values[g]);
+                        base[g] = y1;
+                        Rectangle::new(
+                            [(g as f64 - 0.35, y0), (g as f64 + 0.35, y1)],
+                            color.filled(),
+                        )
+                    })
+                    .collect();
+                ch.draw_series(bars)
+                    .map_err(chart_err)?
+                    .label(name.as_str())
+                    .legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled())
+                    });
+            }
+            ch.draw_series(totals.iter().enumerate().map(|(g, t)| {
+                Text::new(
+                    money(*t),
+                    (g as f64 - 0.2, *t + top(totals.iter().copied()) * 0.045),
+                    (FONT, 14).into_font(),
+                )
+            }))
+            .map_err(chart_err)?;
+            ch.configure_series_labels()
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK)
+                .label_font(label_style)
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
+                .map_err(chart_err)?;
+        }
+        Chart::Daily {
+            title,
+            days,
+            values,
+        } => {
+            let n = days.len();
+            let mut ch = ChartBuilder::on(root)
+                .caption(title, caption)
+                .margin(20)
+                .x_label_area_size(60)
+                .y_label_area_size(80)
+                .build_cartesian_2d(-0.6f64..(n as f64 - 0.4), 0f64..top(values.iter().copied()))
+                .map_err(chart_err)?;
+            ch.configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n.clamp(1, 12))
+                .x_label_formatter(&|x| label_at(days, *x))
+                .y_label_formatter(&|y| money(*y))
+                .y_desc("Spend per day (USD)")
+                .x_desc("Day")
+                .label_style(label_style)
+                .draw()
+                .map_err(chart_err)?;
+            ch.draw_series(values.iter().enumerate().map(|(i, v)| {
+                Rectangle::new(
+                    [(i as f64 - 0.4, 0.0), (i as f64 + 0.4, *v)],
+                    PALETTE[0].filled(),
+                )
+            }))
+            .map_err(chart_err)?;
+        }
+        Chart::Fan {
+            title,
+            months,
+            p5,
+            p50,
+            p95,
+            expected,
+        } => {
+            let n = months.len();
+            let hi = top(p95.iter().chain(expected).copied());
+            // Zoom in when the band is narrow next to the values, so it can be seen.
+            let low = p5.iter().chain(expected).copied().fold(f64::MAX, f64::min);
+            let lo = if low > 0.5 * hi {
+                low - (hi - low) * 0.15
+            } else {
+                0.0
+            };
+            let mut ch = ChartBuilder::on(root)
+                .caption(title, caption)
+                .margin(20)
+                .x_label_area_size(50)
+                .y_label_area_size(80)
+                .build_cartesian_2d(-0.3f64..(n as f64 - 0.7).max(0.3), lo..hi)
+                .map_err(chart_err)?;
+            ch.configure_mesh()
+                .x_labels(n.clamp(1, 13))
+                .x_label_formatter(&|x| label_at(months, *x))
+                .y_label_formatter(&|y| money(*y))
+                .y_desc("Spend per month (USD)")
+                .x_desc("Month")
+                .label_style(label_style.clone())
+                .draw()
+                .map_err(chart_err)?;
+            let band: Vec<(f64, f64)> = (0..n)
+                .map(|i| (i as f64, p95[i]))
+                .chain((0..n).rev().map(|i| (i as f64, p5[i])))
+                .collect();
+            let band_color = PALETTE[0].mix(0.25);
+            ch.draw_series(std::iter::once(Polygon::new(band, band_color.filled())))
+                .map_err(chart_err)?
+                .label("p5-p95")
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 14, y + 6)], band_color.filled())
+                });
+            ch.draw_series(LineSeries::new(
+                (0..n).map(|i| (i as f64, p50[i])),
+                PALETTE[0].stroke_width(3),
+            ))
+            .map_err(chart_err)?
+            .label("p50")
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 14, y)], PALETTE[0].stroke_width(3))
+            });
+            let dashed = PALETTE[1].stroke_width(2);
+            ch.draw_series(DashedLineSeries::new(
+                (0..n).map(|i| (i as f64, expected[i])),
+                8,
+                6,
+                dashed,
+            ))
+            .map_err(chart_err)?
+            .label("expected")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], dashed));
+            ch.configure_series_labels()
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK)
+                .label_font(label_style)
+                .position(SeriesLabelPosition::UpperLeft)
+                .draw()
+                .map_err(chart_err)?;
+        }
+        Chart::Histogram {
+            title,
+            bins,
+            p50,
+            p95,
+        } => {
+            let lo = bins.first().map_or(0.0, |b| b.0);
+            let hi = bins.last().map_or(1.0, |b| b.1).max(lo + 1e-9);
+            let ymax = bins.iter().map(|b| b.2).max().unwrap_or(1) as f64 * 1.15;
+            let mut ch = ChartBuilder::on(root)
+                .caption(title, caption)
+                .margin(20)
+                .x_label_area_size(50)
+                .y_label_area_size(70)
+                .build_cartesian_2d(lo..hi, 0f64..ymax.max(1.0))
+                .map_err(chart_err)?;
+            ch.configure_mesh()
+                .x_labels(8)
+                .x_label_formatter(&|x| money_in(*x, hi - lo))
+                .y_label_formatter(&|y| format!("{y:.0}"))
+                .x_desc("Total over the horizon (USD)")
+                .y_desc("Runs")
+                .label_style(label_style.clone())
+                .draw()
+                .map_err(chart_err)?;
+            ch.draw_series(bins.iter().map(|(a, b, n)| {
+                Rectangle::new([(*a, 0.0), (*b, *n as f64)], PALETTE[0].mix(0.8).filled())
+            }))
+            .map_err(chart_err)?;
+            for (label, x, color) in [("p50", *p50, PALETTE[2]), ("p95", *p95, PALETTE[3])] {
+                ch.draw_series(std::iter::once(PathElement::new(
+                    vec![(x, 0.0), (x, ymax * 0.93)],
+                    color.stroke_width(3),
+                )))
+                .map_err(chart_err)?
+                .label(format!("{label} {}", money_in(x, hi - lo)))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(3))
+                });
+            }
+            ch.configure_series_labels()
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK)
+                .label_font(label_style)
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
+                .map_err(chart_err)?;
+        }
+        Chart::Comparison {
+            title,
+            labels,
+            expected,
+            p5,
+            p95,
+        } => {
+            let n = labels.len();
+            let mut ch = ChartBuilder::on(root)
+                .caption(title, caption)
+                .margin(20)
+                .x_label_area_size(50)
+                .y_label_area_size(80)
+                .build_cartesian_2d(
+                    -0.6f64..(n as f64 - 0.4),
+                    0f64..top(p95.iter().chain(expected).copied()),
+                )
+                .map_err(chart_err)?;
+            ch.configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n.max(1) * 2 + 1)
+                .x_label_formatter(&|x| label_at(labels, *x))
+                .y_label_formatter(&|y| money(*y))
+                .y_desc("Total over the horizon (USD)")
+                .label_style(label_style)
+                .draw()
+                .map_err(chart_err)?;
+            ch.draw_series(expected.iter().enumerate().map(|(i, v)| {
+                Rectangle::new(
+                    [(i as f64 - 0.3, 0.0), (i as f64 + 0.3, *v)],
+                    PALETTE[i % PALETTE.len()].filled(),
+                )
+            }))
+            .map_err(chart_err)?;
+            ch.draw_series((0..n).map(|i| {
+                PathElement::new(
+                    vec![(i as f64, p5[i]), (i as f64, p95[i])],
+                    BLACK.stroke_width(2),
+                )
+            }))
+            .map_err(chart_err)?;
+            ch.draw_series(
+                expected.iter().enumerate().map(|(i, v)| {
+                    Text::new(money(*v), (i as f64 + 0.32, *v), (FONT, 14).into_font())
+                }),
+            )
+            .map_err(chart_err)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,379 @@
+//! A report directory: `index.html` (self-contained: inline SVG charts and tables),
+//! `report.md`, the data as CSV and JSON, and every chart as PNG and SVG.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use rust_decimal::prelude::*;
+
+use super::chart::{self, Chart};
+use super::{GroupRow, MeterReport};
+use crate::error::{Error, Result};
+use crate::export::{self, projection, Grid};
+use crate::money::exact;
+use crate::project::{Projection, COST_CATEGORIES};
+
+/// What goes into a report.
+pub struct ReportInput<'a> {
+    pub name: String,
+    /// Input files and scenarios, as given.
+    pub inputs: Vec<String>,
+    pub meter: Option<(&'a MeterReport<'a>, Vec<GroupRow>)>,
+    pub projections: &'a [Projection],
+}
+
+fn f(d: Decimal) -> f64 {
+    d.to_f64().unwrap_or(0.0)
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn html_table(g: &Grid) -> String {
+    let mut s = String::from("<table>\n<thead><tr>");
+    for (h, n) in g.header.iter().zip(&g.numeric) {
+        let _ = write!(
+            s,
+            "<th{}>{}</th>",
+            if *n { " class=\"n\"" } else { "" },
+            esc(h)
+        );
+    }
+    s.push_str("</tr></thead>\n<tbody>\n");
+    let row = |s: &mut String, cells: &[String], class: &str| {
+        let _ = write!(s, "<tr{class}>");
+        for (c, n) in cells.iter().zip(&g.numeric) {
+            let _ = write!(
+                s,
+                "<td{}>{}</td>",
+                if *n { " class=\"n\"" } else { "" },
+                esc(c)
+            );
+        }
+        s.push_str("</tr>\n");
+    };
+    for r in &g.rows {
+        row(&mut s, r, "");
+    }
+    if !g.total.is_empty() {
+        row(&mut s, &g.total, " class=\"total\"");
+    }
+    s.push_str("</tbody></table>\n");
+    s
+}
+
+/// Charts of the meter part: cost by category per model, and spend per day.
+fn meter_charts(m: &MeterReport, days: &[GroupRow]) -> Vec<(&'static str, Chart)> {
+    let mut models: Vec<String> = Vec::new();
+    let mut by_model: Vec<[f64; 6]> = Vec::new();
+    for s in m.sessions {
+        for i in &s.items {
+            let key = i.model.as_deref().unwrap_or("(none)").to_string();
+            let k = models.iter().position(|x| *x == key).unwrap_or_else(|| {
+                models.push(key);
+                by_model.push([0.0; 6]);
+                models.len() - 1
+            });
+            let mut c = crate::rate::Cost::default();
+            c.add_item(i.category, i.amount);
+            for (slot, v) in by_model[k].iter_mut().zip(cost_array(&c)) {
+                *slot += f(v);
+            }
+        }
+    }
+    let series = COST_CATEGORIES
+        .iter()
+        .enumerate()
+        .map(|(c, name)| (name.to_string(), by_model.iter().map(|m| m[c]).collect()))
+        .collect();
+    vec![
+        (
+            "cost-by-category",
+            Chart::Stacked {
+                title: "Cost by charge category, per model".into(),
+                groups: models,
+                series,
+            },
+        ),
+        ("daily-spend", daily_chart(days)),
+    ]
+}
+
+/// Spend per calendar day, days without spend included (up to ~3 years of days).
+fn daily_chart(days: &[GroupRow]) -> Chart {
+    let parsed: Vec<(chrono::NaiveDate, f64)> = days
+        .iter()
+        .filter_map(|d| {
+            d.key
+                .parse()
+                .ok()
+                .map(|day| (day, f(d.sums.cost().total())))
+        })
+        .collect();
+    let (mut labels, mut values) = (Vec::new(), Vec::new());
+    if let (Some(first), Some(last)) = (parsed.first(), parsed.last()) {
+        let span = (last.0 - first.0).num_days();
+        if (0..=1100).contains(&span) {
+            let mut it = parsed.iter().peekable();
+            for k in 0..=span {
+                let day = first.0 + chrono::Days::new(k as u64);
+                labels.push(day.to_string());
+                values.push(match it.peek() {
+                    Some((d, v)) if *d == day => {
+                        it.next();
+                        *v
+                    }
+                    _ => 0.0,
+                });
+            }
+        } else {
+            labels = parsed.iter().map(|p| p.0.to_string()).collect();
+            values = parsed.iter().map(|p| p.1).collect();
+        }
+    }
+    Chart::Daily {
+        title: "Spend per day".into(),
+        days: labels,
+        values,
+    }
+}
+
+fn cost_array(c: &crate::rate::Cost) -> [Decimal; 6] {
+    [
+        c.runtime,
+        c.input,
+        c.output,
+        c.cache_write,
+        c.cache_read,
+        c.web_search,
+    ]
+}
+
+/// Charts of the projection part.
+fn projection_charts(ps: &[Projection]) -> Vec<(&'static str, Chart)> {
+    let p = &ps[0];
+    let months: Vec<String> = p
+        .months
+        .iter()
+        .map(|m| m.month.format("%Y-%m").to_string())
+        .collect();
+    let mut out = vec![
+        (
+            "projection-fan",
+            Chart::Fan {
+                title: format!("{}: spend per month (p5-p95, p50, expected)", p.scenario),
+                months,
+                p5: p.months.iter().map(|m| f(m.stats.p5)).collect(),
+                p50: p.months.iter().map(|m| f(m.stats.p50)).collect(),
+                p95: p.months.iter().map(|m| f(m.stats.p95)).collect(),
+                expected: p.months.iter().map(|m| f(m.stats.expected)).collect(),
+            },
+        ),
+        (
+            "projection-histogram",
+            Chart::Histogram {
+                title: format!(
+                    "{}: simulated totals over {} months ({} runs)",
+                    p.scenario,
+                    p.months.len(),
+                    p.runs
+                ),
+                bins: p.histogram.clone(),
+                p50: f(p.total.p50),
+                p95: f(p.total.p95),
+            },
+        ),
+        (
+            "projection-by-agent",
+            Chart::Stacked {
+                title: format!(
+                    "{}: expected cost by charge category, per agent",
+                    p.scenario
+                ),
+                groups: p.agents.iter().map(|a| a.name.clone()).collect(),
+                series: COST_CATEGORIES
+                    .iter()
+                    .enumerate()
+                    .map(|(c, name)| {
+                        (
+                            name.to_string(),
+                            p.agents.iter().map(|a| f(a.by_category[c])).collect(),
+                        )
+                    })
+                    .collect(),
+            },
+        ),
+    ];
+    if ps.len() > 1 {
+        out.push((
+            "model-comparison",
+            Chart::Comparison {
+                title: format!("{}: the same scenario on each model", p.scenario),
+                labels: ps
+                    .iter()
+                    .map(|p| p.variant.clone().unwrap_or_else(|| "as given".into()))
+                    .collect(),
+                expected: ps.iter().map(|p| f(p.total.expected)).collect(),
+                p5: ps.iter().map(|p| f(p.total.p5)).collect(),
+                p95: ps.iter().map(|p| f(p.total.p95)).collect(),
+            },
+        ));
+    }
+    out
+}
+
+fn write_file(dir: &Path, name: &str, text: &str, written: &mut Vec<PathBuf>) -> Result<()> {
+    let p = dir.join(name);
+    std::fs::write(&p, text).map_err(|e| Error::io(&p, e))?;
+    written.push(p);
+    Ok(())
+}
+
+fn projection_csv(ps: &[Projection]) -> String {
+    let mut s = String::from(
+        "model,month,expected_sessions,expected,mean,p5,p50,p95,p99,pricing_version\n",
+    );
+    for p in ps {
+        for m in &p.months {
+            let st = &m.stats;
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{},{},{},{},{},{}",
+                p.variant.as_deref().unwrap_or(""),
+                m.month.format("%Y-%m"),
+                exact(m.expected_sessions.round_dp(6)),
+                exact(st.expected),
+                exact(st.mean),
+                exact(st.p5),
+                exact(st.p50),
+                exact(st.p95),
+                exact(st.p99),
+                p.pricing_version
+            );
+        }
+    }
+    s
+}
+
+/// Write the report into `dir` (created; an existing report is replaced only with `force`).
+pub fn write(dir: &Path, r: &ReportInput, force: bool) -> Result<Vec<PathBuf>> {
+    if dir.join("index.html").exists() && !force {
+        return Err(
+            Error::new(format!("{} already holds a report", dir.display()))
+                .with_hint("pass --force to replace it, or choose another directory"),
+        );
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut written = Vec::new();
+    let generated = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut versions: Vec<String> = r
+        .meter
+        .iter()
+        .map(|(m, _)| m.table.version.clone())
+        .collect();
+    versions.extend(r.projections.iter().map(|p| p.pricing_version.clone()));
+    versions.dedup();
+
+    let mut html = String::new();
+    let mut md = String::new();
+    let _ = write!(
+        html,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}</title>\n<style>\
+         body{{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}\
+         table{{border-collapse:collapse;margin:1em 0;font-size:14px}}th,td{{padding:4px 10px;border-bottom:1px solid #ddd}}\
+         th{{background:#f4f4f4;text-align:left}}td.n,th.n{{text-align:right;font-variant-numeric:tabular-nums}}\
+         tr.total td{{font-weight:bold;border-top:2px solid #999}}figure{{margin:1.5em 0}}svg{{max-width:100%;height:auto}}\
+         .meta{{color:#555;font-size:14px}}</style></head><body>\n<h1>{0}</h1>\n",
+        esc(&r.name)
+    );
+    let _ = write!(
+        html,
+        "<p class=\"meta\">Generated {} by agentmeter {}. Prices: {}. Inputs: {}.</p>\n",
+        esc(&generated),
+        env!("CARGO_PKG_VERSION"),
+        esc(&versions.join(", ")),
+        esc(&r.inputs.join(", "))
+    );
+    let _ = write!(
+        md,
+        "# {}\n\nGenerated {} by agentmeter {}. Prices: {}. Inputs: {}.\n\n",
+        r.name,
+        generated,
+        env!("CARGO_PKG_VERSION"),
+        versions.join(", "),
+        r.inputs.join(", ")
+    );
+
+    let mut charts: Vec<(&'static str, Chart)> = Vec::new();
+    if let Some((m, days)) = &r.meter {
+        let grid = export::grid(m);
+        html.push_str("<h2>Metered sessions</h2>\n");
+        html.push_str(&html_table(&grid));
+        md.push_str("## Metered sessions\n\n");
+        md.push_str(&export::markdown::render(&grid));
+        md.push('\n');
+        write_file(dir, "meter.json", &export::json::render(m), &mut written)?;
+        write_file(dir, "meter.csv", &export::csv::render(m)?, &mut written)?;
+        let daily = MeterReport {
+            groups: Some((super::GroupBy::Day, days.clone())),
+            ..(*m).clone()
+        };
+        write_file(
+            dir,
+            "daily.csv",
+            &export::csv::render(&daily)?,
+            &mut written,
+        )?;
+        charts.extend(meter_charts(m, days));
+    }
+    if !r.projections.is_empty() {
+        html.push_str("<h2>Projection</h2>\n");
+        md.push_str("## Projection\n\n");
+        for p in r.projections {
+            for (title, g) in projection::grids(p) {
+                let _ = write!(html, "<h3>{}</h3>\n{}", esc(&title), html_table(&g));
+                let _ = write!(md, "### {title}\n\n{}\n", export::markdown::render(&g));
+            }
+            for n in &p.notes {
+                let _ = writeln!(html, "<p class=\"meta\">Note: {}</p>", esc(n));
+                let _ = writeln!(md, "Note: {n}\n");
+            }
+        }
+        write_file(
+            dir,
+            "projection.json",
+            &projection::json_doc(r.projections),
+            &mut written,
+        )?;
+        write_file(
+            dir,
+            "projection.csv",
+            &projection_csv(r.projections),
+            &mut written,
+        )?;
+        charts.extend(projection_charts(r.projections));
+    }
+    html.push_str("<h2>Charts</h2>\n");
+    md.push_str("## Charts\n\n");
+    for (name, c) in &charts {
+        let svg = chart::to_svg(c)?;
+        write_file(dir, &format!("{name}.svg"), &svg, &mut written)?;
+        let png = dir.join(format!("{name}.png"));
+        chart::to_png(c, &png)?;
+        written.push(png);
+        let _ = write!(
+            html,
+            "<figure>\n{svg}\n<figcaption>{}</figcaption></figure>\n",
+            esc(c.title())
+        );
+        let _ = writeln!(md, "![{}]({name}.png)\n", c.title());
+    }
+    html.push_str("</body></html>\n");
+    write_file(dir, "report.md", &md, &mut written)?;
+    write_file(dir, "index.html", &html, &mut written)?;
+    Ok(written)
+}
