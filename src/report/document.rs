@@ -290,9 +290,9 @@ pub fn write(dir: &Path, r: &ReportInput, force: bool) -> Result<Vec<PathBuf>> {
          .meta{{color:#555;font-size:14px}}</style></head><body>\n<h1>{0}</h1>\n",
         esc(&r.name)
     );
-    let _ = write!(
+    let _ = writeln!(
         html,
-        "<p class=\"meta\">Generated {} by agentmeter {}. Prices: {}. Inputs: {}.</p>\n",
+        "<p class=\"meta\">Generated {} by agentmeter {}. Prices: {}. Inputs: {}.</p>",
         esc(&generated),
         env!("CARGO_PKG_VERSION"),
         esc(&versions.join(", ")),
