@@ -67,7 +67,7 @@ pub fn write_meter_report(
     force: bool,
 ) -> Result<()> {
     let days = group(report.sessions, GroupBy::Day)?;
-    let written = document::write(
+    write(
         dir,
         &ReportInput {
             name,
@@ -76,13 +76,7 @@ pub fn write_meter_report(
             projections: &[],
         },
         force,
-    )?;
-    eprintln!(
-        "wrote a report to {} ({} files)",
-        dir.display(),
-        written.len()
-    );
-    Ok(())
+    )
 }
 
 /// Write a report of projections (for `project --report`).
@@ -93,7 +87,7 @@ pub fn write_projection_report(
     ps: &[Projection],
     force: bool,
 ) -> Result<()> {
-    let written = document::write(
+    write(
         dir,
         &ReportInput {
             name,
@@ -102,7 +96,11 @@ pub fn write_projection_report(
             projections: ps,
         },
         force,
-    )?;
+    )
+}
+
+fn write(dir: &std::path::Path, input: &ReportInput, force: bool) -> Result<()> {
+    let written = document::write(dir, input, force)?;
     eprintln!(
         "wrote a report to {} ({} files)",
         dir.display(),
@@ -196,11 +194,6 @@ pub fn run(args: ReportArgs) -> Result<i32> {
         meter: report.as_ref().zip(days),
         projections: &projections,
     };
-    let written = document::write(&dir, &input, args.force)?;
-    eprintln!(
-        "wrote a report to {} ({} files)",
-        dir.display(),
-        written.len()
-    );
+    write(&dir, &input, args.force)?;
     Ok(0)
 }

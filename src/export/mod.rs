@@ -42,18 +42,7 @@ pub struct Grid {
 }
 
 fn money_cells(c: &Cost) -> Vec<String> {
-    [
-        c.runtime,
-        c.input,
-        c.output,
-        c.cache_write,
-        c.cache_read,
-        c.web_search,
-        c.total(),
-    ]
-    .into_iter()
-    .map(usd)
-    .collect()
+    c.parts().into_iter().chain([c.total()]).map(usd).collect()
 }
 
 const MONEY_HEADERS: [&str; 7] = [

@@ -93,6 +93,18 @@ pub struct Cost {
 }
 
 impl Cost {
+    /// runtime, input, output, cache write, cache read, web search.
+    pub fn parts(&self) -> [Decimal; 6] {
+        [
+            self.runtime,
+            self.input,
+            self.output,
+            self.cache_write,
+            self.cache_read,
+            self.web_search,
+        ]
+    }
+
     pub fn total(&self) -> Decimal {
         self.runtime
             + self.input

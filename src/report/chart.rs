@@ -154,6 +154,47 @@ fn label_at(labels: &[String], x: f64) -> String {
     }
 }
 
+/// A categorical x axis (`labels` at 0, 1, 2, ...) over a dollar y axis from 0.
+struct Axes<'l> {
+    labels: &'l [String],
+    ticks: usize,
+    y_max: f64,
+    y_desc: &'l str,
+    x_desc: &'l str,
+}
+
+type Plot<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+fn categorical<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    a: &Axes,
+) -> Result<Plot<'a, DB>> {
+    let n = a.labels.len();
+    let mut ch = ChartBuilder::on(root)
+        .caption(title, (FONT, 24).into_font())
+        .margin(20)
+        .x_label_area_size(60)
+        .y_label_area_size(80)
+        .build_cartesian_2d(-0.6f64..(n as f64 - 0.4), 0f64..a.y_max)
+        .map_err(chart_err)?;
+    ch.configure_mesh()
+        .disable_x_mesh()
+        .x_labels(a.ticks)
+        .x_label_formatter(&|x| label_at(a.labels, *x))
+        .y_label_formatter(&|y| money(*y))
+        .y_desc(a.y_desc)
+        .x_desc(a.x_desc)
+        .label_style((FONT, 15).into_font())
+        .draw()
+        .map_err(chart_err)?;
+    Ok(ch)
+}
+
 fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<()> {
     root.fill(&WHITE).map_err(chart_err)?;
     let caption = (FONT, 24).into_font();
@@ -168,23 +209,14 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<
             let totals: Vec<f64> = (0..n)
                 .map(|g| series.iter().map(|(_, v)| v[g]).sum())
                 .collect();
-            let mut ch = ChartBuilder::on(root)
-                .caption(title, caption)
-                .margin(20)
-                .x_label_area_size(50)
-                .y_label_area_size(80)
-                .build_cartesian_2d(-0.6f64..(n as f64 - 0.4), 0f64..top(totals.iter().copied()))
-                .map_err(chart_err)?;
-            ch.configure_mesh()
-                .disable_x_mesh()
-                .x_labels(n.max(1) * 2 + 1)
-                .x_label_formatter(&|x| label_at(groups, *x))
-                .y_label_formatter(&|y| money(*y))
-                .y_desc("Cost (USD)")
-                .x_desc("")
-                .label_style(label_style.clone())
-                .draw()
-                .map_err(chart_err)?;
+            let axes = Axes {
+                labels: groups,
+                ticks: n.max(1) * 2 + 1,
+                y_max: top(totals.iter().copied()),
+                y_desc: "Cost (USD)",
+                x_desc: "",
+            };
+            let mut ch = categorical(root, title, &axes)?;
             let mut base = vec![0.0; n];
             for (k, (name, values)) in series.iter().enumerate() {
                 let color = PALETTE[k % PALETTE.len()];
@@ -226,24 +258,14 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<
             days,
             values,
         } => {
-            let n = days.len();
-            let mut ch = ChartBuilder::on(root)
-                .caption(title, caption)
-                .margin(20)
-                .x_label_area_size(60)
-                .y_label_area_size(80)
-                .build_cartesian_2d(-0.6f64..(n as f64 - 0.4), 0f64..top(values.iter().copied()))
-                .map_err(chart_err)?;
-            ch.configure_mesh()
-                .disable_x_mesh()
-                .x_labels(n.clamp(1, 12))
-                .x_label_formatter(&|x| label_at(days, *x))
-                .y_label_formatter(&|y| money(*y))
-                .y_desc("Spend per day (USD)")
-                .x_desc("Day")
-                .label_style(label_style)
-                .draw()
-                .map_err(chart_err)?;
+            let axes = Axes {
+                labels: days,
+                ticks: days.len().clamp(1, 12),
+                y_max: top(values.iter().copied()),
+                y_desc: "Spend per day (USD)",
+                x_desc: "Day",
+            };
+            let mut ch = categorical(root, title, &axes)?;
             ch.draw_series(values.iter().enumerate().map(|(i, v)| {
                 Rectangle::new(
                     [(i as f64 - 0.4, 0.0), (i as f64 + 0.4, *v)],
@@ -379,25 +401,14 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<
             p95,
         } => {
             let n = labels.len();
-            let mut ch = ChartBuilder::on(root)
-                .caption(title, caption)
-                .margin(20)
-                .x_label_area_size(50)
-                .y_label_area_size(80)
-                .build_cartesian_2d(
-                    -0.6f64..(n as f64 - 0.4),
-                    0f64..top(p95.iter().chain(expected).copied()),
-                )
-                .map_err(chart_err)?;
-            ch.configure_mesh()
-                .disable_x_mesh()
-                .x_labels(n.max(1) * 2 + 1)
-                .x_label_formatter(&|x| label_at(labels, *x))
-                .y_label_formatter(&|y| money(*y))
-                .y_desc("Total over the horizon (USD)")
-                .label_style(label_style)
-                .draw()
-                .map_err(chart_err)?;
+            let axes = Axes {
+                labels,
+                ticks: n.max(1) * 2 + 1,
+                y_max: top(p95.iter().chain(expected).copied()),
+                y_desc: "Total over the horizon (USD)",
+                x_desc: "",
+            };
+            let mut ch = categorical(root, title, &axes)?;
             ch.draw_series(expected.iter().enumerate().map(|(i, v)| {
                 Rectangle::new(
                     [(i as f64 - 0.3, 0.0), (i as f64 + 0.3, *v)],

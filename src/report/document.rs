@@ -80,7 +80,7 @@ fn meter_charts(m: &MeterReport, days: &[GroupRow]) -> Vec<(&'static str, Chart)
             });
             let mut c = crate::rate::Cost::default();
             c.add_item(i.category, i.amount);
-            for (slot, v) in by_model[k].iter_mut().zip(cost_array(&c)) {
+            for (slot, v) in by_model[k].iter_mut().zip(c.parts()) {
                 *slot += f(v);
             }
         }
@@ -140,17 +140,6 @@ fn daily_chart(days: &[GroupRow]) -> Chart {
         days: labels,
         values,
     }
-}
-
-fn cost_array(c: &crate::rate::Cost) -> [Decimal; 6] {
-    [
-        c.runtime,
-        c.input,
-        c.output,
-        c.cache_write,
-        c.cache_read,
-        c.web_search,
-    ]
 }
 
 /// Charts of the projection part.
