@@ -4,11 +4,15 @@
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::time::Millis;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Speed {
     #[default]
@@ -17,7 +21,7 @@ pub enum Speed {
 }
 
 /// Token counts by billing category.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tokens {
     pub input: u64,
     pub output: u64,
@@ -44,7 +48,7 @@ impl Tokens {
 pub use crate::error::Origin;
 
 /// One model request (or outcome-grader cycle), with its cache writes already split by TTL.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RequestUsage {
     pub at: Millis,
     /// The model id as the input names it; the rater resolves aliases.
@@ -53,10 +57,11 @@ pub struct RequestUsage {
     pub speed: Speed,
     pub inference_geo: Option<Arc<str>>,
     pub tokens: Tokens,
+    #[serde(skip)]
     pub origin: Option<Origin>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WebSearch {
     pub at: Millis,
     pub model: Option<Arc<str>>,
@@ -64,7 +69,7 @@ pub struct WebSearch {
 }
 
 /// A half-open interval `[start, end)` of running time, in ms since the epoch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Interval {
     pub start: Millis,
     pub end: Millis,
@@ -77,7 +82,7 @@ impl Interval {
 }
 
 /// The provider's own figures, kept for reconciliation (never used to compute the bill).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProviderUsage {
     pub tokens: Tokens,
     /// Whether the 5m/1h split of cache writes was reported (`usage.cache_creation`).
@@ -88,9 +93,14 @@ pub struct ProviderUsage {
 }
 
 /// Everything a session used: the rater's only input.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionUsage {
     pub session_id: Arc<str>,
+    /// The session's `title` and `metadata` (task keys for comparisons and CI baselines).
+    #[serde(default)]
+    pub title: Option<Arc<str>>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
     /// The session's (primary) agent: runtime and its own requests are grouped under it.
     pub agent: Option<Arc<str>>,
     pub model: Option<Arc<str>>,
@@ -106,7 +116,8 @@ pub struct SessionUsage {
     /// Events that came earlier in processed_at than the one before them in their file.
     /// Normal for exports that list each thread after the session; ordering handles it.
     pub out_of_order_events: u64,
-    /// Where the session's running time is attributed when a runtime price is missing.
+    /// Where the session first appears (file and line), for messages and `--pair-by file`.
+    #[serde(skip)]
     pub origin: Option<Origin>,
 }
 

@@ -10,7 +10,7 @@ use crate::meter::{CacheTtl, MeterOptions};
 use crate::pricing::PriceTable;
 use crate::project::{project, ProjectOptions, Projection};
 use crate::rate::Totals;
-use crate::report::document::{self, ReportInput};
+use crate::report::document::{self, Report};
 use crate::report::group::{group, GroupBy};
 use crate::report::MeterReport;
 use crate::scenario::Scenario;
@@ -66,17 +66,9 @@ pub fn write_meter_report(
     report: &MeterReport,
     force: bool,
 ) -> Result<()> {
-    let days = group(report.sessions, GroupBy::Day)?;
-    write(
-        dir,
-        &ReportInput {
-            name,
-            inputs,
-            meter: Some((report, days)),
-            projections: &[],
-        },
-        force,
-    )
+    let mut r = Report::new(name, inputs);
+    r.add_meter(report, &group(report.sessions, GroupBy::Day)?)?;
+    write(dir, &r, force)
 }
 
 /// Write a report of projections (for `project --report`).
@@ -87,20 +79,13 @@ pub fn write_projection_report(
     ps: &[Projection],
     force: bool,
 ) -> Result<()> {
-    write(
-        dir,
-        &ReportInput {
-            name,
-            inputs,
-            meter: None,
-            projections: ps,
-        },
-        force,
-    )
+    let mut r = Report::new(name, inputs);
+    r.add_projections(ps);
+    write(dir, &r, force)
 }
 
-fn write(dir: &std::path::Path, input: &ReportInput, force: bool) -> Result<()> {
-    let written = document::write(dir, input, force)?;
+pub fn write(dir: &std::path::Path, report: &Report, force: bool) -> Result<()> {
+    let written = document::write(dir, report, force)?;
     eprintln!(
         "wrote a report to {} ({} files)",
         dir.display(),
@@ -184,16 +169,11 @@ pub fn run(args: ReportArgs) -> Result<i32> {
         duplicate_events: m.duplicate_events(),
         stream_errors: &m.stream_errors,
     });
-    let days = match &report {
-        Some(r) => Some(group(r.sessions, GroupBy::Day)?),
-        None => None,
-    };
-    let input = ReportInput {
-        name,
-        inputs,
-        meter: report.as_ref().zip(days),
-        projections: &projections,
-    };
-    write(&dir, &input, args.force)?;
+    let mut r = Report::new(name, inputs);
+    if let Some(m) = &report {
+        r.add_meter(m, &group(m.sessions, GroupBy::Day)?)?;
+    }
+    r.add_projections(&projections);
+    write(&dir, &r, args.force)?;
     Ok(0)
 }

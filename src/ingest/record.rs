@@ -41,6 +41,9 @@ impl AgentConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionObject {
     pub id: String,
+    pub title: Option<String>,
+    /// String-valued metadata (other values are kept as their JSON text).
+    pub metadata: std::collections::BTreeMap<String, String>,
     pub agent: AgentConfig,
     pub updated_at: Option<Millis>,
     pub usage: Option<ProviderUsage>,
@@ -147,6 +150,10 @@ struct Raw<'a> {
     updated_at: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     data: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    title: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    metadata: Option<&'a RawValue>,
 }
 
 /// What one JSON object turned out to be.
@@ -287,8 +294,26 @@ fn session_object(raw: &Raw) -> Result<SessionObject, String> {
         Some(s) => Some(parse_rfc3339_ms(s).map_err(|e| format!("session `updated_at`: {e}"))?),
         None => None,
     };
+    let metadata = match raw.metadata {
+        Some(m) if m.get() != "null" => {
+            let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(m.get())
+                .map_err(|_| "session `metadata` is not an object".to_string())?;
+            map.into_iter()
+                .map(|(k, v)| {
+                    let text = match v {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (k, text)
+                })
+                .collect()
+        }
+        _ => Default::default(),
+    };
     Ok(SessionObject {
         id: id.to_string(),
+        title: raw_str(raw.title),
+        metadata,
         agent: raw.agent.map(agent_config).transpose()?.unwrap_or_default(),
         updated_at,
         usage: match raw.usage {

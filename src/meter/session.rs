@@ -167,6 +167,8 @@ pub fn finalize(
 
     let usage = SessionUsage {
         session_id: id.into(),
+        title: object.and_then(|o| o.title.as_deref()).map(Into::into),
+        metadata: object.map(|o| o.metadata.clone()).unwrap_or_default(),
         agent: session_agent.name.as_deref().map(Into::into),
         model: override_model
             .or_else(|| session_agent.model.as_deref().map(Into::into))

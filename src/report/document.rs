@@ -13,13 +13,80 @@ use crate::export::{self, projection, Grid};
 use crate::money::exact;
 use crate::project::{Projection, COST_CATEGORIES};
 
-/// What goes into a report.
-pub struct ReportInput<'a> {
+/// A part of a report: a heading, tables (each with an optional heading) and notes.
+pub struct Section {
+    pub title: String,
+    pub tables: Vec<(Option<String>, Grid)>,
+    pub notes: Vec<String>,
+}
+
+/// What goes into a report: sections, charts and data files, whatever produced them.
+#[derive(Default)]
+pub struct Report {
     pub name: String,
     /// Input files and scenarios, as given.
     pub inputs: Vec<String>,
-    pub meter: Option<(&'a MeterReport<'a>, Vec<GroupRow>)>,
-    pub projections: &'a [Projection],
+    pub pricing_versions: Vec<String>,
+    pub sections: Vec<Section>,
+    pub charts: Vec<(&'static str, Chart)>,
+    /// (file name, contents) of the data behind it.
+    pub data: Vec<(String, String)>,
+}
+
+impl Report {
+    pub fn new(name: String, inputs: Vec<String>) -> Self {
+        Report {
+            name,
+            inputs,
+            ..Default::default()
+        }
+    }
+
+    /// Metered sessions: their table, data (JSON, CSV, daily CSV) and charts.
+    pub fn add_meter(&mut self, m: &MeterReport, days: &[GroupRow]) -> Result<()> {
+        self.pricing_versions.push(m.table.version.clone());
+        self.sections.push(Section {
+            title: "Metered sessions".into(),
+            tables: vec![(None, export::grid(m))],
+            notes: Vec::new(),
+        });
+        self.data
+            .push(("meter.json".into(), export::json::render(m)));
+        self.data
+            .push(("meter.csv".into(), export::csv::render(m)?));
+        let daily = MeterReport {
+            groups: Some((super::GroupBy::Day, days.to_vec())),
+            ..m.clone()
+        };
+        self.data
+            .push(("daily.csv".into(), export::csv::render(&daily)?));
+        self.charts.extend(meter_charts(m, days));
+        Ok(())
+    }
+
+    /// Projections (one per model): their tables, data and charts.
+    pub fn add_projections(&mut self, ps: &[Projection]) {
+        if ps.is_empty() {
+            return;
+        }
+        self.pricing_versions
+            .extend(ps.iter().map(|p| p.pricing_version.clone()));
+        let tables = ps
+            .iter()
+            .flat_map(|p| projection::grids(p).into_iter().map(|(t, g)| (Some(t), g)))
+            .collect();
+        let notes = ps.iter().flat_map(|p| p.notes.iter().cloned()).collect();
+        self.sections.push(Section {
+            title: "Projection".into(),
+            tables,
+            notes,
+        });
+        self.data
+            .push(("projection.json".into(), projection::json_doc(ps)));
+        self.data
+            .push(("projection.csv".into(), projection_csv(ps)));
+        self.charts.extend(projection_charts(ps));
+    }
 }
 
 fn f(d: Decimal) -> f64 {
@@ -33,7 +100,7 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn html_table(g: &Grid) -> String {
+pub fn html_table(g: &Grid) -> String {
     let mut s = String::from("<table>\n<thead><tr>");
     for (h, n) in g.header.iter().zip(&g.numeric) {
         let _ = write!(
@@ -249,7 +316,7 @@ fn projection_csv(ps: &[Projection]) -> String {
 }
 
 /// Write the report into `dir` (created; an existing report is replaced only with `force`).
-pub fn write(dir: &Path, r: &ReportInput, force: bool) -> Result<Vec<PathBuf>> {
+pub fn write(dir: &Path, r: &Report, force: bool) -> Result<Vec<PathBuf>> {
     if dir.join("index.html").exists() && !force {
         return Err(
             Error::new(format!("{} already holds a report", dir.display()))
@@ -259,96 +326,50 @@ pub fn write(dir: &Path, r: &ReportInput, force: bool) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut written = Vec::new();
     let generated = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let mut versions: Vec<String> = r
-        .meter
-        .iter()
-        .map(|(m, _)| m.table.version.clone())
-        .collect();
-    versions.extend(r.projections.iter().map(|p| p.pricing_version.clone()));
+    let mut versions = r.pricing_versions.clone();
+    versions.sort();
     versions.dedup();
-
-    let mut html = String::new();
-    let mut md = String::new();
-    let _ = write!(
-        html,
+    let meta = format!(
+        "Generated {generated} by agentmeter {}. Prices: {}. Inputs: {}.",
+        env!("CARGO_PKG_VERSION"),
+        versions.join(", "),
+        r.inputs.join(", ")
+    );
+    let mut html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}</title>\n<style>\
          body{{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}\
          table{{border-collapse:collapse;margin:1em 0;font-size:14px}}th,td{{padding:4px 10px;border-bottom:1px solid #ddd}}\
          th{{background:#f4f4f4;text-align:left}}td.n,th.n{{text-align:right;font-variant-numeric:tabular-nums}}\
          tr.total td{{font-weight:bold;border-top:2px solid #999}}figure{{margin:1.5em 0}}svg{{max-width:100%;height:auto}}\
-         .meta{{color:#555;font-size:14px}}</style></head><body>\n<h1>{0}</h1>\n",
-        esc(&r.name)
+         .meta{{color:#555;font-size:14px}}</style></head><body>\n<h1>{0}</h1>\n<p class=\"meta\">{1}</p>\n",
+        esc(&r.name),
+        esc(&meta)
     );
-    let _ = writeln!(
-        html,
-        "<p class=\"meta\">Generated {} by agentmeter {}. Prices: {}. Inputs: {}.</p>",
-        esc(&generated),
-        env!("CARGO_PKG_VERSION"),
-        esc(&versions.join(", ")),
-        esc(&r.inputs.join(", "))
-    );
-    let _ = write!(
-        md,
-        "# {}\n\nGenerated {} by agentmeter {}. Prices: {}. Inputs: {}.\n\n",
-        r.name,
-        generated,
-        env!("CARGO_PKG_VERSION"),
-        versions.join(", "),
-        r.inputs.join(", ")
-    );
-
-    let mut charts: Vec<(&'static str, Chart)> = Vec::new();
-    if let Some((m, days)) = &r.meter {
-        let grid = export::grid(m);
-        html.push_str("<h2>Metered sessions</h2>\n");
-        html.push_str(&html_table(&grid));
-        md.push_str("## Metered sessions\n\n");
-        md.push_str(&export::markdown::render(&grid));
-        md.push('\n');
-        write_file(dir, "meter.json", &export::json::render(m), &mut written)?;
-        write_file(dir, "meter.csv", &export::csv::render(m)?, &mut written)?;
-        let daily = MeterReport {
-            groups: Some((super::GroupBy::Day, days.clone())),
-            ..(*m).clone()
-        };
-        write_file(
-            dir,
-            "daily.csv",
-            &export::csv::render(&daily)?,
-            &mut written,
-        )?;
-        charts.extend(meter_charts(m, days));
-    }
-    if !r.projections.is_empty() {
-        html.push_str("<h2>Projection</h2>\n");
-        md.push_str("## Projection\n\n");
-        for p in r.projections {
-            for (title, g) in projection::grids(p) {
-                let _ = write!(html, "<h3>{}</h3>\n{}", esc(&title), html_table(&g));
-                let _ = write!(md, "### {title}\n\n{}\n", export::markdown::render(&g));
+    let mut md = format!("# {}\n\n{meta}\n\n", r.name);
+    for sec in &r.sections {
+        let _ = writeln!(html, "<h2>{}</h2>", esc(&sec.title));
+        let _ = write!(md, "## {}\n\n", sec.title);
+        for (title, g) in &sec.tables {
+            if let Some(t) = title {
+                let _ = writeln!(html, "<h3>{}</h3>", esc(t));
+                let _ = write!(md, "### {t}\n\n");
             }
-            for n in &p.notes {
-                let _ = writeln!(html, "<p class=\"meta\">Note: {}</p>", esc(n));
-                let _ = writeln!(md, "Note: {n}\n");
-            }
+            html.push_str(&html_table(g));
+            let _ = writeln!(md, "{}", export::markdown::render(g));
         }
-        write_file(
-            dir,
-            "projection.json",
-            &projection::json_doc(r.projections),
-            &mut written,
-        )?;
-        write_file(
-            dir,
-            "projection.csv",
-            &projection_csv(r.projections),
-            &mut written,
-        )?;
-        charts.extend(projection_charts(r.projections));
+        for n in &sec.notes {
+            let _ = writeln!(html, "<p class=\"meta\">Note: {}</p>", esc(n));
+            let _ = writeln!(md, "Note: {n}\n");
+        }
     }
-    html.push_str("<h2>Charts</h2>\n");
-    md.push_str("## Charts\n\n");
-    for (name, c) in &charts {
+    for (name, contents) in &r.data {
+        write_file(dir, name, contents, &mut written)?;
+    }
+    if !r.charts.is_empty() {
+        html.push_str("<h2>Charts</h2>\n");
+        md.push_str("## Charts\n\n");
+    }
+    for (name, c) in &r.charts {
         let svg = chart::to_svg(c)?;
         write_file(dir, &format!("{name}.svg"), &svg, &mut written)?;
         let png = dir.join(format!("{name}.png"));
