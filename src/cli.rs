@@ -31,6 +31,12 @@ pub struct Cli {
 pub enum Command {
     /// Meter session exports and price them: runtime, tokens, cache, web search.
     Meter(cmd::meter::MeterArgs),
+    /// Compare: the same traces priced as several models/tables, or two sets of runs paired by task.
+    Compare(cmd::compare::CompareArgs),
+    /// Record the cost of each task of a run, for `check` to compare against.
+    Baseline(cmd::baseline::BaselineArgs),
+    /// Fail (exit 1) when a run costs more than the baseline allows: the CI cost gate.
+    Check(cmd::check::CheckArgs),
     /// Project a scenario's monthly spend: exact expectation and Monte Carlo percentiles.
     Project(cmd::project::ProjectArgs),
     /// Fit a scenario (per-agent session distributions) from real exports.
@@ -58,6 +64,9 @@ pub fn main() -> i32 {
         Command::Meter(args) => cmd::meter::run(args),
         Command::Pricing(c) => cmd::pricing::run(c),
         Command::Project(args) => cmd::project::run(args),
+        Command::Compare(args) => cmd::compare::run(args),
+        Command::Baseline(args) => cmd::baseline::run(args),
+        Command::Check(args) => cmd::check::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Fit(args) => cmd::fit::run(args),
         Command::Report(args) => cmd::report::run(args),

@@ -1,5 +1,8 @@
 //! One file per subcommand (as xsv has them): argument struct + `run`.
 
+pub mod baseline;
+pub mod check;
+pub mod compare;
 pub mod fit;
 pub mod meter;
 pub mod pricing;

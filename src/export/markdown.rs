@@ -38,6 +38,8 @@ pub fn render(g: &Grid) -> String {
             }
         })
         .collect();
-    out.push_str(&row(&bold));
+    if !g.total.is_empty() {
+        out.push_str(&row(&bold));
+    }
     out
 }

@@ -132,7 +132,7 @@ fn comparison(ps: &[Projection]) -> Grid {
                 let ratio = if base.is_zero() {
                     "-".to_string()
                 } else {
-                    format!("{:.2}x", p.total.expected / base)
+                    format!("{:.2}x", (p.total.expected / base).round_dp(2))
                 };
                 (
                     vec![
@@ -150,19 +150,10 @@ fn comparison(ps: &[Projection]) -> Grid {
 }
 
 fn render_grid(g: &Grid, format: Format) -> String {
-    let mut text = match format {
+    match format {
         Format::Markdown => markdown::render(g),
         _ => table::render(g),
-    };
-    if g.total.is_empty() {
-        // No totals row: drop the rule and blank line the renderers end with.
-        let lines: Vec<&str> = text.lines().collect();
-        let keep = lines
-            .len()
-            .saturating_sub(if format == Format::Markdown { 1 } else { 2 });
-        text = lines[..keep].join("\n") + "\n";
     }
-    text
 }
 
 pub fn render(ps: &[Projection], format: Format) -> String {

@@ -38,7 +38,9 @@ pub fn render(g: &Grid) -> String {
     for r in &g.rows {
         out.push_str(&line(r));
     }
-    out.push_str(&rule);
-    out.push_str(&line(&g.total));
+    if !g.total.is_empty() {
+        out.push_str(&rule);
+        out.push_str(&line(&g.total));
+    }
     out
 }

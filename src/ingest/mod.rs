@@ -27,19 +27,24 @@ pub struct Source {
 impl Source {
     /// The session id of a file that has events but no session object: its file stem.
     pub fn stem(&self) -> String {
-        let Some(p) = &self.path else {
-            return "stdin".into();
-        };
-        let name = p
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut stem = name.as_str();
-        for ext in [".gz", ".zst", ".ndjson", ".jsonl", ".json", ".sse"] {
-            stem = stem.strip_suffix(ext).unwrap_or(stem);
+        match &self.path {
+            Some(p) => stem_of(&p.to_string_lossy()),
+            None => "stdin".into(),
         }
-        stem.to_string()
     }
+}
+
+/// A file's name without its directory, compression and input extensions.
+pub fn stem_of(path: &str) -> String {
+    let name = std::path::Path::new(path)
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut stem = name.as_str();
+    for ext in [".gz", ".zst", ".ndjson", ".jsonl", ".json", ".sse"] {
+        stem = stem.strip_suffix(ext).unwrap_or(stem);
+    }
+    stem.to_string()
 }
 
 const INPUT_EXTENSIONS: [&str; 4] = ["ndjson", "jsonl", "json", "sse"];

@@ -236,6 +236,7 @@ pub fn parse_and_check(text: &str, origin: &str) -> (Option<PriceTable>, Vec<Pro
     let version = version_of(&file.name, text);
     let table = (!has_errors).then(|| {
         PriceTable::build(
+            text,
             file,
             version,
             origin,

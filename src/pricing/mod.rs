@@ -106,6 +106,8 @@ pub struct PriceTable {
     pub web_search: Vec<WebSearchRow>,
     pub multipliers: Vec<MultiplierRow>,
     pub models: Vec<Model>,
+    /// The TOML it was parsed from (a CI baseline embeds it, to price at the baseline's prices).
+    pub text: std::sync::Arc<str>,
     index: HashMap<String, usize>,
 }
 
@@ -343,7 +345,9 @@ pub(crate) fn parse_effective(s: &str) -> std::result::Result<Millis, String> {
 }
 
 impl PriceTable {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn build(
+        text: &str,
         file: TableFile,
         version: String,
         origin: &str,
@@ -370,6 +374,7 @@ impl PriceTable {
             web_search,
             multipliers,
             models,
+            text: text.into(),
             index,
         }
     }

@@ -52,6 +52,14 @@ pub enum Chart {
         p50: f64,
         p95: f64,
     },
+    /// Two bars per task: side A and side B.
+    Paired {
+        title: String,
+        tasks: Vec<String>,
+        labels: (String, String),
+        a: Vec<f64>,
+        b: Vec<f64>,
+    },
     /// One bar per model with a p5-p95 whisker.
     Comparison {
         title: String,
@@ -69,6 +77,7 @@ impl Chart {
             | Chart::Daily { title, .. }
             | Chart::Fan { title, .. }
             | Chart::Histogram { title, .. }
+            | Chart::Paired { title, .. }
             | Chart::Comparison { title, .. } => title,
         }
     }
@@ -104,6 +113,9 @@ pub fn to_png(c: &Chart, path: &Path) -> Result<()> {
 }
 
 fn money(v: f64) -> String {
+    if v < 0.0 {
+        return format!("-{}", money(-v));
+    }
     let a = v.abs();
     if a >= 1e6 {
         format!("${:.2}M", v / 1e6)
@@ -393,6 +405,44 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<
                 .draw()
                 .map_err(chart_err)?;
         }
+        Chart::Paired {
+            title,
+            tasks,
+            labels,
+            a,
+            b,
+        } => {
+            let axes = Axes {
+                labels: tasks,
+                ticks: tasks.len().clamp(1, 20) * 2 + 1,
+                y_max: top(a.iter().chain(b).copied()),
+                y_desc: "Cost per task (USD)",
+                x_desc: "Task",
+            };
+            let mut ch = categorical(root, title, &axes)?;
+            for (k, (label, values)) in [(&labels.0, a), (&labels.1, b)].into_iter().enumerate() {
+                let color = PALETTE[k];
+                let offset = if k == 0 { -0.38 } else { 0.02 };
+                ch.draw_series(values.iter().enumerate().map(|(i, v)| {
+                    Rectangle::new(
+                        [(i as f64 + offset, 0.0), (i as f64 + offset + 0.36, *v)],
+                        color.filled(),
+                    )
+                }))
+                .map_err(chart_err)?
+                .label(label.as_str())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled())
+                });
+            }
+            ch.configure_series_labels()
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK)
+                .label_font((FONT, 15).into_font())
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
+                .map_err(chart_err)?;
+        }
         Chart::Comparison {
             title,
             labels,
@@ -432,4 +482,26 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<
         }
     }
     Ok(())
+}
+
+/// Equal-width histogram bins of `values`: (from, to, count).
+pub fn bins(values: &[f64], n: usize) -> Vec<(f64, f64, u64)> {
+    let lo = values.iter().copied().fold(f64::MAX, f64::min);
+    let hi = values.iter().copied().fold(f64::MIN, f64::max);
+    if values.is_empty() {
+        return Vec::new();
+    }
+    let n = n.max(1);
+    let width = if hi > lo {
+        (hi - lo) / n as f64
+    } else {
+        lo.abs().max(1.0) * 1e-3
+    };
+    let mut out: Vec<(f64, f64, u64)> = (0..n)
+        .map(|i| (lo + i as f64 * width, lo + (i + 1) as f64 * width, 0))
+        .collect();
+    for v in values {
+        out[(((v - lo) / width) as usize).min(n - 1)].2 += 1;
+    }
+    out
 }

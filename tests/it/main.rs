@@ -3,6 +3,7 @@
 mod cli;
 mod common;
 mod fixtures;
+mod gate;
 mod pricing_cmd;
 mod projection;
 mod props;

@@ -1,0 +1,71 @@
+//! `agentmeter baseline`: the cost of each task of a run, for `agentmeter check` to compare with.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::cli::write_output;
+use crate::compare::gate::baseline;
+use crate::compare::TaskKey;
+use crate::error::{Error, Result};
+use crate::ingest;
+use crate::meter::{self, MeterOptions};
+use crate::pricing::PriceTable;
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Example (on main):\n  agentmeter baseline runs/ -o baseline.json --key title"
+)]
+pub struct BaselineArgs {
+    /// Exports of the run (files, directories or -).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// The baseline file to write.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+    /// What identifies a task: title, metadata.KEY, file or session.
+    #[arg(long, default_value = "title", value_name = "KEY")]
+    pub key: String,
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
+    /// Overwrite the output if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(args: BaselineArgs) -> Result<i32> {
+    let key: TaskKey = args
+        .key
+        .parse()
+        .map_err(|e| Error::new(format!("--key: {e}")))?;
+    let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
+    let sources = ingest::discover(&args.paths)?;
+    let metered = meter::meter(&sources, &MeterOptions::default())?;
+    if metered.sessions.is_empty() {
+        return Err(Error::new("the run has no sessions: nothing to baseline"));
+    }
+    let (b, no_key) = baseline(metered.sessions, &key, &table)?;
+    if b.tasks.is_empty() {
+        return Err(Error::new(format!("no session has a task key ({key})"))
+            .with_hint("choose another --key: title, metadata.KEY, file or session"));
+    }
+    let text = serde_json::to_string_pretty(&b)
+        .map_err(|e| Error::new(format!("writing the baseline: {e}")))?
+        + "\n";
+    write_output(Some(&args.output), args.force, &text)?;
+    eprintln!(
+        "wrote {}: {} task(s), total ${}, prices {}",
+        args.output.display(),
+        b.tasks.len(),
+        b.total,
+        b.pricing.version
+    );
+    if !no_key.is_empty() {
+        eprintln!(
+            "warning: {} session(s) without a task key ({key}) are not in the baseline: {}",
+            no_key.len(),
+            no_key.join(", ")
+        );
+    }
+    Ok(0)
+}

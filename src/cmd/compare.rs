@@ -1,0 +1,518 @@
+//! `agentmeter compare`: the same traces priced as several models or tables, or two sets of
+//! runs of the same tasks compared pair by pair.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use rust_decimal::prelude::*;
+use serde_json::{json, Value};
+
+use crate::cli::write_output;
+use crate::cmd::meter::meter_rated;
+use crate::compare::paired::{pair, summarize, Paired, Summary};
+use crate::compare::{difference, reprice, total, TaskKey, Variant};
+use crate::error::{Error, Result};
+use crate::export::{markdown, table, Format, Grid};
+use crate::ingest;
+use crate::meter::{self, MeterOptions};
+use crate::money::{count, duration, exact, usd};
+use crate::pricing::PriceTable;
+use crate::rate::{Cost, RatedSession};
+use crate::report::chart::{bins, Chart};
+use crate::report::document::{Report, Section};
+use crate::time::Zone;
+
+pub const SCHEMA: &str = "agentmeter/compare-v1";
+
+const NOTE: &str = "Another model would not use the same tokens for the same work: repricing shows what these \
+tokens cost on each model. Use --token-scale MODEL=FACTOR for a model whose tokenizer needs more tokens, or \
+compare real runs with --a/--b.";
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  agentmeter compare runs/ --model claude-opus-4-6 --model claude-sonnet-4-6\n  \
+    agentmeter compare runs/ --model claude-opus-4-6 --model claude-opus-4-7 --token-scale claude-opus-4-7=1.35\n  \
+    agentmeter compare runs/ --pricing pricing/anthropic.toml --pricing my-discount.toml\n  \
+    agentmeter compare --a runs/opus --b runs/sonnet --pair-by metadata.task --report reports/opus-vs-sonnet"
+)]
+pub struct CompareArgs {
+    /// Exports to reprice (files, directories or -).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Price every request as this model; repeat for each model to compare.
+    #[arg(long = "model", value_name = "ID")]
+    pub models: Vec<String>,
+    /// A price table; repeat to compare tables.
+    #[arg(long = "pricing", value_name = "FILE")]
+    pub pricings: Vec<PathBuf>,
+    /// MODEL=FACTOR: scale the tokens when pricing as MODEL (e.g. claude-opus-4-7=1.35).
+    #[arg(long = "token-scale", value_name = "MODEL=FACTOR")]
+    pub token_scales: Vec<String>,
+    /// Runs of the tasks on one side (files or directories).
+    #[arg(long = "a", value_name = "PATH", num_args = 1..)]
+    pub a: Vec<String>,
+    /// Runs of the same tasks on the other side.
+    #[arg(long = "b", value_name = "PATH", num_args = 1..)]
+    pub b: Vec<String>,
+    /// How sessions are matched: title, metadata.KEY, file or session.
+    #[arg(long, default_value = "title", value_name = "KEY")]
+    pub pair_by: String,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub tz: Zone,
+    /// Output format (table, json or markdown).
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write a report (HTML with charts, markdown, JSON) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn grid(lead: &[&str], rows: Vec<Vec<String>>, total: Vec<String>, numeric_from: usize) -> Grid {
+    let header: Vec<String> = lead.iter().map(|s| s.to_string()).collect();
+    let numeric = (0..header.len()).map(|i| i >= numeric_from).collect();
+    Grid {
+        header,
+        numeric,
+        rows,
+        total,
+    }
+}
+
+fn ratio_text(r: Option<Decimal>) -> String {
+    r.map_or("-".into(), |r| format!("{:.2}x", r.round_dp(2)))
+}
+
+fn signed(d: Decimal) -> String {
+    if d.is_sign_positive() && !d.is_zero() {
+        format!("+{}", usd(d))
+    } else {
+        usd(d)
+    }
+}
+
+fn cost_json(c: &Cost) -> Value {
+    json!({"runtime": exact(c.runtime), "input": exact(c.input), "output": exact(c.output), "cache_write": exact(c.cache_write),
+           "cache_read": exact(c.cache_read), "web_search": exact(c.web_search), "total": exact(c.total())})
+}
+
+fn render(format: Format, tables: &[(String, Grid)], notes: &[String], doc: &Value) -> String {
+    if format == Format::Json {
+        return serde_json::to_string_pretty(doc).unwrap_or_default() + "\n";
+    }
+    let mut out = String::new();
+    for (title, g) in tables {
+        if format == Format::Markdown {
+            out.push_str(&format!("### {title}\n\n{}\n", markdown::render(g)));
+        } else {
+            out.push_str(&format!("{title}\n{}\n", table::render(g)));
+        }
+    }
+    for n in notes {
+        out.push_str(&format!("note: {n}\n"));
+    }
+    out
+}
+
+fn variants(args: &CompareArgs) -> Result<Vec<Variant>> {
+    let tables: Vec<Arc<PriceTable>> = if args.pricings.is_empty() {
+        vec![Arc::new(PriceTable::bundled()?)]
+    } else {
+        args.pricings
+            .iter()
+            .map(|p| PriceTable::load(p).map(Arc::new))
+            .collect::<Result<_>>()?
+    };
+    let mut scales: Vec<(String, Decimal)> = Vec::new();
+    for s in &args.token_scales {
+        let (m, f) = s
+            .split_once('=')
+            .ok_or_else(|| Error::new(format!("--token-scale {s:?}: expected MODEL=FACTOR")))?;
+        let f: Decimal = f
+            .trim()
+            .parse()
+            .map_err(|_| Error::new(format!("--token-scale {s:?}: {f:?} is not a number")))?;
+        if f <= Decimal::ZERO {
+            return Err(Error::new(format!(
+                "--token-scale {s:?}: the factor must be above 0"
+            )));
+        }
+        scales.push((m.trim().to_string(), f));
+    }
+    let models: Vec<Option<String>> = if args.models.is_empty() {
+        vec![None]
+    } else {
+        args.models.iter().cloned().map(Some).collect()
+    };
+    let mut out = Vec::new();
+    for t in &tables {
+        for m in &models {
+            if let Some(id) = m {
+                if t.model(id).is_none() {
+                    return Err(Error::new(format!(
+                        "--model {id}: unknown model in price table {}",
+                        t.version
+                    ))
+                    .with_hint("`agentmeter pricing list` shows the known models"));
+                }
+            }
+            let scale = m
+                .as_ref()
+                .and_then(|id| scales.iter().find(|(s, _)| s == id))
+                .map_or(Decimal::ONE, |(_, f)| *f);
+            let mut label = m.clone().unwrap_or_else(|| "as metered".into());
+            if tables.len() > 1 {
+                label = format!("{label} @ {}", t.version);
+            }
+            if scale != Decimal::ONE {
+                label = format!("{label} (x{} tokens)", scale.normalize());
+            }
+            out.push(Variant {
+                label,
+                model: m.clone(),
+                table: t.clone(),
+                token_scale: scale,
+            });
+        }
+    }
+    for (m, _) in &scales {
+        if !models.iter().flatten().any(|x| x == m) {
+            return Err(Error::new(format!(
+                "--token-scale names {m}, which no --model names"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+fn run_reprice(args: &CompareArgs) -> Result<i32> {
+    if args.paths.is_empty() {
+        return Err(
+            Error::new("compare needs exports to reprice, or --a and --b")
+                .with_hint("see `agentmeter compare --help`"),
+        );
+    }
+    let vs = variants(args)?;
+    let sources = ingest::discover(&args.paths)?;
+    let metered = meter::meter(&sources, &MeterOptions::default())?;
+    let priced = reprice(&metered.sessions, &vs, args.tz)?;
+    let totals: Vec<Cost> = priced.iter().map(|p| total(p)).collect();
+    let first = totals[0].total();
+
+    let mut lead: Vec<String> = vec!["Session".into()];
+    lead.extend(vs.iter().map(|v| v.label.clone()));
+    lead.extend(["Difference".into(), "Ratio".into()]);
+    let last = vs.len() - 1;
+    let rows = (0..metered.sessions.len())
+        .map(|i| {
+            let mut r = vec![metered.sessions[i].session_id.to_string()];
+            r.extend(priced.iter().map(|p| usd(p[i].cost.total())));
+            let (d, ratio) = difference(priced[0][i].cost.total(), priced[last][i].cost.total());
+            r.extend([signed(d), ratio_text(ratio)]);
+            r
+        })
+        .collect();
+    let (d, ratio) = difference(first, totals[last].total());
+    let mut tot = vec![format!(
+        "Total ({} sessions)",
+        count(metered.sessions.len() as u64)
+    )];
+    tot.extend(totals.iter().map(|c| usd(c.total())));
+    tot.extend([signed(d), ratio_text(ratio)]);
+    let lead_refs: Vec<&str> = lead.iter().map(String::as_str).collect();
+    let per_session = grid(&lead_refs, rows, tot, 1);
+    let by_cat_rows = vs
+        .iter()
+        .zip(&totals)
+        .map(|(v, c)| {
+            let mut r = vec![v.label.clone()];
+            r.extend(c.parts().into_iter().chain([c.total()]).map(usd));
+            let (d, ratio) = difference(first, c.total());
+            r.extend([signed(d), ratio_text(ratio)]);
+            r
+        })
+        .collect();
+    let by_cat = grid(
+        &[
+            "Priced as",
+            "Runtime",
+            "Input",
+            "Output",
+            "Cache write",
+            "Cache read",
+            "Web search",
+            "Total",
+            "vs first",
+            "Ratio",
+        ],
+        by_cat_rows,
+        Vec::new(),
+        1,
+    );
+    let doc = json!({
+        "schema": SCHEMA,
+        "mode": "reprice",
+        "variants": vs.iter().map(|v| json!({"label": v.label, "model": v.model, "pricing": v.table.version, "token_scale": exact(v.token_scale)})).collect::<Vec<_>>(),
+        "sessions": (0..metered.sessions.len()).map(|i| json!({
+            "session_id": &*metered.sessions[i].session_id,
+            "variants": priced.iter().zip(&vs).map(|(p, v)| {
+                let (d, r) = difference(priced[0][i].cost.total(), p[i].cost.total());
+                json!({"label": v.label, "cost": cost_json(&p[i].cost), "difference": exact(d), "ratio": r.map(|r| exact(r.round_dp(6)))})
+            }).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "totals": totals.iter().zip(&vs).map(|(c, v)| {
+            let (d, r) = difference(first, c.total());
+            json!({"label": v.label, "cost": cost_json(c), "difference": exact(d), "ratio": r.map(|r| exact(r.round_dp(6)))})
+        }).collect::<Vec<_>>(),
+        "note": NOTE,
+    });
+    let tables = vec![
+        ("Per session".to_string(), per_session),
+        ("Totals by charge category".to_string(), by_cat),
+    ];
+    let notes = vec![NOTE.to_string()];
+    write_output(
+        args.output.as_ref(),
+        args.force,
+        &render(args.format, &tables, &notes, &doc),
+    )?;
+    if let Some(dir) = &args.report {
+        let mut r = Report::new("Comparison".into(), args.paths.clone());
+        r.pricing_versions = vs.iter().map(|v| v.table.version.clone()).collect();
+        r.sections.push(Section {
+            title: "Repriced".into(),
+            tables: tables.into_iter().map(|(t, g)| (Some(t), g)).collect(),
+            notes,
+        });
+        r.data.push((
+            "compare.json".into(),
+            serde_json::to_string_pretty(&doc).unwrap_or_default(),
+        ));
+        let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
+        let labels: Vec<String> = vs.iter().map(|v| v.label.clone()).collect();
+        r.charts.push((
+            "compare-totals",
+            Chart::Comparison {
+                title: "The same traces priced each way".into(),
+                labels: labels.clone(),
+                expected: totals.iter().map(|c| f(c.total())).collect(),
+                p5: totals.iter().map(|c| f(c.total())).collect(),
+                p95: totals.iter().map(|c| f(c.total())).collect(),
+            },
+        ));
+        let series = crate::project::COST_CATEGORIES
+            .iter()
+            .enumerate()
+            .map(|(k, name)| {
+                (
+                    name.to_string(),
+                    totals.iter().map(|c| f(c.parts()[k])).collect(),
+                )
+            })
+            .collect();
+        r.charts.push((
+            "compare-by-category",
+            Chart::Stacked {
+                title: "Cost by charge category, each way".into(),
+                groups: labels,
+                series,
+            },
+        ));
+        crate::cmd::report::write(dir, &r, args.force)?;
+    }
+    Ok(0)
+}
+
+fn side(paths: &[String], table: &PriceTable, tz: Zone) -> Result<Vec<RatedSession>> {
+    let (sessions, _, _) = meter_rated(paths, table, &MeterOptions::default(), tz)?;
+    Ok(sessions)
+}
+
+fn side_json(t: &crate::compare::paired::TaskSum) -> Value {
+    json!({"sessions": t.sessions, "cost": cost_json(&t.cost), "active_ms": t.active_ms, "tokens": t.tokens})
+}
+
+fn paired_doc(args: &CompareArgs, key: &TaskKey, p: &Paired, s: &Summary) -> Value {
+    json!({
+        "schema": SCHEMA,
+        "mode": "paired",
+        "pair_by": key.to_string(),
+        "a": {"paths": args.a},
+        "b": {"paths": args.b},
+        "tasks": p.pairs.iter().map(|x| json!({"task": x.task, "a": side_json(&x.a), "b": side_json(&x.b), "difference": exact(x.difference())})).collect::<Vec<_>>(),
+        "summary": {
+            "pairs": s.pairs, "total_a": exact(s.total_a), "total_b": exact(s.total_b),
+            "mean_difference": exact(s.mean_difference), "ci95": [exact(s.ci95.0), exact(s.ci95.1)],
+            "b_cheaper": s.b_cheaper, "b_dearer": s.b_dearer, "ties": s.ties,
+            "bootstrap": {"resamples": crate::compare::paired::BOOTSTRAP_RESAMPLES, "seed": args.seed},
+        },
+        "unpaired": {"a": p.only_a, "b": p.only_b, "no_key_a": p.no_key_a, "no_key_b": p.no_key_b},
+    })
+}
+
+fn run_paired(args: &CompareArgs) -> Result<i32> {
+    if args.a.is_empty() || args.b.is_empty() {
+        return Err(Error::new("paired comparison needs both --a and --b"));
+    }
+    let key: TaskKey = args
+        .pair_by
+        .parse()
+        .map_err(|e| Error::new(format!("--pair-by: {e}")))?;
+    let table = match args.pricings.as_slice() {
+        [] => PriceTable::bundled()?,
+        [one] => PriceTable::load(one)?,
+        _ => {
+            return Err(Error::new(
+                "a paired comparison prices both sides with one table: give one --pricing",
+            ))
+        }
+    };
+    let (a, b) = (
+        side(&args.a, &table, args.tz)?,
+        side(&args.b, &table, args.tz)?,
+    );
+    let p = pair(&a, &b, &key);
+    if p.pairs.is_empty() {
+        return Err(
+            Error::new(format!("no task appears on both sides (paired by {key})"))
+                .with_hint("check --pair-by: title, metadata.KEY, file or session"),
+        );
+    }
+    let s = summarize(&p, args.seed);
+    let rows = p
+        .pairs
+        .iter()
+        .map(|x| {
+            let (d, r) = difference(x.a.cost.total(), x.b.cost.total());
+            vec![
+                x.task.clone(),
+                usd(x.a.cost.total()),
+                usd(x.b.cost.total()),
+                signed(d),
+                ratio_text(r),
+                duration(x.a.active_ms),
+                duration(x.b.active_ms),
+                count(x.a.tokens.total_input() + x.a.tokens.output),
+                count(x.b.tokens.total_input() + x.b.tokens.output),
+            ]
+        })
+        .collect();
+    let (d, r) = difference(s.total_a, s.total_b);
+    let total_row = vec![
+        format!("Total ({} tasks)", s.pairs),
+        usd(s.total_a),
+        usd(s.total_b),
+        signed(d),
+        ratio_text(r),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    ];
+    let tasks = grid(
+        &[
+            "Task", "A cost", "B cost", "B - A", "B / A", "A active", "B active", "A tokens",
+            "B tokens",
+        ],
+        rows,
+        total_row,
+        1,
+    );
+    let mut notes = vec![format!(
+        "mean difference per task (B - A): {} (95% bootstrap interval {} to {}); B cheaper on {}, dearer on {}, equal on {}",
+        signed(s.mean_difference),
+        signed(s.ci95.0),
+        signed(s.ci95.1),
+        s.b_cheaper,
+        s.b_dearer,
+        s.ties
+    )];
+    for (what, list) in [
+        ("only in A", &p.only_a),
+        ("only in B", &p.only_b),
+        ("without a task key in A", &p.no_key_a),
+        ("without a task key in B", &p.no_key_b),
+    ] {
+        if !list.is_empty() {
+            notes.push(format!(
+                "{} unpaired {what}: {}",
+                list.len(),
+                list.join(", ")
+            ));
+        }
+    }
+    let doc = paired_doc(args, &key, &p, &s);
+    let tables = vec![(
+        format!(
+            "Paired by {key}: A = {}, B = {}",
+            args.a.join(" "),
+            args.b.join(" ")
+        ),
+        tasks,
+    )];
+    write_output(
+        args.output.as_ref(),
+        args.force,
+        &render(args.format, &tables, &notes, &doc),
+    )?;
+    if let Some(dir) = &args.report {
+        let mut inputs = args.a.clone();
+        inputs.extend(args.b.iter().cloned());
+        let mut r = Report::new("Paired comparison".into(), inputs);
+        r.pricing_versions.push(table.version.clone());
+        r.sections.push(Section {
+            title: "Tasks".into(),
+            tables: tables.into_iter().map(|(t, g)| (Some(t), g)).collect(),
+            notes,
+        });
+        r.data.push((
+            "compare.json".into(),
+            serde_json::to_string_pretty(&doc).unwrap_or_default(),
+        ));
+        let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
+        r.charts.push((
+            "paired-tasks",
+            Chart::Paired {
+                title: "Cost per task, A and B".into(),
+                tasks: p.pairs.iter().map(|x| x.task.clone()).collect(),
+                labels: ("A".into(), "B".into()),
+                a: p.pairs.iter().map(|x| f(x.a.cost.total())).collect(),
+                b: p.pairs.iter().map(|x| f(x.b.cost.total())).collect(),
+            },
+        ));
+        let diffs: Vec<f64> = p.pairs.iter().map(|x| f(x.difference())).collect();
+        r.charts.push((
+            "paired-differences",
+            Chart::Histogram {
+                title: "Distribution of per-task differences (B - A)".into(),
+                bins: bins(&diffs, 20),
+                p50: f(s.mean_difference),
+                p95: f(s.ci95.1),
+            },
+        ));
+        crate::cmd::report::write(dir, &r, args.force)?;
+    }
+    Ok(0)
+}
+
+pub fn run(args: CompareArgs) -> Result<i32> {
+    if args.format == Format::Csv {
+        return Err(Error::new("compare writes table, json or markdown"));
+    }
+    if !args.a.is_empty() || !args.b.is_empty() {
+        if !args.paths.is_empty() {
+            return Err(Error::new(
+                "give either PATHs to reprice or --a/--b to pair, not both",
+            ));
+        }
+        return run_paired(&args);
+    }
+    run_reprice(&args)
+}

@@ -1,0 +1,445 @@
+//! The CI cost gate: a baseline of task costs (with the usage and the price table behind
+//! them), and a check of a new run against it. The change is split into a volume part (usage
+//! changed, priced at the baseline's prices) and a price part (prices changed, on today's
+//! usage) that add up exactly, so a price-table update never reads as a regression.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use rust_decimal::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{task_of, TaskKey};
+use crate::error::{Error, Result};
+use crate::pricing::PriceTable;
+use crate::rate::Rater;
+use crate::time::Zone;
+use crate::usage::SessionUsage;
+
+pub const BASELINE_SCHEMA: &str = "agentmeter/baseline-v1";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BaselineTask {
+    pub task: String,
+    pub sessions: usize,
+    /// USD, exact, at the baseline's prices.
+    pub cost: String,
+    pub usage: Vec<SessionUsage>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BaselinePricing {
+    pub name: String,
+    pub version: String,
+    /// The whole price table, so a later check can price new usage at these prices.
+    pub table: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Baseline {
+    pub schema: String,
+    pub created_at: String,
+    pub agentmeter_version: String,
+    pub git_commit: Option<String>,
+    pub key: String,
+    pub pricing: BaselinePricing,
+    pub total: String,
+    pub tasks: Vec<BaselineTask>,
+}
+
+/// Sessions grouped by task; sessions without a key are returned apart.
+pub fn by_task(
+    sessions: Vec<SessionUsage>,
+    key: &TaskKey,
+) -> (BTreeMap<String, Vec<SessionUsage>>, Vec<String>) {
+    let mut tasks: BTreeMap<String, Vec<SessionUsage>> = BTreeMap::new();
+    let mut no_key = Vec::new();
+    for s in sessions {
+        match task_of(&s, key) {
+            Some(t) => tasks.entry(t).or_default().push(s),
+            None => no_key.push(s.session_id.to_string()),
+        }
+    }
+    (tasks, no_key)
+}
+
+/// The exact cost of some usage under a table; `Err` names what could not be priced.
+pub fn cost_of(usage: &[SessionUsage], table: &PriceTable) -> Result<Decimal> {
+    let rater = Rater::new(table, Zone::default());
+    let mut total = Decimal::ZERO;
+    for u in usage {
+        let (r, problems) = rater.rate(u.clone());
+        if let Some(p) = problems.first() {
+            return Err(p.to_error());
+        }
+        total += r.cost.total();
+    }
+    Ok(total)
+}
+
+/// The commit of the git checkout around the current directory, if any.
+pub fn git_commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+pub fn baseline(
+    sessions: Vec<SessionUsage>,
+    key: &TaskKey,
+    table: &PriceTable,
+) -> Result<(Baseline, Vec<String>)> {
+    let (tasks, no_key) = by_task(sessions, key);
+    let mut out = Vec::new();
+    let mut total = Decimal::ZERO;
+    for (task, usage) in tasks {
+        let cost = cost_of(&usage, table)?;
+        total += cost;
+        out.push(BaselineTask {
+            task,
+            sessions: usage.len(),
+            cost: crate::money::exact(cost),
+            usage,
+        });
+    }
+    Ok((
+        Baseline {
+            schema: BASELINE_SCHEMA.into(),
+            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            agentmeter_version: env!("CARGO_PKG_VERSION").into(),
+            git_commit: git_commit(),
+            key: key.to_string(),
+            pricing: BaselinePricing {
+                name: table.name.clone(),
+                version: table.version.clone(),
+                table: table.text.to_string(),
+            },
+            total: crate::money::exact(total),
+            tasks: out,
+        },
+        no_key,
+    ))
+}
+
+pub fn read_baseline(path: &std::path::Path) -> Result<Baseline> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::new(format!("{}: not a JSON baseline: {e}", path.display())))?;
+    let schema = v.get("schema").and_then(|s| s.as_str()).unwrap_or("(none)");
+    if schema != BASELINE_SCHEMA {
+        return Err(Error::new(format!("{}: baseline schema {schema:?} is not {BASELINE_SCHEMA:?}", path.display()))
+            .with_hint("write a new baseline with this agentmeter: `agentmeter baseline PATH... -o baseline.json`"));
+    }
+    serde_json::from_value(v)
+        .map_err(|e| Error::new(format!("{}: malformed baseline: {e}", path.display())))
+}
+
+/// A threshold on the change.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Limits {
+    /// As a fraction of the baseline (0.10 = 10%).
+    pub max_increase: Option<Decimal>,
+    pub max_increase_usd: Option<Decimal>,
+    /// On the current cost itself.
+    pub budget: Option<Decimal>,
+}
+
+impl Limits {
+    /// Fill what `self` leaves open from `other`.
+    pub fn or(self, other: Limits) -> Limits {
+        Limits {
+            max_increase: self.max_increase.or(other.max_increase),
+            max_increase_usd: self.max_increase_usd.or(other.max_increase_usd),
+            budget: self.budget.or(other.budget),
+        }
+    }
+}
+
+/// "10%" -> 0.10. A bare number is refused: is `10` ten percent or ten dollars?
+pub fn parse_percent(what: &str, s: &str) -> Result<Decimal> {
+    let t = s.trim();
+    let Some(n) = t.strip_suffix('%') else {
+        return Err(Error::new(format!(
+            "{what} {s:?}: write a percentage such as \"10%\" (for dollars use --max-increase-usd)"
+        )));
+    };
+    let v = Decimal::from_str(n.trim())
+        .map_err(|_| Error::new(format!("{what} {s:?} is not a percentage")))?;
+    if v.is_sign_negative() {
+        return Err(Error::new(format!("{what} {s:?} must not be negative")));
+    }
+    Ok(v / Decimal::ONE_HUNDRED)
+}
+
+/// "0.50" or "$0.50" -> 0.50. A percentage is refused.
+pub fn parse_usd(what: &str, s: &str) -> Result<Decimal> {
+    let t = s.trim();
+    if t.ends_with('%') {
+        return Err(Error::new(format!(
+            "{what} {s:?} is a percentage; it takes dollars such as \"0.50\""
+        )));
+    }
+    let v = Decimal::from_str(t.trim_start_matches('$').replace(',', "").trim())
+        .map_err(|_| Error::new(format!("{what} {s:?} is not an amount in dollars")))?;
+    if v.is_sign_negative() {
+        return Err(Error::new(format!("{what} {s:?} must not be negative")));
+    }
+    Ok(v)
+}
+
+/// One task's (or the total's) change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delta {
+    pub task: String,
+    pub baseline: Decimal,
+    pub current: Decimal,
+    /// Current usage at the baseline's prices, minus the baseline.
+    pub volume: Decimal,
+    /// Current usage at today's prices, minus at the baseline's.
+    pub price: Decimal,
+    /// Which thresholds failed, in words.
+    pub failed: Vec<String>,
+}
+
+impl Delta {
+    pub fn change(&self) -> Decimal {
+        self.current - self.baseline
+    }
+
+    /// Check `limits`; thresholds on the increase apply to the volume part only.
+    pub fn check(&mut self, limits: &Limits) {
+        if let Some(p) = limits.max_increase {
+            let allowed = self.baseline * p;
+            if self.volume > allowed && (self.volume > Decimal::ZERO) {
+                let pct = if self.baseline.is_zero() {
+                    "from nothing".to_string()
+                } else {
+                    format!(
+                        "+{}%",
+                        (self.volume / self.baseline * Decimal::ONE_HUNDRED)
+                            .round_dp(1)
+                            .normalize()
+                    )
+                };
+                self.failed.push(format!(
+                    "volume {pct} > max increase {}%",
+                    (p * Decimal::ONE_HUNDRED).normalize()
+                ));
+            }
+        }
+        if let Some(u) = limits.max_increase_usd {
+            if self.volume > u {
+                self.failed.push(format!(
+                    "volume +{} > max increase {}",
+                    crate::money::usd(self.volume),
+                    crate::money::usd(u)
+                ));
+            }
+        }
+        if let Some(b) = limits.budget {
+            if self.current > b {
+                self.failed.push(format!(
+                    "{} > budget {}",
+                    crate::money::usd(self.current),
+                    crate::money::usd(b)
+                ));
+            }
+        }
+    }
+}
+
+pub struct CheckResult {
+    pub total: Delta,
+    /// Tasks in both runs.
+    pub tasks: Vec<Delta>,
+    pub new_tasks: Vec<(String, Decimal)>,
+    pub missing_tasks: Vec<(String, Decimal)>,
+    pub no_key: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+impl CheckResult {
+    pub fn passed(&self) -> bool {
+        self.total.failed.is_empty() && self.tasks.iter().all(|t| t.failed.is_empty())
+    }
+}
+
+pub struct CheckOptions {
+    pub key: TaskKey,
+    pub total_limits: Limits,
+    /// Per-task limits (None: tasks are not checked one by one).
+    pub per_task: Option<(Limits, BTreeMap<String, Limits>)>,
+    pub reprice_baseline: bool,
+}
+
+/// Current usage at a table's prices; usage the table cannot price (say, a model it does not
+/// list) is priced at `fallback` instead, and said so.
+fn cost_with_fallback(
+    usage: &[SessionUsage],
+    table: &PriceTable,
+    fallback: &PriceTable,
+    notes: &mut Vec<String>,
+    task: &str,
+) -> Result<Decimal> {
+    match cost_of(usage, table) {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            notes.push(format!("task {task}: the baseline's price table cannot price today's usage ({}); its volume part uses today's prices", e.message));
+            cost_of(usage, fallback)
+        }
+    }
+}
+
+pub fn check(
+    base: &Baseline,
+    current: Vec<SessionUsage>,
+    today: &PriceTable,
+    opts: &CheckOptions,
+) -> Result<CheckResult> {
+    if current.is_empty() {
+        return Err(Error::new("the run has no sessions: nothing to check")
+            .with_hint("check the PATHs given to `agentmeter check`"));
+    }
+    let base_table = PriceTable::parse(
+        &base.pricing.table,
+        &format!("the baseline's price table ({})", base.pricing.version),
+    )?;
+    let (tasks, no_key) = by_task(current, &opts.key);
+    let base_tasks: BTreeMap<&str, &BaselineTask> =
+        base.tasks.iter().map(|t| (t.task.as_str(), t)).collect();
+    if !base_tasks.is_empty() && !tasks.keys().any(|k| base_tasks.contains_key(k.as_str())) {
+        return Err(Error::new(format!(
+            "no task of the run is in the baseline (tasks keyed by {})",
+            opts.key
+        ))
+        .with_hint("was the baseline made from the same tasks, with the same --key?"));
+    }
+    let mut notes = Vec::new();
+    let mut deltas = Vec::new();
+    let mut new_tasks = Vec::new();
+    let mut total = Delta {
+        task: "total".into(),
+        baseline: Decimal::ZERO,
+        current: Decimal::ZERO,
+        volume: Decimal::ZERO,
+        price: Decimal::ZERO,
+        failed: Vec::new(),
+    };
+    for (task, usage) in &tasks {
+        let current = cost_of(usage, today)?;
+        let at_base = if opts.reprice_baseline {
+            current
+        } else {
+            cost_with_fallback(usage, &base_table, today, &mut notes, task)?
+        };
+        let baseline = match base_tasks.get(task.as_str()) {
+            Some(b) if opts.reprice_baseline => cost_of(&b.usage, today)?,
+            Some(b) => cost_of(&b.usage, &base_table)?,
+            None => {
+                new_tasks.push((task.clone(), current));
+                Decimal::ZERO
+            }
+        };
+        let d = Delta {
+            task: task.clone(),
+            baseline,
+            current,
+            volume: at_base - baseline,
+            price: current - at_base,
+            failed: Vec::new(),
+        };
+        total.baseline += d.baseline;
+        total.current += d.current;
+        total.volume += d.volume;
+        total.price += d.price;
+        if base_tasks.contains_key(task.as_str()) {
+            deltas.push(d);
+        }
+    }
+    let mut missing_tasks = Vec::new();
+    for b in &base.tasks {
+        if !tasks.contains_key(&b.task) {
+            let cost = if opts.reprice_baseline {
+                cost_of(&b.usage, today)?
+            } else {
+                cost_of(&b.usage, &base_table)?
+            };
+            total.baseline += cost;
+            total.volume -= cost;
+            missing_tasks.push((b.task.clone(), cost));
+        }
+    }
+    total.check(&opts.total_limits);
+    if let Some((default, overrides)) = &opts.per_task {
+        for d in &mut deltas {
+            let limits = overrides
+                .get(&d.task)
+                .copied()
+                .unwrap_or_default()
+                .or(*default);
+            d.check(&limits);
+        }
+    }
+    debug_assert_eq!(total.volume + total.price, total.current - total.baseline);
+    Ok(CheckResult {
+        total,
+        tasks: deltas,
+        new_tasks,
+        missing_tasks,
+        no_key,
+        notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_parse_strictly() {
+        assert_eq!(
+            parse_percent("--max-increase", "10%").unwrap(),
+            Decimal::new(10, 2)
+        );
+        assert!(parse_percent("--max-increase", "10")
+            .unwrap_err()
+            .message
+            .contains("write a percentage"));
+        assert_eq!(
+            parse_usd("--budget", "$1,250.50").unwrap(),
+            Decimal::new(125050, 2)
+        );
+        assert!(parse_usd("--max-increase-usd", "5%").is_err());
+        assert!(parse_usd("--budget", "ten").is_err());
+    }
+
+    #[test]
+    fn increase_thresholds_look_at_the_volume_part() {
+        // Baseline 1.00, now 1.30: volume +0.05, price +0.25 (a price rise). 10% allows 0.10.
+        let mut d = Delta {
+            task: "t".into(),
+            baseline: Decimal::ONE,
+            current: Decimal::new(130, 2),
+            volume: Decimal::new(5, 2),
+            price: Decimal::new(25, 2),
+            failed: vec![],
+        };
+        d.check(&Limits {
+            max_increase: Some(Decimal::new(10, 2)),
+            max_increase_usd: Some(Decimal::new(10, 2)),
+            budget: None,
+        });
+        assert!(d.failed.is_empty(), "{:?}", d.failed);
+        d.check(&Limits {
+            budget: Some(Decimal::new(125, 2)),
+            ..Default::default()
+        });
+        assert_eq!(d.failed, vec!["$1.30 > budget $1.25"]);
+    }
+}
