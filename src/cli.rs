@@ -37,6 +37,8 @@ pub enum Command {
     Baseline(cmd::baseline::BaselineArgs),
     /// Fail (exit 1) when a run costs more than the baseline allows: the CI cost gate.
     Check(cmd::check::CheckArgs),
+    /// Export priced usage as FOCUS 1.3 (CSV, Parquet) or line items (Parquet).
+    Export(cmd::export::ExportArgs),
     /// Project a scenario's monthly spend: exact expectation and Monte Carlo percentiles.
     Project(cmd::project::ProjectArgs),
     /// Fit a scenario (per-agent session distributions) from real exports.
@@ -65,6 +67,7 @@ pub fn main() -> i32 {
         Command::Pricing(c) => cmd::pricing::run(c),
         Command::Project(args) => cmd::project::run(args),
         Command::Compare(args) => cmd::compare::run(args),
+        Command::Export(args) => cmd::export::run(args),
         Command::Baseline(args) => cmd::baseline::run(args),
         Command::Check(args) => cmd::check::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),

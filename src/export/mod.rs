@@ -1,6 +1,7 @@
 //! Exporters: one per output format (as hyperfine has them). Each turns a report into text.
 
 pub mod csv;
+pub mod focus;
 pub mod json;
 pub mod markdown;
 pub mod projection;

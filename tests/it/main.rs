@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod export;
 mod fixtures;
 mod gate;
 mod pricing_cmd;
