@@ -39,6 +39,8 @@ pub enum Command {
     Check(cmd::check::CheckArgs),
     /// Export priced usage as FOCUS 1.3 (CSV, Parquet) or line items (Parquet).
     Export(cmd::export::ExportArgs),
+    /// Computed vs provider-reported cost per session, and vs the invoice by day.
+    Reconcile(cmd::reconcile::ReconcileArgs),
     /// Project a scenario's monthly spend: exact expectation and Monte Carlo percentiles.
     Project(cmd::project::ProjectArgs),
     /// Fit a scenario (per-agent session distributions) from real exports.
@@ -68,6 +70,7 @@ pub fn main() -> i32 {
         Command::Project(args) => cmd::project::run(args),
         Command::Compare(args) => cmd::compare::run(args),
         Command::Export(args) => cmd::export::run(args),
+        Command::Reconcile(args) => cmd::reconcile::run(args),
         Command::Baseline(args) => cmd::baseline::run(args),
         Command::Check(args) => cmd::check::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),

@@ -15,6 +15,7 @@ pub mod money;
 pub mod pricing;
 pub mod project;
 pub mod rate;
+pub mod reconcile;
 pub mod report;
 pub mod scenario;
 pub mod simulate;

@@ -8,5 +8,6 @@ pub mod fit;
 pub mod meter;
 pub mod pricing;
 pub mod project;
+pub mod reconcile;
 pub mod report;
 pub mod simulate;

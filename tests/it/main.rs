@@ -8,5 +8,6 @@ mod gate;
 mod pricing_cmd;
 mod projection;
 mod props;
+mod reconcile;
 mod report;
 mod rules;

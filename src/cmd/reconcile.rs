@@ -1,0 +1,229 @@
+//! `agentmeter reconcile`: computed vs provider-reported per session, and vs invoiced by day.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use crate::cli::write_output;
+use crate::cmd::meter::meter_rated;
+use crate::error::{Error, Result};
+use crate::export::{markdown, table, Format, Grid};
+use crate::meter::MeterOptions;
+use crate::money::{exact, usd};
+use crate::pricing::PriceTable;
+use crate::reconcile::{
+    check_session, computed_by_day, read_cost_reports, SessionCheck, Tolerance, OTHER_BUCKET,
+};
+use crate::time::Zone;
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  agentmeter reconcile runs/\n  agentmeter reconcile runs/ --cost-report admin/cost_report.json --tolerance-usd 0.05\n\n\
+    Exit code 0 with or without flags (it reports); 2 on an error."
+)]
+pub struct ReconcileArgs {
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Flag a session when computed and reported cost differ by more than this many dollars...
+    #[arg(long, default_value = "0.01", value_name = "USD")]
+    pub tolerance_usd: String,
+    /// ...and by more than this share of the reported cost.
+    #[arg(long, default_value = "0.5%", value_name = "PCT")]
+    pub tolerance_pct: String,
+    /// Admin API cost_report responses (JSON) for the invoiced view; repeat for several pages.
+    #[arg(long = "cost-report", value_name = "FILE")]
+    pub cost_reports: Vec<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn opt(d: Option<Decimal>) -> String {
+    d.map_or("-".into(), |d| d.round_dp(3).normalize().to_string())
+}
+
+fn render(format: Format, tables: &[(String, Grid)], notes: &[String]) -> String {
+    let mut out = String::new();
+    for (t, g) in tables {
+        match format {
+            Format::Markdown => out.push_str(&format!("### {t}\n\n{}\n", markdown::render(g))),
+            _ => out.push_str(&format!("{t}\n{}\n", table::render(g))),
+        }
+    }
+    for n in notes {
+        out.push_str(&format!("{n}\n"));
+    }
+    out
+}
+
+pub fn run(args: ReconcileArgs) -> Result<i32> {
+    if args.format == Format::Csv {
+        return Err(Error::new("reconcile writes table, json or markdown"));
+    }
+    let tol = Tolerance {
+        usd: crate::compare::gate::parse_usd("--tolerance-usd", &args.tolerance_usd)?,
+        fraction: crate::compare::gate::parse_percent("--tolerance-pct", &args.tolerance_pct)?,
+    };
+    let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
+    let (sessions, _, _) = meter_rated(
+        &args.paths,
+        &table,
+        &MeterOptions::default(),
+        Zone::default(),
+    )?;
+    let checks: Vec<SessionCheck> = sessions
+        .iter()
+        .filter_map(|s| check_session(s, tol))
+        .collect();
+    let unreported: Vec<String> = sessions
+        .iter()
+        .filter(|s| s.usage.provider_reported.is_none())
+        .map(|s| s.usage.session_id.to_string())
+        .collect();
+
+    let find = |c: &SessionCheck, what: &str| c.quantities.iter().find(|q| q.what == what).cloned();
+    let rows = checks
+        .iter()
+        .map(|c| {
+            let rt = find(c, "runtime_seconds");
+            let ws = find(c, "web_searches");
+            vec![
+                c.session_id.clone(),
+                usd(c.computed_cost),
+                c.reported_cost.map_or("-".into(), usd),
+                c.difference().map_or("-".into(), usd),
+                format!(
+                    "{} / {}",
+                    opt(rt.as_ref().map(|q| q.computed)),
+                    opt(rt.and_then(|q| q.reported))
+                ),
+                format!(
+                    "{} / {}",
+                    opt(ws.as_ref().map(|q| q.computed)),
+                    opt(ws.and_then(|q| q.reported))
+                ),
+                if c.flagged {
+                    format!("FLAG: {}", c.explained_by.unwrap_or("cost"))
+                } else {
+                    "ok".into()
+                },
+            ]
+        })
+        .collect();
+    let header = [
+        "Session",
+        "Computed",
+        "Reported",
+        "Difference",
+        "Runtime s (ours / theirs)",
+        "Searches (ours / theirs)",
+        "Check",
+    ];
+    let mut tables = vec![(
+        format!(
+            "Computed vs provider-reported (tolerance {} or {}%)",
+            usd(tol.usd),
+            (tol.fraction * Decimal::ONE_HUNDRED).normalize()
+        ),
+        Grid {
+            header: header.map(String::from).to_vec(),
+            numeric: vec![false, true, true, true, true, true, false],
+            rows,
+            total: Vec::new(),
+        },
+    )];
+    let flagged = checks.iter().filter(|c| c.flagged).count();
+    let mut notes = vec![format!(
+        "{} session(s) compared, {flagged} flagged",
+        checks.len()
+    )];
+    if !unreported.is_empty() {
+        notes.push(format!(
+            "{} session(s) without provider figures: {}",
+            unreported.len(),
+            unreported.join(", ")
+        ));
+    }
+    let computed_total: Decimal = sessions.iter().map(|s| s.cost.total()).sum();
+    let reported_total: Decimal = checks.iter().filter_map(|c| c.reported_cost).sum();
+    let mut doc = json!({
+        "schema": "agentmeter/reconcile-v1",
+        "pricing": table.version,
+        "tolerance": {"usd": exact(tol.usd), "fraction": exact(tol.fraction)},
+        "sessions": checks.iter().map(|c| json!({
+            "session_id": c.session_id, "computed": exact(c.computed_cost), "provider_reported": c.reported_cost.map(exact),
+            "difference": c.difference().map(exact), "flagged": c.flagged, "explained_by": c.explained_by,
+            "quantities": c.quantities.iter().map(|q| json!({"what": q.what, "computed": exact(q.computed), "provider_reported": q.reported.map(exact), "cost_impact": exact(q.cost_impact)})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "unreported": unreported,
+        "totals": {"computed": exact(computed_total), "provider_reported": exact(reported_total)},
+    });
+    if !args.cost_reports.is_empty() {
+        let invoiced = read_cost_reports(&args.cost_reports)?;
+        let computed = computed_by_day(&sessions);
+        let keys: std::collections::BTreeSet<_> =
+            invoiced.keys().chain(computed.keys()).cloned().collect();
+        let mut rows = Vec::new();
+        let mut lines = Vec::new();
+        for k in keys {
+            let (c, i) = (
+                computed.get(&k).copied().unwrap_or_default(),
+                invoiced.get(&k).copied().unwrap_or_default(),
+            );
+            rows.push(vec![k.0.clone(), k.1.clone(), usd(c), usd(i), usd(c - i)]);
+            lines.push(json!({"day": k.0, "bucket": k.1, "computed": exact(c), "invoiced": exact(i), "difference": exact(c - i)}));
+        }
+        let invoiced_total: Decimal = invoiced.values().copied().sum();
+        tables.push((
+            "Computed vs invoiced, by UTC day".into(),
+            Grid {
+                header: [
+                    "Day",
+                    "Model / charge",
+                    "Computed",
+                    "Invoiced",
+                    "Difference",
+                ]
+                .map(String::from)
+                .to_vec(),
+                numeric: vec![false, false, true, true, true],
+                rows,
+                total: vec![
+                    "Total".into(),
+                    String::new(),
+                    usd(computed_total),
+                    usd(invoiced_total),
+                    usd(computed_total - invoiced_total),
+                ],
+            },
+        ));
+        notes.push(format!(
+            "three sources: computed {}, provider-reported {} (sessions that report it), invoiced {}",
+            usd(computed_total),
+            usd(reported_total),
+            usd(invoiced_total)
+        ));
+        if invoiced.keys().any(|k| k.1 == OTHER_BUCKET) {
+            notes.push(
+                "some invoiced rows match no model, web search or runtime: see the (other) rows"
+                    .into(),
+            );
+        }
+        doc["invoiced"] = json!({"by_day": lines, "total": exact(invoiced_total)});
+        doc["totals"]["invoiced"] = json!(exact(invoiced_total));
+    }
+    let text = if args.format == Format::Json {
+        serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    } else {
+        render(args.format, &tables, &notes)
+    };
+    write_output(args.output.as_ref(), args.force, &text)?;
+    Ok(0)
+}

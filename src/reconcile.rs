@@ -1,0 +1,261 @@
+//! Reconcile: what we computed beside what the provider reported for each session
+//! (`usage.active_seconds`, token totals, `server_tool_use.web_search_requests`,
+//! `usage.list_cost`), and beside what was invoiced (Admin API `cost_report`), by day and model.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::prelude::*;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::rate::{Category, RatedSession};
+
+/// When a difference is worth a flag: over `usd` dollars or `fraction` of the reported cost.
+#[derive(Clone, Copy, Debug)]
+pub struct Tolerance {
+    pub usd: Decimal,
+    pub fraction: Decimal,
+}
+
+impl Default for Tolerance {
+    fn default() -> Self {
+        Tolerance {
+            usd: Decimal::new(1, 2),
+            fraction: Decimal::new(5, 3),
+        }
+    }
+}
+
+/// One quantity, ours and theirs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pair {
+    pub what: &'static str,
+    pub computed: Decimal,
+    pub reported: Option<Decimal>,
+    /// What the difference costs at the session's own unit price (USD).
+    pub cost_impact: Decimal,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionCheck {
+    pub session_id: String,
+    pub computed_cost: Decimal,
+    pub reported_cost: Option<Decimal>,
+    pub quantities: Vec<Pair>,
+    pub flagged: bool,
+    /// The quantity whose difference explains most of the cost difference.
+    pub explained_by: Option<&'static str>,
+}
+
+impl SessionCheck {
+    pub fn difference(&self) -> Option<Decimal> {
+        self.reported_cost.map(|r| self.computed_cost - r)
+    }
+}
+
+/// The average unit price a session paid per category (USD per unit of quantity).
+fn unit_prices(s: &RatedSession) -> [Decimal; 7] {
+    let mut q = [0u64; 7];
+    let mut a = [Decimal::ZERO; 7];
+    for i in &s.items {
+        q[i.category as usize] += i.quantity;
+        a[i.category as usize] += i.amount;
+    }
+    std::array::from_fn(|k| {
+        if q[k] == 0 {
+            Decimal::ZERO
+        } else {
+            a[k] / Decimal::from(q[k])
+        }
+    })
+}
+
+pub fn check_session(s: &RatedSession, tol: Tolerance) -> Option<SessionCheck> {
+    let p = s.usage.provider_reported.as_ref()?;
+    let t = s.usage.tokens();
+    let price = unit_prices(s);
+    let d = |x: u64| Decimal::from(x);
+    let mut q = Vec::new();
+    let mut push =
+        |what: &'static str, computed: Decimal, reported: Option<Decimal>, unit: Decimal| {
+            let cost_impact = reported.map_or(Decimal::ZERO, |r| (computed - r) * unit);
+            q.push(Pair {
+                what,
+                computed,
+                reported,
+                cost_impact,
+            });
+        };
+    // Runtime in seconds; its unit price per second is 1000 x the per-ms price.
+    push(
+        "runtime_seconds",
+        Decimal::from(s.usage.active_ms()) / Decimal::from(1000),
+        p.active_seconds,
+        price[Category::Runtime as usize] * Decimal::from(1000),
+    );
+    let tokens_known = p.tokens != Default::default();
+    let rep = |v: u64| tokens_known.then_some(d(v));
+    push(
+        "input_tokens",
+        d(t.input),
+        rep(p.tokens.input),
+        price[Category::Input as usize],
+    );
+    push(
+        "output_tokens",
+        d(t.output),
+        rep(p.tokens.output),
+        price[Category::Output as usize],
+    );
+    if p.cache_split_known {
+        push(
+            "cache_write_5m_tokens",
+            d(t.cache_write_5m),
+            rep(p.tokens.cache_write_5m),
+            price[Category::CacheWrite5m as usize],
+        );
+        push(
+            "cache_write_1h_tokens",
+            d(t.cache_write_1h),
+            rep(p.tokens.cache_write_1h),
+            price[Category::CacheWrite1h as usize],
+        );
+    }
+    push(
+        "cache_read_tokens",
+        d(t.cache_read),
+        rep(p.tokens.cache_read),
+        price[Category::CacheRead as usize],
+    );
+    push(
+        "web_searches",
+        d(s.usage.web_searches.len() as u64),
+        p.web_search_requests.map(d),
+        price[Category::WebSearch as usize],
+    );
+    let computed_cost = s.cost.total();
+    let flagged = match p.list_cost_usd {
+        Some(r) => (computed_cost - r).abs() > tol.usd.max(r.abs() * tol.fraction),
+        None => false,
+    };
+    let explained_by = if flagged {
+        q.iter()
+            .filter(|x| !x.cost_impact.is_zero())
+            .max_by_key(|x| x.cost_impact.abs())
+            .map(|x| x.what)
+    } else {
+        None
+    };
+    Some(SessionCheck {
+        session_id: s.usage.session_id.to_string(),
+        computed_cost,
+        reported_cost: p.list_cost_usd,
+        quantities: q,
+        flagged,
+        explained_by,
+    })
+}
+
+/// The Admin API `cost_report` (legacy) response: buckets of results with amounts in cents.
+#[derive(Deserialize)]
+struct CostReport {
+    data: Vec<CostBucket>,
+}
+
+#[derive(Deserialize)]
+struct CostBucket {
+    starting_at: String,
+    results: Vec<CostResult>,
+}
+
+#[derive(Deserialize)]
+struct CostResult {
+    amount: serde_json::Value,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    cost_type: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+}
+
+pub const RUNTIME_BUCKET: &str = "(session runtime)";
+pub const SEARCH_BUCKET: &str = "(web search)";
+pub const OTHER_BUCKET: &str = "(other)";
+
+/// Where an invoiced row goes: a model's tokens, web search, runtime, or other (flagged).
+fn bucket_of(r: &CostResult) -> String {
+    let desc = r.description.as_deref().unwrap_or("").to_ascii_lowercase();
+    match r.cost_type.as_deref() {
+        Some("web_search") => SEARCH_BUCKET.into(),
+        Some("tokens") => r.model.clone().unwrap_or_else(|| OTHER_BUCKET.into()),
+        _ if desc.contains("runtime")
+            || desc.contains("session")
+            || desc.contains("managed agent") =>
+        {
+            RUNTIME_BUCKET.into()
+        }
+        Some("code_execution") => RUNTIME_BUCKET.into(),
+        _ => OTHER_BUCKET.into(),
+    }
+}
+
+/// Invoiced USD by (day, bucket) from cost_report files.
+pub fn read_cost_reports(
+    paths: &[std::path::PathBuf],
+) -> Result<BTreeMap<(String, String), Decimal>> {
+    let mut out: BTreeMap<(String, String), Decimal> = BTreeMap::new();
+    for p in paths {
+        let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+        let report: CostReport = serde_json::from_str(&text)
+            .map_err(|e| Error::new(format!("{}: not a cost_report response: {e}", p.display())))?;
+        for b in report.data {
+            let day = b
+                .starting_at
+                .get(..10)
+                .unwrap_or(&b.starting_at)
+                .to_string();
+            for r in b.results {
+                if r.currency.as_deref().is_some_and(|c| c != "USD") {
+                    return Err(Error::new(format!(
+                        "{}: amounts in {} (only USD is supported)",
+                        p.display(),
+                        r.currency.unwrap_or_default()
+                    )));
+                }
+                let cents = match &r.amount {
+                    serde_json::Value::String(s) => s.parse::<Decimal>().ok(),
+                    serde_json::Value::Number(n) => n.to_string().parse::<Decimal>().ok(),
+                    _ => None,
+                }
+                .ok_or_else(|| {
+                    Error::new(format!(
+                        "{}: an amount is not a number of cents",
+                        p.display()
+                    ))
+                })?;
+                *out.entry((day.clone(), bucket_of(&r))).or_default() +=
+                    cents / Decimal::ONE_HUNDRED;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Our computed USD by (UTC day, bucket), in the buckets of the invoice.
+pub fn computed_by_day(sessions: &[RatedSession]) -> BTreeMap<(String, String), Decimal> {
+    let mut out: BTreeMap<(String, String), Decimal> = BTreeMap::new();
+    for s in sessions {
+        for i in &s.items {
+            let bucket = match i.category {
+                Category::Runtime => RUNTIME_BUCKET.to_string(),
+                Category::WebSearch => SEARCH_BUCKET.to_string(),
+                _ => i.model.as_deref().unwrap_or(OTHER_BUCKET).to_string(),
+            };
+            *out.entry((i.day.to_string(), bucket)).or_default() += i.amount;
+        }
+    }
+    out
+}
