@@ -41,6 +41,8 @@ pub enum Command {
     Export(cmd::export::ExportArgs),
     /// Computed vs provider-reported cost per session, and vs the invoice by day.
     Reconcile(cmd::reconcile::ReconcileArgs),
+    /// Fetch session exports from the Managed Agents API (key from ANTHROPIC_API_KEY).
+    Fetch(cmd::fetch::FetchArgs),
     /// Project a scenario's monthly spend: exact expectation and Monte Carlo percentiles.
     Project(cmd::project::ProjectArgs),
     /// Fit a scenario (per-agent session distributions) from real exports.
@@ -70,6 +72,7 @@ pub fn main() -> i32 {
         Command::Project(args) => cmd::project::run(args),
         Command::Compare(args) => cmd::compare::run(args),
         Command::Export(args) => cmd::export::run(args),
+        Command::Fetch(args) => cmd::fetch::run(args),
         Command::Reconcile(args) => cmd::reconcile::run(args),
         Command::Baseline(args) => cmd::baseline::run(args),
         Command::Check(args) => cmd::check::run(args),

@@ -9,6 +9,7 @@ pub mod cmd;
 pub mod compare;
 pub mod error;
 pub mod export;
+pub mod fetch;
 pub mod ingest;
 pub mod meter;
 pub mod money;

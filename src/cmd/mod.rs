@@ -4,6 +4,7 @@ pub mod baseline;
 pub mod check;
 pub mod compare;
 pub mod export;
+pub mod fetch;
 pub mod fit;
 pub mod meter;
 pub mod pricing;

@@ -3,8 +3,10 @@
 mod cli;
 mod common;
 mod export;
+mod fetch;
 mod fixtures;
 mod gate;
+mod mock;
 mod pricing_cmd;
 mod projection;
 mod props;

@@ -1,0 +1,213 @@
+//! `agentmeter fetch` against the mock API: exports that meter like the fixtures, retries,
+//! failures, atomic and incremental writes, and a key that never leaks.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::common::*;
+use crate::mock::{Mock, KEY};
+
+fn fixture_exports() -> Vec<PathBuf> {
+    [
+        "seed-example-uncached.ndjson",
+        "seed-example-cached.ndjson",
+        "busy-sonnet.ndjson",
+        "multiagent.ndjson",
+    ]
+    .iter()
+    .map(|f| fixtures().join(f))
+    .collect()
+}
+
+fn fetch(url: &str, out: &Path, extra: &[&str], key: Option<&str>) -> Run {
+    let mut cmd = bin();
+    cmd.args(["fetch", "--out", out.to_str().unwrap(), "--base-url", url])
+        .args(extra);
+    cmd.env_remove("ANTHROPIC_API_KEY");
+    if let Some(k) = key {
+        cmd.env("ANTHROPIC_API_KEY", k);
+    }
+    let o = cmd.output().unwrap();
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into(),
+        stderr: String::from_utf8_lossy(&o.stderr).into(),
+    }
+}
+
+fn totals(dir: &Path) -> Value {
+    let r = run([
+        "meter".as_ref(),
+        dir.as_os_str(),
+        "-f".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    v["totals"].clone()
+}
+
+fn no_key_anywhere(r: &Run, dir: &Path) {
+    assert!(
+        !r.stdout.contains(KEY) && !r.stderr.contains(KEY),
+        "the key leaked to the output"
+    );
+    for e in walk(dir) {
+        assert!(
+            !std::fs::read_to_string(&e)
+                .unwrap_or_default()
+                .contains(KEY),
+            "the key leaked into {}",
+            e.display()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.path().is_dir() {
+                out.extend(walk(&e.path()));
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn fetched_exports_meter_like_the_fixtures_through_429_and_500() {
+    let mut state = Mock::from_exports(&fixture_exports());
+    state
+        .faults
+        .push_back(("/v1/sessions".into(), 429, Some("1".into())));
+    state
+        .faults
+        .push_back(("/v1/sessions/sesn_busy_sonnet/events".into(), 500, None));
+    let mock = Mock::start(state);
+    let tmp = Tmp::new();
+    let out = tmp.path("runs");
+    let r = fetch(&mock.url, &out, &["--concurrency", "2"], Some(KEY));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("4 session(s) fetched"), "{}", r.stderr);
+    // The same totals as metering the fixture files themselves.
+    let direct = {
+        let mut args = vec!["meter".to_string(), "-f".into(), "json".into()];
+        args.extend(fixture_exports().iter().map(|p| p.display().to_string()));
+        let r = run(&args);
+        serde_json::from_str::<Value>(&r.stdout).unwrap()["totals"].clone()
+    };
+    assert_eq!(totals(&out), direct);
+    let st = mock.state.lock().unwrap();
+    assert!(
+        st.hits.iter().all(|(_, ok)| *ok),
+        "every request carried the key"
+    );
+    assert!(
+        st.hits
+            .iter()
+            .any(|(p, _)| p.contains("limit=1000") && p.contains("order=asc")),
+        "events paged with limit=1000, order=asc"
+    );
+    assert!(
+        st.faults.is_empty(),
+        "the 429 and the 500 were served and retried"
+    );
+    drop(st);
+    no_key_anywhere(&r, &out);
+    // Stored exports hold no message content.
+    for f in walk(&out) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(
+            !text.contains("Summarise the Q3 filings") && !text.contains("careful researcher"),
+            "{}",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn a_401_fails_at_once_and_names_what_to_check() {
+    let mock = Mock::start(Mock::from_exports(&fixture_exports()));
+    let tmp = Tmp::new();
+    let r = fetch(
+        &mock.url,
+        &tmp.path("runs"),
+        &[],
+        Some("sk-ant-wrong-key-123"),
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("401")
+            && r.stderr.contains("request-id req_mock_401")
+            && r.stderr.contains("ANTHROPIC_API_KEY"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("sk-ant-wrong-key-123"));
+    assert_eq!(mock.state.lock().unwrap().hits.len(), 1, "no retry on 401");
+    let r = fetch(&mock.url, &tmp.path("runs"), &[], None);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("ANTHROPIC_API_KEY is not set"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn an_interrupted_fetch_resumes_into_complete_identical_files() {
+    let tmp = Tmp::new();
+    // A clean fetch, for reference.
+    let clean = tmp.path("clean");
+    let mock = Mock::start(Mock::from_exports(&fixture_exports()));
+    assert_eq!(
+        fetch(&mock.url, &clean, &["--concurrency", "1"], Some(KEY)).code,
+        0
+    );
+    // A fetch that dies on one session (a 404 fails at once, like a kill): no half files.
+    let mut state = Mock::from_exports(&fixture_exports());
+    state
+        .faults
+        .push_back(("/v1/sessions/sesn_multi/threads".into(), 404, None));
+    let broken = Mock::start(state);
+    let out = tmp.path("runs");
+    let r = fetch(&broken.url, &out, &["--concurrency", "1"], Some(KEY));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    for f in walk(&out) {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            !name.ends_with(".part"),
+            "a temporary file was left: {name}"
+        );
+        assert_eq!(
+            std::fs::read(&f).unwrap(),
+            std::fs::read(clean.join(&name)).unwrap(),
+            "{name} is complete"
+        );
+    }
+    assert!(!out.join("sesn_multi.ndjson").exists());
+    // Re-run: the missing session is fetched, the others are skipped as unchanged.
+    let r = fetch(&broken.url, &out, &["--concurrency", "1"], Some(KEY));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("1 session(s) fetched") && r.stderr.contains("3 unchanged"),
+        "{}",
+        r.stderr
+    );
+    let mut names: Vec<_> = walk(&clean)
+        .iter()
+        .map(|p| p.file_name().unwrap().to_owned())
+        .collect();
+    names.sort();
+    for n in names {
+        assert_eq!(
+            std::fs::read(out.join(&n)).unwrap(),
+            std::fs::read(clean.join(&n)).unwrap(),
+            "{n:?}"
+        );
+    }
+}

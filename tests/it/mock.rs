@@ -1,0 +1,249 @@
+//! A mock of the Managed Agents API on 127.0.0.1 (a random port), serving sessions, paginated
+//! events and threads, and SSE streams, with scripted failures (429, 500, 401, dropped streams).
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+
+pub const KEY: &str = "sk-ant-test-NEVER-PRINT-ME-8c1f";
+
+#[derive(Default)]
+pub struct State {
+    pub sessions: Vec<Value>,
+    pub events: HashMap<String, Vec<Value>>,
+    pub threads: HashMap<String, Vec<(Value, Vec<Value>)>>,
+    /// Failures to serve first, per path prefix: (prefix, status, retry-after).
+    pub faults: VecDeque<(String, u16, Option<String>)>,
+    /// SSE bodies for successive connections to a session's stream.
+    pub streams: HashMap<String, VecDeque<String>>,
+    /// Every request: (path with query, whether the key header was right).
+    pub hits: Vec<(String, bool)>,
+    pub page_size: usize,
+}
+
+pub struct Mock {
+    pub url: String,
+    pub state: Arc<Mutex<State>>,
+}
+
+impl Mock {
+    pub fn start(state: State) -> Mock {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State {
+            page_size: if state.page_size == 0 {
+                2
+            } else {
+                state.page_size
+            },
+            ..state
+        }));
+        let s = state.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let s = s.clone();
+                std::thread::spawn(move || handle(conn, &s));
+            }
+        });
+        Mock { url, state }
+    }
+
+    /// Serve the sessions of export files (session object, events, then threads and theirs).
+    pub fn from_exports(paths: &[std::path::PathBuf]) -> State {
+        let mut st = State::default();
+        for p in paths {
+            let text = std::fs::read_to_string(p).unwrap();
+            let mut sid = String::new();
+            let mut thread: Option<usize> = None;
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let v: Value = serde_json::from_str(line).unwrap();
+                match v["type"].as_str() {
+                    Some("session") => {
+                        sid = v["id"].as_str().unwrap().to_string();
+                        let mut v = v.clone();
+                        v["updated_at"] = json!("2026-11-01T00:00:00Z");
+                        st.sessions.push(v);
+                    }
+                    Some("session_thread") => {
+                        let list = st.threads.entry(sid.clone()).or_default();
+                        list.push((v, Vec::new()));
+                        thread = Some(list.len() - 1);
+                    }
+                    _ => match thread {
+                        Some(t) => st.threads.get_mut(&sid).unwrap()[t].1.push(v),
+                        None => st.events.entry(sid.clone()).or_default().push(v),
+                    },
+                }
+            }
+        }
+        st
+    }
+}
+
+fn respond(mut conn: &TcpStream, status: u16, headers: &[(&str, String)], body: &str) {
+    let reason = match status {
+        200 => "OK",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        _ => "Error",
+    };
+    let mut head = format!("HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\nrequest-id: req_mock_{status}\r\n", body.len());
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = conn.write_all(head.as_bytes());
+    let _ = conn.write_all(body.as_bytes());
+    let _ = conn.flush();
+}
+
+fn page(items: &[Value], query: &HashMap<String, String>, size: usize) -> String {
+    let start: usize = query
+        .get("page")
+        .and_then(|p| p.strip_prefix('p'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let end = (start + size).min(items.len());
+    let next = if end < items.len() {
+        json!(format!("p{end}"))
+    } else {
+        Value::Null
+    };
+    json!({"data": &items[start.min(items.len())..end], "next_page": next}).to_string()
+}
+
+fn handle(conn: TcpStream, state: &Arc<Mutex<State>>) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    let mut key_ok = false;
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).is_err() || h == "\r\n" || h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("x-api-key") && v.trim() == KEY {
+                key_ok = true;
+            }
+        }
+    }
+    let target = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .to_string();
+    let (path, qs) = target.split_once('?').unwrap_or((&target, ""));
+    let query: HashMap<String, String> = qs
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (urldecode(k), urldecode(v)))
+        .collect();
+    let mut st = state.lock().unwrap();
+    st.hits.push((target.clone(), key_ok));
+    if !key_ok {
+        return respond(
+            &conn,
+            401,
+            &[],
+            "{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\"}}",
+        );
+    }
+    if let Some(i) = st
+        .faults
+        .iter()
+        .position(|(prefix, _, _)| path.starts_with(prefix.as_str()))
+    {
+        let (_, status, retry) = st.faults.remove(i).unwrap();
+        let headers: Vec<(&str, String)> =
+            retry.map(|r| vec![("retry-after", r)]).unwrap_or_default();
+        return respond(&conn, status, &headers, "{\"type\":\"error\"}");
+    }
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let size = st.page_size;
+    let body = match parts.as_slice() {
+        ["v1", "sessions"] => Some(page(&st.sessions, &query, size)),
+        ["v1", "sessions", id] => st
+            .sessions
+            .iter()
+            .find(|s| s["id"] == *id)
+            .map(|s| s.to_string()),
+        ["v1", "sessions", id, "events"] => Some(page(
+            st.events.get(*id).map(Vec::as_slice).unwrap_or(&[]),
+            &query,
+            size,
+        )),
+        ["v1", "sessions", id, "threads"] => {
+            let t: Vec<Value> = st
+                .threads
+                .get(*id)
+                .map(|l| l.iter().map(|(t, _)| t.clone()).collect())
+                .unwrap_or_default();
+            Some(page(&t, &query, size))
+        }
+        ["v1", "sessions", id, "threads", tid, "events"] => {
+            let ev = st
+                .threads
+                .get(*id)
+                .and_then(|l| l.iter().find(|(t, _)| t["id"] == *tid))
+                .map(|(_, e)| e.clone())
+                .unwrap_or_default();
+            Some(page(&ev, &query, size))
+        }
+        ["v1", "sessions", id, "events", "stream"] => {
+            let body = st.streams.get_mut(*id).and_then(VecDeque::pop_front);
+            drop(st);
+            match body {
+                Some(b) => {
+                    let mut c = &conn;
+                    let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n");
+                    let _ = c.write_all(b.as_bytes());
+                    let _ = c.flush();
+                    // Closing here is the dropped connection.
+                }
+                None => respond(&conn, 404, &[], "{}"),
+            }
+            return;
+        }
+        _ => None,
+    };
+    match body {
+        Some(b) => respond(
+            &conn,
+            200,
+            &[("content-type", "application/json".into())],
+            &b,
+        ),
+        None => respond(
+            &conn,
+            404,
+            &[],
+            "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\"}}",
+        ),
+    }
+}
+
+fn urldecode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
