@@ -43,6 +43,8 @@ pub enum Command {
     Reconcile(cmd::reconcile::ReconcileArgs),
     /// Fetch session exports from the Managed Agents API (key from ANTHROPIC_API_KEY).
     Fetch(cmd::fetch::FetchArgs),
+    /// Follow a session live: status, running time, tokens and cost so far.
+    Watch(cmd::watch::WatchArgs),
     /// Project a scenario's monthly spend: exact expectation and Monte Carlo percentiles.
     Project(cmd::project::ProjectArgs),
     /// Fit a scenario (per-agent session distributions) from real exports.
@@ -73,6 +75,7 @@ pub fn main() -> i32 {
         Command::Compare(args) => cmd::compare::run(args),
         Command::Export(args) => cmd::export::run(args),
         Command::Fetch(args) => cmd::fetch::run(args),
+        Command::Watch(args) => cmd::watch::run(args),
         Command::Reconcile(args) => cmd::reconcile::run(args),
         Command::Baseline(args) => cmd::baseline::run(args),
         Command::Check(args) => cmd::check::run(args),

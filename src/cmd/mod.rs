@@ -12,3 +12,4 @@ pub mod project;
 pub mod reconcile;
 pub mod report;
 pub mod simulate;
+pub mod watch;

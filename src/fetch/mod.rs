@@ -3,6 +3,7 @@
 //! incrementally. Retries 429, 5xx and connection errors; fails at once on 401/403/404.
 
 pub mod sanitize;
+pub mod watch;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -211,7 +212,7 @@ fn existing_updated_at(path: &Path) -> Option<String> {
 }
 
 /// Write `lines` to `path` through a temporary file and a rename: never half a file.
-fn write_atomically(path: &Path, lines: &[Value]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, lines: &[Value]) -> Result<()> {
     let tmp = path.with_file_name(format!(
         ".{}.part",
         path.file_name()

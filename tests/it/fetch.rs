@@ -211,3 +211,95 @@ fn an_interrupted_fetch_resumes_into_complete_identical_files() {
         );
     }
 }
+
+#[test]
+fn watch_follows_the_stream_through_a_dropped_connection() {
+    use serde_json::json;
+    // History: running at 10:00 and a request (50,000 in, 15,000 out). Stream 1: a ping, a web
+    // search and its result, then the connection drops; meanwhile a request of 10,000 input
+    // tokens happens (only the list has it). Stream 2: idle at 11:00.
+    // Opus 4.6: 60,000 x $5/M = 0.30 + 15,000 x $25/M = 0.375 + 1 search 0.01 + 1 h 0.08 = 0.765.
+    let e = |id: &str, kind: &str, at: &str| ev(id, kind, at);
+    let history = vec![
+        e("e1", "session.status_running", "2026-10-01T10:00:00Z"),
+        request("e2", "2026-10-01T10:05:00Z", 50_000, 15_000, 0, 0),
+    ];
+    let streamed = vec![
+        with(
+            e("e3", "agent.tool_use", "2026-10-01T10:10:00Z"),
+            json!({"name": "web_search"}),
+        ),
+        with(
+            e("e4", "agent.tool_result", "2026-10-01T10:10:01Z"),
+            json!({"tool_use_id": "e3", "is_error": false}),
+        ),
+    ];
+    let gap = request("e5", "2026-10-01T10:20:00Z", 10_000, 0, 0, 0);
+    let idle = with(
+        e("e6", "session.status_idle", "2026-10-01T11:00:00Z"),
+        json!({"stop_reason": {"type": "end_turn"}}),
+    );
+    let frame =
+        |v: &serde_json::Value| format!("event: {}\ndata: {}\n\n", v["type"].as_str().unwrap(), v);
+    let mut state = crate::mock::State::default();
+    let mut s = session("sesn_live", "claude-opus-4-6");
+    s["updated_at"] = json!("2026-10-01T10:00:00Z");
+    state.sessions.push(s);
+    state.events.insert("sesn_live".into(), history);
+    let body1 = format!(
+        "event: ping\ndata: {{}}\n\n{}{}",
+        frame(&streamed[0]),
+        frame(&streamed[1])
+    );
+    let mut publish1 = streamed.clone();
+    publish1.push(gap);
+    state.streams.insert(
+        "sesn_live".into(),
+        vec![
+            (body1, publish1),
+            (
+                format!("event: ping\ndata: {{}}\n\n{}", frame(&idle)),
+                vec![idle.clone()],
+            ),
+        ]
+        .into(),
+    );
+    let mock = Mock::start(state);
+    let tmp = Tmp::new();
+    let out = tmp.path("live.ndjson");
+    let o = bin()
+        .args([
+            "watch",
+            "sesn_live",
+            "--until-idle",
+            "--base-url",
+            &mock.url,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("ANTHROPIC_API_KEY", KEY)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains("sesn_live: done")
+            && stdout.contains("1:00:00.000")
+            && stdout.contains("$0.77"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(KEY) && !stderr.contains(KEY));
+    // The final figure is what `meter` makes of the export it kept: 0.765 exactly.
+    let t = totals(tmp.0.path());
+    assert_eq!(t["cost"]["total"], "0.765");
+    assert_eq!(t["requests"], 2);
+    assert_eq!(t["web_searches"], 1);
+    assert_eq!(
+        mock.state.lock().unwrap().streams["sesn_live"].len(),
+        0,
+        "both stream connections were used"
+    );
+}

@@ -17,8 +17,10 @@ pub struct State {
     pub threads: HashMap<String, Vec<(Value, Vec<Value>)>>,
     /// Failures to serve first, per path prefix: (prefix, status, retry-after).
     pub faults: VecDeque<(String, u16, Option<String>)>,
-    /// SSE bodies for successive connections to a session's stream.
-    pub streams: HashMap<String, VecDeque<String>>,
+    /// For successive connections to a session's stream: the SSE body sent before the
+    /// connection drops, and the events that become listable then (those sent, and any emitted
+    /// while the client is away).
+    pub streams: HashMap<String, VecDeque<(String, Vec<Value>)>>,
     /// Every request: (path with query, whether the key header was right).
     pub hits: Vec<(String, bool)>,
     pub page_size: usize,
@@ -198,7 +200,11 @@ fn handle(conn: TcpStream, state: &Arc<Mutex<State>>) {
             Some(page(&ev, &query, size))
         }
         ["v1", "sessions", id, "events", "stream"] => {
-            let body = st.streams.get_mut(*id).and_then(VecDeque::pop_front);
+            let next = st.streams.get_mut(*id).and_then(VecDeque::pop_front);
+            let body = next.map(|(b, publish)| {
+                st.events.entry(id.to_string()).or_default().extend(publish);
+                b
+            });
             drop(st);
             match body {
                 Some(b) => {

@@ -1,0 +1,47 @@
+//! `agentmeter watch SESSION`: a live status line for a running session.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::error::Result;
+use crate::fetch::watch::{final_line, watch, WatchOptions};
+use crate::fetch::Client;
+use crate::pricing::PriceTable;
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Example:\n  ANTHROPIC_API_KEY=... agentmeter watch sesn_01 --out runs/sesn_01.ndjson"
+)]
+pub struct WatchArgs {
+    /// The session to follow.
+    pub session: String,
+    /// Keep the export here (it is metered exactly like `meter` would).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Stop when the session goes idle (default: when it terminates).
+    #[arg(long)]
+    pub until_idle: bool,
+    /// Give up after this many dropped connections in a row.
+    #[arg(long, default_value_t = 20)]
+    pub max_reconnects: u32,
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
+}
+
+pub fn run(args: WatchArgs) -> Result<i32> {
+    let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
+    let client = Client::from_env("ANTHROPIC_API_KEY", args.base_url.as_deref())?;
+    let opts = WatchOptions {
+        session: args.session,
+        out: args.out,
+        until_idle: args.until_idle,
+        max_reconnects: args.max_reconnects,
+    };
+    if let Some(s) = watch(&client, &table, &opts)? {
+        println!("{}", final_line(&s));
+    }
+    Ok(0)
+}
