@@ -259,3 +259,105 @@ pub fn computed_by_day(sessions: &[RatedSession]) -> BTreeMap<(String, String), 
     }
     out
 }
+
+/// Token and search counts: input, output, cache writes (both TTLs), cache reads, searches.
+pub type Counts = [u64; 5];
+
+#[derive(Deserialize)]
+struct UsageReport {
+    data: Vec<UsageBucket>,
+}
+
+#[derive(Deserialize)]
+struct UsageBucket {
+    starting_at: String,
+    results: Vec<UsageResult>,
+}
+
+#[derive(Deserialize, Default)]
+struct CacheCreation {
+    #[serde(default)]
+    ephemeral_5m_input_tokens: u64,
+    #[serde(default)]
+    ephemeral_1h_input_tokens: u64,
+}
+
+#[derive(Deserialize, Default)]
+struct ServerToolUse {
+    #[serde(default)]
+    web_search_requests: u64,
+}
+
+#[derive(Deserialize)]
+struct UsageResult {
+    #[serde(default)]
+    uncached_input_tokens: u64,
+    #[serde(default)]
+    output_tokens: u64,
+    #[serde(default)]
+    cache_read_input_tokens: u64,
+    #[serde(default)]
+    cache_creation: CacheCreation,
+    #[serde(default)]
+    server_tool_use: ServerToolUse,
+    #[serde(default)]
+    model: Option<String>,
+}
+
+/// Reported counts by (day, model) from Admin API `usage_report/messages` responses.
+pub fn read_usage_reports(
+    paths: &[std::path::PathBuf],
+) -> Result<BTreeMap<(String, String), Counts>> {
+    let mut out: BTreeMap<(String, String), Counts> = BTreeMap::new();
+    for p in paths {
+        let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+        let report: UsageReport = serde_json::from_str(&text).map_err(|e| {
+            Error::new(format!("{}: not a usage_report response: {e}", p.display()))
+        })?;
+        for b in report.data {
+            let day = b
+                .starting_at
+                .get(..10)
+                .unwrap_or(&b.starting_at)
+                .to_string();
+            for r in b.results {
+                let c = out
+                    .entry((
+                        day.clone(),
+                        r.model.unwrap_or_else(|| "(all models)".into()),
+                    ))
+                    .or_default();
+                c[0] += r.uncached_input_tokens;
+                c[1] += r.output_tokens;
+                c[2] += r.cache_creation.ephemeral_5m_input_tokens
+                    + r.cache_creation.ephemeral_1h_input_tokens;
+                c[3] += r.cache_read_input_tokens;
+                c[4] += r.server_tool_use.web_search_requests;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Our counts by (UTC day, model), from the line items.
+pub fn computed_counts_by_day(sessions: &[RatedSession]) -> BTreeMap<(String, String), Counts> {
+    let mut out: BTreeMap<(String, String), Counts> = BTreeMap::new();
+    for s in sessions {
+        for i in &s.items {
+            let slot = match i.category {
+                Category::Input => 0,
+                Category::Output => 1,
+                Category::CacheWrite5m | Category::CacheWrite1h => 2,
+                Category::CacheRead => 3,
+                Category::WebSearch => 4,
+                Category::Runtime => continue,
+            };
+            out.entry((
+                i.day.to_string(),
+                i.model.as_deref().unwrap_or("(none)").to_string(),
+            ))
+            .or_default()[slot] += i.quantity;
+        }
+    }
+    out
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::error::Result;
-use crate::fetch::{fetch, fetch_cost_report, Client, FetchOptions};
+use crate::fetch::{fetch, fetch_admin_reports, Client, FetchOptions};
 
 #[derive(Args, Debug)]
 #[command(
@@ -40,7 +40,7 @@ pub struct FetchArgs {
     /// Sessions fetched at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
-    /// Fetch the Admin API cost report (with ANTHROPIC_ADMIN_KEY) from --created-since instead.
+    /// Fetch the Admin API cost and usage reports (with ANTHROPIC_ADMIN_KEY) from --created-since instead.
     #[arg(long)]
     pub admin: bool,
 }
@@ -59,7 +59,7 @@ pub fn run(args: FetchArgs) -> Result<i32> {
         let since = since.ok_or_else(|| {
             crate::error::Error::new("--admin needs --created-since (the report's starting_at)")
         })?;
-        let files = fetch_cost_report(&client, &since, until.as_deref(), &args.out)?;
+        let files = fetch_admin_reports(&client, &since, until.as_deref(), &args.out)?;
         eprintln!(
             "wrote {} cost report page(s) to {}",
             files.len(),

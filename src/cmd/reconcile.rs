@@ -14,7 +14,8 @@ use crate::meter::MeterOptions;
 use crate::money::{exact, usd};
 use crate::pricing::PriceTable;
 use crate::reconcile::{
-    check_session, computed_by_day, read_cost_reports, SessionCheck, Tolerance, OTHER_BUCKET,
+    check_session, computed_by_day, computed_counts_by_day, read_cost_reports, read_usage_reports,
+    SessionCheck, Tolerance, OTHER_BUCKET,
 };
 use crate::time::Zone;
 
@@ -35,6 +36,9 @@ pub struct ReconcileArgs {
     /// Admin API cost_report responses (JSON) for the invoiced view; repeat for several pages.
     #[arg(long = "cost-report", value_name = "FILE")]
     pub cost_reports: Vec<PathBuf>,
+    /// Admin API usage_report/messages responses (JSON): tokens and searches by day and model.
+    #[arg(long = "usage-report", value_name = "FILE")]
+    pub usage_reports: Vec<PathBuf>,
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
@@ -218,6 +222,66 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
         }
         doc["invoiced"] = json!({"by_day": lines, "total": exact(invoiced_total)});
         doc["totals"]["invoiced"] = json!(exact(invoiced_total));
+    }
+    if !args.usage_reports.is_empty() {
+        let reported = read_usage_reports(&args.usage_reports)?;
+        let computed = computed_counts_by_day(&sessions);
+        let keys: std::collections::BTreeSet<_> =
+            reported.keys().chain(computed.keys()).cloned().collect();
+        let names = [
+            "input",
+            "output",
+            "cache_write",
+            "cache_read",
+            "web_searches",
+        ];
+        let mut rows = Vec::new();
+        let mut lines = Vec::new();
+        for k in keys {
+            let (c, r) = (
+                computed.get(&k).copied().unwrap_or_default(),
+                reported.get(&k).copied().unwrap_or_default(),
+            );
+            let mut row = vec![k.0.clone(), k.1.clone()];
+            row.extend((0..5).map(|i| {
+                if c[i] == r[i] {
+                    crate::money::count(c[i])
+                } else {
+                    format!(
+                        "{} / {}",
+                        crate::money::count(c[i]),
+                        crate::money::count(r[i])
+                    )
+                }
+            }));
+            rows.push(row);
+            let obj: serde_json::Map<String, serde_json::Value> = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.to_string(), json!({"computed": c[i], "reported": r[i]})))
+                .collect();
+            lines.push(json!({"day": k.0, "model": k.1, "counts": obj}));
+        }
+        tables.push((
+            "Tokens and searches, computed / usage report (one number when they agree)".into(),
+            Grid {
+                header: [
+                    "Day",
+                    "Model",
+                    "Input",
+                    "Output",
+                    "Cache write",
+                    "Cache read",
+                    "Web searches",
+                ]
+                .map(String::from)
+                .to_vec(),
+                numeric: vec![false, false, true, true, true, true, true],
+                rows,
+                total: Vec::new(),
+            },
+        ));
+        doc["usage_report"] = json!(lines);
     }
     let text = if args.format == Format::Json {
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"

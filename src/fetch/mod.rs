@@ -345,13 +345,43 @@ pub fn fetch(client: &Client, opts: &FetchOptions) -> Result<FetchSummary> {
     })
 }
 
-/// Admin API cost report pages (`GET /v1/organizations/cost_report`), written as JSON files.
-pub fn fetch_cost_report(
+/// Admin API report pages, written as JSON files: `cost_report` (grouped by description) and
+/// `usage_report/messages` (grouped by model), daily buckets from `starting_at`.
+pub fn fetch_admin_reports(
     client: &Client,
     starting_at: &str,
     ending_at: Option<&str>,
     out: &Path,
 ) -> Result<Vec<PathBuf>> {
+    let mut written = fetch_report(
+        client,
+        (
+            "/v1/organizations/cost_report",
+            "cost_report",
+            "description",
+        ),
+        starting_at,
+        ending_at,
+        out,
+    )?;
+    let usage = (
+        "/v1/organizations/usage_report/messages",
+        "usage_report",
+        "model",
+    );
+    written.extend(fetch_report(client, usage, starting_at, ending_at, out)?);
+    Ok(written)
+}
+
+/// `(endpoint, file stem, group_by)` pages into `out`.
+fn fetch_report(
+    client: &Client,
+    report: (&str, &str, &str),
+    starting_at: &str,
+    ending_at: Option<&str>,
+    out: &Path,
+) -> Result<Vec<PathBuf>> {
+    let (endpoint, stem, group_by) = report;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let mut written = Vec::new();
     let mut page: Option<String> = None;
@@ -360,7 +390,7 @@ pub fn fetch_cost_report(
             ("starting_at", starting_at.to_string()),
             ("bucket_width", "1d".to_string()),
             ("limit", "31".to_string()),
-            ("group_by[]", "description".to_string()),
+            ("group_by[]", group_by.to_string()),
         ];
         if let Some(e) = ending_at {
             q.push(("ending_at", e.to_string()));
@@ -368,8 +398,8 @@ pub fn fetch_cost_report(
         if let Some(p) = &page {
             q.push(("page", p.clone()));
         }
-        let doc = client.get("/v1/organizations/cost_report", &q)?;
-        let path = out.join(format!("cost_report-{n:03}.json"));
+        let doc = client.get(endpoint, &q)?;
+        let path = out.join(format!("{stem}-{n:03}.json"));
         write_atomically(&path, std::slice::from_ref(&doc))?;
         written.push(path);
         page = doc

@@ -303,3 +303,81 @@ fn watch_follows_the_stream_through_a_dropped_connection() {
         "both stream connections were used"
     );
 }
+
+#[test]
+fn admin_reports_feed_the_invoiced_view() {
+    let mock = Mock::start(crate::mock::State::default());
+    let tmp = Tmp::new();
+    let admin = tmp.path("admin");
+    let o = bin()
+        .args([
+            "fetch",
+            "--admin",
+            "--created-since",
+            "2026-05-01",
+            "--out",
+            admin.to_str().unwrap(),
+            "--base-url",
+            &mock.url,
+        ])
+        .env_remove("ANTHROPIC_API_KEY")
+        .env("ANTHROPIC_ADMIN_KEY", KEY)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        admin.join("cost_report-001.json").is_file()
+            && admin.join("usage_report-001.json").is_file()
+    );
+    assert!(mock
+        .state
+        .lock()
+        .unwrap()
+        .hits
+        .iter()
+        .any(|(p, _)| p.contains("starting_at=2026-05-01T00%3A00%3A00Z")
+            || p.contains("starting_at=2026-05-01T00:00:00Z")));
+    // The seed's Opus hour: tokens 0.625 invoiced as 62.5 cents; the usage report agrees on tokens.
+    let seed = fixtures().join("seed-example-uncached.ndjson");
+    let r = run([
+        "reconcile",
+        seed.to_str().unwrap(),
+        "--cost-report",
+        admin.join("cost_report-001.json").to_str().unwrap(),
+        "--usage-report",
+        admin.join("usage_report-001.json").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let tokens = v["invoiced"]["by_day"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["bucket"] == "claude-opus-4-6")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            tokens["computed"].as_str(),
+            tokens["invoiced"].as_str(),
+            tokens["difference"].as_str()
+        ),
+        (Some("0.625"), Some("0.625"), Some("0"))
+    );
+    let counts = &v["usage_report"][0]["counts"];
+    assert_eq!(
+        counts["input"],
+        serde_json::json!({"computed": 50000, "reported": 50000})
+    );
+    assert_eq!(
+        counts["output"],
+        serde_json::json!({"computed": 15000, "reported": 15000})
+    );
+}

@@ -171,6 +171,18 @@ fn handle(conn: TcpStream, state: &Arc<Mutex<State>>) {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let size = st.page_size;
     let body = match parts.as_slice() {
+        ["v1", "organizations", "cost_report"] => Some(
+            json!({"data": [{"starting_at": "2026-05-04T00:00:00Z", "ending_at": "2026-05-05T00:00:00Z", "results": [
+                {"amount": "62.5", "currency": "USD", "cost_type": "tokens", "model": "claude-opus-4-6"}]}], "has_more": false, "next_page": null})
+            .to_string(),
+        ),
+        ["v1", "organizations", "usage_report", "messages"] => Some(
+            json!({"data": [{"starting_at": "2026-05-04T00:00:00Z", "ending_at": "2026-05-05T00:00:00Z", "results": [
+                {"uncached_input_tokens": 50000, "output_tokens": 15000, "cache_read_input_tokens": 0,
+                 "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+                 "server_tool_use": {"web_search_requests": 0}, "model": "claude-opus-4-6"}]}], "has_more": false, "next_page": null})
+            .to_string(),
+        ),
         ["v1", "sessions"] => Some(page(&st.sessions, &query, size)),
         ["v1", "sessions", id] => st
             .sessions
