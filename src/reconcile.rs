@@ -95,38 +95,36 @@ pub fn check_session(s: &RatedSession, tol: Tolerance) -> Option<SessionCheck> {
     );
     let tokens_known = p.tokens != Default::default();
     let rep = |v: u64| tokens_known.then_some(d(v));
-    push(
-        "input_tokens",
-        d(t.input),
-        rep(p.tokens.input),
-        price[Category::Input as usize],
-    );
-    push(
-        "output_tokens",
-        d(t.output),
-        rep(p.tokens.output),
-        price[Category::Output as usize],
-    );
-    if p.cache_split_known {
-        push(
+    let pt = &p.tokens;
+    for (what, ours, theirs, category, shown) in [
+        ("input_tokens", t.input, pt.input, Category::Input, true),
+        ("output_tokens", t.output, pt.output, Category::Output, true),
+        (
             "cache_write_5m_tokens",
-            d(t.cache_write_5m),
-            rep(p.tokens.cache_write_5m),
-            price[Category::CacheWrite5m as usize],
-        );
-        push(
+            t.cache_write_5m,
+            pt.cache_write_5m,
+            Category::CacheWrite5m,
+            p.cache_split_known,
+        ),
+        (
             "cache_write_1h_tokens",
-            d(t.cache_write_1h),
-            rep(p.tokens.cache_write_1h),
-            price[Category::CacheWrite1h as usize],
-        );
+            t.cache_write_1h,
+            pt.cache_write_1h,
+            Category::CacheWrite1h,
+            p.cache_split_known,
+        ),
+        (
+            "cache_read_tokens",
+            t.cache_read,
+            pt.cache_read,
+            Category::CacheRead,
+            true,
+        ),
+    ] {
+        if shown {
+            push(what, d(ours), rep(theirs), price[category as usize]);
+        }
     }
-    push(
-        "cache_read_tokens",
-        d(t.cache_read),
-        rep(p.tokens.cache_read),
-        price[Category::CacheRead as usize],
-    );
     push(
         "web_searches",
         d(s.usage.web_searches.len() as u64),

@@ -13,7 +13,7 @@ use crate::cmd::meter::meter_rated;
 use crate::compare::paired::{pair, summarize, Paired, Summary};
 use crate::compare::{difference, reprice, total, TaskKey, Variant};
 use crate::error::{Error, Result};
-use crate::export::{markdown, table, Format, Grid};
+use crate::export::{Format, Grid};
 use crate::ingest;
 use crate::meter::{self, MeterOptions};
 use crate::money::{count, duration, exact, usd};
@@ -104,21 +104,42 @@ fn cost_json(c: &Cost) -> Value {
 }
 
 fn render(format: Format, tables: &[(String, Grid)], notes: &[String], doc: &Value) -> String {
-    if format == Format::Json {
-        return serde_json::to_string_pretty(doc).unwrap_or_default() + "\n";
+    match format {
+        Format::Json => serde_json::to_string_pretty(doc).unwrap_or_default() + "\n",
+        _ => crate::export::render_tables(
+            format,
+            tables,
+            &notes
+                .iter()
+                .map(|n| format!("note: {n}"))
+                .collect::<Vec<_>>(),
+        ),
     }
-    let mut out = String::new();
-    for (title, g) in tables {
-        if format == Format::Markdown {
-            out.push_str(&format!("### {title}\n\n{}\n", markdown::render(g)));
-        } else {
-            out.push_str(&format!("{title}\n{}\n", table::render(g)));
-        }
-    }
-    for n in notes {
-        out.push_str(&format!("note: {n}\n"));
-    }
-    out
+}
+
+/// A report of a comparison: its tables, notes and JSON, charts added by the caller.
+#[allow(clippy::too_many_arguments)]
+fn compare_report(
+    name: &str,
+    inputs: Vec<String>,
+    versions: Vec<String>,
+    section: &str,
+    tables: Vec<(String, Grid)>,
+    notes: Vec<String>,
+    doc: &Value,
+) -> Report {
+    let mut r = Report::new(name.into(), inputs);
+    r.pricing_versions = versions;
+    r.sections.push(Section {
+        title: section.into(),
+        tables: tables.into_iter().map(|(t, g)| (Some(t), g)).collect(),
+        notes,
+    });
+    r.data.push((
+        "compare.json".into(),
+        serde_json::to_string_pretty(doc).unwrap_or_default(),
+    ));
+    r
 }
 
 fn variants(args: &CompareArgs) -> Result<Vec<Variant>> {
@@ -284,17 +305,16 @@ fn run_reprice(args: &CompareArgs) -> Result<i32> {
         &render(args.format, &tables, &notes, &doc),
     )?;
     if let Some(dir) = &args.report {
-        let mut r = Report::new("Comparison".into(), args.paths.clone());
-        r.pricing_versions = vs.iter().map(|v| v.table.version.clone()).collect();
-        r.sections.push(Section {
-            title: "Repriced".into(),
-            tables: tables.into_iter().map(|(t, g)| (Some(t), g)).collect(),
+        let versions = vs.iter().map(|v| v.table.version.clone()).collect();
+        let mut r = compare_report(
+            "Comparison",
+            args.paths.clone(),
+            versions,
+            "Repriced",
+            tables,
             notes,
-        });
-        r.data.push((
-            "compare.json".into(),
-            serde_json::to_string_pretty(&doc).unwrap_or_default(),
-        ));
+            &doc,
+        );
         let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
         let labels: Vec<String> = vs.iter().map(|v| v.label.clone()).collect();
         r.charts.push((
@@ -465,17 +485,15 @@ fn run_paired(args: &CompareArgs) -> Result<i32> {
     if let Some(dir) = &args.report {
         let mut inputs = args.a.clone();
         inputs.extend(args.b.iter().cloned());
-        let mut r = Report::new("Paired comparison".into(), inputs);
-        r.pricing_versions.push(table.version.clone());
-        r.sections.push(Section {
-            title: "Tasks".into(),
-            tables: tables.into_iter().map(|(t, g)| (Some(t), g)).collect(),
+        let mut r = compare_report(
+            "Paired comparison",
+            inputs,
+            vec![table.version.clone()],
+            "Tasks",
+            tables,
             notes,
-        });
-        r.data.push((
-            "compare.json".into(),
-            serde_json::to_string_pretty(&doc).unwrap_or_default(),
-        ));
+            &doc,
+        );
         let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
         r.charts.push((
             "paired-tasks",

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::cli::write_output;
 use crate::cmd::meter::meter_rated;
 use crate::error::{Error, Result};
-use crate::export::{markdown, table, Format, Grid};
+use crate::export::{Format, Grid};
 use crate::meter::MeterOptions;
 use crate::money::{exact, usd};
 use crate::pricing::PriceTable;
@@ -51,20 +51,6 @@ pub struct ReconcileArgs {
 
 fn opt(d: Option<Decimal>) -> String {
     d.map_or("-".into(), |d| d.round_dp(3).normalize().to_string())
-}
-
-fn render(format: Format, tables: &[(String, Grid)], notes: &[String]) -> String {
-    let mut out = String::new();
-    for (t, g) in tables {
-        match format {
-            Format::Markdown => out.push_str(&format!("### {t}\n\n{}\n", markdown::render(g))),
-            _ => out.push_str(&format!("{t}\n{}\n", table::render(g))),
-        }
-    }
-    for n in notes {
-        out.push_str(&format!("{n}\n"));
-    }
-    out
 }
 
 pub fn run(args: ReconcileArgs) -> Result<i32> {
@@ -286,7 +272,7 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
     let text = if args.format == Format::Json {
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
     } else {
-        render(args.format, &tables, &notes)
+        crate::export::render_tables(args.format, &tables, &notes)
     };
     write_output(args.output.as_ref(), args.force, &text)?;
     Ok(0)

@@ -33,6 +33,22 @@ pub fn render(report: &MeterReport, format: Format) -> crate::error::Result<Stri
     })
 }
 
+/// Titled tables and notes as terminal text or markdown (JSON is each command's own).
+pub fn render_tables(format: Format, tables: &[(String, Grid)], notes: &[String]) -> String {
+    let mut out = String::new();
+    for (title, g) in tables {
+        match format {
+            Format::Markdown => out.push_str(&format!("### {title}\n\n{}\n", markdown::render(g))),
+            _ => out.push_str(&format!("{title}\n{}\n", table::render(g))),
+        }
+    }
+    for n in notes {
+        out.push_str(n);
+        out.push('\n');
+    }
+    out
+}
+
 /// A table of cells shared by the terminal and markdown exporters.
 pub struct Grid {
     pub header: Vec<String>,
