@@ -235,13 +235,15 @@ pub(crate) fn write_atomically(path: &Path, lines: &[Value]) -> Result<()> {
 }
 
 /// A session's export: the session object, its events, then each thread and its events.
-pub fn session_export(client: &Client, session: &Value) -> Result<Vec<Value>> {
-    let id = session
+pub fn session_export(client: &Client, listed: &Value) -> Result<Vec<Value>> {
+    let id = listed
         .get("id")
         .and_then(Value::as_str)
         .ok_or_else(|| Error::new("a listed session has no id"))?;
+    // The session object itself: its usage and stats are the freshest the API has.
+    let session = client.get(&format!("/v1/sessions/{id}"), &[])?;
     let page = [("limit", "1000".to_string()), ("order", "asc".to_string())];
-    let mut lines = vec![sanitize::object(session)];
+    let mut lines = vec![sanitize::object(&session)];
     for e in client.list(&format!("/v1/sessions/{id}/events"), &page)? {
         lines.push(sanitize::event(&e));
     }

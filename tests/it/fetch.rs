@@ -381,3 +381,79 @@ fn admin_reports_feed_the_invoiced_view() {
         serde_json::json!({"computed": 15000, "reported": 15000})
     );
 }
+
+#[test]
+fn a_fetch_killed_midway_leaves_no_half_file_and_a_rerun_completes_it() {
+    let tmp = Tmp::new();
+    let clean = tmp.path("clean");
+    let mock = Mock::start(Mock::from_exports(&fixture_exports()));
+    assert_eq!(
+        fetch(&mock.url, &clean, &["--concurrency", "1"], Some(KEY)).code,
+        0
+    );
+    // A slow server for one session; the fetch is killed while it waits.
+    let mut state = Mock::from_exports(&fixture_exports());
+    state.delay = Some((
+        "/v1/sessions/sesn_multi/threads".into(),
+        std::time::Duration::from_secs(30),
+    ));
+    let slow = Mock::start(state);
+    let out = tmp.path("runs");
+    let mut child = bin()
+        .args([
+            "fetch",
+            "--out",
+            out.to_str().unwrap(),
+            "--base-url",
+            &slow.url,
+            "--concurrency",
+            "1",
+        ])
+        .env("ANTHROPIC_API_KEY", KEY)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !slow
+        .state
+        .lock()
+        .unwrap()
+        .hits
+        .iter()
+        .any(|(p, _)| p.starts_with("/v1/sessions/sesn_multi/threads"))
+    {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "the fetch never reached the slow session"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let finished: Vec<PathBuf> = walk(&out)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "ndjson"))
+        .collect();
+    for f in &finished {
+        assert_eq!(
+            std::fs::read(f).unwrap(),
+            std::fs::read(clean.join(f.file_name().unwrap())).unwrap(),
+            "{} is whole",
+            f.display()
+        );
+    }
+    assert!(!out.join("sesn_multi.ndjson").exists());
+    // The re-run fetches what is missing and skips what is unchanged.
+    let r = fetch(&mock.url, &out, &["--concurrency", "1"], Some(KEY));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for f in walk(&clean) {
+        let name = f.file_name().unwrap();
+        assert_eq!(
+            std::fs::read(out.join(name)).unwrap(),
+            std::fs::read(&f).unwrap(),
+            "{name:?}"
+        );
+    }
+    assert_eq!(totals(&out), totals(&clean));
+}

@@ -24,6 +24,8 @@ pub struct State {
     /// Every request: (path with query, whether the key header was right).
     pub hits: Vec<(String, bool)>,
     pub page_size: usize,
+    /// Requests whose path starts with this wait this long first (a slow server).
+    pub delay: Option<(String, std::time::Duration)>,
 }
 
 pub struct Mock {
@@ -148,8 +150,17 @@ fn handle(conn: TcpStream, state: &Arc<Mutex<State>>) {
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (urldecode(k), urldecode(v)))
         .collect();
+    let delay = {
+        let mut st = state.lock().unwrap();
+        st.hits.push((target.clone(), key_ok));
+        st.delay.clone()
+    };
+    if let Some((prefix, d)) = delay {
+        if path.starts_with(prefix.as_str()) {
+            std::thread::sleep(d);
+        }
+    }
     let mut st = state.lock().unwrap();
-    st.hits.push((target.clone(), key_ok));
     if !key_ok {
         return respond(
             &conn,
