@@ -157,6 +157,111 @@ fn line_items(sessions: &[RatedSession], table: &PriceTable) -> Result<DataFrame
     DataFrame::new_infer_height(cols).map_err(|e| Error::new(e.to_string()))
 }
 
+/// The sessions (usage and cost) of a run, one row each.
+fn sessions_frame(sessions: &[RatedSession]) -> Result<DataFrame> {
+    let scale = sessions
+        .iter()
+        .map(|s| s.cost.total().scale())
+        .max()
+        .unwrap_or(0);
+    let totals: Vec<i128> = sessions
+        .iter()
+        .map(|s| {
+            let mut d = s.cost.total();
+            d.rescale(scale);
+            d.mantissa()
+        })
+        .collect();
+    let tok = |f: fn(&crate::usage::Tokens) -> u64| {
+        sessions
+            .iter()
+            .map(|s| f(&s.usage.tokens()))
+            .collect::<Vec<u64>>()
+    };
+    let cols = vec![
+        Column::new(
+            "session_id".into(),
+            sessions
+                .iter()
+                .map(|s| s.usage.session_id.to_string())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "agent".into(),
+            sessions
+                .iter()
+                .map(|s| s.usage.agent.as_deref().map(str::to_string))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "model".into(),
+            sessions
+                .iter()
+                .map(|s| s.usage.model.as_deref().map(str::to_string))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "active_ms".into(),
+            sessions
+                .iter()
+                .map(|s| s.usage.active_ms())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "requests".into(),
+            sessions
+                .iter()
+                .map(|s| s.usage.requests.len() as u64)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new("input_tokens".into(), tok(|t| t.input)),
+        Column::new("output_tokens".into(), tok(|t| t.output)),
+        Column::new("cache_write_5m_tokens".into(), tok(|t| t.cache_write_5m)),
+        Column::new("cache_write_1h_tokens".into(), tok(|t| t.cache_write_1h)),
+        Column::new("cache_read_tokens".into(), tok(|t| t.cache_read)),
+        Column::new(
+            "web_searches".into(),
+            sessions
+                .iter()
+                .map(|s| s.usage.web_searches.len() as u64)
+                .collect::<Vec<_>>(),
+        ),
+        Int128Chunked::from_vec("cost".into(), totals)
+            .into_decimal(38, scale as usize)
+            .map_err(|e| Error::new(e.to_string()))?
+            .into_series()
+            .into_column(),
+    ];
+    DataFrame::new_infer_height(cols).map_err(|e| Error::new(e.to_string()))
+}
+
+/// `meter --export DIR`: sessions.parquet and line_items.parquet.
+pub fn write_usage_parquet(
+    dir: &std::path::Path,
+    sessions: &[RatedSession],
+    table: &PriceTable,
+    force: bool,
+) -> Result<()> {
+    let (s_path, i_path) = (dir.join("sessions.parquet"), dir.join("line_items.parquet"));
+    if !force && (s_path.exists() || i_path.exists()) {
+        return Err(
+            Error::new(format!("{} already holds an export", dir.display()))
+                .with_hint("pass --force to replace it"),
+        );
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    for (path, mut df) in [
+        (s_path, sessions_frame(sessions)?),
+        (i_path, line_items(sessions, table)?),
+    ] {
+        let f = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+        ParquetWriter::new(f)
+            .finish(&mut df)
+            .map_err(|e| Error::new(e.to_string()))?;
+    }
+    Ok(())
+}
+
 pub fn run(args: ExportArgs) -> Result<i32> {
     let by_day = match args.partition.as_deref() {
         None => false,

@@ -50,6 +50,14 @@ pub struct MeterArgs {
     /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Keep only shard I of N (1-based) of the sessions, by a stable hash of the session id:
+    /// N jobs that each take one shard meter a fleet together, with no overlap.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Also write the usage and line items as Parquet into DIR (sessions.parquet,
+    /// line_items.parquet), for merging shards with any Parquet engine.
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
     /// Also write a report (HTML, markdown, charts, CSV, JSON) into DIR.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
@@ -82,6 +90,24 @@ pub fn meter_rated(
     Ok((sessions, metered, skipped))
 }
 
+/// "2/8" -> (2, 8).
+fn parse_shard(s: &str) -> Result<(u32, u32)> {
+    let bad = || {
+        Error::new(format!(
+            "--shard {s:?}: expected I/N with 1 <= I <= N, e.g. 2/8"
+        ))
+    };
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n) = (
+        i.trim().parse::<u32>().map_err(|_| bad())?,
+        n.trim().parse::<u32>().map_err(|_| bad())?,
+    );
+    if n == 0 || i == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
 pub fn run(args: MeterArgs) -> Result<i32> {
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
     if let Some(m) = &args.model {
@@ -93,27 +119,15 @@ pub fn run(args: MeterArgs) -> Result<i32> {
             .with_hint("`agentmeter pricing list` shows the known models and aliases"));
         }
     }
-    let sources = ingest::discover(&args.paths)?;
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let opts = MeterOptions {
         model: args.model.clone(),
         cache_ttl: args.cache_ttl,
         skip_invalid: args.skip_invalid,
+        shard,
     };
-    let metered = meter::meter(&sources, &opts)?;
-    let duplicate_events = metered.duplicate_events();
-    let rater = Rater::new(&table, args.tz);
-    let rated: Vec<_> = metered
-        .sessions
-        .into_par_iter()
-        .map(|u| rater.rate(u))
-        .collect();
-    let mut skipped = metered.skipped;
-    let mut sessions: Vec<RatedSession> = Vec::with_capacity(rated.len());
-    for (s, problems) in rated {
-        sessions.push(s);
-        skipped.extend(problems);
-    }
-    let skipped = settle(skipped, args.skip_invalid)?;
+    let (sessions, metered, skipped) = meter_rated(&args.paths, &table, &opts, args.tz)?;
+    let duplicate_events = sessions.iter().map(|s| s.usage.duplicate_events).sum();
     let groups = match args.group_by {
         GroupBy::Session => None,
         by => Some((by, group(&sessions, by)?)),
@@ -146,6 +160,9 @@ pub fn run(args: MeterArgs) -> Result<i32> {
         }
     }
     write_output(args.output.as_ref(), args.force, &text)?;
+    if let Some(dir) = &args.export {
+        crate::cmd::export::write_usage_parquet(dir, &sessions, &table, args.force)?;
+    }
     if let Some(dir) = &args.report {
         let name = dir
             .file_name()

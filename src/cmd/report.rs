@@ -6,7 +6,7 @@ use clap::Args;
 
 use crate::cmd::meter::meter_rated;
 use crate::error::{Error, Result};
-use crate::meter::{CacheTtl, MeterOptions};
+use crate::meter::MeterOptions;
 use crate::pricing::PriceTable;
 use crate::project::{project, ProjectOptions, Projection};
 use crate::rate::Totals;
@@ -153,9 +153,8 @@ pub fn run(args: ReportArgs) -> Result<i32> {
         None
     } else {
         let opts = MeterOptions {
-            model: None,
-            cache_ttl: CacheTtl::FiveMinutes,
             skip_invalid: args.skip_invalid,
+            ..Default::default()
         };
         Some(meter_rated(&args.paths, &table, &opts, args.tz)?)
     };
@@ -166,7 +165,7 @@ pub fn run(args: ReportArgs) -> Result<i32> {
         groups: None,
         skipped,
         queued_events: m.queued_events,
-        duplicate_events: m.duplicate_events(),
+        duplicate_events: sessions.iter().map(|s| s.usage.duplicate_events).sum(),
         stream_errors: &m.stream_errors,
     });
     let mut r = Report::new(name, inputs);

@@ -183,6 +183,14 @@ pub fn notes(report: &MeterReport) -> Vec<String> {
             report.duplicate_events
         ));
     }
+    let reordered: u64 = report
+        .sessions
+        .iter()
+        .map(|s| s.usage.out_of_order_events)
+        .sum();
+    if reordered > 0 {
+        out.push(format!("note: {reordered} event(s) came earlier in processed_at than the line before them; events were ordered by processed_at"));
+    }
     if report.queued_events > 0 {
         out.push(format!(
             "note: {} queued user event(s) (processed_at: null) not metered yet",

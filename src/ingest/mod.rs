@@ -274,6 +274,15 @@ fn deliver(
     default_type: Option<&str>,
     sink: &mut impl Sink,
 ) -> Result<()> {
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return sink.invalid(
+            line,
+            format!(
+                "invalid UTF-8 at byte {} of the record",
+                e.valid_up_to() + 1
+            ),
+        );
+    }
     match parse_object(bytes, default_type) {
         Ok(Parsed::Record(r)) => sink.record(line, r),
         Ok(Parsed::Page(items)) => deliver_page(&items, |_| line, sink)?,
@@ -300,6 +309,11 @@ fn deliver_page(
 
 /// Whole-file JSON documents (pretty-printed pages, possibly several in a row).
 fn read_documents(all: &[u8], sink: &mut impl Sink) -> Result<()> {
+    if let Err(e) = std::str::from_utf8(all) {
+        let at = e.valid_up_to();
+        let line = 1 + memchr::memchr_iter(b'\n', &all[..at]).count() as u64;
+        return sink.invalid(line, "invalid UTF-8".into());
+    }
     let base = all.as_ptr() as usize;
     let mut counted_to = 0usize;
     let mut line = 1u64;
@@ -356,10 +370,25 @@ fn parse_chunk(chunk: &[u8]) -> ChunkOut {
     let mut items = Vec::new();
     let mut start = 0usize;
     let mut rel = 0u64;
+    // The parser skips content it does not read without checking its encoding, so the chunk
+    // is checked once (fast for valid text); only a chunk that fails is checked line by line.
+    let check_lines = std::str::from_utf8(chunk).is_err();
     let push_line = |line: &[u8], rel: u64, items: &mut Vec<(u64, Result<Record, String>)>| {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             return;
+        }
+        if check_lines {
+            if let Err(e) = std::str::from_utf8(line) {
+                items.push((
+                    rel,
+                    Err(format!(
+                        "invalid UTF-8 at byte {} of the line",
+                        e.valid_up_to() + 1
+                    )),
+                ));
+                return;
+            }
         }
         match parse_object(line, None) {
             Ok(Parsed::Record(r)) => items.push((rel, Ok(r))),

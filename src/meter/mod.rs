@@ -34,6 +34,19 @@ pub struct MeterOptions {
     pub cache_ttl: CacheTtl,
     /// Go on past bad records, counting and listing them (`--skip-invalid`).
     pub skip_invalid: bool,
+    /// Keep only the sessions of shard `i` of `n` (1-based), by [`shard_of`].
+    pub shard: Option<(u32, u32)>,
+}
+
+/// The shard (1..=n) a session belongs to: FNV-1a (64-bit) of its id, modulo n. Stable across
+/// machines and versions, so N jobs that each meter shard i/N split a fleet with no overlap.
+pub fn shard_of(session_id: &str, n: u32) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in session_id.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % n.max(1) as u64) as u32 + 1
 }
 
 #[derive(Debug, Default)]
@@ -45,12 +58,6 @@ pub struct Metered {
     pub queued_events: u64,
     /// SSE `error` frames met in transcripts (file:line).
     pub stream_errors: Vec<String>,
-}
-
-impl Metered {
-    pub fn duplicate_events(&self) -> u64 {
-        self.sessions.iter().map(|s| s.duplicate_events).sum()
-    }
 }
 
 /// Meter every source: files in parallel, then sessions in parallel.
@@ -76,6 +83,9 @@ pub fn meter(sources: &[Source], opts: &MeterOptions) -> Result<Metered> {
         queued_events += part.queued;
         stream_errors.extend(part.stream_errors);
         for (id, acc) in part.sessions {
+            if opts.shard.is_some_and(|(i, n)| shard_of(&id, n) != i) {
+                continue;
+            }
             match sessions.get_mut(&id) {
                 Some(have) => have.merge(acc),
                 None => {

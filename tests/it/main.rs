@@ -13,3 +13,4 @@ mod props;
 mod reconcile;
 mod report;
 mod rules;
+mod scale;

@@ -1,0 +1,175 @@
+//! Sharding and robustness: shards merged by a Parquet engine give the same totals as one
+//! process; awkward inputs work or fail clearly; no input makes the parser panic.
+
+use polars::prelude::*;
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+fn many_sessions(tmp: &Tmp, n: usize) -> std::path::PathBuf {
+    // n interleaved sessions in one file, each naming its session_id on every event.
+    let mut lines = String::new();
+    for i in 0..n {
+        lines.push_str(&session(&format!("sesn_{i:05}"), "claude-sonnet-4-6").to_string());
+        lines.push('\n');
+    }
+    for i in 0..n {
+        for (k, (kind, at)) in [
+            ("session.status_running", "2026-06-10T10:00:00Z"),
+            ("session.status_idle", "2026-06-10T10:06:00Z"),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let e = with(
+                ev(&format!("e{i}_{k}"), kind, at),
+                json!({"session_id": format!("sesn_{i:05}")}),
+            );
+            lines.push_str(&e.to_string());
+            lines.push('\n');
+        }
+        let r = with(
+            request(
+                &format!("r{i}"),
+                "2026-06-10T10:01:00Z",
+                1000 + i as u64,
+                10,
+                0,
+                0,
+            ),
+            json!({"session_id": format!("sesn_{i:05}")}),
+        );
+        lines.push_str(&r.to_string());
+        lines.push('\n');
+    }
+    tmp.write("fleet.ndjson", &lines)
+}
+
+fn decimal_sum(df: &DataFrame, col: &str) -> Decimal {
+    let c = df.column(col).unwrap();
+    let DataType::Decimal(_, scale) = c.dtype().clone() else {
+        panic!("{col}")
+    };
+    let p = c.decimal().unwrap().physical();
+    (0..p.len())
+        .filter_map(|i| p.get(i))
+        .map(|m| Decimal::from_i128_with_scale(m, scale as u32))
+        .sum()
+}
+
+#[test]
+fn shards_merged_with_polars_equal_one_process() {
+    let tmp = Tmp::new();
+    let fleet = many_sessions(&tmp, 10_000);
+    let one = run(["meter", fleet.to_str().unwrap(), "-f", "json"]);
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    let v: Value = serde_json::from_str(&one.stdout).unwrap();
+    assert_eq!(
+        v["totals"]["sessions"], 10_000,
+        "10,000 interleaved sessions in one file"
+    );
+    let total = dec(v["totals"]["cost"]["total"].as_str().unwrap());
+    let mut frames = Vec::new();
+    let mut sessions = 0;
+    for i in 1..=3 {
+        let dir = tmp.path(&format!("shard{i}"));
+        let r = run([
+            "meter",
+            fleet.to_str().unwrap(),
+            "--shard",
+            &format!("{i}/3"),
+            "--export",
+            dir.to_str().unwrap(),
+            "-f",
+            "json",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let s: Value = serde_json::from_str(&r.stdout).unwrap();
+        sessions += s["totals"]["sessions"].as_u64().unwrap();
+        frames.push(
+            LazyFrame::scan_parquet(
+                PlRefPath::try_from_path(&dir.join("line_items.parquet")).unwrap(),
+                Default::default(),
+            )
+            .unwrap(),
+        );
+    }
+    assert_eq!(sessions, 10_000, "every session in exactly one shard");
+    let merged = concat(frames, Default::default())
+        .unwrap()
+        .collect()
+        .unwrap();
+    assert_eq!(decimal_sum(&merged, "amount"), total);
+    let r = run(["meter", fleet.to_str().unwrap(), "--shard", "4/3"]);
+    assert_eq!(r.code, 2);
+}
+
+#[test]
+fn awkward_inputs_work() {
+    let tmp = Tmp::new();
+    // A 10 MB tool result on one line, a CRLF line, no final newline, a count above u32.
+    let big = "x".repeat(10 << 20);
+    let text = format!(
+        "{}\r\n{}\n{}\n{}",
+        session("s", "claude-sonnet-4-6"),
+        with(
+            ev("big", "agent.tool_result", "2026-06-10T10:00:00Z"),
+            json!({"tool_use_id": "t", "content": [{"type": "text", "text": big}]})
+        ),
+        ev("a", "session.status_running", "2026-06-10T10:00:00Z"),
+        request("r", "2026-06-10T10:01:00Z", 5_000_000_000, 0, 0, 0)
+    );
+    let f = tmp.write("awkward.ndjson", &text);
+    let r = run(["meter", f.to_str().unwrap(), "-f", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    // 5,000,000,000 x $3/M = 15,000; still running at its last event (10:01): 60,000 ms = 0.001333333.
+    assert_eq!(v["totals"]["tokens"]["input"], 5_000_000_000u64);
+    assert_eq!(v["totals"]["cost"]["input"], "15000");
+}
+
+#[test]
+fn invalid_utf8_fails_clearly() {
+    let tmp = Tmp::new();
+    let mut bytes = format!("{}\n", session("s", "claude-sonnet-4-6")).into_bytes();
+    bytes.extend_from_slice(b"{\"id\":\"e\",\"type\":\"agent.message\",\"processed_at\":\"2026-06-10T10:00:00Z\",\"content\":\"\xff\xfe\"}\n");
+    let f = tmp.path("bad.ndjson");
+    std::fs::write(&f, bytes).unwrap();
+    let r = run(["meter", f.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(":2: ") && r.stderr.contains("UTF-8"),
+        "{}",
+        r.stderr
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Arbitrary bytes, and valid records with bytes flipped, never panic the parser.
+    #[test]
+    fn the_record_parser_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200), flip in any::<prop::sample::Index>(), to in any::<u8>()) {
+        let _ = agentmeter::ingest::record::parse_object(&bytes, None);
+        let mut rec = request("e", "2026-06-10T10:01:00Z", 1, 2, 3, 4).to_string().into_bytes();
+        let i = flip.index(rec.len());
+        rec[i] = to;
+        let _ = agentmeter::ingest::record::parse_object(&rec, Some("span.model_request_end"));
+    }
+
+    #[test]
+    fn the_sse_decoder_never_panics(text in "(event: [a-z._]{0,12}\n|data: [ -~]{0,40}\n|: [a-z]{0,5}\n|\n|id: 1\n){0,20}") {
+        #[derive(Default)]
+        struct Count(usize);
+        impl agentmeter::ingest::Sink for Count {
+            fn record(&mut self, _: u64, _: agentmeter::ingest::record::Record) { self.0 += 1; }
+            fn invalid(&mut self, _: u64, _: String) -> agentmeter::error::Result<()> { Ok(()) }
+        }
+        let tmp = Tmp::new();
+        let f = tmp.write("s.sse", &text);
+        let src = agentmeter::ingest::Source { name: "s.sse".into(), path: Some(f) };
+        prop_assert!(agentmeter::ingest::read_source(&src, &mut Count::default()).is_ok());
+    }
+}
