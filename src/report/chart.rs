@@ -207,6 +207,19 @@ fn categorical<'a, DB: DrawingBackend>(
     Ok(ch)
 }
 
+fn legend<'a, DB: DrawingBackend + 'a>(
+    ch: &mut Plot<'a, DB>,
+    at: SeriesLabelPosition,
+) -> Result<()> {
+    ch.configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font((FONT, 15).into_font())
+        .position(at)
+        .draw()
+        .map_err(chart_err)
+}
+
 fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<()> {
     root.fill(&WHITE).map_err(chart_err)?;
     let caption = (FONT, 24).into_font();
@@ -257,13 +270,7 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<
                 )
             }))
             .map_err(chart_err)?;
-            ch.configure_series_labels()
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .label_font(label_style)
-                .position(SeriesLabelPosition::UpperRight)
-                .draw()
-                .map_err(chart_err)?;
+            legend(&mut ch, SeriesLabelPosition::UpperRight)?;
         }
         Chart::Daily {
             title,
@@ -349,13 +356,7 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<
             .map_err(chart_err)?
             .label("expected")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], dashed));
-            ch.configure_series_labels()
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .label_font(label_style)
-                .position(SeriesLabelPosition::UpperLeft)
-                .draw()
-                .map_err(chart_err)?;
+            legend(&mut ch, SeriesLabelPosition::UpperLeft)?;
         }
         Chart::Histogram {
             title,
@@ -397,13 +398,7 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<
                     PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(3))
                 });
             }
-            ch.configure_series_labels()
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .label_font(label_style)
-                .position(SeriesLabelPosition::UpperRight)
-                .draw()
-                .map_err(chart_err)?;
+            legend(&mut ch, SeriesLabelPosition::UpperRight)?;
         }
         Chart::Paired {
             title,
@@ -435,13 +430,7 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<
                     Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled())
                 });
             }
-            ch.configure_series_labels()
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .label_font((FONT, 15).into_font())
-                .position(SeriesLabelPosition::UpperRight)
-                .draw()
-                .map_err(chart_err)?;
+            legend(&mut ch, SeriesLabelPosition::UpperRight)?;
         }
         Chart::Comparison {
             title,
