@@ -372,7 +372,7 @@ fn parse_chunk(chunk: &[u8]) -> ChunkOut {
     let mut rel = 0u64;
     // The parser skips content it does not read without checking its encoding, so the chunk
     // is checked once (fast for valid text); only a chunk that fails is checked line by line.
-    let check_lines = std::str::from_utf8(chunk).is_err();
+    let check_lines = simdutf8::basic::from_utf8(chunk).is_err();
     let push_line = |line: &[u8], rel: u64, items: &mut Vec<(u64, Result<Record, String>)>| {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
