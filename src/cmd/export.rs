@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 
 use crate::cmd::meter::meter_rated;
 use crate::error::{Error, Result};
+use crate::export::columns;
 use crate::export::focus::{self, Account};
 use crate::meter::MeterOptions;
 use crate::money::exact;
@@ -66,31 +67,8 @@ fn line_items(sessions: &[RatedSession], table: &PriceTable) -> Result<DataFrame
         .iter()
         .flat_map(|s| s.items.iter().map(move |i| (s, i)))
         .collect();
-    let scale = items
-        .iter()
-        .map(|(_, i)| i.amount.scale().max(i.rate.scale()))
-        .max()
-        .unwrap_or(0);
-    let dec = |name: &str, v: Vec<Decimal>| -> Result<Column> {
-        let m: Vec<i128> = v
-            .into_iter()
-            .map(|mut d| {
-                d.rescale(scale);
-                d.mantissa()
-            })
-            .collect();
-        Ok(Int128Chunked::from_vec(name.into(), m)
-            .into_decimal(38, scale as usize)
-            .map_err(|e| Error::new(e.to_string()))?
-            .into_series()
-            .into_column())
-    };
-    let ts = |name: &str, v: Vec<i64>| {
-        Int64Chunked::from_vec(name.into(), v)
-            .into_datetime(TimeUnit::Milliseconds, Some(polars::prelude::TimeZone::UTC))
-            .into_series()
-            .into_column()
-    };
+    let dec = |name: &str, v: Vec<Decimal>| columns::decimal(name, v.into_iter().map(Some));
+    let ts = |name: &str, v: Vec<i64>| columns::utc_millis(name, v);
     let cols = vec![
         Column::new(
             "session_id".into(),
@@ -159,19 +137,6 @@ fn line_items(sessions: &[RatedSession], table: &PriceTable) -> Result<DataFrame
 
 /// The sessions (usage and cost) of a run, one row each.
 fn sessions_frame(sessions: &[RatedSession]) -> Result<DataFrame> {
-    let scale = sessions
-        .iter()
-        .map(|s| s.cost.total().scale())
-        .max()
-        .unwrap_or(0);
-    let totals: Vec<i128> = sessions
-        .iter()
-        .map(|s| {
-            let mut d = s.cost.total();
-            d.rescale(scale);
-            d.mantissa()
-        })
-        .collect();
     let tok = |f: fn(&crate::usage::Tokens) -> u64| {
         sessions
             .iter()
@@ -226,11 +191,7 @@ fn sessions_frame(sessions: &[RatedSession]) -> Result<DataFrame> {
                 .map(|s| s.usage.web_searches.len() as u64)
                 .collect::<Vec<_>>(),
         ),
-        Int128Chunked::from_vec("cost".into(), totals)
-            .into_decimal(38, scale as usize)
-            .map_err(|e| Error::new(e.to_string()))?
-            .into_series()
-            .into_column(),
+        columns::decimal("cost", sessions.iter().map(|s| Some(s.cost.total())))?,
     ];
     DataFrame::new_infer_height(cols).map_err(|e| Error::new(e.to_string()))
 }

@@ -293,41 +293,17 @@ pub fn frame(rows: &[FocusRow], table: &PriceTable, account: &Account) -> Result
     for (k, name) in COLUMNS.iter().enumerate() {
         let texts: Vec<Option<&str>> = cells.iter().map(|c| c[k].as_deref()).collect();
         let col = if DECIMAL_COLUMNS.contains(name) {
-            let parsed: Vec<Option<Decimal>> = texts
-                .iter()
-                .map(|t| t.and_then(|t| t.parse().ok()))
-                .collect();
-            let scale = parsed
-                .iter()
-                .flatten()
-                .map(|d| d.scale())
-                .max()
-                .unwrap_or(0);
-            let mantissas: Vec<Option<i128>> = parsed
-                .iter()
-                .map(|d| {
-                    d.map(|mut d| {
-                        d.rescale(scale);
-                        d.mantissa()
-                    })
-                })
-                .collect();
-            Int128Chunked::from_iter_options((*name).into(), mantissas.into_iter())
-                .into_decimal(38, scale as usize)
-                .map_err(polars_err)?
-                .into_series()
-                .into_column()
+            super::columns::decimal(name, texts.iter().map(|t| t.and_then(|t| t.parse().ok())))?
         } else if TIME_COLUMNS.contains(name) {
-            let ms = rows.iter().map(|r| match *name {
-                "BillingPeriodStart" => r.billing_start,
-                "BillingPeriodEnd" => r.billing_end,
-                "ChargePeriodStart" => r.charge_start,
-                _ => r.charge_end,
-            });
-            Int64Chunked::from_iter_values((*name).into(), ms)
-                .into_datetime(TimeUnit::Milliseconds, Some(polars::prelude::TimeZone::UTC))
-                .into_series()
-                .into_column()
+            super::columns::utc_millis(
+                name,
+                rows.iter().map(|r| match *name {
+                    "BillingPeriodStart" => r.billing_start,
+                    "BillingPeriodEnd" => r.billing_end,
+                    "ChargePeriodStart" => r.charge_start,
+                    _ => r.charge_end,
+                }),
+            )
         } else {
             Column::new((*name).into(), texts)
         };

@@ -1,5 +1,6 @@
 //! Exporters: one per output format (as hyperfine has them). Each turns a report into text.
 
+pub mod columns;
 pub mod csv;
 pub mod focus;
 pub mod json;

@@ -73,20 +73,16 @@ pub fn group(sessions: &[RatedSession], by: GroupBy) -> Result<Vec<GroupRow>> {
             sess.push(si as u32);
             cats.push(item.category as u32);
             qty.push(item.quantity);
-            let mut a = item.amount;
-            a.rescale(scale);
-            amt.push(a.mantissa());
+            amt.push(Some(item.amount));
         }
     }
-    let amount = Int128Chunked::from_vec("amount".into(), amt)
-        .into_decimal(38, scale as usize)
-        .map_err(polars_err)?;
+    let amount = crate::export::columns::decimal("amount", amt)?;
     let df = DataFrame::new_infer_height(vec![
         Column::new("key".into(), keys),
         Column::new("session".into(), sess),
         Column::new("category".into(), cats),
         Column::new("quantity".into(), qty),
-        amount.into_series().into_column(),
+        amount,
     ])
     .map_err(polars_err)?;
 

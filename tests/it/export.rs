@@ -158,14 +158,14 @@ fn read_parquet(path: &std::path::Path) -> DataFrame {
 }
 
 fn billed_sum(df: &DataFrame) -> Decimal {
-    let c = df.column("BilledCost").unwrap();
-    let (DataType::Decimal(_, scale), Ok(d)) = (c.dtype().clone(), c.decimal()) else {
-        panic!("BilledCost is not a decimal: {:?}", c.dtype())
-    };
-    let p = d.physical();
-    (0..p.len())
-        .filter_map(|i| p.get(i))
-        .map(|m| Decimal::from_i128_with_scale(m, scale as u32))
+    sum_of(df, "BilledCost")
+}
+
+fn sum_of(df: &DataFrame, col: &str) -> Decimal {
+    agentmeter::export::columns::decimals(df.column(col).unwrap())
+        .unwrap()
+        .into_iter()
+        .flatten()
         .sum()
 }
 
@@ -249,14 +249,6 @@ fn line_items_as_parquet() {
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let df = read_parquet(&out);
-    let c = df.column("amount").unwrap();
-    let DataType::Decimal(_, scale) = c.dtype().clone() else {
-        panic!()
-    };
-    let p = c.decimal().unwrap().physical();
-    let sum: Decimal = (0..p.len())
-        .filter_map(|i| p.get(i))
-        .map(|m| Decimal::from_i128_with_scale(m, scale as u32))
-        .sum();
+    let sum = sum_of(&df, "amount");
     assert_eq!(sum, meter_total());
 }

@@ -48,14 +48,10 @@ fn many_sessions(tmp: &Tmp, n: usize) -> std::path::PathBuf {
 }
 
 fn decimal_sum(df: &DataFrame, col: &str) -> Decimal {
-    let c = df.column(col).unwrap();
-    let DataType::Decimal(_, scale) = c.dtype().clone() else {
-        panic!("{col}")
-    };
-    let p = c.decimal().unwrap().physical();
-    (0..p.len())
-        .filter_map(|i| p.get(i))
-        .map(|m| Decimal::from_i128_with_scale(m, scale as u32))
+    agentmeter::export::columns::decimals(df.column(col).unwrap())
+        .unwrap()
+        .into_iter()
+        .flatten()
         .sum()
 }
 
