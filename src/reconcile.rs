@@ -154,16 +154,38 @@ pub fn check_session(s: &RatedSession, tol: Tolerance) -> Option<SessionCheck> {
     })
 }
 
-/// The Admin API `cost_report` (legacy) response: buckets of results with amounts in cents.
+/// An Admin API report response: daily buckets of results (cost or usage).
 #[derive(Deserialize)]
-struct CostReport {
-    data: Vec<CostBucket>,
+struct AdminReport<R> {
+    data: Vec<AdminBucket<R>>,
 }
 
 #[derive(Deserialize)]
-struct CostBucket {
+struct AdminBucket<R> {
     starting_at: String,
-    results: Vec<CostResult>,
+    results: Vec<R>,
+}
+
+/// Every result of the report files, with the UTC day of its bucket.
+fn read_admin<R: serde::de::DeserializeOwned>(
+    paths: &[std::path::PathBuf],
+    what: &str,
+) -> Result<Vec<(String, R)>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+        let report: AdminReport<R> = serde_json::from_str(&text)
+            .map_err(|e| Error::new(format!("{}: not a {what} response: {e}", p.display())))?;
+        for b in report.data {
+            let day = b
+                .starting_at
+                .get(..10)
+                .unwrap_or(&b.starting_at)
+                .to_string();
+            out.extend(b.results.into_iter().map(|r| (day.clone(), r)));
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Deserialize)]
@@ -205,39 +227,24 @@ pub fn read_cost_reports(
     paths: &[std::path::PathBuf],
 ) -> Result<BTreeMap<(String, String), Decimal>> {
     let mut out: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-    for p in paths {
-        let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
-        let report: CostReport = serde_json::from_str(&text)
-            .map_err(|e| Error::new(format!("{}: not a cost_report response: {e}", p.display())))?;
-        for b in report.data {
-            let day = b
-                .starting_at
-                .get(..10)
-                .unwrap_or(&b.starting_at)
-                .to_string();
-            for r in b.results {
-                if r.currency.as_deref().is_some_and(|c| c != "USD") {
-                    return Err(Error::new(format!(
-                        "{}: amounts in {} (only USD is supported)",
-                        p.display(),
-                        r.currency.unwrap_or_default()
-                    )));
-                }
-                let cents = match &r.amount {
-                    serde_json::Value::String(s) => s.parse::<Decimal>().ok(),
-                    serde_json::Value::Number(n) => n.to_string().parse::<Decimal>().ok(),
-                    _ => None,
-                }
-                .ok_or_else(|| {
-                    Error::new(format!(
-                        "{}: an amount is not a number of cents",
-                        p.display()
-                    ))
-                })?;
-                *out.entry((day.clone(), bucket_of(&r))).or_default() +=
-                    cents / Decimal::ONE_HUNDRED;
-            }
+    for (day, r) in read_admin::<CostResult>(paths, "cost_report")? {
+        if r.currency.as_deref().is_some_and(|c| c != "USD") {
+            return Err(Error::new(format!(
+                "cost report amounts in {} (only USD is supported)",
+                r.currency.unwrap_or_default()
+            )));
         }
+        let cents = match &r.amount {
+            serde_json::Value::String(s) => s.parse::<Decimal>().ok(),
+            serde_json::Value::Number(n) => n.to_string().parse::<Decimal>().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            Error::new(format!(
+                "cost report of {day}: an amount is not a number of cents"
+            ))
+        })?;
+        *out.entry((day, bucket_of(&r))).or_default() += cents / Decimal::ONE_HUNDRED;
     }
     Ok(out)
 }
@@ -260,17 +267,6 @@ pub fn computed_by_day(sessions: &[RatedSession]) -> BTreeMap<(String, String), 
 
 /// Token and search counts: input, output, cache writes (both TTLs), cache reads, searches.
 pub type Counts = [u64; 5];
-
-#[derive(Deserialize)]
-struct UsageReport {
-    data: Vec<UsageBucket>,
-}
-
-#[derive(Deserialize)]
-struct UsageBucket {
-    starting_at: String,
-    results: Vec<UsageResult>,
-}
 
 #[derive(Deserialize, Default)]
 struct CacheCreation {
@@ -307,32 +303,16 @@ pub fn read_usage_reports(
     paths: &[std::path::PathBuf],
 ) -> Result<BTreeMap<(String, String), Counts>> {
     let mut out: BTreeMap<(String, String), Counts> = BTreeMap::new();
-    for p in paths {
-        let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
-        let report: UsageReport = serde_json::from_str(&text).map_err(|e| {
-            Error::new(format!("{}: not a usage_report response: {e}", p.display()))
-        })?;
-        for b in report.data {
-            let day = b
-                .starting_at
-                .get(..10)
-                .unwrap_or(&b.starting_at)
-                .to_string();
-            for r in b.results {
-                let c = out
-                    .entry((
-                        day.clone(),
-                        r.model.unwrap_or_else(|| "(all models)".into()),
-                    ))
-                    .or_default();
-                c[0] += r.uncached_input_tokens;
-                c[1] += r.output_tokens;
-                c[2] += r.cache_creation.ephemeral_5m_input_tokens
-                    + r.cache_creation.ephemeral_1h_input_tokens;
-                c[3] += r.cache_read_input_tokens;
-                c[4] += r.server_tool_use.web_search_requests;
-            }
-        }
+    for (day, r) in read_admin::<UsageResult>(paths, "usage_report")? {
+        let c = out
+            .entry((day, r.model.unwrap_or_else(|| "(all models)".into())))
+            .or_default();
+        c[0] += r.uncached_input_tokens;
+        c[1] += r.output_tokens;
+        c[2] +=
+            r.cache_creation.ephemeral_5m_input_tokens + r.cache_creation.ephemeral_1h_input_tokens;
+        c[3] += r.cache_read_input_tokens;
+        c[4] += r.server_tool_use.web_search_requests;
     }
     Ok(out)
 }
