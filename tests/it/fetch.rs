@@ -78,6 +78,17 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// A fetch from a healthy mock, as the reference an interrupted fetch must end up equal to.
+fn clean_fetch(tmp: &Tmp) -> (PathBuf, Mock) {
+    let clean = tmp.path("clean");
+    let mock = Mock::start(Mock::from_exports(&fixture_exports()));
+    assert_eq!(
+        fetch(&mock.url, &clean, &["--concurrency", "1"], Some(KEY)).code,
+        0
+    );
+    (clean, mock)
+}
+
 #[test]
 fn fetched_exports_meter_like_the_fixtures_through_429_and_500() {
     let mut state = Mock::from_exports(&fixture_exports());
@@ -161,13 +172,7 @@ fn a_401_fails_at_once_and_names_what_to_check() {
 #[test]
 fn an_interrupted_fetch_resumes_into_complete_identical_files() {
     let tmp = Tmp::new();
-    // A clean fetch, for reference.
-    let clean = tmp.path("clean");
-    let mock = Mock::start(Mock::from_exports(&fixture_exports()));
-    assert_eq!(
-        fetch(&mock.url, &clean, &["--concurrency", "1"], Some(KEY)).code,
-        0
-    );
+    let (clean, _mock) = clean_fetch(&tmp);
     // A fetch that dies on one session (a 404 fails at once, like a kill): no half files.
     let mut state = Mock::from_exports(&fixture_exports());
     state
@@ -385,12 +390,7 @@ fn admin_reports_feed_the_invoiced_view() {
 #[test]
 fn a_fetch_killed_midway_leaves_no_half_file_and_a_rerun_completes_it() {
     let tmp = Tmp::new();
-    let clean = tmp.path("clean");
-    let mock = Mock::start(Mock::from_exports(&fixture_exports()));
-    assert_eq!(
-        fetch(&mock.url, &clean, &["--concurrency", "1"], Some(KEY)).code,
-        0
-    );
+    let (clean, mock) = clean_fetch(&tmp);
     // A slow server for one session; the fetch is killed while it waits.
     let mut state = Mock::from_exports(&fixture_exports());
     state.delay = Some((
