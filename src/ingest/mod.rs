@@ -166,8 +166,35 @@ pub fn read_source(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
 }
 
 fn read_plain(map: &memmap2::Mmap, src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
-    let bytes: &[u8] = map;
-    let base = bytes.as_ptr() as usize;
+    let base = map.as_ptr() as usize;
+    read_bytes_releasing(map, src, sink, |done: &[u8]| {
+        // Parsed records own their data: drop the mapped pages from our RSS (the page cache
+        // keeps them), so memory does not grow with the file.
+        #[cfg(unix)]
+        // SAFETY: a read-only file mapping; pages touched again are re-read from the file.
+        let _ = unsafe {
+            map.unchecked_advise_range(
+                memmap2::UncheckedAdvice::DontNeed,
+                done.as_ptr() as usize - base,
+                done.len(),
+            )
+        };
+    })
+}
+
+/// Read one source held in memory (any encoding, not compressed), feeding `sink`: what a
+/// plain file goes through, for tests and fuzzing.
+pub fn read_bytes(bytes: &[u8], src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
+    read_bytes_releasing(bytes, src, sink, |_| {})
+}
+
+/// `release` is told of each span of the input that has been parsed and delivered.
+fn read_bytes_releasing(
+    bytes: &[u8],
+    src: &Source,
+    sink: &mut (impl Sink + Send),
+    release: impl Fn(&[u8]) + Send + Sync,
+) -> Result<()> {
     match detect(&bytes[..bytes.len().min(64 << 10)], src) {
         Encoding::Sse => sse::read_sse(bytes, src, sink),
         Encoding::Documents => read_documents(bytes, sink),
@@ -191,20 +218,11 @@ fn read_plain(map: &memmap2::Mmap, src: &Source, sink: &mut (impl Sink + Send)) 
                     Ok((!batch.is_empty()).then_some(batch))
                 },
                 |done: Vec<&[u8]>| {
-                    // Parsed records own their data: drop the mapped pages from our RSS
-                    // (the page cache keeps them), so memory does not grow with the file.
                     if let (Some(first), Some(last)) = (done.first(), done.last()) {
+                        let base = bytes.as_ptr() as usize;
                         let start = first.as_ptr() as usize - base;
-                        let end = last.as_ptr() as usize - base + last.len();
-                        #[cfg(unix)]
-                        // SAFETY: a read-only file mapping; pages touched again are re-read from the file.
-                        let _ = unsafe {
-                            map.unchecked_advise_range(
-                                memmap2::UncheckedAdvice::DontNeed,
-                                start,
-                                end - start,
-                            )
-                        };
+                        let end = last.as_ptr() as usize + last.len() - base;
+                        release(&bytes[start..end]);
                     }
                 },
                 sink,
