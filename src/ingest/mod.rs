@@ -3,6 +3,7 @@
 //! order, with its line number. Large NDJSON inputs are parsed in parallel chunks.
 
 pub mod record;
+mod skim;
 mod sse;
 
 use std::fs::File;

@@ -165,6 +165,17 @@ pub enum Parsed<'a> {
 
 /// Parse one JSON object. `default_type` is the SSE `event:` name, used when `type` is absent.
 pub fn parse_object<'a>(bytes: &'a [u8], default_type: Option<&str>) -> Result<Parsed<'a>, String> {
+    match fast_event(bytes, default_type) {
+        Some(event) => Ok(Parsed::Record(Record::Event(event))),
+        None => parse_object_full(bytes, default_type),
+    }
+}
+
+/// [`parse_object`] without the fast path: every field read and checked by serde.
+pub fn parse_object_full<'a>(
+    bytes: &'a [u8],
+    default_type: Option<&str>,
+) -> Result<Parsed<'a>, String> {
     let raw: Raw<'a> = serde_json::from_slice(bytes).map_err(|e| describe_json_error(&e, bytes))?;
     let kind = raw.kind.as_deref().or(default_type);
     let Some(kind) = kind else {
@@ -208,6 +219,24 @@ pub fn parse_object<'a>(bytes: &'a [u8], default_type: Option<&str>) -> Result<P
         thread_id: raw.session_thread_id.as_deref().map(Into::into),
         kind: event_kind,
     })))
+}
+
+/// An event that cannot change the bill, read by the skimmer (see `skim.rs`); `None` when the
+/// full parser must decide.
+fn fast_event(bytes: &[u8], default_type: Option<&str>) -> Option<Event> {
+    let f = super::skim::fields(bytes)?;
+    let kind = f.kind.or(default_type)?;
+    if !super::skim::cannot_bill(kind, &f) {
+        return None;
+    }
+    Some(Event {
+        id_hash: hash_id(f.id?),
+        id: None,
+        at: parse_rfc3339_ms(f.processed_at?).ok()?,
+        session_id: f.session_id.map(Into::into),
+        thread_id: f.session_thread_id.map(Into::into),
+        kind: EventKind::Other,
+    })
 }
 
 pub fn hash_id(id: &str) -> u64 {

@@ -169,3 +169,85 @@ proptest! {
         prop_assert!(agentmeter::ingest::read_source(&src, &mut Count::default()).is_ok());
     }
 }
+
+/// What `parse_object` makes of a line, comparable across the fast and the full parser.
+fn parsed(r: Result<agentmeter::ingest::record::Parsed, String>) -> Result<String, String> {
+    use agentmeter::ingest::record::Parsed;
+    r.map(|p| match p {
+        Parsed::Record(r) => format!("{r:?}"),
+        Parsed::Page(items) => format!("page of {}", items.len()),
+    })
+}
+
+/// An event line with its fields in any order, content with escapes, odd spacing.
+fn event_line() -> impl Strategy<Value = String> {
+    let kind = prop::sample::select(vec![
+        "agent.message",
+        "agent.thinking",
+        "agent.tool_use",
+        "agent.tool_result",
+        "user.message",
+        "span.model_request_start",
+        "span.model_request_end",
+        "session.status_running",
+        "session.thread_status_idle",
+        "session.updated",
+    ]);
+    let id = prop_oneof![
+        6 => Just(r#""id":"sevt_1""#),
+        1 => Just(r#""id":"sev\u0074_1""#),
+    ];
+    let at = prop_oneof![
+        6 => Just(r#""processed_at":"2026-06-10T10:00:00.250Z""#),
+        1 => Just(r#""processed_at":"2026-06-10T10:00:00""#),
+        1 => Just(r#""processed_at":null"#),
+    ];
+    let field = prop::sample::select(vec![
+        r#""session_id":"sesn_a""#,
+        r#""session_thread_id":"sthr_1""#,
+        r#""name":"web_search""#,
+        r#""name":"bash""#,
+        r#""name":{"x":1}"#,
+        r#""is_error":true"#,
+        r#""is_error":false"#,
+        r#""is_error":"no""#,
+        r#""tool_use_id":"sevt_0""#,
+        r#""content":[{"type":"text","text":"caf\u00e9 \"q\" \\ \n 日本"}]"#,
+        r#""input":{"a":[1,-2.5e3,true,false,null,{}],"b":[]}"#,
+        r#""model_usage":{"input_tokens":5,"output_tokens":6}"#,
+        r#""updated_at":"2026-06-10T10:00:00Z""#,
+    ]);
+    (
+        kind,
+        id,
+        at,
+        prop::collection::vec(field, 0..5),
+        // A failed tool call (it may cancel a web search) needs both; make it common.
+        prop::option::of(Just(r#""is_error":true,"tool_use_id":"sevt_0""#)),
+        prop::sample::select(vec!["", " ", "\t"]),
+    )
+        .prop_map(|(kind, id, at, fields, failed, sp)| {
+            let mut parts = vec![format!(r#""type":{sp}"{kind}""#), id.into(), at.into()];
+            parts.extend(failed.map(String::from));
+            parts.extend(fields.iter().map(|f| f.to_string()));
+            parts.rotate_left(fields.len() / 2);
+            format!("{{{sp}{}{sp}}}", parts.join(&format!(",{sp}")))
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// The skimmer (fast path for events that cannot bill) reads every line exactly as the
+    /// full parser does: the same record, or the same error. Also after a byte is changed.
+    #[test]
+    fn the_fast_path_never_differs_from_the_full_parser(line in event_line(), flip in any::<prop::sample::Index>(), to in any::<u8>(), do_flip in any::<bool>()) {
+        use agentmeter::ingest::record::{parse_object, parse_object_full};
+        let mut bytes = line.into_bytes();
+        if do_flip {
+            let i = flip.index(bytes.len());
+            bytes[i] = to;
+        }
+        prop_assert_eq!(parsed(parse_object(&bytes, None)), parsed(parse_object_full(&bytes, None)));
+    }
+}

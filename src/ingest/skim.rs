@@ -1,0 +1,399 @@
+//! The fast path of the record parser. Most bytes of an export are message, thinking and tool
+//! content in events that cannot change the bill. For those, a full serde parse is wasted
+//! work: this scanner walks the top-level object once, captures the few fields metering needs
+//! (`id`, `type`, `processed_at`, `session_id`, `session_thread_id`, and `name`/`is_error` to
+//! tell a web search or a failed tool call) and skips every other value with `memchr` over
+//! its strings, while still checking that it is well-formed JSON (strings, escapes, control
+//! characters, numbers, literals, nesting up to serde_json's depth limit).
+//!
+//! Anything unusual (an escape in a captured field, a field of an unexpected type, a repeated
+//! field, a bill-relevant type) answers `None`, and the caller runs the full parser, which
+//! produces the record or the exact error message. So this path can only be faster, never
+//! different: the fuzz target `skim` checks that against the full parser.
+
+/// The top-level fields of one object, borrowed from the input.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Fields<'a> {
+    pub id: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub processed_at: Option<&'a str>,
+    pub session_id: Option<&'a str>,
+    pub session_thread_id: Option<&'a str>,
+    /// `Some(Some(name))` for a plain string, `Some(None)` for any other value.
+    pub name: Option<Option<&'a str>>,
+    /// `Some(Some(flag))` for `true`/`false`, `Some(None)` for any other value.
+    pub is_error: Option<Option<bool>>,
+}
+
+/// The keys the full parser reads at the top level: a repeated one is an error there, so
+/// it sends us to the full parser too.
+const KNOWN: [&[u8]; 15] = [
+    b"id",
+    b"type",
+    b"processed_at",
+    b"session_id",
+    b"session_thread_id",
+    b"name",
+    b"is_error",
+    b"tool_use_id",
+    b"model_usage",
+    b"usage",
+    b"agent",
+    b"updated_at",
+    b"data",
+    b"title",
+    b"metadata",
+];
+
+/// serde_json's nesting limit; deeper input goes to the full parser for its error.
+const MAX_DEPTH: usize = 128;
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+
+    /// A string at the cursor: its raw content, and whether it holds escapes.
+    fn string(&mut self) -> Option<(&'a [u8], bool)> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            let rest = &self.b[self.i..];
+            let at = memchr::memchr2(b'"', b'\\', rest)?;
+            // JSON forbids raw control characters in strings; this loop vectorizes.
+            if rest[..at].iter().any(|&c| c < 0x20) {
+                return None;
+            }
+            self.i += at;
+            if self.b[self.i] == b'"' {
+                self.i += 1;
+                return Some((&self.b[start..self.i - 1], escaped));
+            }
+            escaped = true;
+            match *self.b.get(self.i + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
+                b'u' => {
+                    let hex = self.b.get(self.i + 2..self.i + 6)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    self.i += 6;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    fn number(&mut self) -> Option<()> {
+        let _ = self.eat(b'-');
+        match self.peek()? {
+            b'0' => self.i += 1,
+            b'1'..=b'9' => {
+                self.digits();
+            }
+            _ => return None,
+        }
+        if self.eat(b'.').is_some() && self.digits() == 0 {
+            return None;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.b[self.i..]
+            .starts_with(word)
+            .then(|| self.i += word.len())
+    }
+
+    /// Skip one value, checking its syntax.
+    fn value(&mut self, depth: usize) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'{' | b'[' if depth >= MAX_DEPTH => None,
+            b'{' => {
+                self.i += 1;
+                self.ws();
+                if self.eat(b'}').is_some() {
+                    return Some(());
+                }
+                loop {
+                    self.ws();
+                    self.string()?;
+                    self.ws();
+                    self.eat(b':')?;
+                    self.ws();
+                    self.value(depth + 1)?;
+                    self.ws();
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b'}' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                self.ws();
+                if self.eat(b']').is_some() {
+                    return Some(());
+                }
+                loop {
+                    self.ws();
+                    self.value(depth + 1)?;
+                    self.ws();
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b']' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number(),
+        }
+    }
+
+    /// A string value without escapes, as `&str` (the chunk was checked for UTF-8).
+    fn plain_string(&mut self) -> Option<&'a str> {
+        match self.string()? {
+            (s, false) => std::str::from_utf8(s).ok(),
+            (_, true) => None,
+        }
+    }
+}
+
+/// Scan one JSON object (one NDJSON line). `None`: use the full parser.
+pub fn fields(line: &[u8]) -> Option<Fields<'_>> {
+    let mut c = Cursor { b: line, i: 0 };
+    let mut f = Fields::default();
+    let mut seen = 0u16;
+    c.ws();
+    c.eat(b'{')?;
+    c.ws();
+    if c.eat(b'}').is_none() {
+        loop {
+            c.ws();
+            let (key, escaped) = c.string()?;
+            // serde reads a top-level key as text: it must be valid UTF-8.
+            if escaped || std::str::from_utf8(key).is_err() {
+                return None;
+            }
+            c.ws();
+            c.eat(b':')?;
+            c.ws();
+            let known = KNOWN.iter().position(|k| *k == key);
+            if let Some(k) = known {
+                if seen & (1 << k) != 0 {
+                    return None;
+                }
+                seen |= 1 << k;
+            }
+            match key {
+                b"id" => f.id = Some(c.plain_string()?),
+                b"type" => f.kind = Some(c.plain_string()?),
+                b"processed_at" => f.processed_at = Some(c.plain_string()?),
+                b"session_id" => f.session_id = Some(c.plain_string()?),
+                b"session_thread_id" => f.session_thread_id = Some(c.plain_string()?),
+                b"name" if c.peek() == Some(b'"') => {
+                    let (name, escaped) = c.string()?;
+                    let name = std::str::from_utf8(name).ok()?;
+                    f.name = Some((!escaped).then_some(name));
+                }
+                b"is_error" if c.literal(b"true").is_some() => f.is_error = Some(Some(true)),
+                b"is_error" if c.literal(b"false").is_some() => f.is_error = Some(Some(false)),
+                _ => {
+                    let start = c.i;
+                    c.value(1)?;
+                    // The full parser borrows known fields as text: valid UTF-8 only.
+                    if known.is_some() && std::str::from_utf8(&line[start..c.i]).is_err() {
+                        return None;
+                    }
+                    match key {
+                        b"name" => f.name = Some(None),
+                        b"is_error" => f.is_error = Some(None),
+                        // The full parser wants these as strings (or null).
+                        b"updated_at" if &line[start..c.i] != b"null" => return None,
+                        _ => {}
+                    }
+                }
+            }
+            c.ws();
+            match c.peek()? {
+                b',' => c.i += 1,
+                b'}' => {
+                    c.i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    c.ws();
+    (c.i == line.len()).then_some(f)
+}
+
+/// Whether an event of this type, with these fields, cannot change the bill, so the fast
+/// path may take it. Everything else (statuses, spans, web searches, failed tool results,
+/// session and thread objects, configuration and usage updates, stream furniture) goes
+/// through the full parser.
+pub fn cannot_bill(kind: &str, f: &Fields) -> bool {
+    match kind {
+        // A tool use is a web search by its name.
+        "agent.tool_use" => match f.name {
+            None => true,
+            Some(name) => name.is_some_and(|n| n != "web_search"),
+        },
+        // A tool result matters only when it failed (it may cancel a web search).
+        "agent.tool_result" => matches!(f.is_error, None | Some(Some(false))),
+        "session"
+        | "session_thread"
+        | "session.updated"
+        | "session.usage"
+        | "span.model_request_end"
+        | "span.outcome_evaluation_end"
+        | "ping"
+        | "event_start"
+        | "event_delta"
+        | "error" => false,
+        k => !k.starts_with("session.status_") && !k.starts_with("session.thread_status_"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captures_top_level_fields_and_skips_content() {
+        let line = br#"{"id": "sevt_1", "type":"agent.message", "content":[{"type":"text","text":"a \"b\" \\ \u00e9 {[", "id":"inner"}], "processed_at":"2026-05-04T09:00:00Z", "n": -1.5e3, "ok": [true,false,null], "session_id":"sesn_x"}"#;
+        let f = fields(line).unwrap();
+        assert_eq!(f.id, Some("sevt_1"));
+        assert_eq!(f.kind, Some("agent.message"));
+        assert_eq!(f.processed_at, Some("2026-05-04T09:00:00Z"));
+        assert_eq!(f.session_id, Some("sesn_x"));
+        assert_eq!(f.session_thread_id, None);
+    }
+
+    #[test]
+    fn anything_unusual_goes_to_the_full_parser() {
+        for bad in [
+            &br#"{"id":"a","type":"x","processed_at":"t""#[..], // truncated
+            br#"{"id":"a","id":"b"}"#,                          // repeated field
+            br#"{"id":"a\u0041"}"#,                             // escape in a captured field
+            br#"{"id":1}"#,                                     // wrong type
+            br#"{"a":[1,2}"#,                                   // mismatched brackets
+            br#"{"a":"x\qy"}"#,                                 // bad escape
+            b"{\"a\":\"x\ty\"}",                                // raw control character
+            br#"{"a":01}"#,                                     // bad number
+            br#"{"a":tru}"#,                                    // bad literal
+            br#"{"a":1,}"#,                                     // trailing comma
+            br#"{"a":1} x"#,                                    // trailing garbage
+            br#"[{"a":1}]"#,                                    // not an object
+            br#"{"updated_at":5}"#,                             // the full parser wants a string
+        ] {
+            assert_eq!(fields(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(fields(deep.as_bytes()), None);
+    }
+
+    /// Every line of the fixtures and examples reads the same with and without the fast path.
+    #[test]
+    fn the_fast_path_agrees_with_the_full_parser_on_real_exports() {
+        use crate::ingest::record::{parse_object, parse_object_full, Parsed};
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut fast = 0;
+        for dir in ["tests/fixtures", "docs/examples"] {
+            for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+                let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+                for line in text.lines().filter(|l| l.starts_with('{')) {
+                    let a = parse_object(line.as_bytes(), None);
+                    let b = parse_object_full(line.as_bytes(), None);
+                    match (a, b) {
+                        (Ok(Parsed::Record(a)), Ok(Parsed::Record(b))) => assert_eq!(a, b),
+                        (Ok(Parsed::Page(a)), Ok(Parsed::Page(b))) => assert_eq!(a.len(), b.len()),
+                        (Err(a), Err(b)) => assert_eq!(a, b),
+                        _ => panic!("fast and full parsers disagree on {line}"),
+                    }
+                    fast += fields(line.as_bytes())
+                        .is_some_and(|f| cannot_bill(f.kind.unwrap_or(""), &f))
+                        as usize;
+                }
+            }
+        }
+        assert!(fast > 20, "the fast path took only {fast} lines");
+    }
+
+    #[test]
+    fn only_events_that_cannot_bill_take_the_fast_path() {
+        let f = |s: &'static str| fields(s.as_bytes()).unwrap();
+        assert!(cannot_bill("agent.message", &f("{}")));
+        assert!(cannot_bill("agent.tool_use", &f(r#"{"name":"bash"}"#)));
+        assert!(!cannot_bill(
+            "agent.tool_use",
+            &f(r#"{"name":"web_search"}"#)
+        ));
+        assert!(!cannot_bill(
+            "agent.tool_use",
+            &f(r#"{"name":"web\u005fsearch"}"#)
+        ));
+        assert!(cannot_bill(
+            "agent.tool_result",
+            &f(r#"{"is_error":false}"#)
+        ));
+        assert!(!cannot_bill(
+            "agent.tool_result",
+            &f(r#"{"is_error":true}"#)
+        ));
+        assert!(!cannot_bill("agent.tool_result", &f(r#"{"is_error":1}"#)));
+        for k in [
+            "session.status_running",
+            "session.thread_status_idle",
+            "span.model_request_end",
+            "session.updated",
+        ] {
+            assert!(!cannot_bill(k, &f("{}")), "{k}");
+        }
+    }
+}
