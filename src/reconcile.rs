@@ -72,7 +72,7 @@ fn unit_prices(s: &RatedSession) -> [Decimal; 7] {
 
 pub fn check_session(s: &RatedSession, tol: Tolerance) -> Option<SessionCheck> {
     let p = s.usage.provider_reported.as_ref()?;
-    let t = s.usage.tokens();
+    let t = s.quantities.tokens;
     let price = unit_prices(s);
     let d = |x: u64| Decimal::from(x);
     let mut q = Vec::new();
@@ -89,7 +89,7 @@ pub fn check_session(s: &RatedSession, tol: Tolerance) -> Option<SessionCheck> {
     // Runtime in seconds; its unit price per second is 1000 x the per-ms price.
     push(
         "runtime_seconds",
-        Decimal::from(s.usage.active_ms()) / Decimal::from(1000),
+        Decimal::from(s.quantities.active_ms) / Decimal::from(1000),
         p.active_seconds,
         price[Category::Runtime as usize] * Decimal::from(1000),
     );
@@ -127,7 +127,7 @@ pub fn check_session(s: &RatedSession, tol: Tolerance) -> Option<SessionCheck> {
     }
     push(
         "web_searches",
-        d(s.usage.web_searches.len() as u64),
+        d(s.quantities.web_searches),
         p.web_search_requests.map(d),
         price[Category::WebSearch as usize],
     );

@@ -88,7 +88,11 @@ pub struct ProviderUsage {
     /// Whether the 5m/1h split of cache writes was reported (`usage.cache_creation`).
     pub cache_split_known: bool,
     pub web_search_requests: Option<u64>,
+    // As strings (the default form), read back without `deserialize_any`, so the meter's
+    // spill files (bincode) can carry them.
+    #[serde(default, with = "rust_decimal::serde::str_option")]
     pub active_seconds: Option<Decimal>,
+    #[serde(default, with = "rust_decimal::serde::str_option")]
     pub list_cost_usd: Option<Decimal>,
 }
 
@@ -132,5 +136,32 @@ impl SessionUsage {
             t.add(&r.tokens);
         }
         t
+    }
+
+    pub fn quantities(&self) -> Quantities {
+        Quantities {
+            active_ms: self.active_ms(),
+            requests: self.requests.len() as u64,
+            tokens: self.tokens(),
+            web_searches: self.web_searches.len() as u64,
+        }
+    }
+}
+
+/// A session's (or a group's) totals by quantity: what tables and reports show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Quantities {
+    pub active_ms: i64,
+    pub requests: u64,
+    pub tokens: Tokens,
+    pub web_searches: u64,
+}
+
+impl Quantities {
+    pub fn add(&mut self, o: &Quantities) {
+        self.active_ms += o.active_ms;
+        self.requests += o.requests;
+        self.tokens.add(&o.tokens);
+        self.web_searches += o.web_searches;
     }
 }

@@ -351,7 +351,7 @@ fn run_reprice(args: &CompareArgs) -> Result<i32> {
 }
 
 fn side(paths: &[String], table: &PriceTable, tz: Zone) -> Result<Vec<RatedSession>> {
-    let (sessions, _, _) = meter_rated(paths, table, &MeterOptions::default(), tz)?;
+    let (sessions, _, _) = meter_rated(paths, table, &MeterOptions::default(), tz, true)?;
     Ok(sessions)
 }
 

@@ -140,7 +140,7 @@ fn sessions_frame(sessions: &[RatedSession]) -> Result<DataFrame> {
     let tok = |f: fn(&crate::usage::Tokens) -> u64| {
         sessions
             .iter()
-            .map(|s| f(&s.usage.tokens()))
+            .map(|s| f(&s.quantities.tokens))
             .collect::<Vec<u64>>()
     };
     let cols = vec![
@@ -169,14 +169,14 @@ fn sessions_frame(sessions: &[RatedSession]) -> Result<DataFrame> {
             "active_ms".into(),
             sessions
                 .iter()
-                .map(|s| s.usage.active_ms())
+                .map(|s| s.quantities.active_ms)
                 .collect::<Vec<_>>(),
         ),
         Column::new(
             "requests".into(),
             sessions
                 .iter()
-                .map(|s| s.usage.requests.len() as u64)
+                .map(|s| s.quantities.requests)
                 .collect::<Vec<_>>(),
         ),
         Column::new("input_tokens".into(), tok(|t| t.input)),
@@ -188,7 +188,7 @@ fn sessions_frame(sessions: &[RatedSession]) -> Result<DataFrame> {
             "web_searches".into(),
             sessions
                 .iter()
-                .map(|s| s.usage.web_searches.len() as u64)
+                .map(|s| s.quantities.web_searches)
                 .collect::<Vec<_>>(),
         ),
         columns::decimal("cost", sessions.iter().map(|s| Some(s.cost.total())))?,
@@ -250,7 +250,7 @@ pub fn run(args: ExportArgs) -> Result<i32> {
         skip_invalid: args.skip_invalid,
         ..Default::default()
     };
-    let (sessions, _, skipped) = meter_rated(&args.paths, &table, &opts, Zone::default())?;
+    let (sessions, _, skipped) = meter_rated(&args.paths, &table, &opts, Zone::default(), true)?;
     for s in &skipped {
         eprintln!("warning: skipped {}", s.to_error().message);
     }

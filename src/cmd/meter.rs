@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use rayon::prelude::*;
+use std::sync::Mutex;
 
 use crate::cli::write_output;
 use crate::error::{settle, Error, Result, Skipped};
@@ -58,6 +58,10 @@ pub struct MeterArgs {
     /// line_items.parquet), for merging shards with any Parquet engine.
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
+    /// Keep about MB megabytes of per-session state in memory; past that, spill it to
+    /// temporary files (in $TMPDIR) and read it back one part at a time.
+    #[arg(long, value_name = "MB", default_value_t = meter::DEFAULT_BUDGET_MB)]
+    pub memory: usize,
     /// Also write a report (HTML, markdown, charts, CSV, JSON) into DIR.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
@@ -67,27 +71,34 @@ pub struct MeterArgs {
 }
 
 /// Ingest, meter and rate exports: the sessions, what the meter counted, and the problems.
+/// Each session is rated as soon as it is metered and keeps only its totals (and its line
+/// items, if `keep_items`), so memory grows with sessions, not with requests or bytes.
 pub fn meter_rated(
     paths: &[String],
     table: &PriceTable,
     opts: &MeterOptions,
     tz: TimeZone,
-) -> Result<(Vec<RatedSession>, meter::Metered, Vec<Skipped>)> {
+    keep_items: bool,
+) -> Result<(Vec<RatedSession>, meter::MeterSummary, Vec<Skipped>)> {
     let sources = ingest::discover(paths)?;
-    let mut metered = meter::meter(&sources, opts)?;
     let rater = Rater::new(table, tz);
-    let rated: Vec<_> = std::mem::take(&mut metered.sessions)
-        .into_par_iter()
-        .map(|u| rater.rate(u))
-        .collect();
-    let mut skipped = std::mem::take(&mut metered.skipped);
-    let mut sessions = Vec::with_capacity(rated.len());
-    for (s, p) in rated {
-        sessions.push(s);
-        skipped.extend(p);
-    }
+    let rated = Mutex::new((Vec::new(), Vec::new()));
+    let mut summary = meter::meter_each(&sources, opts, |usage| {
+        let (mut session, problems) = rater.rate(usage);
+        session.shed_detail();
+        if !keep_items {
+            session.items = Vec::new();
+        }
+        let mut g = rated.lock().expect("poisoned");
+        g.0.push(session);
+        g.1.extend(problems);
+    })?;
+    let (mut sessions, problems) = rated.into_inner().expect("poisoned");
+    meter::sort_sessions(&mut sessions, |s| &s.usage);
+    let mut skipped = std::mem::take(&mut summary.skipped);
+    skipped.extend(problems);
     let skipped = settle(skipped, opts.skip_invalid)?;
-    Ok((sessions, metered, skipped))
+    Ok((sessions, summary, skipped))
 }
 
 /// "2/8" -> (2, 8).
@@ -125,8 +136,16 @@ pub fn run(args: MeterArgs) -> Result<i32> {
         cache_ttl: args.cache_ttl,
         skip_invalid: args.skip_invalid,
         shard,
+        memory_mb: Some(args.memory),
     };
-    let (sessions, metered, skipped) = meter_rated(&args.paths, &table, &opts, args.tz)?;
+    // Line items are what grouping, CSV, Parquet and reports are made of; a plain table or
+    // JSON needs only each session's totals.
+    let keep_items = args.group_by != GroupBy::Session
+        || args.format == Format::Csv
+        || args.export.is_some()
+        || args.report.is_some();
+    let (sessions, metered, skipped) =
+        meter_rated(&args.paths, &table, &opts, args.tz, keep_items)?;
     let duplicate_events = sessions.iter().map(|s| s.usage.duplicate_events).sum();
     let groups = match args.group_by {
         GroupBy::Session => None,

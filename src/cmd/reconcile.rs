@@ -67,6 +67,7 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
         &table,
         &MeterOptions::default(),
         Zone::default(),
+        true,
     )?;
     let checks: Vec<SessionCheck> = sessions
         .iter()

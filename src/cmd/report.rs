@@ -156,7 +156,7 @@ pub fn run(args: ReportArgs) -> Result<i32> {
             skip_invalid: args.skip_invalid,
             ..Default::default()
         };
-        Some(meter_rated(&args.paths, &table, &opts, args.tz)?)
+        Some(meter_rated(&args.paths, &table, &opts, args.tz, true)?)
     };
     let report = metered.as_ref().map(|(sessions, m, skipped)| MeterReport {
         table: &table,

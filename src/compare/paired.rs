@@ -24,8 +24,8 @@ impl TaskSum {
     fn add(&mut self, s: &RatedSession) {
         self.sessions += 1;
         self.cost.add(&s.cost);
-        self.active_ms += s.usage.active_ms();
-        self.tokens.add(&s.usage.tokens());
+        self.active_ms += s.quantities.active_ms;
+        self.tokens.add(&s.quantities.tokens);
     }
 }
 

@@ -93,8 +93,8 @@ pub fn grid(report: &MeterReport) -> Grid {
                         let cells = vec![
                             s.usage.session_id.to_string(),
                             model_cell(s),
-                            duration(s.usage.active_ms()),
-                            count(s.usage.requests.len() as u64),
+                            duration(s.quantities.active_ms),
+                            count(s.quantities.requests),
                         ];
                         (cells, s.cost)
                     })

@@ -105,14 +105,14 @@ pub fn meter_export(path: &Path, table: &PriceTable) -> Result<Option<RatedSessi
 }
 
 fn status_line(s: &RatedSession, state: &str) -> String {
-    let t = s.usage.tokens();
+    let t = s.quantities.tokens;
     format!(
         "{}: {state} | running {} | {} requests | {} tokens | {} web searches | {}",
         s.usage.session_id,
-        crate::money::duration(s.usage.active_ms()),
-        s.usage.requests.len(),
+        crate::money::duration(s.quantities.active_ms),
+        s.quantities.requests,
         crate::money::count(t.total_input() + t.output),
-        s.usage.web_searches.len(),
+        s.quantities.web_searches,
         crate::money::usd(s.cost.total())
     )
 }

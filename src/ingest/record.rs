@@ -7,14 +7,14 @@ use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 
 use rust_decimal::Decimal;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::time::{parse_rfc3339_ms, Millis};
 use crate::usage::{ProviderUsage, Speed, Tokens};
 
 /// How an agent is configured: from a session object, a thread object or `session.updated`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentConfig {
     pub name: Option<String>,
     pub model: Option<String>,
@@ -38,7 +38,7 @@ impl AgentConfig {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionObject {
     pub id: String,
     pub title: Option<String>,
@@ -49,7 +49,7 @@ pub struct SessionObject {
     pub usage: Option<ProviderUsage>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ThreadObject {
     pub id: String,
     pub session_id: Option<String>,
@@ -57,7 +57,7 @@ pub struct ThreadObject {
 }
 
 /// Token usage of one model request, as a span reports it (no 5m/1h split).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpanUsage {
     pub input: u64,
     pub output: u64,
@@ -68,7 +68,7 @@ pub struct SpanUsage {
 
 /// What an event means for the bill. Everything else is `Other`: it only moves the session's
 /// first/last event time and counts toward duplicates.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum EventKind {
     Other,
     /// `session.status_running` (or a thread's, see `thread_id`).

@@ -5,6 +5,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
+use super::store::Store;
 use super::SKIP_HINT;
 use crate::error::{Origin, Result, Skipped};
 use crate::ingest::record::{EventKind, Record, SessionObject, ThreadObject};
@@ -15,7 +18,7 @@ use crate::time::Millis;
 pub type Pos = (u32, u64);
 
 /// A billable event with where it came from.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Billable {
     pub pos: Pos,
     pub line: u64,
@@ -26,7 +29,7 @@ pub struct Billable {
 }
 
 /// What one session accumulated so far (from one file, or merged over several).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Accum {
     pub objects: Vec<(Pos, SessionObject)>,
     pub threads: Vec<(Pos, ThreadObject)>,
@@ -77,56 +80,72 @@ fn min_opt(a: Option<Millis>, b: Option<Millis>) -> Option<Millis> {
     }
 }
 
+/// What a file leaves besides its sessions' state (which goes to the [`Store`]).
+#[derive(Default)]
 pub struct FilePart {
-    pub sessions: HashMap<String, Accum>,
     pub skipped: Vec<Skipped>,
     pub queued: u64,
     pub stream_errors: Vec<String>,
 }
 
+/// Bytes of state a record adds, roughly (for the memory budget): an id hash per event, the
+/// compact event for billable ones, more for objects and new sessions.
+const EVENT_BYTES: usize = 16;
+const BILLABLE_BYTES: usize = std::mem::size_of::<Billable>() + 48;
+const OBJECT_BYTES: usize = 1024;
+const SESSION_BYTES: usize = 512;
+
 pub struct Collector<'a> {
     file: u32,
     src: &'a Source,
-    stem: String,
+    stem: Arc<str>,
     skip_invalid: bool,
+    store: &'a Store<'a>,
     seq: u64,
-    session: Option<String>,
+    session: Option<Arc<str>>,
     thread: Option<Box<str>>,
-    last_at: HashMap<String, Millis>,
+    /// Per session, the `processed_at` of its last event so far in this file.
+    last_at: HashMap<Arc<str>, Millis>,
+    sessions: HashMap<Arc<str>, Accum>,
+    bytes: usize,
     part: FilePart,
 }
 
 impl<'a> Collector<'a> {
-    pub fn new(file: u32, src: &'a Source, skip_invalid: bool) -> Self {
+    pub fn new(file: u32, src: &'a Source, skip_invalid: bool, store: &'a Store<'a>) -> Self {
         Collector {
             file,
             src,
-            stem: src.stem(),
+            stem: src.stem().into(),
             skip_invalid,
+            store,
             seq: 0,
             session: None,
             thread: None,
             last_at: HashMap::new(),
-            part: FilePart {
-                sessions: HashMap::new(),
-                skipped: Vec::new(),
-                queued: 0,
-                stream_errors: Vec::new(),
-            },
+            sessions: HashMap::new(),
+            bytes: 0,
+            part: FilePart::default(),
         }
     }
 
-    pub fn finish(self) -> FilePart {
+    /// Hand the sessions' state to the store; what is left is the file's own account.
+    pub fn finish(mut self) -> FilePart {
+        self.flush();
         self.part
     }
 
-    fn accum(&mut self, session: &str) -> &mut Accum {
-        if !self.part.sessions.contains_key(session) {
-            self.part
-                .sessions
-                .insert(session.to_string(), Accum::default());
+    fn flush(&mut self) {
+        let sessions = std::mem::take(&mut self.sessions);
+        self.store.absorb(sessions, std::mem::take(&mut self.bytes));
+    }
+
+    fn accum(&mut self, session: &Arc<str>) -> &mut Accum {
+        if !self.sessions.contains_key(session) {
+            self.bytes += SESSION_BYTES;
+            self.sessions.insert(session.clone(), Accum::default());
         }
-        self.part.sessions.get_mut(session).expect("just inserted")
+        self.sessions.get_mut(session).expect("just inserted")
     }
 }
 
@@ -136,28 +155,30 @@ impl Sink for Collector<'_> {
         let pos = (self.file, self.seq);
         match record {
             Record::Session(obj) => {
-                self.session = Some(obj.id.clone());
+                let id: Arc<str> = obj.id.as_str().into();
+                self.session = Some(id.clone());
                 self.thread = None;
-                let id = obj.id.clone();
+                self.bytes += OBJECT_BYTES;
                 let acc = self.accum(&id);
                 acc.note_origin(pos, line);
                 acc.objects.push((pos, *obj));
             }
             Record::Thread(t) => {
                 if let Some(sid) = &t.session_id {
-                    self.session = Some(sid.clone());
+                    self.session = Some(sid.as_str().into());
                 }
                 self.thread = Some(t.id.as_str().into());
                 let sid = self.session.clone().unwrap_or_else(|| self.stem.clone());
+                self.bytes += OBJECT_BYTES;
                 let acc = self.accum(&sid);
                 acc.note_origin(pos, line);
                 acc.threads.push((pos, *t));
             }
             Record::Event(e) => {
-                let sid = match (&e.session_id, &self.session) {
-                    (Some(s), _) => s.to_string(),
-                    (None, Some(s)) => s.clone(),
-                    (None, None) => self.stem.clone(),
+                // The common case (no `session_id` on the event) allocates nothing.
+                let sid = match &e.session_id {
+                    Some(s) => Arc::from(&**s),
+                    None => self.session.clone().unwrap_or_else(|| self.stem.clone()),
                 };
                 let thread = e.thread_id.clone().or_else(|| self.thread.clone());
                 let backwards = match self.last_at.get_mut(&sid) {
@@ -171,6 +192,7 @@ impl Sink for Collector<'_> {
                         false
                     }
                 };
+                self.bytes += EVENT_BYTES + e.id.as_ref().map_or(0, |_| BILLABLE_BYTES);
                 let acc = self.accum(&sid);
                 acc.note_origin(pos, line);
                 acc.out_of_order += backwards as u64;
@@ -195,6 +217,9 @@ impl Sink for Collector<'_> {
                 .part
                 .stream_errors
                 .push(format!("{}:{line}", self.src.name)),
+        }
+        if self.bytes >= self.store.flush_at {
+            self.flush();
         }
     }
 

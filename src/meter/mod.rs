@@ -6,9 +6,10 @@
 mod collect;
 mod runtime;
 mod session;
+mod store;
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -16,6 +17,8 @@ use crate::error::{settle, Result, Skipped};
 use crate::ingest::{self, Source};
 use crate::usage::SessionUsage;
 pub use collect::Accum;
+use store::Store;
+pub use store::DEFAULT_BUDGET_MB;
 
 /// The TTL assumed for cache writes when the session does not report its 5m/1h split.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -36,6 +39,9 @@ pub struct MeterOptions {
     pub skip_invalid: bool,
     /// Keep only the sessions of shard `i` of `n` (1-based), by [`shard_of`].
     pub shard: Option<(u32, u32)>,
+    /// MB of per-session state to keep in memory before spilling to disk (`--memory`);
+    /// `None`: [`DEFAULT_BUDGET_MB`].
+    pub memory_mb: Option<usize>,
 }
 
 /// The shard (1..=n) a session belongs to: FNV-1a (64-bit) of its id, modulo n. Stable across
@@ -49,68 +55,91 @@ pub fn shard_of(session_id: &str, n: u32) -> u32 {
     (h % n.max(1) as u64) as u32 + 1
 }
 
+/// What metering found besides the sessions themselves.
 #[derive(Debug, Default)]
-pub struct Metered {
-    /// Sessions ordered by their first event, then id.
-    pub sessions: Vec<SessionUsage>,
+pub struct MeterSummary {
     pub skipped: Vec<Skipped>,
     /// User events still queued (`processed_at: null`), not part of any bill yet.
     pub queued_events: u64,
     /// SSE `error` frames met in transcripts (file:line).
     pub stream_errors: Vec<String>,
+    /// Bytes of per-session state spilled to temporary files (0: it fit in memory).
+    pub spilled_bytes: u64,
 }
 
-/// Meter every source: files in parallel, then sessions in parallel.
-pub fn meter(sources: &[Source], opts: &MeterOptions) -> Result<Metered> {
+#[derive(Debug, Default)]
+pub struct Metered {
+    /// Sessions ordered by their first event, then id.
+    pub sessions: Vec<SessionUsage>,
+    pub summary: MeterSummary,
+}
+
+/// Meter every source, handing each finished session to `each` (from several threads, in no
+/// particular order). Files are read in parallel; per-session state is kept under the memory
+/// budget (`MeterOptions::memory_mb`), spilling to disk beyond it.
+pub fn meter_each(
+    sources: &[Source],
+    opts: &MeterOptions,
+    each: impl Fn(SessionUsage) + Sync,
+) -> Result<MeterSummary> {
     let files: Vec<Arc<str>> = sources.iter().map(|s| s.name.clone()).collect();
-    let parts: Vec<Result<collect::FilePart>> = sources
+    let store = Store::new(opts);
+    // Without --skip-invalid the error reported is the first in input order; files after a
+    // failed one need not be read.
+    let failed_at = AtomicUsize::new(usize::MAX);
+    let parts: Vec<Option<Result<collect::FilePart>>> = sources
         .par_iter()
         .enumerate()
         .map(|(i, src)| {
-            let mut c = collect::Collector::new(i as u32, src, opts.skip_invalid);
-            ingest::read_source(src, &mut c)?;
-            Ok(c.finish())
+            if failed_at.load(Ordering::Relaxed) < i {
+                return None;
+            }
+            let mut c = collect::Collector::new(i as u32, src, opts.skip_invalid, &store);
+            let read = ingest::read_source(src, &mut c);
+            let part = c.finish();
+            if read.is_err() {
+                failed_at.fetch_min(i, Ordering::Relaxed);
+            }
+            Some(read.map(|()| part))
         })
         .collect();
-    // Files are read in parallel, but the error reported is the first in input order.
-    let parts = parts.into_iter().collect::<Result<Vec<_>>>()?;
-    let mut sessions: HashMap<String, Accum> = HashMap::new();
-    let mut skipped = Vec::new();
-    let mut queued_events = 0;
-    let mut stream_errors = Vec::new();
-    for part in parts {
-        skipped.extend(part.skipped);
-        queued_events += part.queued;
-        stream_errors.extend(part.stream_errors);
-        for (id, acc) in part.sessions {
-            if opts.shard.is_some_and(|(i, n)| shard_of(&id, n) != i) {
-                continue;
-            }
-            match sessions.get_mut(&id) {
-                Some(have) => have.merge(acc),
-                None => {
-                    sessions.insert(id, acc);
-                }
-            }
+    let mut summary = MeterSummary::default();
+    for part in parts.into_iter().flatten() {
+        let part = part?;
+        summary.skipped.extend(part.skipped);
+        summary.queued_events += part.queued;
+        summary.stream_errors.extend(part.stream_errors);
+    }
+    let problems = Mutex::new(Vec::new());
+    summary.spilled_bytes = store.finish(&files, |usage, p| {
+        if !p.is_empty() {
+            problems.lock().expect("poisoned").extend(p);
         }
-    }
-    let finished: Vec<(SessionUsage, Vec<Skipped>)> = sessions
-        .into_par_iter()
-        .map(|(id, acc)| session::finalize(&id, acc, &files, opts))
-        .collect();
-    let mut out = Metered {
-        queued_events,
-        stream_errors,
-        ..Default::default()
-    };
-    for (usage, problems) in finished {
-        out.sessions.push(usage);
-        skipped.extend(problems);
-    }
-    out.skipped = settle(skipped, opts.skip_invalid)?;
-    out.sessions
-        .sort_by(|a, b| (a.first_event_at, &a.session_id).cmp(&(b.first_event_at, &b.session_id)));
-    Ok(out)
+        each(usage);
+    })?;
+    let mut skipped = std::mem::take(&mut summary.skipped);
+    skipped.extend(problems.into_inner().expect("poisoned"));
+    summary.skipped = settle(skipped, opts.skip_invalid)?;
+    Ok(summary)
+}
+
+/// Meter every source and keep every session's usage, ordered by first event, then id.
+pub fn meter(sources: &[Source], opts: &MeterOptions) -> Result<Metered> {
+    let sessions = Mutex::new(Vec::new());
+    let summary = meter_each(sources, opts, |u| {
+        sessions.lock().expect("poisoned").push(u)
+    })?;
+    let mut sessions = sessions.into_inner().expect("poisoned");
+    sort_sessions(&mut sessions, |s| s);
+    Ok(Metered { sessions, summary })
+}
+
+/// The order sessions are shown in: by first event, then id.
+pub fn sort_sessions<T>(sessions: &mut [T], usage: impl Fn(&T) -> &SessionUsage) {
+    sessions.sort_by(|a, b| {
+        let (a, b) = (usage(a), usage(b));
+        (a.first_event_at, &a.session_id).cmp(&(b.first_event_at, &b.session_id))
+    });
 }
 
 /// The hint shown with every bad record.

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::error::Skipped;
 use crate::pricing::{PriceTable, Rates, INFERENCE_GEO_US};
 use crate::time::{format_ms, Millis, Zone};
-use crate::usage::{RequestUsage, SessionUsage, Speed, Tokens};
+use crate::usage::{Quantities, RequestUsage, SessionUsage, Speed, Tokens};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -138,13 +138,28 @@ impl Cost {
 
 #[derive(Clone, Debug)]
 pub struct RatedSession {
+    /// What the session used. Its per-request detail may have been shed (see
+    /// [`RatedSession::shed_detail`]): read totals from `quantities`.
     pub usage: SessionUsage,
+    /// The totals of the usage that was priced.
+    pub quantities: Quantities,
     pub items: Vec<LineItem>,
     pub cost: Cost,
     /// Canonical ids of the models its requests were priced as.
     pub models: Vec<Arc<str>>,
     /// Usage warnings, then rating warnings.
     pub warnings: Vec<String>,
+}
+
+impl RatedSession {
+    /// Drop the per-request, per-search and per-interval detail, keeping the totals, line
+    /// items and session metadata: what tables, JSON, CSV, reports and exports need. Metering
+    /// a fleet keeps one of these per session, so memory does not grow with requests.
+    pub fn shed_detail(&mut self) {
+        self.usage.requests = Vec::new();
+        self.usage.web_searches = Vec::new();
+        self.usage.running = Vec::new();
+    }
 }
 
 /// Collects a session's items, merging those with the same category, model, agent, day,
@@ -335,6 +350,7 @@ impl<'a> Rater<'a> {
         }
         (
             RatedSession {
+                quantities: usage.quantities(),
                 usage,
                 items,
                 cost,
@@ -588,10 +604,11 @@ impl Totals {
         let mut t = Totals::default();
         for s in sessions {
             t.sessions += 1;
-            t.active_ms += s.usage.active_ms();
-            t.requests += s.usage.requests.len() as u64;
-            t.tokens.add(&s.usage.tokens());
-            t.web_searches += s.usage.web_searches.len() as u64;
+            let q = &s.quantities;
+            t.active_ms += q.active_ms;
+            t.requests += q.requests;
+            t.tokens.add(&q.tokens);
+            t.web_searches += q.web_searches;
             t.cost.add(&s.cost);
         }
         t

@@ -13,6 +13,16 @@ fn close(got: &str, want: &str, what: &str) {
 
 #[test]
 fn every_expected_case() {
+    every_expected_case_with(&[]);
+}
+
+/// With no memory budget, per-session state goes through spill files: same results.
+#[test]
+fn every_expected_case_spilled_to_disk() {
+    every_expected_case_with(&["--memory", "0"]);
+}
+
+fn every_expected_case_with(extra: &[&str]) {
     let dir = fixtures();
     let cases: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
@@ -20,6 +30,7 @@ fn every_expected_case() {
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let mut args: Vec<String> = vec!["meter".into(), "--format".into(), "json".into()];
+        args.extend(extra.iter().map(|a| a.to_string()));
         for f in case["files"].as_array().unwrap() {
             args.push(dir.join(f.as_str().unwrap()).display().to_string());
         }

@@ -83,6 +83,10 @@ fn events() -> impl Strategy<Value = Vec<Value>> {
 }
 
 fn bill_parts(parts: &[Vec<Value>]) -> Vec<RatedSession> {
+    bill_parts_with(parts, &MeterOptions::default())
+}
+
+fn bill_parts_with(parts: &[Vec<Value>], opts: &MeterOptions) -> Vec<RatedSession> {
     let tmp = Tmp::new();
     let paths: Vec<_> = parts
         .iter()
@@ -95,7 +99,7 @@ fn bill_parts(parts: &[Vec<Value>]) -> Vec<RatedSession> {
         .collect();
     let (s, skipped) = bill_files(
         &paths,
-        &MeterOptions::default(),
+        opts,
         &PriceTable::bundled().unwrap(),
         Zone::default(),
     );
@@ -161,6 +165,22 @@ proptest! {
         let k = cut.index(evs.len() + 1);
         let (first, second) = evs.split_at(k);
         prop_assert_eq!(bill_key(&bill_parts(std::slice::from_ref(&evs))), bill_key(&bill_parts(&[first.to_vec(), second.to_vec()])));
+    }
+
+    /// With no memory budget every record's state is spilled to disk and read back: the
+    /// bill, and the duplicates counted, are those of metering in memory.
+    #[test]
+    fn spilling_state_to_disk_changes_nothing(evs in events(), picks in prop::collection::vec(any::<prop::sample::Index>(), 0..5), cut in any::<prop::sample::Index>()) {
+        let mut dup = evs.clone();
+        for p in &picks {
+            dup.insert(p.index(dup.len() + 1), evs[p.index(evs.len())].clone());
+        }
+        let (first, second) = dup.split_at(cut.index(dup.len() + 1));
+        let parts = [first.to_vec(), second.to_vec()];
+        let spilled = MeterOptions { memory_mb: Some(0), ..MeterOptions::default() };
+        let (a, b) = (bill_parts(&parts), bill_parts_with(&parts, &spilled));
+        prop_assert_eq!(bill_key(&a), bill_key(&b));
+        prop_assert_eq!(b[0].usage.duplicate_events, picks.len() as u64);
     }
 
     #[test]

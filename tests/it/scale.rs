@@ -251,3 +251,26 @@ proptest! {
         prop_assert_eq!(parsed(parse_object(&bytes, None)), parsed(parse_object_full(&bytes, None)));
     }
 }
+
+#[test]
+fn with_no_memory_budget_state_is_spilled_and_read_back() {
+    use agentmeter::meter::{meter, MeterOptions};
+    let dir = crate::common::fixtures();
+    let sources = agentmeter::ingest::discover(&[
+        dir.join("busy-sonnet.ndjson").display().to_string(),
+        dir.join("multiagent.ndjson").display().to_string(),
+    ])
+    .unwrap();
+    let in_memory = meter(&sources, &MeterOptions::default()).unwrap();
+    let spilled = meter(
+        &sources,
+        &MeterOptions {
+            memory_mb: Some(0),
+            ..MeterOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(in_memory.summary.spilled_bytes, 0);
+    assert!(spilled.summary.spilled_bytes > 0);
+    assert_eq!(in_memory.sessions, spilled.sessions);
+}

@@ -1,0 +1,197 @@
+//! Per-session state under a memory budget. Files (and large files, every few MB) hand their
+//! sessions' state to the store, which merges it by session id. When the state passes the
+//! budget, the store spills all of it to temporary files, one per partition of the session
+//! ids (bincode), and starts again empty. At the end, an unspilled store finalizes its
+//! sessions directly; a spilled one reads back one partition at a time, so memory stays near
+//! the budget whatever the input size: the external hash aggregation of database engines.
+//!
+//! Spilling changes nothing in the result: state is merged by the same `Accum::merge`, and
+//! "first copy wins" is decided by input position, which the state carries.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
+
+use super::collect::Accum;
+use super::{session, shard_of, MeterOptions};
+use crate::error::{Error, Result, Skipped};
+use crate::ingest::record::hash_id;
+use crate::usage::SessionUsage;
+
+/// The default budget for per-session state in memory, in MB (`--memory`).
+pub const DEFAULT_BUDGET_MB: usize = 32;
+
+/// Spill partitions: the state read back at once is about 1/PARTITIONS of what spilled.
+const PARTITIONS: usize = 64;
+
+pub struct Store<'o> {
+    opts: &'o MeterOptions,
+    budget: usize,
+    /// A file's collector hands over its state when it holds this much.
+    pub flush_at: usize,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    sessions: HashMap<Arc<str>, Accum>,
+    bytes: usize,
+    spill: Option<Spill>,
+    failed: Option<Error>,
+}
+
+struct Spill {
+    dir: tempfile::TempDir,
+    /// Entries written per partition.
+    entries: Vec<u64>,
+    bytes: u64,
+}
+
+impl<'o> Store<'o> {
+    pub fn new(opts: &'o MeterOptions) -> Self {
+        let budget = opts.memory_mb.unwrap_or(DEFAULT_BUDGET_MB) << 20;
+        let threads = rayon::current_num_threads().max(1);
+        Store {
+            opts,
+            budget,
+            flush_at: (budget / (4 * threads)).max(1),
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    /// Merge a collector's sessions (of this shard) in; spill if over the budget.
+    pub fn absorb(&self, sessions: HashMap<Arc<str>, Accum>, bytes: usize) {
+        let mut g = self.inner.lock().expect("a metering thread panicked");
+        for (id, acc) in sessions {
+            if self.opts.shard.is_some_and(|(i, n)| shard_of(&id, n) != i) {
+                continue;
+            }
+            match g.sessions.get_mut(&id) {
+                Some(have) => have.merge(acc),
+                None => {
+                    g.sessions.insert(id, acc);
+                }
+            }
+        }
+        g.bytes += bytes;
+        if g.bytes > self.budget && g.failed.is_none() {
+            if let Err(e) = g.spill_all() {
+                g.failed = Some(e);
+            }
+        }
+    }
+
+    /// Finalize every session, handing each (with its problems) to `each`, from several
+    /// threads. Returns how many bytes were spilled to disk.
+    pub fn finish(
+        self,
+        files: &[Arc<str>],
+        each: impl Fn(SessionUsage, Vec<Skipped>) + Sync,
+    ) -> Result<u64> {
+        let opts = self.opts;
+        let mut inner = self.inner.into_inner().expect("a metering thread panicked");
+        if let Some(e) = inner.failed {
+            return Err(e);
+        }
+        let finalize = |(id, acc): (Arc<str>, Accum)| {
+            let (usage, problems) = session::finalize(&id, acc, files, opts);
+            each(usage, problems);
+        };
+        if inner.spill.is_none() {
+            inner.sessions.into_par_iter().for_each(finalize);
+            return Ok(0);
+        }
+        inner.spill_all()?;
+        let spill = inner.spill.expect("spilled");
+        (0..PARTITIONS).into_par_iter().try_for_each(|p| {
+            spill.read(p)?.into_iter().for_each(finalize);
+            Ok::<_, Error>(())
+        })?;
+        Ok(spill.bytes)
+    }
+}
+
+impl Inner {
+    fn spill_all(&mut self) -> Result<()> {
+        if self.spill.is_none() {
+            let dir = tempfile::Builder::new()
+                .prefix("agentmeter-spill-")
+                .tempdir()
+                .map_err(|e| {
+                    Error::new(format!(
+                        "cannot create a temporary directory to spill to: {e}"
+                    ))
+                    .with_hint("set TMPDIR to a writable directory, or raise --memory")
+                })?;
+            self.spill = Some(Spill {
+                dir,
+                entries: vec![0; PARTITIONS],
+                bytes: 0,
+            });
+        }
+        let spill = self.spill.as_mut().expect("just set");
+        let mut by_partition: Vec<Vec<(Arc<str>, Accum)>> =
+            (0..PARTITIONS).map(|_| Vec::new()).collect();
+        for (id, acc) in self.sessions.drain() {
+            by_partition[partition(&id)].push((id, acc));
+        }
+        for (p, entries) in by_partition.into_iter().enumerate() {
+            if entries.is_empty() {
+                continue;
+            }
+            let path = spill.path(p);
+            let io = |e: std::io::Error| Error::io(&path, e);
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(io)?;
+            let mut w = BufWriter::with_capacity(1 << 16, file);
+            for entry in &entries {
+                bincode::serialize_into(&mut w, entry)
+                    .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+            }
+            w.flush().map_err(io)?;
+            spill.bytes += w.get_ref().metadata().map_err(io)?.len();
+            spill.entries[p] += entries.len() as u64;
+        }
+        self.bytes = 0;
+        Ok(())
+    }
+}
+
+impl Spill {
+    fn path(&self, p: usize) -> PathBuf {
+        self.dir.path().join(format!("{p:02}.bin"))
+    }
+
+    /// One partition's sessions, their spilled pieces merged (in the order they were spilled).
+    fn read(&self, p: usize) -> Result<HashMap<Arc<str>, Accum>> {
+        let mut sessions: HashMap<Arc<str>, Accum> = HashMap::new();
+        if self.entries[p] == 0 {
+            return Ok(sessions);
+        }
+        let path = self.path(p);
+        let mut r =
+            BufReader::with_capacity(1 << 16, File::open(&path).map_err(|e| Error::io(&path, e))?);
+        for _ in 0..self.entries[p] {
+            let (id, acc): (Arc<str>, Accum) = bincode::deserialize_from(&mut r)
+                .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+            match sessions.get_mut(&id) {
+                Some(have) => have.merge(acc),
+                None => {
+                    sessions.insert(id, acc);
+                }
+            }
+        }
+        Ok(sessions)
+    }
+}
+
+fn partition(id: &str) -> usize {
+    (hash_id(id) % PARTITIONS as u64) as usize
+}
