@@ -144,6 +144,13 @@ pub fn parse_date_or_timestamp(s: &str) -> Result<Millis, String> {
         .map_err(|_| format!("{s:?} is neither a date (2026-05-01) nor an RFC 3339 timestamp"))
 }
 
+/// A calendar date as ccusage users write it (`20260501`) or as ISO 8601 (`2026-05-01`).
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y%m%d")
+        .or_else(|_| NaiveDate::parse_from_str(s, "%Y-%m-%d"))
+        .map_err(|_| format!("{s:?} is not a date (expected YYYYMMDD or YYYY-MM-DD)"))
+}
+
 /// A time zone for day buckets: an IANA name (`Europe/Paris`) or `UTC`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Zone(pub chrono_tz::Tz);

@@ -148,6 +148,52 @@ impl SessionUsage {
     }
 }
 
+/// Which usage to keep: a time window and a project (`--since`, `--until`, `--project`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// `[start, end)` in ms; usage outside is cut off (running time is clipped to it).
+    pub window: Option<(Millis, Millis)>,
+    /// Only sessions of this project (the `project` metadata key): its exact name, or the last
+    /// part of a Claude Code project folder (`shop` for `-home-ana-shop`).
+    pub project: Option<String>,
+}
+
+impl Selection {
+    pub fn is_all(&self) -> bool {
+        self.window.is_none() && self.project.is_none()
+    }
+
+    /// The part of a session's usage selected, or `None` if nothing of it is.
+    pub fn apply(&self, mut u: SessionUsage) -> Option<SessionUsage> {
+        if let Some(want) = &self.project {
+            let have = u.metadata.get("project")?;
+            if have != want && !have.ends_with(&format!("-{want}")) {
+                return None;
+            }
+        }
+        if let Some((start, end)) = self.window {
+            let inside = |at: Millis| start <= at && at < end;
+            u.requests.retain(|r| inside(r.at));
+            u.web_searches.retain(|s| inside(s.at));
+            u.running = u
+                .running
+                .iter()
+                .filter_map(|iv| {
+                    let clipped = Interval {
+                        start: iv.start.max(start),
+                        end: iv.end.min(end),
+                    };
+                    (clipped.start < clipped.end).then_some(clipped)
+                })
+                .collect();
+            if u.requests.is_empty() && u.web_searches.is_empty() && u.running.is_empty() {
+                return None;
+            }
+        }
+        Some(u)
+    }
+}
+
 /// A session's (or a group's) totals by quantity: what tables and reports show.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Quantities {

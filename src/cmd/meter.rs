@@ -11,21 +11,41 @@ use crate::export::{self, Format};
 use crate::ingest;
 use crate::meter::{self, CacheTtl, MeterOptions};
 use crate::pricing::PriceTable;
-use crate::rate::{RatedSession, Rater, Totals};
+use crate::rate::{RatedSession, Rater};
 use crate::report::{group::group, GroupBy, MeterReport};
 use crate::time::Zone as TimeZone;
 use crate::time::Zone;
+use crate::usage::Selection;
 
 #[derive(Args, Debug)]
 #[command(
     after_help = "Examples:\n  agentmeter meter runs/\n  agentmeter meter a.ndjson b.sse.gz --format json -o meter.json\n  \
     agentmeter meter runs/ --group-by day --tz America/New_York\n  cat export.ndjson | agentmeter meter -\n  \
-    agentmeter meter runs/ --model claude-sonnet-4-6      # what if it had run on Sonnet?"
+    agentmeter meter runs/ --model claude-sonnet-4-6      # what if it had run on Sonnet?\n  \
+    agentmeter meter --source claude-code --group-by day --since 20261101 --tz Europe/Paris\n  \
+    agentmeter meter --source claude-code --group-by project --project shop"
 )]
 pub struct MeterArgs {
-    /// Export files, directories (read recursively: *.ndjson, *.jsonl, *.json, *.sse, also .gz/.zst) or - for stdin.
-    #[arg(required = true, value_name = "PATH")]
+    /// Export files, directories (read recursively: *.ndjson, *.jsonl, *.json, *.sse, also
+    /// .gz/.zst) or - for stdin. Claude Code transcripts are recognised by their content.
+    /// None with --source claude-code: the default transcript folders.
+    #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
+    /// Where the runs come from: Managed Agents exports, or Claude Code transcripts (whose
+    /// default folders are read when no PATH is given: $CLAUDE_CONFIG_DIR/projects, else
+    /// ~/.config/claude/projects and ~/.claude/projects).
+    #[arg(long, value_enum, default_value_t = InputSource::ManagedAgents)]
+    pub source: InputSource,
+    /// Only usage on or after this local date (YYYYMMDD or YYYY-MM-DD, in --tz).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Only usage on or before this local date (YYYYMMDD or YYYY-MM-DD, in --tz).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Only sessions of this project (Claude Code: the project folder, or its last part,
+    /// e.g. `shop` for `-home-ana-shop`; Managed Agents: the session's `project` metadata).
+    #[arg(long, value_name = "NAME")]
+    pub project: Option<String>,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -101,6 +121,78 @@ pub fn meter_rated(
     Ok((sessions, summary, skipped))
 }
 
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputSource {
+    /// Managed Agents exports (and any transcripts given as PATH).
+    #[default]
+    ManagedAgents,
+    /// Claude Code transcripts (`~/.claude/projects/*/*.jsonl`).
+    ClaudeCode,
+}
+
+/// The Claude Code transcript folders that exist: each `projects` folder of
+/// `$CLAUDE_CONFIG_DIR` (comma-separated), else of `~/.config/claude` and `~/.claude`.
+pub fn claude_code_folders() -> Result<Vec<String>> {
+    let roots: Vec<PathBuf> = match std::env::var("CLAUDE_CONFIG_DIR") {
+        Ok(dirs) if !dirs.trim().is_empty() => {
+            dirs.split(',').map(|d| PathBuf::from(d.trim())).collect()
+        }
+        _ => {
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            vec![home.join(".config/claude"), home.join(".claude")]
+        }
+    };
+    let found: Vec<String> = roots
+        .iter()
+        .map(|r| r.join("projects"))
+        .filter(|p| p.is_dir())
+        .map(|p| p.display().to_string())
+        .collect();
+    if found.is_empty() {
+        let looked: Vec<String> = roots
+            .iter()
+            .map(|r| r.join("projects").display().to_string())
+            .collect();
+        return Err(Error::new(format!(
+            "no Claude Code transcript folder found (looked in {})",
+            looked.join(", ")
+        ))
+        .with_hint("set CLAUDE_CONFIG_DIR, or give the transcript folders as PATH"));
+    }
+    Ok(found)
+}
+
+/// `--since`/`--until` (local dates in `tz`, both inclusive) and `--project` as a selection.
+pub fn selection(
+    since: Option<&str>,
+    until: Option<&str>,
+    project: Option<String>,
+    tz: TimeZone,
+) -> Result<Selection> {
+    let day = |flag: &str, s: &str| {
+        crate::time::parse_date(s).map_err(|e| Error::new(format!("{flag}: {e}")))
+    };
+    let start = since.map(|s| day("--since", s)).transpose()?;
+    let last = until.map(|s| day("--until", s)).transpose()?;
+    if let (Some(a), Some(b)) = (start, last) {
+        if a > b {
+            return Err(Error::new(format!("--since {a} is after --until {b}")));
+        }
+    }
+    let window = match (start, last) {
+        (None, None) => None,
+        (a, b) => Some((
+            a.and_then(|d| tz.start_of(d)).unwrap_or(i64::MIN),
+            b.and_then(|d| d.succ_opt())
+                .and_then(|d| tz.start_of(d))
+                .unwrap_or(i64::MAX),
+        )),
+    };
+    Ok(Selection { window, project })
+}
+
 /// "2/8" -> (2, 8).
 fn parse_shard(s: &str) -> Result<(u32, u32)> {
     let bad = || {
@@ -137,6 +229,20 @@ pub fn run(args: MeterArgs) -> Result<i32> {
         skip_invalid: args.skip_invalid,
         shard,
         memory_mb: Some(args.memory),
+        select: selection(
+            args.since.as_deref(),
+            args.until.as_deref(),
+            args.project.clone(),
+            args.tz,
+        )?,
+    };
+    let paths = match (args.paths.is_empty(), args.source) {
+        (false, _) => args.paths.clone(),
+        (true, InputSource::ClaudeCode) => claude_code_folders()?,
+        (true, InputSource::ManagedAgents) => {
+            return Err(Error::new("no input: give export files or directories, or - for stdin")
+                .with_hint("for Claude Code runs, `agentmeter meter --source claude-code` reads the default transcript folders"))
+        }
     };
     // Line items are what grouping, CSV, Parquet and reports are made of; a plain table or
     // JSON needs only each session's totals.
@@ -144,22 +250,13 @@ pub fn run(args: MeterArgs) -> Result<i32> {
         || args.format == Format::Csv
         || args.export.is_some()
         || args.report.is_some();
-    let (sessions, metered, skipped) =
-        meter_rated(&args.paths, &table, &opts, args.tz, keep_items)?;
-    let duplicate_events = sessions.iter().map(|s| s.usage.duplicate_events).sum();
-    let groups = match args.group_by {
-        GroupBy::Session => None,
-        by => Some((by, group(&sessions, by)?)),
-    };
+    let (sessions, metered, skipped) = meter_rated(&paths, &table, &opts, args.tz, keep_items)?;
     let report = MeterReport {
-        table: &table,
-        totals: Totals::of(&sessions),
-        sessions: &sessions,
-        groups,
-        skipped: &skipped,
-        queued_events: metered.queued_events,
-        duplicate_events,
-        stream_errors: &metered.stream_errors,
+        groups: match args.group_by {
+            GroupBy::Session => None,
+            by => Some((by, group(&sessions, by)?)),
+        },
+        ..MeterReport::new(&table, &sessions, &metered, &skipped)
     };
     let mut text = export::render(&report, args.format)?;
     let notes = export::notes(&report);
@@ -187,7 +284,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "meter".into());
-        crate::cmd::report::write_meter_report(dir, name, args.paths.clone(), &report, args.force)?;
+        crate::cmd::report::write_meter_report(dir, name, paths, &report, args.force)?;
     }
     Ok(0)
 }

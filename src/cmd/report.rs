@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 use crate::meter::MeterOptions;
 use crate::pricing::PriceTable;
 use crate::project::{project, ProjectOptions, Projection};
-use crate::rate::Totals;
 use crate::report::document::{self, Report};
 use crate::report::group::{group, GroupBy};
 use crate::report::MeterReport;
@@ -158,16 +157,9 @@ pub fn run(args: ReportArgs) -> Result<i32> {
         };
         Some(meter_rated(&args.paths, &table, &opts, args.tz, true)?)
     };
-    let report = metered.as_ref().map(|(sessions, m, skipped)| MeterReport {
-        table: &table,
-        sessions,
-        totals: Totals::of(sessions),
-        groups: None,
-        skipped,
-        queued_events: m.queued_events,
-        duplicate_events: sessions.iter().map(|s| s.usage.duplicate_events).sum(),
-        stream_errors: &m.stream_errors,
-    });
+    let report = metered
+        .as_ref()
+        .map(|(sessions, m, skipped)| MeterReport::new(&table, sessions, m, skipped));
     let mut r = Report::new(name, inputs);
     if let Some(m) = &report {
         r.add_meter(m, &group(m.sessions, GroupBy::Day)?)?;

@@ -91,7 +91,12 @@ pub fn render(r: &MeterReport) -> String {
         },
         "dropped": {
             "duplicate_events": r.duplicate_events,
-            "queued_events": r.queued_events,
+            "queued_events": r.summary.queued_events,
+            "duplicate_requests": r.summary.transcript_dropped.duplicates,
+            "sidechain_replays": r.summary.transcript_dropped.sidechain_replays,
+            "synthetic": r.summary.transcript_dropped.synthetic,
+            "api_errors": r.summary.transcript_dropped.api_errors,
+            "unselected_sessions": r.summary.unselected_sessions,
             "invalid_records": r.skipped.len(),
         },
         "skipped": r.skipped.iter().map(|s| json!({
@@ -99,7 +104,7 @@ pub fn render(r: &MeterReport) -> String {
             "line": s.origin.as_ref().map(|o| o.line),
             "reason": s.reason,
         })).collect::<Vec<_>>(),
-        "stream_errors": r.stream_errors,
+        "stream_errors": r.summary.stream_errors,
     });
     if let Some((by, rows)) = &r.groups {
         doc["groups"] = json!({

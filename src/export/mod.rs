@@ -192,13 +192,25 @@ pub fn notes(report: &MeterReport) -> Vec<String> {
     if reordered > 0 {
         out.push(format!("note: {reordered} event(s) came earlier in processed_at than the line before them; events were ordered by processed_at"));
     }
-    if report.queued_events > 0 {
+    if report.summary.queued_events > 0 {
         out.push(format!(
             "note: {} queued user event(s) (processed_at: null) not metered yet",
-            report.queued_events
+            report.summary.queued_events
         ));
     }
-    for e in report.stream_errors {
+    let d = &report.summary.transcript_dropped;
+    for (n, what) in [
+        (d.duplicates, "duplicate Claude Code request line(s) dropped (same message.id and requestId: streaming snapshots, resumed sessions; the non-sidechain copy with the most tokens counts)"),
+        (d.sidechain_replays, "sidechain replay(s) of a message already counted dropped"),
+        (d.synthetic, "<synthetic> model line(s) skipped (written by Claude Code, not billed)"),
+        (d.api_errors, "API error line(s) skipped (the request failed)"),
+        (report.summary.unselected_sessions, "session(s) with no usage in --since/--until/--project left out"),
+    ] {
+        if n > 0 {
+            out.push(format!("note: {n} {what}"));
+        }
+    }
+    for e in &report.summary.stream_errors {
         out.push(format!(
             "warning: {e}: SSE error frame: the stream broke here; later events may be missing"
         ));

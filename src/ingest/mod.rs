@@ -5,6 +5,7 @@
 pub mod record;
 mod skim;
 mod sse;
+pub mod transcript;
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
@@ -31,6 +32,27 @@ impl Source {
         match &self.path {
             Some(p) => stem_of(&p.to_string_lossy()),
             None => "stdin".into(),
+        }
+    }
+
+    /// The Claude Code project of a transcript: the folder under `projects/` it is in (as
+    /// Claude Code names it, e.g. `-home-ana-shop`), else the folder it is in.
+    pub fn project(&self) -> String {
+        let Some(path) = &self.path else {
+            return "stdin".into();
+        };
+        let parts: Vec<_> = path
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect();
+        let under_projects = parts
+            .iter()
+            .rposition(|c| c == "projects")
+            .filter(|&i| i + 2 < parts.len())
+            .map(|i| i + 1);
+        match under_projects.or(parts.len().checked_sub(2)) {
+            Some(i) => parts[i].to_string(),
+            None => "(none)".into(),
         }
     }
 }
@@ -162,7 +184,8 @@ pub fn read_source(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
             reader.read_to_end(&mut all).map_err(io_err)?;
             read_documents(&all, sink)
         }
-        Encoding::Ndjson => read_ndjson_stream(head, reader, src, sink),
+        Encoding::Ndjson => read_ndjson_stream(head, reader, src, sink, Lines::Records),
+        Encoding::Transcript => read_ndjson_stream(head, reader, src, sink, Lines::Transcript),
     }
 }
 
@@ -196,10 +219,15 @@ fn read_bytes_releasing(
     sink: &mut (impl Sink + Send),
     release: impl Fn(&[u8]) + Send + Sync,
 ) -> Result<()> {
-    match detect(&bytes[..bytes.len().min(64 << 10)], src) {
+    let encoding = detect(&bytes[..bytes.len().min(64 << 10)], src);
+    match encoding {
         Encoding::Sse => sse::read_sse(bytes, src, sink),
         Encoding::Documents => read_documents(bytes, sink),
-        Encoding::Ndjson => {
+        Encoding::Ndjson | Encoding::Transcript => {
+            let lines = match encoding {
+                Encoding::Transcript => Lines::Transcript,
+                _ => Lines::Records,
+            };
             let mut rest = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
             let batch_len = 2 * rayon::current_num_threads().max(1);
             pipeline(
@@ -227,6 +255,7 @@ fn read_bytes_releasing(
                     }
                 },
                 sink,
+                lines,
             )
         }
     }
@@ -236,6 +265,24 @@ enum Encoding {
     Ndjson,
     Documents,
     Sse,
+    /// Claude Code transcript lines (NDJSON of another shape).
+    Transcript,
+}
+
+/// What the lines of an NDJSON input are.
+#[derive(Clone, Copy)]
+enum Lines {
+    Records,
+    Transcript,
+}
+
+impl Lines {
+    fn parse(self, line: &[u8]) -> std::result::Result<Parsed<'_>, String> {
+        match self {
+            Lines::Records => parse_object(line, None),
+            Lines::Transcript => transcript::parse_line(line),
+        }
+    }
 }
 
 /// Decide a file's encoding from its first bytes (and an `.sse` name).
@@ -253,6 +300,8 @@ fn detect(head: &[u8], src: &Source) -> Encoding {
         Encoding::Sse
     } else if rest[0] == b'{' && is_multiline_document(rest) {
         Encoding::Documents
+    } else if transcript::looks_like_transcript(rest) {
+        Encoding::Transcript
     } else {
         Encoding::Ndjson
     }
@@ -385,7 +434,7 @@ struct ChunkOut {
     newlines: u64,
 }
 
-fn parse_chunk(chunk: &[u8]) -> ChunkOut {
+fn parse_chunk(chunk: &[u8], lines: Lines) -> ChunkOut {
     let mut items = Vec::new();
     let mut start = 0usize;
     let mut rel = 0u64;
@@ -409,7 +458,7 @@ fn parse_chunk(chunk: &[u8]) -> ChunkOut {
                 return;
             }
         }
-        match parse_object(line, None) {
+        match lines.parse(line) {
             Ok(Parsed::Record(r)) => items.push((rel, Ok(r))),
             Ok(Parsed::Page(page)) => {
                 for item in page {
@@ -444,6 +493,7 @@ fn pipeline<C: AsRef<[u8]> + Sync + Send>(
     mut next_batch: impl FnMut() -> Result<Option<Vec<C>>> + Send,
     mut recycle: impl FnMut(Vec<C>) + Send,
     sink: &mut (impl Sink + Send),
+    lines: Lines,
 ) -> Result<()> {
     let mut line_base = 1u64;
     let mut ready: Vec<ChunkOut> = Vec::new();
@@ -458,9 +508,12 @@ fn pipeline<C: AsRef<[u8]> + Sync + Send>(
                     return Ok(None);
                 };
                 let outs = if batch.len() == 1 {
-                    vec![parse_chunk(batch[0].as_ref())]
+                    vec![parse_chunk(batch[0].as_ref(), lines)]
                 } else {
-                    batch.par_iter().map(|c| parse_chunk(c.as_ref())).collect()
+                    batch
+                        .par_iter()
+                        .map(|c| parse_chunk(c.as_ref(), lines))
+                        .collect()
                 };
                 recycle(batch);
                 Ok(Some(outs))
@@ -494,6 +547,7 @@ fn read_ndjson_stream(
     reader: Box<dyn Read + Send>,
     src: &Source,
     sink: &mut (impl Sink + Send),
+    lines: Lines,
 ) -> Result<()> {
     let batch_len = 2 * rayon::current_num_threads().max(1);
     let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(batch_len);
@@ -551,6 +605,7 @@ fn read_ndjson_stream(
                 }
             },
             sink,
+            lines,
         )
         // `rx` went with the closure: a reader still running stops at its next send.
     })

@@ -120,6 +120,10 @@ pub enum Record {
     Ignored,
     /// An SSE `error` frame: the stream broke here.
     StreamError,
+    /// A Claude Code transcript line with usage: one model request (or a copy of it).
+    Turn(Box<super::transcript::Turn>),
+    /// A transcript line with usage that is not a billed request.
+    NotBilled(super::transcript::NotBilled),
 }
 
 #[derive(Deserialize)]
@@ -476,6 +480,17 @@ fn span_usage(raw: &RawValue) -> Result<SpanUsage, String> {
     })
 }
 
+/// A Claude Code request's `message.usage`: its tokens (the same shape as the provider's
+/// figures, 5m/1h split when given) and its speed.
+pub(super) fn transcript_usage(raw: &RawValue) -> Result<(ProviderUsage, Option<Speed>), String> {
+    let speed = raw_usage(raw)?
+        .speed
+        .as_deref()
+        .map(parse_speed)
+        .transpose()?;
+    Ok((provider_usage(raw)?, speed))
+}
+
 /// The provider's own cumulative figures (session object `usage` or a `session.usage` event).
 fn provider_usage(raw: &RawValue) -> Result<ProviderUsage, String> {
     #[derive(Deserialize)]
@@ -570,7 +585,7 @@ fn provider_usage(raw: &RawValue) -> Result<ProviderUsage, String> {
 }
 
 /// serde_json appends " at line L column C"; the caller reports its own line, so keep the column.
-fn strip_position(e: &serde_json::Error) -> String {
+pub(super) fn strip_position(e: &serde_json::Error) -> String {
     let s = e.to_string();
     match s.rfind(" at line ") {
         Some(i) => s[..i].to_string(),
@@ -578,7 +593,7 @@ fn strip_position(e: &serde_json::Error) -> String {
     }
 }
 
-fn describe_json_error(e: &serde_json::Error, bytes: &[u8]) -> String {
+pub(super) fn describe_json_error(e: &serde_json::Error, bytes: &[u8]) -> String {
     use serde_json::error::Category;
     let col = e.column();
     match e.classify() {

@@ -8,9 +8,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::store::Store;
+use super::transcript;
 use super::SKIP_HINT;
 use crate::error::{Origin, Result, Skipped};
 use crate::ingest::record::{EventKind, Record, SessionObject, ThreadObject};
+use crate::ingest::transcript::NotBilled;
 use crate::ingest::{Sink, Source};
 use crate::time::Millis;
 
@@ -83,6 +85,8 @@ fn min_opt(a: Option<Millis>, b: Option<Millis>) -> Option<Millis> {
 /// What a file leaves besides its sessions' state (which goes to the [`Store`]).
 #[derive(Default)]
 pub struct FilePart {
+    /// Transcript lines with usage that are not billed requests (`<synthetic>`, API errors).
+    pub not_billed: transcript::Dropped,
     pub skipped: Vec<Skipped>,
     pub queued: u64,
     pub stream_errors: Vec<String>,
@@ -108,6 +112,9 @@ pub struct Collector<'a> {
     last_at: HashMap<Arc<str>, Millis>,
     sessions: HashMap<Arc<str>, Accum>,
     bytes: usize,
+    /// Claude Code request lines (de-duplicated across files by the store).
+    requests: Vec<transcript::Line>,
+    project: Option<Arc<str>>,
     part: FilePart,
 }
 
@@ -125,6 +132,8 @@ impl<'a> Collector<'a> {
             last_at: HashMap::new(),
             sessions: HashMap::new(),
             bytes: 0,
+            requests: Vec::new(),
+            project: None,
             part: FilePart::default(),
         }
     }
@@ -137,7 +146,9 @@ impl<'a> Collector<'a> {
 
     fn flush(&mut self) {
         let sessions = std::mem::take(&mut self.sessions);
-        self.store.absorb(sessions, std::mem::take(&mut self.bytes));
+        let requests = std::mem::take(&mut self.requests);
+        self.store
+            .absorb(sessions, requests, std::mem::take(&mut self.bytes));
     }
 
     fn accum(&mut self, session: &Arc<str>) -> &mut Accum {
@@ -211,6 +222,24 @@ impl Sink for Collector<'_> {
                     });
                 }
             }
+            Record::Turn(turn) => {
+                let src = self.src;
+                let project = self
+                    .project
+                    .get_or_insert_with(|| src.project().into())
+                    .clone();
+                self.requests.push(transcript::Line {
+                    pos,
+                    line,
+                    project,
+                    turn,
+                });
+                if self.requests.len() >= 4096 {
+                    self.flush();
+                }
+            }
+            Record::NotBilled(NotBilled::Synthetic) => self.part.not_billed.synthetic += 1,
+            Record::NotBilled(NotBilled::ApiError) => self.part.not_billed.api_errors += 1,
             Record::Queued => self.part.queued += 1,
             Record::Ignored => {}
             Record::StreamError => self

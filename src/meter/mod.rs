@@ -7,6 +7,7 @@ mod collect;
 mod runtime;
 mod session;
 mod store;
+pub mod transcript;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,7 +16,7 @@ use rayon::prelude::*;
 
 use crate::error::{settle, Result, Skipped};
 use crate::ingest::{self, Source};
-use crate::usage::SessionUsage;
+use crate::usage::{Selection, SessionUsage};
 pub use collect::Accum;
 use store::Store;
 pub use store::DEFAULT_BUDGET_MB;
@@ -42,6 +43,8 @@ pub struct MeterOptions {
     /// MB of per-session state to keep in memory before spilling to disk (`--memory`);
     /// `None`: [`DEFAULT_BUDGET_MB`].
     pub memory_mb: Option<usize>,
+    /// Keep only this usage (`--since`, `--until`, `--project`).
+    pub select: Selection,
 }
 
 /// The shard (1..=n) a session belongs to: FNV-1a (64-bit) of its id, modulo n. Stable across
@@ -65,6 +68,10 @@ pub struct MeterSummary {
     pub stream_errors: Vec<String>,
     /// Bytes of per-session state spilled to temporary files (0: it fit in memory).
     pub spilled_bytes: u64,
+    /// Claude Code transcript lines not counted as requests, by reason.
+    pub transcript_dropped: transcript::Dropped,
+    /// Sessions with no usage in the selection (`--since`, `--until`, `--project`).
+    pub unselected_sessions: u64,
 }
 
 #[derive(Debug, Default)]
@@ -109,14 +116,24 @@ pub fn meter_each(
         summary.skipped.extend(part.skipped);
         summary.queued_events += part.queued;
         summary.stream_errors.extend(part.stream_errors);
+        summary.transcript_dropped.add(&part.not_billed);
     }
     let problems = Mutex::new(Vec::new());
-    summary.spilled_bytes = store.finish(&files, |usage, p| {
+    let unselected = AtomicUsize::new(0);
+    let (spilled, dropped) = store.finish(&files, |usage, p| {
         if !p.is_empty() {
             problems.lock().expect("poisoned").extend(p);
         }
-        each(usage);
+        match opts.select.apply(usage) {
+            Some(usage) => each(usage),
+            None => {
+                unselected.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     })?;
+    summary.unselected_sessions = unselected.into_inner() as u64;
+    summary.spilled_bytes = spilled;
+    summary.transcript_dropped.add(&dropped);
     let mut skipped = std::mem::take(&mut summary.skipped);
     skipped.extend(problems.into_inner().expect("poisoned"));
     summary.skipped = settle(skipped, opts.skip_invalid)?;

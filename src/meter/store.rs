@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use rayon::prelude::*;
 
 use super::collect::Accum;
+use super::transcript::{Dropped, Line, Requests};
 use super::{session, shard_of, MeterOptions};
 use crate::error::{Error, Result, Skipped};
 use crate::ingest::record::hash_id;
@@ -39,6 +40,8 @@ pub struct Store<'o> {
 #[derive(Default)]
 struct Inner {
     sessions: HashMap<Arc<str>, Accum>,
+    /// Claude Code requests: kept in memory (one small record per unique request).
+    requests: Requests,
     bytes: usize,
     spill: Option<Spill>,
     failed: Option<Error>,
@@ -63,9 +66,17 @@ impl<'o> Store<'o> {
         }
     }
 
-    /// Merge a collector's sessions (of this shard) in; spill if over the budget.
-    pub fn absorb(&self, sessions: HashMap<Arc<str>, Accum>, bytes: usize) {
+    /// Merge a collector's sessions and transcript requests (of this shard) in; spill if
+    /// over the budget.
+    pub fn absorb(&self, sessions: HashMap<Arc<str>, Accum>, requests: Vec<Line>, bytes: usize) {
         let mut g = self.inner.lock().expect("a metering thread panicked");
+        let shard = self.opts.shard;
+        g.requests.absorb(
+            requests
+                .into_iter()
+                .filter(|l| shard.is_none_or(|(i, n)| shard_of(&l.turn.session_id, n) == i))
+                .collect(),
+        );
         for (id, acc) in sessions {
             if self.opts.shard.is_some_and(|(i, n)| shard_of(&id, n) != i) {
                 continue;
@@ -86,24 +97,29 @@ impl<'o> Store<'o> {
     }
 
     /// Finalize every session, handing each (with its problems) to `each`, from several
-    /// threads. Returns how many bytes were spilled to disk.
+    /// threads. Returns how many bytes were spilled to disk, and what de-duplicating
+    /// transcript requests dropped.
     pub fn finish(
         self,
         files: &[Arc<str>],
         each: impl Fn(SessionUsage, Vec<Skipped>) + Sync,
-    ) -> Result<u64> {
+    ) -> Result<(u64, Dropped)> {
         let opts = self.opts;
         let mut inner = self.inner.into_inner().expect("a metering thread panicked");
         if let Some(e) = inner.failed {
             return Err(e);
         }
+        let (transcripts, dropped) = std::mem::take(&mut inner.requests).into_sessions(files, opts);
+        transcripts
+            .into_par_iter()
+            .for_each(|usage| each(usage, Vec::new()));
         let finalize = |(id, acc): (Arc<str>, Accum)| {
             let (usage, problems) = session::finalize(&id, acc, files, opts);
             each(usage, problems);
         };
         if inner.spill.is_none() {
             inner.sessions.into_par_iter().for_each(finalize);
-            return Ok(0);
+            return Ok((0, dropped));
         }
         inner.spill_all()?;
         let spill = inner.spill.expect("spilled");
@@ -111,7 +127,7 @@ impl<'o> Store<'o> {
             spill.read(p)?.into_iter().for_each(finalize);
             Ok::<_, Error>(())
         })?;
-        Ok(spill.bytes)
+        Ok((spill.bytes, dropped))
     }
 }
 

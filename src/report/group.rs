@@ -1,9 +1,11 @@
-//! Aggregating rated line items by day (in a time zone), model or agent. The amounts go
+//! Aggregating rated line items by day, week or month (in a time zone), model, agent or
+//! project. The amounts go
 //! through polars as Decimal(38, s) columns (i128 mantissas at the largest scale any item
 //! has), so the sums stay exact.
 
 use std::collections::BTreeMap;
 
+use chrono::Datelike;
 use polars::prelude::*;
 use rust_decimal::Decimal;
 
@@ -15,8 +17,14 @@ pub enum GroupBy {
     #[default]
     Session,
     Day,
+    /// ISO week (Monday to Sunday, in --tz), shown as `2026-W48`.
+    Week,
+    /// Calendar month (in --tz), shown as `2026-11`.
+    Month,
     Model,
     Agent,
+    /// The session's `project` (Claude Code: the project folder).
+    Project,
 }
 
 impl GroupBy {
@@ -24,8 +32,11 @@ impl GroupBy {
         match self {
             GroupBy::Session => "session",
             GroupBy::Day => "day",
+            GroupBy::Week => "week",
+            GroupBy::Month => "month",
             GroupBy::Model => "model",
             GroupBy::Agent => "agent",
+            GroupBy::Project => "project",
         }
     }
 }
@@ -66,8 +77,19 @@ pub fn group(sessions: &[RatedSession], by: GroupBy) -> Result<Vec<GroupRow>> {
             let key = match by {
                 GroupBy::Session => s.usage.session_id.to_string(),
                 GroupBy::Day => item.day.to_string(),
+                GroupBy::Week => {
+                    let w = item.day.iso_week();
+                    format!("{}-W{:02}", w.year(), w.week())
+                }
+                GroupBy::Month => item.day.format("%Y-%m").to_string(),
                 GroupBy::Model => item.model.as_deref().unwrap_or(NONE_KEY).to_string(),
                 GroupBy::Agent => item.agent.as_deref().unwrap_or(NONE_KEY).to_string(),
+                GroupBy::Project => s
+                    .usage
+                    .metadata
+                    .get("project")
+                    .map_or(NONE_KEY, String::as_str)
+                    .to_string(),
             };
             keys.push(key);
             sess.push(si as u32);

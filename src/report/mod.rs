@@ -6,6 +6,7 @@ pub mod document;
 pub mod group;
 
 use crate::error::Skipped;
+use crate::meter::MeterSummary;
 use crate::pricing::PriceTable;
 use crate::rate::{RatedSession, Totals};
 
@@ -20,7 +21,27 @@ pub struct MeterReport<'a> {
     /// Rows when grouping by day, model or agent.
     pub groups: Option<(GroupBy, Vec<GroupRow>)>,
     pub skipped: &'a [Skipped],
-    pub queued_events: u64,
+    /// What the meter counted besides sessions (queued events, stream errors, dropped
+    /// transcript lines, unselected sessions).
+    pub summary: &'a MeterSummary,
     pub duplicate_events: u64,
-    pub stream_errors: &'a [String],
+}
+
+impl<'a> MeterReport<'a> {
+    pub fn new(
+        table: &'a PriceTable,
+        sessions: &'a [RatedSession],
+        summary: &'a MeterSummary,
+        skipped: &'a [Skipped],
+    ) -> Self {
+        MeterReport {
+            table,
+            totals: Totals::of(sessions),
+            sessions,
+            groups: None,
+            skipped,
+            summary,
+            duplicate_events: sessions.iter().map(|s| s.usage.duplicate_events).sum(),
+        }
+    }
 }

@@ -14,3 +14,4 @@ mod reconcile;
 mod report;
 mod rules;
 mod scale;
+mod transcripts;
