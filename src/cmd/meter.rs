@@ -58,9 +58,10 @@ pub struct MeterArgs {
     /// TTL of cache writes when the session does not report its 5m/1h split.
     #[arg(long, value_enum, default_value = "5m")]
     pub cache_ttl: CacheTtl,
-    /// One row per session, or aggregated by day, model or agent.
-    #[arg(long, value_enum, default_value_t = GroupBy::Session)]
-    pub group_by: GroupBy,
+    /// One row per session, or aggregated by one or more keys (comma-separated, e.g.
+    /// `day,model` for each model's cost per day).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "session")]
+    pub group_by: Vec<GroupBy>,
     /// Time zone of day buckets (IANA name); runtime is split at its midnights.
     #[arg(long, value_name = "ZONE", default_value = "UTC")]
     pub tz: Zone,
@@ -246,15 +247,15 @@ pub fn run(args: MeterArgs) -> Result<i32> {
     };
     // Line items are what grouping, CSV, Parquet and reports are made of; a plain table or
     // JSON needs only each session's totals.
-    let keep_items = args.group_by != GroupBy::Session
+    let keep_items = args.group_by != [GroupBy::Session]
         || args.format == Format::Csv
         || args.export.is_some()
         || args.report.is_some();
     let (sessions, metered, skipped) = meter_rated(&paths, &table, &opts, args.tz, keep_items)?;
     let report = MeterReport {
-        groups: match args.group_by {
-            GroupBy::Session => None,
-            by => Some((by, group(&sessions, by)?)),
+        groups: match args.group_by.as_slice() {
+            [GroupBy::Session] => None,
+            by => Some((by.to_vec(), group(&sessions, by)?)),
         },
         ..MeterReport::new(&table, &sessions, &metered, &skipped)
     };

@@ -66,7 +66,7 @@ pub fn write_meter_report(
     force: bool,
 ) -> Result<()> {
     let mut r = Report::new(name, inputs);
-    r.add_meter(report, &group(report.sessions, GroupBy::Day)?)?;
+    r.add_meter(report, &group(report.sessions, &[GroupBy::Day])?)?;
     write(dir, &r, force)
 }
 
@@ -162,7 +162,7 @@ pub fn run(args: ReportArgs) -> Result<i32> {
         .map(|(sessions, m, skipped)| MeterReport::new(&table, sessions, m, skipped));
     let mut r = Report::new(name, inputs);
     if let Some(m) = &report {
-        r.add_meter(m, &group(m.sessions, GroupBy::Day)?)?;
+        r.add_meter(m, &group(m.sessions, &[GroupBy::Day])?)?;
     }
     r.add_projections(&projections);
     write(&dir, &r, args.force)?;

@@ -9,39 +9,43 @@ use crate::report::MeterReport;
 pub fn render(report: &MeterReport) -> Result<String> {
     let err = |e: csv::Error| Error::new(format!("writing CSV: {e}"));
     let mut w = csv::Writer::from_writer(Vec::new());
-    let key = report
-        .groups
-        .as_ref()
-        .map_or("session_id", |(by, _)| by.name());
-    w.write_record([
-        key,
+    // One column per grouping key (session_id when not grouped).
+    let mut header: Vec<&str> = match &report.groups {
+        None => vec!["session_id"],
+        Some((by, _)) => by.iter().map(|b| b.name()).collect(),
+    };
+    header.extend([
         "category",
         "quantity",
         "unit",
         "cost_usd",
         "pricing_version",
-    ])
-    .map_err(err)?;
-    let rows: Vec<(&str, ByCategory)> = match &report.groups {
+    ]);
+    w.write_record(&header).map_err(err)?;
+    let rows: Vec<(Vec<&str>, ByCategory)> = match &report.groups {
         None => report
             .sessions
             .iter()
-            .map(|s| (&*s.usage.session_id, ByCategory::of_items(&s.items)))
+            .map(|s| (vec![&*s.usage.session_id], ByCategory::of_items(&s.items)))
             .collect(),
-        Some((_, groups)) => groups.iter().map(|g| (g.key.as_str(), g.sums)).collect(),
+        Some((_, groups)) => groups
+            .iter()
+            .map(|g| (g.keys.iter().map(String::as_str).collect(), g.sums))
+            .collect(),
     };
-    for (k, sums) in rows {
+    for (keys, sums) in rows {
         for cat in Category::ALL {
             let i = cat as usize;
-            w.write_record([
-                k,
+            let (quantity, amount) = (sums.quantity[i].to_string(), exact(sums.amount[i]));
+            let mut record = keys.clone();
+            record.extend([
                 cat.name(),
-                &sums.quantity[i].to_string(),
+                &quantity,
                 cat.unit(),
-                &exact(sums.amount[i]),
+                &amount,
                 &report.table.version,
-            ])
-            .map_err(err)?;
+            ]);
+            w.write_record(&record).map_err(err)?;
         }
     }
     let bytes = w

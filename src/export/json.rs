@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::money::exact;
 use crate::rate::{ByCategory, Category, Cost, RatedSession};
+use crate::report::group::names;
 use crate::report::MeterReport;
 use crate::time::format_ms;
 use crate::usage::{ProviderUsage, Tokens};
@@ -108,11 +109,17 @@ pub fn render(r: &MeterReport) -> String {
     });
     if let Some((by, rows)) = &r.groups {
         doc["groups"] = json!({
-            "by": by.name(),
+            "by": names(by),
             "rows": rows.iter().map(|g| {
                 let (tok, c) = group_sums(&g.sums);
+                let keys: serde_json::Map<String, Value> = by
+                    .iter()
+                    .zip(&g.keys)
+                    .map(|(b, k)| (b.name().to_string(), Value::from(k.as_str())))
+                    .collect();
                 json!({
                     "key": g.key,
+                    "keys": keys,
                     "sessions": g.sessions,
                     "active_ms": g.sums.active_ms(),
                     "tokens": tok,

@@ -106,28 +106,25 @@ pub fn grid(report: &MeterReport) -> Grid {
                     count(t.requests),
                 ],
             ),
-            Some((by, groups)) => (
-                vec![capitalize(by.name()), "Sessions".into(), "Active".into()],
-                vec![false, true, true],
-                groups
+            Some((by, groups)) => {
+                // One column per grouping key.
+                let mut lead: Vec<String> = by.iter().map(|b| capitalize(b.name())).collect();
+                let mut numeric = vec![false; by.len()];
+                let mut total = vec![String::new(); by.len()];
+                total[0] = "Total".into();
+                lead.extend(["Sessions".into(), "Active".into()]);
+                numeric.extend([true, true]);
+                total.extend([count(t.sessions), duration(t.active_ms)]);
+                let rows = groups
                     .iter()
                     .map(|g| {
-                        (
-                            vec![
-                                g.key.clone(),
-                                count(g.sessions),
-                                duration(g.sums.active_ms()),
-                            ],
-                            g.sums.cost(),
-                        )
+                        let mut cells = g.keys.clone();
+                        cells.extend([count(g.sessions), duration(g.sums.active_ms())]);
+                        (cells, g.sums.cost())
                     })
-                    .collect(),
-                vec![
-                    "Total".to_string(),
-                    count(t.sessions),
-                    duration(t.active_ms),
-                ],
-            ),
+                    .collect();
+                (lead, numeric, rows, total)
+            }
         };
     let with_money = |mut cells: Vec<String>, cost: &Cost| {
         cells.extend(money_cells(cost));

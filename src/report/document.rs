@@ -55,7 +55,7 @@ impl Report {
         self.data
             .push(("meter.csv".into(), export::csv::render(m)?));
         let daily = MeterReport {
-            groups: Some((super::GroupBy::Day, days.to_vec())),
+            groups: Some((vec![super::GroupBy::Day], days.to_vec())),
             ..m.clone()
         };
         self.data

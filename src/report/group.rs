@@ -41,8 +41,16 @@ impl GroupBy {
     }
 }
 
+/// The names of several keys, as `--group-by` takes them: `day,model`.
+pub fn names(by: &[GroupBy]) -> String {
+    by.iter().map(|b| b.name()).collect::<Vec<_>>().join(",")
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GroupRow {
+    /// One value per grouping key, in the order asked for.
+    pub keys: Vec<String>,
+    /// The values joined by a space, for one-column displays.
     pub key: String,
     /// Sessions with at least one item in the group.
     pub sessions: u64,
@@ -56,8 +64,12 @@ fn polars_err(e: PolarsError) -> Error {
     Error::new(format!("aggregation failed: {e}"))
 }
 
-/// Day groups use each item's `day`, which the rater computed in its zone (`--tz`).
-pub fn group(sessions: &[RatedSession], by: GroupBy) -> Result<Vec<GroupRow>> {
+/// Separates the values of several keys inside the one key column polars groups by.
+const SEP: char = '\u{1f}';
+
+/// Group by one or more keys. Day, week and month use each item's `day`, which the rater
+/// computed in its zone (`--tz`).
+pub fn group(sessions: &[RatedSession], by: &[GroupBy]) -> Result<Vec<GroupRow>> {
     let n: usize = sessions.iter().map(|s| s.items.len()).sum();
     let scale = sessions
         .iter()
@@ -74,7 +86,7 @@ pub fn group(sessions: &[RatedSession], by: GroupBy) -> Result<Vec<GroupRow>> {
     );
     for (si, s) in sessions.iter().enumerate() {
         for item in &s.items {
-            let key = match by {
+            let key_of = |by: GroupBy| match by {
                 GroupBy::Session => s.usage.session_id.to_string(),
                 GroupBy::Day => item.day.to_string(),
                 GroupBy::Week => {
@@ -91,7 +103,8 @@ pub fn group(sessions: &[RatedSession], by: GroupBy) -> Result<Vec<GroupRow>> {
                     .map_or(NONE_KEY, String::as_str)
                     .to_string(),
             };
-            keys.push(key);
+            let key: Vec<String> = by.iter().map(|&b| key_of(b)).collect();
+            keys.push(key.join(&SEP.to_string()));
             sess.push(si as u32);
             cats.push(item.category as u32);
             qty.push(item.quantity);
@@ -145,9 +158,13 @@ pub fn group(sessions: &[RatedSession], by: GroupBy) -> Result<Vec<GroupRow>> {
         };
         let quantity = q.get(i).unwrap_or(0);
         let amount = Decimal::from_i128_with_scale(a.physical().get(i).unwrap_or(0), scale);
-        let row = rows.entry(key.to_string()).or_insert_with(|| GroupRow {
-            key: key.to_string(),
-            ..Default::default()
+        let row = rows.entry(key.to_string()).or_insert_with(|| {
+            let keys: Vec<String> = key.split(SEP).map(String::from).collect();
+            GroupRow {
+                key: keys.join(" "),
+                keys,
+                ..Default::default()
+            }
         });
         row.sums.add(Category::ALL[cat as usize], quantity, amount);
     }

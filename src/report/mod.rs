@@ -18,8 +18,8 @@ pub struct MeterReport<'a> {
     pub table: &'a PriceTable,
     pub sessions: &'a [RatedSession],
     pub totals: Totals,
-    /// Rows when grouping by day, model or agent.
-    pub groups: Option<(GroupBy, Vec<GroupRow>)>,
+    /// Rows when grouping (by one key or several).
+    pub groups: Option<(Vec<GroupBy>, Vec<GroupRow>)>,
     pub skipped: &'a [Skipped],
     /// What the meter counted besides sessions (queued events, stream errors, dropped
     /// transcript lines, unselected sessions).

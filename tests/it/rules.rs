@@ -64,7 +64,7 @@ fn a_daily_30_minute_sonnet_agent_pays_4_cents_a_day_in_runtime() {
     let s = one(&ndjson(&recs));
     assert_eq!(s.usage.active_ms(), 3 * 1_800_000);
     assert_eq!(s.cost.runtime, dec("0.12"));
-    let days = group(std::slice::from_ref(&s), GroupBy::Day).unwrap();
+    let days = group(std::slice::from_ref(&s), &[GroupBy::Day]).unwrap();
     assert_eq!(days.len(), 3);
     assert!(days.iter().all(|d| d.sums.cost().runtime == dec("0.04")));
 }
@@ -461,7 +461,7 @@ fn day_buckets_split_runtime_at_midnight_in_the_zone() {
         .into_iter()
         .map(|r| agentmeter::rate::Rater::new(&table, zone).rate(r.usage).0)
         .collect();
-    let days = group(&rated, GroupBy::Day).unwrap();
+    let days = group(&rated, &[GroupBy::Day]).unwrap();
     let got: Vec<_> = days
         .iter()
         .map(|d| (d.key.as_str(), d.sums.cost().runtime, d.sums.cost().input))
@@ -474,7 +474,7 @@ fn day_buckets_split_runtime_at_midnight_in_the_zone() {
         ]
     );
     // In UTC (the default zone of `bill`) it is all one day: 0.08 runtime.
-    let utc = group(&s_utc, GroupBy::Day).unwrap();
+    let utc = group(&s_utc, &[GroupBy::Day]).unwrap();
     assert_eq!(utc.len(), 1);
     assert_eq!(utc[0].sums.cost().runtime, dec("0.08"));
 }

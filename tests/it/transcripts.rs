@@ -292,6 +292,27 @@ fn weeks_months_projects_and_filters() {
             ("2026-W18".into(), dec("0.65753")),
         ]
     );
+    // Two keys: each model's cost per (UTC) day; dated ids fold into canonical ones.
+    let by_day_model = meter_json(&tmp, &["--group-by", "day,model"]);
+    assert_eq!(by_day_model["groups"]["by"], "day,model");
+    let rows = by_day_model["groups"]["rows"].as_array().unwrap();
+    assert_eq!(
+        rows[0]["keys"],
+        json!({"day": "2026-03-01", "model": "claude-sonnet-4-6"})
+    );
+    assert_eq!(
+        rows[3]["keys"],
+        json!({"day": "2026-05-02", "model": "claude-sonnet-4-5"})
+    );
+    assert_eq!(
+        groups(&by_day_model),
+        vec![
+            ("2026-03-01 claude-sonnet-4-6".into(), dec("0.9585")),
+            ("2026-04-01 claude-sonnet-4-6".into(), dec("0.483")),
+            ("2026-05-01 claude-sonnet-4-5".into(), dec("0.018")),
+            ("2026-05-02 claude-sonnet-4-5".into(), dec("0.63953")),
+        ]
+    );
     let months = meter_json(&tmp, &["--group-by", "month"]);
     assert_eq!(groups(&months)[2], ("2026-05".into(), dec("0.65753")));
     let projects = meter_json(&tmp, &["--group-by", "project"]);
