@@ -138,8 +138,9 @@ pub trait Sink {
     fn invalid(&mut self, line: u64, message: String) -> Result<()>;
 }
 
-/// NDJSON is cut into chunks of about this size, parsed in parallel, and fed in order.
-const CHUNK: usize = 4 << 20;
+/// NDJSON is cut into chunks of about this size, parsed in parallel, and fed in order. Small
+/// enough that the chunks in flight hold little memory, large enough to amortize a task.
+const CHUNK: usize = 1 << 20;
 
 /// Read one source to the end, feeding `sink`. Plain files are memory-mapped; compressed
 /// files and stdin are decoded on a reader thread.

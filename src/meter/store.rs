@@ -24,7 +24,7 @@ use crate::ingest::record::hash_id;
 use crate::usage::SessionUsage;
 
 /// The default budget for per-session state in memory, in MB (`--memory`).
-pub const DEFAULT_BUDGET_MB: usize = 32;
+pub const DEFAULT_BUDGET_MB: usize = 16;
 
 /// Spill partitions: the state read back at once is about 1/PARTITIONS of what spilled.
 const PARTITIONS: usize = 64;
