@@ -101,11 +101,20 @@ pub fn report(e: &Error) {
 
 /// Where a command writes: stdout, or a new file (never an existing one unless `force`).
 pub fn write_output(path: Option<&PathBuf>, force: bool, text: &str) -> Result<(), Error> {
+    write_output_with(path, force, |w| w.write_all(text.as_bytes()))
+}
+
+/// [`write_output`] for output written piece by piece (a fleet's JSON need not fit in memory).
+pub fn write_output_with(
+    path: Option<&PathBuf>,
+    force: bool,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), Error> {
     use std::io::Write;
     match path {
         None => {
-            let mut out = std::io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            match write(&mut out).and_then(|_| out.flush()) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
                     Err(Error::new(format!("writing to stdout: {e}")))
                 }
@@ -127,7 +136,15 @@ pub fn write_output(path: Option<&PathBuf>, force: bool, text: &str) -> Result<(
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let tmp = dir.join(format!(".{name}.agentmeter-{}.tmp", std::process::id()));
-            std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+            let written = std::fs::File::create(&tmp).and_then(|f| {
+                let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+                write(&mut w)?;
+                w.into_inner().map_err(|e| e.into_error())?.sync_all()
+            });
+            if let Err(e) = written {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(Error::io(&tmp, e));
+            }
             std::fs::rename(&tmp, p).map_err(|e| {
                 let _ = std::fs::remove_file(&tmp);
                 Error::io(p, e)

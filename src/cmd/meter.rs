@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use std::sync::Mutex;
 
-use crate::cli::write_output;
+use crate::cli::write_output_with;
 use crate::error::{settle, Error, Result, Skipped};
 use crate::export::{self, Format};
 use crate::ingest;
@@ -259,24 +259,24 @@ pub fn run(args: MeterArgs) -> Result<i32> {
         },
         ..MeterReport::new(&table, &sessions, &metered, &skipped)
     };
-    let mut text = export::render(&report, args.format)?;
     let notes = export::notes(&report);
-    match args.format {
-        // Human formats carry their notes; machine formats keep stdout parseable.
-        Format::Table | Format::Markdown if !notes.is_empty() => {
-            text.push('\n');
+    // Human formats carry their notes; machine formats keep stdout parseable.
+    let notes_inline = matches!(args.format, Format::Table | Format::Markdown);
+    write_output_with(args.output.as_ref(), args.force, |w| {
+        export::render_to(&report, args.format, w)?;
+        if notes_inline && !notes.is_empty() {
+            writeln!(w)?;
             for n in &notes {
-                text.push_str(n);
-                text.push('\n');
+                writeln!(w, "{n}")?;
             }
         }
-        _ => {
-            for n in &notes {
-                eprintln!("{n}");
-            }
+        Ok(())
+    })?;
+    if !notes_inline {
+        for n in &notes {
+            eprintln!("{n}");
         }
     }
-    write_output(args.output.as_ref(), args.force, &text)?;
     if let Some(dir) = &args.export {
         crate::cmd::export::write_usage_parquet(dir, &sessions, &table, args.force)?;
     }

@@ -7,8 +7,14 @@ use crate::rate::{ByCategory, Category};
 use crate::report::MeterReport;
 
 pub fn render(report: &MeterReport) -> Result<String> {
-    let err = |e: csv::Error| Error::new(format!("writing CSV: {e}"));
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut out = Vec::new();
+    render_to(report, &mut out).map_err(|e| Error::new(format!("writing CSV: {e}")))?;
+    String::from_utf8(out).map_err(|e| Error::new(format!("writing CSV: {e}")))
+}
+
+pub fn render_to(report: &MeterReport, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let err = std::io::Error::other;
+    let mut w = csv::Writer::from_writer(out);
     // One column per grouping key (session_id when not grouped).
     let mut header: Vec<&str> = match &report.groups {
         None => vec!["session_id"],
@@ -48,8 +54,5 @@ pub fn render(report: &MeterReport) -> Result<String> {
             w.write_record(&record).map_err(err)?;
         }
     }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| Error::new(format!("writing CSV: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| Error::new(format!("writing CSV: {e}")))
+    w.flush()
 }

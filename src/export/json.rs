@@ -2,6 +2,7 @@
 //! quantities as integers), plus additive keys: `agent`, `duplicate_events` per session,
 //! `groups`, `skipped` and more `dropped` counters at the top.
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::money::exact;
@@ -76,21 +77,52 @@ fn group_sums(b: &ByCategory) -> (Value, Value) {
     (tokens(&t), cost(&b.cost()))
 }
 
+/// The sessions, each turned into JSON only as it is written: a fleet's worth of sessions
+/// never sits in memory as one JSON tree.
+struct Sessions<'a>(&'a [RatedSession]);
+
+impl Serialize for Sessions<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(session))
+    }
+}
+
+/// The document, keys in schema order.
+#[derive(Serialize)]
+struct Doc<'a> {
+    schema: &'static str,
+    pricing: Value,
+    sessions: Sessions<'a>,
+    totals: Value,
+    dropped: Value,
+    skipped: Value,
+    stream_errors: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups: Option<Value>,
+}
+
 pub fn render(r: &MeterReport) -> String {
+    let mut out = Vec::new();
+    render_to(r, &mut out).expect("writing to memory");
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
+/// Write the document to `w` (pretty-printed, with a final newline).
+pub fn render_to(r: &MeterReport, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let t = &r.totals;
-    let mut doc = json!({
-        "schema": SCHEMA,
-        "pricing": {"name": r.table.name, "version": r.table.version},
-        "sessions": r.sessions.iter().map(session).collect::<Vec<_>>(),
-        "totals": {
+    let doc = Doc {
+        schema: SCHEMA,
+        pricing: json!({"name": r.table.name, "version": r.table.version}),
+        sessions: Sessions(r.sessions),
+        totals: json!({
             "sessions": t.sessions,
             "active_ms": t.active_ms,
             "requests": t.requests,
             "tokens": tokens(&t.tokens),
             "web_searches": t.web_searches,
             "cost": cost(&t.cost),
-        },
-        "dropped": {
+        }),
+        dropped: json!({
             "duplicate_events": r.duplicate_events,
             "queued_events": r.summary.queued_events,
             "duplicate_requests": r.summary.transcript_dropped.duplicates,
@@ -99,37 +131,42 @@ pub fn render(r: &MeterReport) -> String {
             "api_errors": r.summary.transcript_dropped.api_errors,
             "unselected_sessions": r.summary.unselected_sessions,
             "invalid_records": r.skipped.len(),
-        },
-        "skipped": r.skipped.iter().map(|s| json!({
-            "file": s.origin.as_ref().map(|o| &*o.file),
-            "line": s.origin.as_ref().map(|o| o.line),
-            "reason": s.reason,
-        })).collect::<Vec<_>>(),
-        "stream_errors": r.summary.stream_errors,
-    });
-    if let Some((by, rows)) = &r.groups {
-        doc["groups"] = json!({
-            "by": names(by),
-            "rows": rows.iter().map(|g| {
-                let (tok, c) = group_sums(&g.sums);
-                let keys: serde_json::Map<String, Value> = by
-                    .iter()
-                    .zip(&g.keys)
-                    .map(|(b, k)| (b.name().to_string(), Value::from(k.as_str())))
-                    .collect();
+        }),
+        skipped: r
+            .skipped
+            .iter()
+            .map(|s| {
                 json!({
-                    "key": g.key,
-                    "keys": keys,
-                    "sessions": g.sessions,
-                    "active_ms": g.sums.active_ms(),
-                    "tokens": tok,
-                    "web_searches": g.sums.quantity[Category::WebSearch as usize],
-                    "cost": c,
+                    "file": s.origin.as_ref().map(|o| &*o.file),
+                    "line": s.origin.as_ref().map(|o| o.line),
+                    "reason": s.reason,
                 })
-            }).collect::<Vec<_>>(),
-        });
-    }
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    s.push('\n');
-    s
+            })
+            .collect(),
+        stream_errors: &r.summary.stream_errors,
+        groups: r.groups.as_ref().map(|(by, rows)| {
+            json!({
+                "by": names(by),
+                "rows": rows.iter().map(|g| {
+                    let (tok, c) = group_sums(&g.sums);
+                    let keys: serde_json::Map<String, Value> = by
+                        .iter()
+                        .zip(&g.keys)
+                        .map(|(b, k)| (b.name().to_string(), Value::from(k.as_str())))
+                        .collect();
+                    json!({
+                        "key": g.key,
+                        "keys": keys,
+                        "sessions": g.sessions,
+                        "active_ms": g.sums.active_ms(),
+                        "tokens": tok,
+                        "web_searches": g.sums.quantity[Category::WebSearch as usize],
+                        "cost": c,
+                    })
+                }).collect::<Vec<_>>(),
+            })
+        }),
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    w.write_all(b"\n")
 }

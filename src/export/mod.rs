@@ -8,6 +8,7 @@ pub mod markdown;
 pub mod projection;
 pub mod table;
 
+use crate::error::Error;
 use crate::money::{count, duration, usd};
 use crate::rate::Cost;
 use crate::report::MeterReport;
@@ -26,12 +27,23 @@ pub enum Format {
 }
 
 pub fn render(report: &MeterReport, format: Format) -> crate::error::Result<String> {
-    Ok(match format {
-        Format::Table => table::render(&grid(report)),
-        Format::Markdown => markdown::render(&grid(report)),
-        Format::Json => json::render(report),
-        Format::Csv => csv::render(report)?,
-    })
+    let mut out = Vec::new();
+    render_to(report, format, &mut out).map_err(|e| Error::new(format!("rendering: {e}")))?;
+    Ok(String::from_utf8(out).expect("every exporter writes UTF-8"))
+}
+
+/// Write the report to `w`; JSON and CSV are written session by session.
+pub fn render_to(
+    report: &MeterReport,
+    format: Format,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Table => w.write_all(table::render(&grid(report)).as_bytes()),
+        Format::Markdown => w.write_all(markdown::render(&grid(report)).as_bytes()),
+        Format::Json => json::render_to(report, w),
+        Format::Csv => csv::render_to(report, w),
+    }
 }
 
 /// Titled tables and notes as terminal text or markdown (JSON is each command's own).

@@ -142,29 +142,17 @@ pub trait Sink {
 /// enough that the chunks in flight hold little memory, large enough to amortize a task.
 const CHUNK: usize = 1 << 20;
 
-/// Read one source to the end, feeding `sink`. Plain files are memory-mapped; compressed
-/// files and stdin are decoded on a reader thread.
+/// Read one source to the end, feeding `sink`. A reader thread reads (and decompresses)
+/// into a few reused buffers while the other cores parse, so memory stays flat whatever the
+/// size. (Memory-mapping plain files was no faster, and the kernel left part of every mapped
+/// file resident.)
 pub fn read_source(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
     let io_err = |e: io::Error| match &src.path {
         Some(p) => Error::io(p, e),
         None => Error::new(format!("<stdin>: {e}")),
     };
     let raw: Box<dyn Read + Send> = match &src.path {
-        Some(p) => {
-            let file = File::open(p).map_err(|e| Error::io(p, e))?;
-            let meta = file.metadata().map_err(|e| Error::io(p, e))?;
-            if meta.is_file() && meta.len() > 0 {
-                // SAFETY: the map is read-only; like other tools that map their input, we
-                // accept that a file truncated by another process while we read it may fault.
-                let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(p, e))?;
-                if !is_compressed(&map) {
-                    #[cfg(unix)]
-                    let _ = map.advise(memmap2::Advice::Sequential);
-                    return read_plain(&map, src, sink);
-                }
-            }
-            Box::new(file)
-        }
+        Some(p) => Box::new(File::open(p).map_err(|e| Error::io(p, e))?),
         None => Box::new(io::stdin()),
     };
     let mut reader = decompress(BufReader::with_capacity(1 << 16, raw)).map_err(io_err)?;
@@ -190,36 +178,9 @@ pub fn read_source(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
     }
 }
 
-fn read_plain(map: &memmap2::Mmap, src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
-    let base = map.as_ptr() as usize;
-    read_bytes_releasing(map, src, sink, |done: &[u8]| {
-        // Parsed records own their data: drop the mapped pages from our RSS (the page cache
-        // keeps them), so memory does not grow with the file.
-        #[cfg(unix)]
-        // SAFETY: a read-only file mapping; pages touched again are re-read from the file.
-        let _ = unsafe {
-            map.unchecked_advise_range(
-                memmap2::UncheckedAdvice::DontNeed,
-                done.as_ptr() as usize - base,
-                done.len(),
-            )
-        };
-    })
-}
-
-/// Read one source held in memory (any encoding, not compressed), feeding `sink`: what a
-/// plain file goes through, for tests and fuzzing.
+/// Read one source held in memory (any encoding, not compressed), feeding `sink`: the same
+/// decoders and chunked parallel parse as a file, for tests and fuzzing.
 pub fn read_bytes(bytes: &[u8], src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
-    read_bytes_releasing(bytes, src, sink, |_| {})
-}
-
-/// `release` is told of each span of the input that has been parsed and delivered.
-fn read_bytes_releasing(
-    bytes: &[u8],
-    src: &Source,
-    sink: &mut (impl Sink + Send),
-    release: impl Fn(&[u8]) + Send + Sync,
-) -> Result<()> {
     let encoding = detect(&bytes[..bytes.len().min(64 << 10)], src);
     match encoding {
         Encoding::Sse => sse::read_sse(bytes, src, sink),
@@ -247,14 +208,7 @@ fn read_bytes_releasing(
                     }
                     Ok((!batch.is_empty()).then_some(batch))
                 },
-                |done: Vec<&[u8]>| {
-                    if let (Some(first), Some(last)) = (done.first(), done.last()) {
-                        let base = bytes.as_ptr() as usize;
-                        let start = first.as_ptr() as usize - base;
-                        let end = last.as_ptr() as usize + last.len() - base;
-                        release(&bytes[start..end]);
-                    }
-                },
+                drop,
                 sink,
                 lines,
             )
@@ -306,10 +260,6 @@ fn detect(head: &[u8], src: &Source) -> Encoding {
     } else {
         Encoding::Ndjson
     }
-}
-
-fn is_compressed(magic: &[u8]) -> bool {
-    magic.starts_with(&[0x1f, 0x8b]) || magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
 }
 
 /// Wrap `r` in a decoder when its first bytes are a gzip or zstd magic number.
