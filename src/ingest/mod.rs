@@ -151,17 +151,30 @@ pub fn read_source(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
         Some(p) => Error::io(p, e),
         None => Error::new(format!("<stdin>: {e}")),
     };
-    let raw: Box<dyn Read + Send> = match &src.path {
-        Some(p) => Box::new(File::open(p).map_err(|e| Error::io(p, e))?),
-        None => Box::new(io::stdin()),
+    let (raw, size): (Box<dyn Read + Send>, Option<u64>) = match &src.path {
+        Some(p) => {
+            let file = File::open(p).map_err(|e| Error::io(p, e))?;
+            let size = file
+                .metadata()
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len());
+            (Box::new(file), size)
+        }
+        None => (Box::new(io::stdin()), None),
     };
     let mut reader = decompress(BufReader::with_capacity(1 << 16, raw)).map_err(io_err)?;
     // Peek enough to detect the encoding, then keep those bytes as the start of the stream.
-    let mut head = Vec::with_capacity(64 << 10);
+    const HEAD: u64 = 64 << 10;
+    let mut head = Vec::with_capacity(size.map_or(HEAD, |s| s.min(HEAD) + 1) as usize);
     (&mut reader)
-        .take(64 << 10)
+        .take(HEAD)
         .read_to_end(&mut head)
         .map_err(io_err)?;
+    if (head.len() as u64) < HEAD {
+        // The whole input (most exports are one small session): no reader thread needed.
+        return read_bytes(&head, src, sink);
+    }
     match detect(&head, src) {
         Encoding::Sse => sse::read_sse(
             BufReader::with_capacity(1 << 16, io::Cursor::new(head).chain(reader)),

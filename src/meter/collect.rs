@@ -3,6 +3,7 @@
 //! that) and keep, per session, only what the bill needs.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,25 @@ use crate::time::Millis;
 
 /// Input order: (file index, record index in the file). "First copy wins" means lowest Pos.
 pub type Pos = (u32, u64);
+
+/// The hasher for sets of id hashes: they are already hashes, so use them as they are.
+#[derive(Default)]
+pub struct IdHash(u64);
+
+impl std::hash::Hasher for IdHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64s are hashed with this; anything else still gets a usable hash.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
 
 /// A billable event with where it came from.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -37,7 +57,7 @@ pub struct Accum {
     pub threads: Vec<(Pos, ThreadObject)>,
     pub events: Vec<Billable>,
     /// Hashes of every event id seen: duplicates = events_seen - seen.len().
-    pub seen: HashSet<u64>,
+    pub seen: HashSet<u64, BuildHasherDefault<IdHash>>,
     pub events_seen: u64,
     pub first_at: Option<Millis>,
     pub last_at: Option<Millis>,

@@ -29,9 +29,12 @@ pub fn finalize(
 
     // De-duplicate by id (first copy in input order wins), then order by processed_at.
     acc.events.sort_by_key(|e| e.pos);
-    let mut ids = HashSet::with_capacity(acc.events.len());
-    acc.events.retain(|e| ids.insert(e.id.clone()));
-    drop(ids);
+    let first_copy: Vec<bool> = {
+        let mut ids: HashSet<&str> = HashSet::with_capacity(acc.events.len());
+        acc.events.iter().map(|e| ids.insert(&*e.id)).collect()
+    };
+    let mut keep = first_copy.into_iter();
+    acc.events.retain(|_| keep.next().unwrap_or(false));
     acc.events.sort_by_key(|e| e.at);
 
     // The freshest session object describes the agent; later `session.updated` events change it.
