@@ -151,6 +151,7 @@ pub fn read_source(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
         Some(p) => Error::io(p, e),
         None => Error::new(format!("<stdin>: {e}")),
     };
+    let mut mappable = None;
     let (raw, size): (Box<dyn Read + Send>, Option<u64>) = match &src.path {
         Some(p) => {
             let file = File::open(p).map_err(|e| Error::io(p, e))?;
@@ -159,6 +160,7 @@ pub fn read_source(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
                 .ok()
                 .filter(|m| m.is_file())
                 .map(|m| m.len());
+            mappable = file.try_clone().ok().zip(size);
             (Box::new(file), size)
         }
         None => (Box::new(io::stdin()), None),
@@ -186,9 +188,24 @@ pub fn read_source(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
             reader.read_to_end(&mut all).map_err(io_err)?;
             read_documents(&all, sink)
         }
-        Encoding::Ndjson => read_ndjson_stream(head, reader, src, sink, Lines::Records),
-        Encoding::Transcript => read_ndjson_stream(head, reader, src, sink, Lines::Transcript),
+        encoding @ (Encoding::Ndjson | Encoding::Transcript) => {
+            let lines = match encoding {
+                Encoding::Transcript => Lines::Transcript,
+                _ => Lines::Records,
+            };
+            match mappable {
+                // A plain file: parse it where it lies in the page cache.
+                Some((file, len)) if !is_compressed(&head) => {
+                    read_ndjson_mapped(&file, len, src, sink, lines)
+                }
+                _ => read_ndjson_stream(head, reader, src, sink, lines),
+            }
+        }
     }
+}
+
+fn is_compressed(magic: &[u8]) -> bool {
+    magic.starts_with(&[0x1f, 0x8b]) || magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
 }
 
 /// Read one source held in memory (any encoding, not compressed), feeding `sink`: the same
@@ -504,6 +521,119 @@ fn deliver_chunks(outs: Vec<ChunkOut>, line_base: &mut u64, sink: &mut impl Sink
     Ok(())
 }
 
+/// Plain files are mapped a window at a time (populated in one call, unmapped once its
+/// chunks are parsed): no copy out of the page cache, no page fault per page, and only a few
+/// windows resident whatever the file size. A line across a window edge is copied.
+const WINDOW: u64 = 8 << 20;
+
+/// A chunk of whole lines: in a mapped window, or copied (a line across a window edge).
+enum Chunk {
+    Mapped(Arc<memmap2::Mmap>, std::ops::Range<usize>),
+    Owned(Vec<u8>),
+}
+
+impl AsRef<[u8]> for Chunk {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Chunk::Mapped(map, range) => &map[range.clone()],
+            Chunk::Owned(v) => v,
+        }
+    }
+}
+
+fn read_ndjson_mapped(
+    file: &File,
+    len: u64,
+    src: &Source,
+    sink: &mut (impl Sink + Send),
+    lines: Lines,
+) -> Result<()> {
+    let map_at = |offset: u64| -> Result<Arc<memmap2::Mmap>> {
+        // SAFETY: a read-only map; like other tools that map their input, we accept that a
+        // file truncated by another process while we read it may fault.
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(offset)
+                .len(WINDOW.min(len - offset) as usize)
+                .populate()
+                .map(file)
+        };
+        map.map(Arc::new).map_err(|e| match &src.path {
+            Some(p) => Error::io(p, e),
+            None => Error::new(format!("{}: {e}", src.name)),
+        })
+    };
+    let batch_len = 2 * rayon::current_num_threads().max(1);
+    let mut offset = 0u64; // of the current window in the file
+    let mut window = Some(map_at(0)?);
+    let mut pos = match &window {
+        Some(w) if w.starts_with(b"\xEF\xBB\xBF") => 3,
+        _ => 0,
+    };
+    let mut carry: Vec<u8> = Vec::new(); // the start of a line cut by a window edge
+    pipeline(
+        move || {
+            let mut batch = Vec::with_capacity(batch_len);
+            while batch.len() < batch_len {
+                let Some(w) = window.clone() else { break };
+                if pos == w.len() {
+                    offset += w.len() as u64;
+                    if offset >= len {
+                        window = None;
+                        if !carry.is_empty() {
+                            batch.push(Chunk::Owned(std::mem::take(&mut carry)));
+                        }
+                        break;
+                    }
+                    let next = map_at(offset)?;
+                    pos = 0;
+                    if !carry.is_empty() {
+                        // Finish the cut line with the start of the next window.
+                        match memchr::memchr(b'\n', &next) {
+                            Some(nl) => {
+                                carry.extend_from_slice(&next[..=nl]);
+                                batch.push(Chunk::Owned(std::mem::take(&mut carry)));
+                                pos = nl + 1;
+                            }
+                            None => {
+                                carry.extend_from_slice(&next);
+                                pos = next.len();
+                            }
+                        }
+                    }
+                    window = Some(next);
+                    continue;
+                }
+                let rest = &w[pos..];
+                let last_window = offset + w.len() as u64 >= len;
+                match memchr::memchr(b'\n', rest.get(CHUNK..).unwrap_or_default()) {
+                    Some(nl) => {
+                        batch.push(Chunk::Mapped(w.clone(), pos..pos + CHUNK + nl + 1));
+                        pos += CHUNK + nl + 1;
+                    }
+                    None if last_window => {
+                        batch.push(Chunk::Mapped(w.clone(), pos..w.len()));
+                        pos = w.len();
+                    }
+                    None => {
+                        // Whole lines now; the cut one waits for the next window.
+                        let cut = memchr::memrchr(b'\n', rest).map_or(0, |nl| nl + 1);
+                        if cut > 0 {
+                            batch.push(Chunk::Mapped(w.clone(), pos..pos + cut));
+                        }
+                        carry.extend_from_slice(&rest[cut..]);
+                        pos = w.len();
+                    }
+                }
+            }
+            Ok((!batch.is_empty()).then_some(batch))
+        },
+        drop,
+        sink,
+        lines,
+    )
+}
+
 /// NDJSON from a stream: a reader thread decodes and cuts chunks at line ends (reusing
 /// buffers), so decompression overlaps parsing.
 fn read_ndjson_stream(
@@ -595,7 +725,7 @@ mod tests {
         }
     }
 
-    fn read_bytes(name: &str, bytes: &[u8]) -> Collect {
+    fn read_bytes_via_file(name: &str, bytes: &[u8]) -> Collect {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
@@ -619,7 +749,7 @@ mod tests {
     #[test]
     fn ndjson_with_crlf_bom_blank_lines_and_no_final_newline() {
         let text = format!("\u{feff}{RUN}\r\n\r\n{IDLE}");
-        let c = read_bytes("x.ndjson", text.as_bytes());
+        let c = read_bytes_via_file("x.ndjson", text.as_bytes());
         assert_eq!(
             c.records.iter().map(|r| r.0).collect::<Vec<_>>(),
             vec![1, 3]
@@ -631,7 +761,7 @@ mod tests {
     fn pretty_page_items_get_their_own_lines() {
         let text =
             format!("{{\n  \"data\": [\n    {RUN},\n    {IDLE}\n  ],\n  \"next_page\": null\n}}\n");
-        let c = read_bytes("page.json", text.as_bytes());
+        let c = read_bytes_via_file("page.json", text.as_bytes());
         assert_eq!(
             c.records.iter().map(|r| r.0).collect::<Vec<_>>(),
             vec![3, 4]
@@ -641,7 +771,7 @@ mod tests {
     #[test]
     fn single_line_pages_inside_ndjson() {
         let text = format!("{{\"data\":[{RUN},{IDLE}],\"next_page\":\"p2\"}}\n");
-        let c = read_bytes("pages.ndjson", text.as_bytes());
+        let c = read_bytes_via_file("pages.ndjson", text.as_bytes());
         assert_eq!(c.records.len(), 2);
     }
 
@@ -652,13 +782,13 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(text.as_bytes()).unwrap();
         assert_eq!(
-            read_bytes("x.ndjson.gz", &gz.finish().unwrap())
+            read_bytes_via_file("x.ndjson.gz", &gz.finish().unwrap())
                 .records
                 .len(),
             2
         );
         let zst = zstd::encode_all(text.as_bytes(), 1).unwrap();
-        assert_eq!(read_bytes("x.ndjson.zst", &zst).records.len(), 2);
+        assert_eq!(read_bytes_via_file("x.ndjson.zst", &zst).records.len(), 2);
     }
 
     #[test]
@@ -674,11 +804,46 @@ mod tests {
                 text.push('\n');
             }
         }
-        let c = read_bytes("big.ndjson", text.as_bytes());
+        let c = read_bytes_via_file("big.ndjson", text.as_bytes());
         assert_eq!(c.errors.len(), 1);
         assert_eq!(c.errors[0].0, (n - 6) as u64);
         assert_eq!(c.records.len(), n - 1);
         assert_eq!(c.records.last().unwrap().0, n as u64);
+    }
+
+    /// A file of several mapped windows, with lines across every window edge and one line
+    /// longer than a window, reads exactly as the same bytes in memory do.
+    #[test]
+    fn mapped_windows_read_like_memory() {
+        let mut text = String::from("\u{feff}");
+        let mut i = 0;
+        while text.len() < 3 * WINDOW as usize {
+            // Lines of varied length (a few KB), so edges fall anywhere.
+            let pad = "x".repeat((i * 7919) % 5000);
+            text.push_str(&format!(
+                "{{\"id\":\"e{i}\",\"type\":\"agent.message\",\"processed_at\":\"2026-05-04T09:00:00Z\",\"content\":\"{pad}\"}}\n"
+            ));
+            if i == 500 {
+                let huge = "y".repeat(WINDOW as usize + 12345);
+                text.push_str(&format!("{{\"id\":\"huge\",\"type\":\"agent.message\",\"processed_at\":\"2026-05-04T09:00:00Z\",\"content\":\"{huge}\"}}\n"));
+            }
+            i += 1;
+        }
+        text.push_str(RUN); // no final newline
+        let mapped = read_bytes_via_file("big.ndjson", text.as_bytes());
+        let mut memory = Collect::default();
+        read_bytes(
+            text.as_bytes(),
+            &Source {
+                name: "big.ndjson".into(),
+                path: None,
+            },
+            &mut memory,
+        )
+        .unwrap();
+        assert!(mapped.errors.is_empty(), "{:?}", mapped.errors);
+        assert_eq!(mapped.records.len(), i + 2);
+        assert_eq!(mapped.records, memory.records);
     }
 
     #[test]
