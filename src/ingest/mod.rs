@@ -165,7 +165,8 @@ pub fn read_source(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
         }
         None => (Box::new(io::stdin()), None),
     };
-    let mut reader = decompress(BufReader::with_capacity(1 << 16, raw)).map_err(io_err)?;
+    let (mut reader, compressed) =
+        decompress(BufReader::with_capacity(1 << 16, raw)).map_err(io_err)?;
     // Peek enough to detect the encoding, then keep those bytes as the start of the stream.
     const HEAD: u64 = 64 << 10;
     let mut head = Vec::with_capacity(size.map_or(HEAD, |s| s.min(HEAD) + 1) as usize);
@@ -195,17 +196,13 @@ pub fn read_source(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
             };
             match mappable {
                 // A plain file: parse it where it lies in the page cache.
-                Some((file, len)) if !is_compressed(&head) => {
+                Some((file, len)) if !compressed => {
                     read_ndjson_mapped(&file, len, src, sink, lines)
                 }
                 _ => read_ndjson_stream(head, reader, src, sink, lines),
             }
         }
     }
-}
-
-fn is_compressed(magic: &[u8]) -> bool {
-    magic.starts_with(&[0x1f, 0x8b]) || magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
 }
 
 /// Read one source held in memory (any encoding, not compressed), feeding `sink`: the same
@@ -293,15 +290,16 @@ fn detect(head: &[u8], src: &Source) -> Encoding {
 }
 
 /// Wrap `r` in a decoder when its first bytes are a gzip or zstd magic number.
-fn decompress(mut r: BufReader<Box<dyn Read + Send>>) -> io::Result<Box<dyn Read + Send>> {
+/// Also says whether it was compressed.
+fn decompress(mut r: BufReader<Box<dyn Read + Send>>) -> io::Result<(Box<dyn Read + Send>, bool)> {
     use io::BufRead;
     let magic = r.fill_buf()?;
     if magic.starts_with(&[0x1f, 0x8b]) {
-        Ok(Box::new(flate2::read::MultiGzDecoder::new(r)))
+        Ok((Box::new(flate2::read::MultiGzDecoder::new(r)), true))
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Ok(Box::new(zstd::stream::read::Decoder::with_buffer(r)?))
+        Ok((Box::new(zstd::stream::read::Decoder::with_buffer(r)?), true))
     } else {
-        Ok(Box::new(r))
+        Ok((Box::new(r), false))
     }
 }
 
@@ -789,6 +787,13 @@ mod tests {
         );
         let zst = zstd::encode_all(text.as_bytes(), 1).unwrap();
         assert_eq!(read_bytes_via_file("x.ndjson.zst", &zst).records.len(), 2);
+        // Past the first 64 KiB a compressed file is streamed, never mapped.
+        let n = 5000;
+        let big: String = std::iter::repeat_n(format!("{RUN}\n"), n).collect();
+        let zst = zstd::encode_all(big.as_bytes(), 1).unwrap();
+        let c = read_bytes_via_file("big.ndjson.zst", &zst);
+        assert!(c.errors.is_empty(), "{:?}", c.errors);
+        assert_eq!(c.records.len(), n);
     }
 
     #[test]
