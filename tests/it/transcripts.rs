@@ -203,6 +203,10 @@ fn meter_json(tmp: &Tmp, extra: &[&str]) -> Value {
     serde_json::from_str(&r.stdout).unwrap()
 }
 
+fn total(v: &Value) -> rust_decimal::Decimal {
+    dec(v["totals"]["cost"]["total"].as_str().unwrap())
+}
+
 fn session<'a>(v: &'a Value, id: &str) -> &'a Value {
     v["sessions"]
         .as_array()
@@ -228,10 +232,7 @@ fn transcripts_are_metered_with_dedup_and_prices_at_their_time() {
     let s9 = session(&v, "s9");
     assert_eq!(s9["requests"], 2);
     assert_eq!(dec(s9["cost"]["total"].as_str().unwrap()), dec("1.4415"));
-    assert_eq!(
-        dec(v["totals"]["cost"]["total"].as_str().unwrap()),
-        dec("2.09903")
-    );
+    assert_eq!(total(&v), dec("2.09903"));
     // 1,000 + 2,000 + 10 + 500 + 150,000 + 150,000; 500 + 100 + 1,000 + 200 + 1,000 + 1,000.
     assert_eq!(v["totals"]["tokens"]["input"], 303_510);
     assert_eq!(v["totals"]["tokens"]["output"], 3_800);
@@ -335,18 +336,12 @@ fn weeks_months_projects_and_filters() {
             "America/New_York",
         ],
     );
-    assert_eq!(
-        dec(day["totals"]["cost"]["total"].as_str().unwrap()),
-        dec("0.63303")
-    );
+    assert_eq!(total(&day), dec("0.63303"));
     assert_eq!(day["totals"]["requests"], 3);
     assert_eq!(day["dropped"]["unselected_sessions"], 1);
     let app = meter_json(&tmp, &["--project", "app"]);
     assert_eq!(app["totals"]["sessions"], 1);
-    assert_eq!(
-        dec(app["totals"]["cost"]["total"].as_str().unwrap()),
-        dec("0.65753")
-    );
+    assert_eq!(total(&app), dec("0.65753"));
 }
 
 #[test]
@@ -358,10 +353,7 @@ fn a_line_that_is_not_json_is_an_error_or_skipped_and_counted() {
     assert!(r.stderr.contains("s1.jsonl:11:"), "{}", r.stderr);
     let v = meter_json(&tmp, &["--skip-invalid"]);
     assert_eq!(v["dropped"]["invalid_records"], 1);
-    assert_eq!(
-        dec(v["totals"]["cost"]["total"].as_str().unwrap()),
-        dec("2.09903")
-    );
+    assert_eq!(total(&v), dec("2.09903"));
 }
 
 #[test]
@@ -378,10 +370,7 @@ fn the_default_folders_come_from_claude_config_dir() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        dec(v["totals"]["cost"]["total"].as_str().unwrap()),
-        dec("2.09903")
-    );
+    assert_eq!(total(&v), dec("2.09903"));
     let empty = Tmp::new();
     let out = bin()
         .args(["meter", "--source", "claude-code"])
