@@ -9,8 +9,10 @@
 //! "first copy wins" is decided by input position, which the state carries.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::{BufReader, BufWriter, Write};
+use std::fs::OpenOptions;
+use std::io::Write;
+
+use bincode::Options;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -160,19 +162,20 @@ impl Inner {
                 continue;
             }
             let path = spill.path(p);
-            let io = |e: std::io::Error| Error::io(&path, e);
-            let file = OpenOptions::new()
+            // Encoded in memory, then one write: bincode is fastest on a Vec.
+            let mut buf = Vec::new();
+            for entry in &entries {
+                codec()
+                    .serialize_into(&mut buf, entry)
+                    .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+            }
+            OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(&path)
-                .map_err(io)?;
-            let mut w = BufWriter::with_capacity(1 << 16, file);
-            for entry in &entries {
-                bincode::serialize_into(&mut w, entry)
-                    .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
-            }
-            w.flush().map_err(io)?;
-            spill.bytes += w.get_ref().metadata().map_err(io)?.len();
+                .and_then(|mut f| f.write_all(&buf))
+                .map_err(|e| Error::io(&path, e))?;
+            spill.bytes += buf.len() as u64;
             spill.entries[p] += entries.len() as u64;
         }
         self.bytes = 0;
@@ -192,10 +195,10 @@ impl Spill {
             return Ok(sessions);
         }
         let path = self.path(p);
-        let mut r =
-            BufReader::with_capacity(1 << 16, File::open(&path).map_err(|e| Error::io(&path, e))?);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let mut de = bincode::Deserializer::from_slice(&bytes, codec());
         for _ in 0..self.entries[p] {
-            let (id, acc): (Arc<str>, Accum) = bincode::deserialize_from(&mut r)
+            let (id, acc): (Arc<str>, Accum) = serde::Deserialize::deserialize(&mut de)
                 .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
             match sessions.get_mut(&id) {
                 Some(have) => have.merge(acc),
@@ -206,6 +209,11 @@ impl Spill {
         }
         Ok(sessions)
     }
+}
+
+/// Spill files are bincode with variable-length integers (counts and positions are small).
+fn codec() -> impl bincode::Options + Copy {
+    bincode::DefaultOptions::new()
 }
 
 fn partition(id: &str) -> usize {
