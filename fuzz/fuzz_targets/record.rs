@@ -5,7 +5,7 @@
 #![no_main]
 
 use agentmeter::ingest::record::{parse_object, parse_object_full, Parsed};
-use agentmeter::ingest::transcript::parse_line;
+use agentmeter::ingest::transcript::{parse_line, parse_line_full};
 use libfuzzer_sys::fuzz_target;
 
 fn shown(r: Result<Parsed, String>) -> Result<String, String> {
@@ -22,8 +22,9 @@ fuzz_target!(|data: &[u8]| {
         None => (None, data),
     };
     let fast = shown(parse_object(bytes, default_type));
+    let line = shown(parse_line(bytes));
     if std::str::from_utf8(bytes).is_ok() {
         assert_eq!(fast, shown(parse_object_full(bytes, default_type)));
+        assert_eq!(line, shown(parse_line_full(bytes)));
     }
-    let _ = parse_line(bytes);
 });

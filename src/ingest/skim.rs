@@ -225,6 +225,32 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// An object at the cursor: each key (plain and valid UTF-8, as serde needs the keys it
+    /// matches) is handed to `member`, which reads the value.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+        if self.peek()? != b'{' {
+            return None;
+        }
+        self.items(b'}', |c| {
+            let (key, escaped) = c.string()?;
+            if escaped || std::str::from_utf8(key).is_err() {
+                return None;
+            }
+            c.ws();
+            c.eat(b':')?;
+            c.ws();
+            member(c, key)
+        })
+    }
+
+    fn boolean(&mut self) -> Option<bool> {
+        match self.peek()? {
+            b't' => self.literal(b"true").map(|_| true),
+            b'f' => self.literal(b"false").map(|_| false),
+            _ => None,
+        }
+    }
+
     /// Skip one value, checking its syntax.
     fn value(&mut self, depth: usize) -> Option<()> {
         match self.peek()? {
@@ -310,70 +336,131 @@ fn escaped_bytes(backslashes: u64, carry: &mut u64) -> u64 {
 pub fn fields(line: &[u8]) -> Option<Fields<'_>> {
     let mut c = Cursor { b: line, i: 0 };
     let mut f = Fields::default();
-    let mut seen = 0u16;
+    let mut seen = Seen::default();
     c.ws();
-    c.eat(b'{')?;
-    c.ws();
-    if c.eat(b'}').is_none() {
-        loop {
-            c.ws();
-            let (key, escaped) = c.string()?;
-            // serde reads a top-level key as text: it must be valid UTF-8.
-            if escaped || std::str::from_utf8(key).is_err() {
-                return None;
+    c.object(|c, key| {
+        seen.first(KNOWN.iter().position(|k| *k == key))?;
+        match key {
+            b"id" => f.id = Some(c.plain_string()?),
+            b"type" => f.kind = Some(c.plain_string()?),
+            b"processed_at" => f.processed_at = Some(c.plain_string()?),
+            b"session_id" => f.session_id = Some(c.plain_string()?),
+            b"session_thread_id" => f.session_thread_id = Some(c.plain_string()?),
+            b"name" if c.peek() == Some(b'"') => {
+                let (name, escaped) = c.string()?;
+                let name = std::str::from_utf8(name).ok()?;
+                f.name = Some((!escaped).then_some(name));
             }
-            c.ws();
-            c.eat(b':')?;
-            c.ws();
-            let known = KNOWN.iter().position(|k| *k == key);
-            if let Some(k) = known {
-                if seen & (1 << k) != 0 {
+            b"is_error" if c.literal(b"true").is_some() => f.is_error = Some(Some(true)),
+            b"is_error" if c.literal(b"false").is_some() => f.is_error = Some(Some(false)),
+            _ => {
+                let start = c.i;
+                c.value(1)?;
+                // The full parser borrows known fields as text: valid UTF-8 only.
+                if KNOWN.contains(&key) && std::str::from_utf8(&line[start..c.i]).is_err() {
                     return None;
                 }
-                seen |= 1 << k;
-            }
-            match key {
-                b"id" => f.id = Some(c.plain_string()?),
-                b"type" => f.kind = Some(c.plain_string()?),
-                b"processed_at" => f.processed_at = Some(c.plain_string()?),
-                b"session_id" => f.session_id = Some(c.plain_string()?),
-                b"session_thread_id" => f.session_thread_id = Some(c.plain_string()?),
-                b"name" if c.peek() == Some(b'"') => {
-                    let (name, escaped) = c.string()?;
-                    let name = std::str::from_utf8(name).ok()?;
-                    f.name = Some((!escaped).then_some(name));
+                match key {
+                    b"name" => f.name = Some(None),
+                    b"is_error" => f.is_error = Some(None),
+                    // The full parser wants these as strings (or null).
+                    b"updated_at" if &line[start..c.i] != b"null" => return None,
+                    _ => {}
                 }
-                b"is_error" if c.literal(b"true").is_some() => f.is_error = Some(Some(true)),
-                b"is_error" if c.literal(b"false").is_some() => f.is_error = Some(Some(false)),
-                _ => {
-                    let start = c.i;
-                    c.value(1)?;
-                    // The full parser borrows known fields as text: valid UTF-8 only.
-                    if known.is_some() && std::str::from_utf8(&line[start..c.i]).is_err() {
-                        return None;
-                    }
-                    match key {
-                        b"name" => f.name = Some(None),
-                        b"is_error" => f.is_error = Some(None),
-                        // The full parser wants these as strings (or null).
-                        b"updated_at" if &line[start..c.i] != b"null" => return None,
-                        _ => {}
-                    }
-                }
-            }
-            c.ws();
-            match c.peek()? {
-                b',' => c.i += 1,
-                b'}' => {
-                    c.i += 1;
-                    break;
-                }
-                _ => return None,
             }
         }
-    }
+        Some(())
+    })?;
     c.ws();
     (c.i == line.len()).then_some(f)
+}
+
+/// Which known keys an object has had: serde rejects a repeated one, so we leave it to serde.
+#[derive(Default)]
+struct Seen(u32);
+
+impl Seen {
+    /// `None` if the known key `k` came before.
+    fn first(&mut self, k: Option<usize>) -> Option<()> {
+        if let Some(k) = k {
+            if self.0 & (1 << k) != 0 {
+                return None;
+            }
+            self.0 |= 1 << k;
+        }
+        Some(())
+    }
+}
+
+/// The fields of a Claude Code transcript line that metering reads (see `transcript.rs`).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TranscriptFields<'a> {
+    pub kind: Option<&'a str>,
+    pub session_id: Option<&'a str>,
+    pub timestamp: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+    pub sidechain: Option<bool>,
+    pub api_error: Option<bool>,
+    pub message_id: Option<&'a str>,
+    pub model: Option<&'a str>,
+    /// The raw `message.usage` object.
+    pub usage: Option<&'a [u8]>,
+    /// Whether the line has a `message` object.
+    pub message: bool,
+}
+
+const LINE_KEYS: [&[u8]; 7] = [
+    b"type",
+    b"sessionId",
+    b"timestamp",
+    b"requestId",
+    b"isSidechain",
+    b"isApiErrorMessage",
+    b"message",
+];
+const MESSAGE_KEYS: [&[u8]; 3] = [b"id", b"model", b"usage"];
+
+/// Scan one transcript line (checking all of it), reading its fields and those of its
+/// `message` in the same pass, so the content is skipped once. `None`: use the full parser.
+/// The line must be valid UTF-8 (the chunk reader checks it).
+pub fn transcript_fields(line: &[u8]) -> Option<TranscriptFields<'_>> {
+    let mut c = Cursor { b: line, i: 0 };
+    let mut t = TranscriptFields::default();
+    let mut seen = Seen::default();
+    c.ws();
+    c.object(|c, key| {
+        seen.first(LINE_KEYS.iter().position(|k| *k == key))?;
+        match key {
+            b"type" => t.kind = Some(c.plain_string()?),
+            b"sessionId" => t.session_id = Some(c.plain_string()?),
+            b"timestamp" => t.timestamp = Some(c.plain_string()?),
+            b"requestId" => t.request_id = Some(c.plain_string()?),
+            b"isSidechain" => t.sidechain = Some(c.boolean()?),
+            b"isApiErrorMessage" => t.api_error = Some(c.boolean()?),
+            b"message" => {
+                t.message = true;
+                let mut seen = Seen::default();
+                c.object(|c, key| {
+                    seen.first(MESSAGE_KEYS.iter().position(|k| *k == key))?;
+                    match key {
+                        b"id" => t.message_id = Some(c.plain_string()?),
+                        b"model" => t.model = Some(c.plain_string()?),
+                        b"usage" => {
+                            let start = c.i;
+                            c.value(2)?;
+                            t.usage = Some(&line[start..c.i]);
+                        }
+                        _ => c.value(2)?,
+                    }
+                    Some(())
+                })?;
+            }
+            _ => c.value(1)?,
+        }
+        Some(())
+    })?;
+    c.ws();
+    (c.i == line.len()).then_some(t)
 }
 
 /// Whether an event of this type, with these fields, cannot change the bill, so the fast

@@ -104,8 +104,20 @@ struct Message<'a> {
     usage: Option<&'a RawValue>,
 }
 
-/// Parse one transcript line.
+/// Parse one transcript line (valid UTF-8, as the chunk reader hands it over). The skimmer
+/// reads the fields in one pass over the line; anything unusual (escapes in an id, a field of
+/// another type, a repeated field, a missing one) goes to the full parser, which gives the
+/// same record or the exact error.
 pub fn parse_line(bytes: &[u8]) -> Result<Parsed<'_>, String> {
+    parse(bytes, true)
+}
+
+/// [`parse_line`] without the skimmer for lines with usage: every field read by serde.
+pub fn parse_line_full(bytes: &[u8]) -> Result<Parsed<'_>, String> {
+    parse(bytes, false)
+}
+
+fn parse(bytes: &[u8], skim_usage: bool) -> Result<Parsed<'_>, String> {
     if memchr::memmem::find(bytes, b"\"usage\"").is_none() {
         // No usage anywhere in the line: it costs nothing, but it must still be JSON.
         if skim::fields(bytes).is_some() {
@@ -116,6 +128,46 @@ pub fn parse_line(bytes: &[u8]) -> Result<Parsed<'_>, String> {
             Err(e) => Err(describe_json_error(&e, bytes)),
         };
     }
+    if skim_usage {
+        if let Some(record) = skim::transcript_fields(bytes).and_then(|f| fast_line(&f)) {
+            return Ok(Parsed::Record(record));
+        }
+    }
+    full_line(bytes)
+}
+
+/// A line's record from skimmed fields, or `None` where the full parser must decide.
+fn fast_line(f: &skim::TranscriptFields) -> Option<Record> {
+    let usage = match f.usage {
+        Some(u) if f.kind == Some("assistant") && u != b"null" => u,
+        // A user line, a tool result or a summary that mentions "usage": nothing to bill.
+        _ if f.message || f.kind != Some("assistant") => return Some(Record::Ignored),
+        _ => return None,
+    };
+    let model = f.model?;
+    if model == "<synthetic>" {
+        return Some(Record::NotBilled(NotBilled::Synthetic));
+    }
+    if f.api_error == Some(true) {
+        return Some(Record::NotBilled(NotBilled::ApiError));
+    }
+    let at = parse_rfc3339_ms(f.timestamp?).ok()?;
+    let usage: &RawValue = serde_json::from_slice(usage).ok()?;
+    let (usage, speed) = transcript_usage(usage).ok()?;
+    Some(Record::Turn(Box::new(Turn {
+        session_id: f.session_id?.into(),
+        at,
+        message_id: f.message_id.map(Into::into),
+        request_id: f.request_id.map(Into::into),
+        model: model.into(),
+        sidechain: f.sidechain == Some(true),
+        usage,
+        speed,
+    })))
+}
+
+/// The rest of a line with usage, read by serde.
+fn full_line(bytes: &[u8]) -> Result<Parsed<'_>, String> {
     let line: Line = serde_json::from_slice(bytes).map_err(|e| describe_json_error(&e, bytes))?;
     let message = match line.message {
         Some(m) if line.kind.as_deref() == Some("assistant") && m.get() != "null" => {

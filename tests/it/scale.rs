@@ -274,3 +274,79 @@ fn with_no_memory_budget_state_is_spilled_and_read_back() {
     assert!(spilled.summary.spilled_bytes > 0);
     assert_eq!(in_memory.sessions, spilled.sessions);
 }
+
+/// A Claude Code transcript line with its fields in any order and some of the odd shapes
+/// real files have.
+fn transcript_line() -> impl Strategy<Value = String> {
+    let kind = prop::sample::select(vec![
+        r#""type":"assistant""#,
+        r#""type":"assistant""#,
+        r#""type":"assistant""#,
+        r#""type":"user""#,
+        r#""type":"assist\u0061nt""#,
+        r#""type":null"#,
+    ]);
+    let session = prop_oneof![
+        8 => Just(r#""sessionId":"s1""#),
+        1 => Just(r#""sessionId":7"#),
+        1 => Just(r#""uuid":"u""#),
+    ];
+    let time = prop_oneof![
+        8 => Just(r#""timestamp":"2026-05-01T10:00:00.000Z""#),
+        1 => Just(r#""timestamp":"2026-05-01T10:00:00""#),
+    ];
+    let field = prop::sample::select(vec![
+        r#""requestId":"req_1""#,
+        r#""requestId":"req_1""#,
+        r#""isSidechain":true"#,
+        r#""isSidechain":false"#,
+        r#""isSidechain":"no""#,
+        r#""isApiErrorMessage":true"#,
+        r#""uuid":"u","parentUuid":null,"cwd":"/home/a \"b\"""#,
+    ]);
+    let message = prop::sample::select(vec![
+        r#""message":{"id":"msg_1","model":"claude-sonnet-4-5","content":[{"type":"text","text":"a \"usage\" \\ note"}],"usage":{"input_tokens":10,"output_tokens":5,"cache_creation":{"ephemeral_1h_input_tokens":3},"server_tool_use":{"web_search_requests":1}}}"#,
+        r#""message":{"id":"msg_1","model":"claude-sonnet-4-5","content":[{"type":"text","text":"a \"usage\" \\ note"}],"usage":{"input_tokens":10,"output_tokens":5,"cache_creation":{"ephemeral_1h_input_tokens":3},"server_tool_use":{"web_search_requests":1}}}"#,
+        r#""message":{"model":"<synthetic>","usage":{"input_tokens":0}}"#,
+        r#""message":{"id":"msg_1","model":"claude-sonnet-4-5","usage":null}"#,
+        r#""message":{"id":"msg_1","usage":{"input_tokens":1}}"#,
+        r#""message":{"id":"msg_1","model":"claude-sonnet-4-5","usage":{"input_tokens":-1}}"#,
+        r#""message":{"id":"m\u0031","model":"claude-sonnet-4-5","usage":{"input_tokens":1,"speed":"fast"}}"#,
+        r#""message":{"id":"msg_1","id":"msg_2","model":"x","usage":{}}"#,
+        r#""message":null"#,
+        r#""toolUseResult":{"usage":{"input_tokens":9}}"#,
+    ]);
+    (
+        kind,
+        session,
+        time,
+        prop::collection::vec(field, 0..3),
+        message,
+        any::<prop::sample::Index>(),
+    )
+        .prop_map(|(kind, session, time, fields, message, at)| {
+            let mut parts: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+            parts.extend([session.to_string(), time.to_string()]);
+            parts.insert(at.index(parts.len() + 1), kind.to_string());
+            parts.insert(at.index(parts.len() + 1), message.to_string());
+            format!("{{{}}}", parts.join(","))
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// Transcript lines read the same with the skimmer as with serde alone: the same record or
+    /// the same error, also after a byte is changed (keeping the line valid UTF-8, as the
+    /// reader guarantees).
+    #[test]
+    fn transcript_fast_path_never_differs_from_the_full_parser(line in transcript_line(), flip in any::<prop::sample::Index>(), to in 0x20u8..0x7f, do_flip in any::<bool>()) {
+        use agentmeter::ingest::transcript::{parse_line, parse_line_full};
+        let mut bytes = line.into_bytes();
+        if do_flip {
+            let i = flip.index(bytes.len());
+            bytes[i] = to;
+        }
+        prop_assert_eq!(parsed(parse_line(&bytes)), parsed(parse_line_full(&bytes)));
+    }
+}
