@@ -91,8 +91,9 @@ impl<'a> Cursor<'a> {
             let (quotes, backslashes, controls) = masks(block);
             let escaped = escaped_bytes(backslashes, &mut carry);
             let closing = quotes & !escaped;
-            let end = closing.trailing_zeros(); // 64: not in this block
-                                                // The bytes up to the closing quote, and never the padding.
+            // Where the string ends in this block (64: not in it); the bytes before it, and
+            // never the padding.
+            let end = closing.trailing_zeros();
             let before = match end.min(avail.min(64) as u32) {
                 64 => u64::MAX,
                 n => (1 << n) - 1,
