@@ -38,19 +38,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+mod common;
+use common::{env_or, Rng};
 
 /// Mostly plain words, with the escapes and non-ASCII text that real transcripts carry.
 const WORDS: [&str; 32] = [
@@ -276,7 +265,7 @@ fn generate(path: &Path, bytes: u64) -> std::io::Result<(u64, u64)> {
         },
     );
     let mut g = Gen {
-        rng: Rng(0x9E37_79B9_7F4A_7C15),
+        rng: Rng::from_state(0x9E37_79B9_7F4A_7C15),
         ms: 1_781_085_600_000,
         n: 0,
         events: 0,
@@ -383,7 +372,9 @@ fn generate_files(dir: &Path, count: u64) -> std::io::Result<(u64, u64, u64)> {
             let sub = dir.join(format!("{d:0width$}"));
             std::fs::create_dir_all(&sub)?;
             let mut g = Gen {
-                rng: Rng(0x2545_F491_4F6C_DD1D ^ (d + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+                rng: Rng::from_state(
+                    0x2545_F491_4F6C_DD1D ^ (d + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                ),
                 ms: 1_781_085_600_000 + d as i64 * 3_600_000,
                 n: 0,
                 events: 0,
@@ -564,25 +555,10 @@ struct Measured {
 
 /// Run the binary, stdout to `stdout`; returns (seconds, peak RSS in KiB).
 fn timed_to(bin: &str, args: &[&str], stdout: Stdio) -> (f64, i64) {
-    let start = Instant::now();
-    let child = Command::new(bin)
-        .args(args)
-        .stdout(stdout)
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: wait4 on our own child, with valid pointers.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let secs = start.elapsed().as_secs_f64();
-    assert!(
-        r == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "agentmeter {args:?} failed"
-    );
-    std::mem::forget(child);
-    (secs, usage.ru_maxrss)
+    let mut cmd = Command::new(bin);
+    cmd.args(args).stdout(stdout).stderr(Stdio::inherit());
+    let u = common::run_timed(&mut cmd).unwrap_or_else(|e| panic!("{e}"));
+    (u.secs, u.rss_kib)
 }
 
 /// Check the meter's JSON: the expected number of sessions and nothing skipped.
@@ -724,25 +700,7 @@ fn montecarlo(bin: &str, root: &Path, runs: usize) -> McResult {
 
 /// `n` rounded, with thousands separators.
 fn sep(n: f64) -> String {
-    let digits = format!("{:.0}", n.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v:?} is not a valid value")),
-        _ => default,
-    }
+    agentmeter::money::count(n.max(0.0).round() as u64)
 }
 
 /// AGENTMETER_BENCH_SIZES (GB, comma-separated; set but empty: none), else
@@ -850,22 +808,6 @@ fn check_disk(data: &Path, exports: &[f64], zst: Option<f64>, files: u64) {
 
 /// "AMD EPYC, 2 cores, 23.5 GiB RAM, Linux 6.1, rustc 1.95.0".
 fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or("unknown CPU".to_string(), |(_, v)| v.trim().to_string());
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let ram_kib: f64 = meminfo
-        .lines()
-        .find(|l| l.starts_with("MemTotal:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let kernel = kernel.trim().split('-').next().unwrap_or("");
     let rustc = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
         .arg("-V")
         .output()
@@ -873,10 +815,7 @@ fn machine() -> String {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|s| s.split_whitespace().nth(1).map(str::to_string))
         .map_or(String::new(), |v| format!(", rustc {v}"));
-    format!(
-        "{cpu}, {cores} cores, {:.1} GiB RAM, Linux {kernel}{rustc}",
-        ram_kib / (1u64 << 20) as f64
-    )
+    format!("{}{rustc}", common::machine())
 }
 
 fn main() {

@@ -52,6 +52,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+mod common;
+use agentmeter::money::count as int;
+use common::{env_or, machine, Rng};
+
 /// Bump when the generated tree changes: a tree with another marker is generated again.
 const GEN_VERSION: &str = "vs-ccusage-tree-2";
 
@@ -117,36 +121,6 @@ const WORDS: [&str; 40] = [
     "tokens",
     "0x1f",
 ];
-
-/// xorshift64: fast and deterministic (per project, so threads do not change the tree).
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        // splitmix64 of the seed, never 0.
-        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        Rng((z ^ (z >> 31)) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    /// `lo..=hi`
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-    /// True `per_mille` times in 1000.
-    fn chance(&mut self, per_mille: u64) -> bool {
-        self.below(1000) < per_mille
-    }
-}
 
 /// Token totals: input, output, 5m cache writes, 1h cache writes, cache reads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -1126,32 +1100,24 @@ struct Run {
     others: f64,
 }
 
-/// Run `cmd` (stdout and stderr to files) and wait for it with `wait4`.
+/// Run `cmd` (stdout and stderr to files) and wait for it with `wait4`; on failure the
+/// error carries the start of its stderr.
 fn timed(mut cmd: Command, stdout: &Path, stderr: &Path) -> Result<Run, String> {
-    let start = Instant::now();
-    let child = cmd
-        .stdout(File::create(stdout).unwrap())
-        .stderr(File::create(stderr).unwrap())
-        .spawn()
-        .map_err(|e| format!("{cmd:?}: {e}"))?;
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is valid, and we wait4 on our own child with valid pointers.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let secs = start.elapsed().as_secs_f64();
-    // Reaped by wait4 above.
-    std::mem::forget(child);
-    if r != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+    cmd.stdout(File::create(stdout).unwrap())
+        .stderr(File::create(stderr).unwrap());
+    let u = common::run_timed(&mut cmd).map_err(|e| {
         let err = fs::read_to_string(stderr).unwrap_or_default();
         let err: String = err.chars().take(2_000).collect();
-        return Err(format!("{cmd:?} failed (wait status {status}): {err}"));
-    }
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        if err.trim().is_empty() {
+            e
+        } else {
+            format!("{e}: {err}")
+        }
+    })?;
     Ok(Run {
-        secs,
-        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
-        rss_kib: usage.ru_maxrss,
+        secs: u.secs,
+        cpu: u.cpu,
+        rss_kib: u.rss_kib,
         others: 0.0,
     })
 }
@@ -1404,19 +1370,6 @@ fn report(what: &str, a: &Totals, b: &Totals, split: bool) -> (bool, String) {
 
 // ---------------------------------------------------------------------------------------------
 
-/// "1,234".
-fn int(x: u64) -> String {
-    let s = x.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// "1,234.57".
 fn money(x: f64) -> String {
     let cents = (x.abs() * 100.0).round() as u64;
@@ -1432,46 +1385,12 @@ fn sep(x: f64) -> String {
     int(x.round() as u64)
 }
 
-/// "AMD EPYC 7B13, 2 cores, 23.5 GiB RAM, Linux 6.1".
-fn machine() -> String {
-    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or("unknown CPU".to_string(), |(_, v)| v.trim().to_string());
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let meminfo = fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let ram_kib: f64 = meminfo
-        .lines()
-        .find(|l| l.starts_with("MemTotal:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let kernel = kernel.trim().split('-').next().unwrap_or("");
-    format!(
-        "{cpu}, {cores} cores, {:.1} GiB RAM, Linux {kernel}",
-        ram_kib / (1u64 << 20) as f64
-    )
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Err(_) => default,
-        Ok(v) => v.trim().parse().unwrap_or_else(|_| {
-            eprintln!("{name}={v:?}: expected a whole number");
-            std::process::exit(2)
-        }),
-    }
-}
-
 fn main() {
     let started = Instant::now();
-    let projects = env_u64("AGENTMETER_VS_CCUSAGE_PROJECTS", 1000) as usize;
-    let mb = env_u64("AGENTMETER_VS_CCUSAGE_MB", 1000);
-    let runs = env_u64("AGENTMETER_VS_CCUSAGE_RUNS", 3) as usize;
-    let node = env_u64("AGENTMETER_VS_CCUSAGE_NODE", 1);
+    let projects: usize = env_or("AGENTMETER_VS_CCUSAGE_PROJECTS", 1000);
+    let mb: u64 = env_or("AGENTMETER_VS_CCUSAGE_MB", 1000);
+    let runs: usize = env_or("AGENTMETER_VS_CCUSAGE_RUNS", 3);
+    let node: u64 = env_or("AGENTMETER_VS_CCUSAGE_NODE", 1);
     let spec = std::env::var("AGENTMETER_VS_CCUSAGE_VERSION").unwrap_or_else(|_| "latest".into());
     if projects == 0 || mb == 0 || runs == 0 || node > 1 || spec.trim().is_empty() {
         eprintln!(
