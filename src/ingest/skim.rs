@@ -72,7 +72,30 @@ impl<'a> Cursor<'a> {
     /// read 64 bytes at a time: masks of quotes, backslashes and control bytes, the escaped
     /// bytes found from the backslash runs without a branch (as simdjson does), so a block
     /// costs the same whatever its escapes; only escaped bytes are looked at one by one.
+    /// With AVX2 (checked once at run time) the masks take half the instructions.
     fn string(&mut self) -> Option<(&'a [u8], bool)> {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { self.string_avx2() };
+        }
+        self.string_with(masks)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn string_avx2(&mut self) -> Option<(&'a [u8], bool)> {
+        self.string_with(|block| {
+            // SAFETY: only reached through `string_avx2`, on a CPU with AVX2.
+            unsafe { masks_avx2(block) }
+        })
+    }
+
+    #[inline(always)]
+    fn string_with(
+        &mut self,
+        masks: impl Fn(&[u8; 64]) -> (u64, u64, u64),
+    ) -> Option<(&'a [u8], bool)> {
         self.eat(b'"')?;
         let start = self.i;
         let mut any_escape = false;
@@ -279,6 +302,36 @@ impl<'a> Cursor<'a> {
             (_, true) => None,
         }
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn has_avx2() -> bool {
+    static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVX2.get_or_init(|| std::arch::is_x86_feature_detected!("avx2"))
+}
+
+/// [`masks`] 32 bytes at a time.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn masks_avx2(block: &[u8; 64]) -> (u64, u64, u64) {
+    use std::arch::x86_64::*;
+    let quote = _mm256_set1_epi8(b'"' as i8);
+    let backslash = _mm256_set1_epi8(b'\\' as i8);
+    let below_space = _mm256_set1_epi8(0x1f);
+    let (mut q, mut b, mut c) = (0u64, 0u64, 0u64);
+    for k in 0..2 {
+        // SAFETY: each unaligned load reads 32 of the 64 bytes of `block`.
+        let x = unsafe { _mm256_loadu_si256(block.as_ptr().add(32 * k) as *const __m256i) };
+        let bits = |m: __m256i| (_mm256_movemask_epi8(m) as u32 as u64) << (32 * k);
+        q |= bits(_mm256_cmpeq_epi8(x, quote));
+        b |= bits(_mm256_cmpeq_epi8(x, backslash));
+        c |= bits(_mm256_cmpeq_epi8(_mm256_min_epu8(x, below_space), x));
+    }
+    (q, b, c)
 }
 
 /// Masks of the quotes, backslashes and control bytes (below 0x20) of a block: bit k is
@@ -552,6 +605,45 @@ mod tests {
             assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(&s));
             if fast.is_some() {
                 assert_eq!(a.i, b.i);
+            }
+        }
+    }
+
+    /// Every way of computing the masks agrees with the plain definition (the scanner above
+    /// runs only the fastest one this CPU has).
+    #[test]
+    fn mask_implementations_agree() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20_000 {
+            let mut block = [0u8; 64];
+            for b in block.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = [
+                    b'"',
+                    b'\\',
+                    b'a',
+                    0x00,
+                    0x1f,
+                    0x20,
+                    0x7f,
+                    0x80,
+                    0xff,
+                    (x >> 24) as u8,
+                ][(x % 10) as usize];
+            }
+            let mut want = (0u64, 0u64, 0u64);
+            for (k, &c) in block.iter().enumerate() {
+                want.0 |= ((c == b'"') as u64) << k;
+                want.1 |= ((c == b'\\') as u64) << k;
+                want.2 |= ((c < 0x20) as u64) << k;
+            }
+            assert_eq!(masks(&block), want);
+            #[cfg(target_arch = "x86_64")]
+            if has_avx2() {
+                // SAFETY: the CPU has AVX2.
+                assert_eq!(unsafe { masks_avx2(&block) }, want);
             }
         }
     }
