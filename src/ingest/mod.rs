@@ -195,9 +195,9 @@ pub fn read_source(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
                 _ => Lines::Records,
             };
             match mappable {
-                // A plain file: parse it where it lies in the page cache.
+                #[cfg(unix)]
                 Some((file, len)) if !compressed => {
-                    read_ndjson_mapped(&file, len, src, sink, lines)
+                    read_ndjson_ranges(&file, len, src, sink, lines)
                 }
                 _ => read_ndjson_stream(head, reader, src, sink, lines),
             }
@@ -235,9 +235,9 @@ pub fn read_bytes(bytes: &[u8], src: &Source, sink: &mut (impl Sink + Send)) -> 
                     }
                     Ok((!batch.is_empty()).then_some(batch))
                 },
+                |chunk: &&[u8]| Ok(parse_chunk(chunk, lines)),
                 drop,
                 sink,
-                lines,
             )
         }
     }
@@ -468,11 +468,11 @@ fn parse_chunk(chunk: &[u8], lines: Lines) -> ChunkOut {
 
 /// Parse batches of chunks in parallel while the previous batch is delivered, in order.
 /// `next_batch` yields chunks that each end at a line end; `recycle` gets the chunks back.
-fn pipeline<C: AsRef<[u8]> + Sync + Send>(
+fn pipeline<C: Sync + Send>(
     mut next_batch: impl FnMut() -> Result<Option<Vec<C>>> + Send,
+    parse: impl Fn(&C) -> Result<ChunkOut> + Sync + Send,
     mut recycle: impl FnMut(Vec<C>) + Send,
     sink: &mut (impl Sink + Send),
-    lines: Lines,
 ) -> Result<()> {
     let mut line_base = 1u64;
     let mut ready: Vec<ChunkOut> = Vec::new();
@@ -487,12 +487,9 @@ fn pipeline<C: AsRef<[u8]> + Sync + Send>(
                     return Ok(None);
                 };
                 let outs = if batch.len() == 1 {
-                    vec![parse_chunk(batch[0].as_ref(), lines)]
+                    vec![parse(&batch[0])?]
                 } else {
-                    batch
-                        .par_iter()
-                        .map(|c| parse_chunk(c.as_ref(), lines))
-                        .collect()
+                    batch.par_iter().map(&parse).collect::<Result<Vec<_>>>()?
                 };
                 recycle(batch);
                 Ok(Some(outs))
@@ -519,117 +516,79 @@ fn deliver_chunks(outs: Vec<ChunkOut>, line_base: &mut u64, sink: &mut impl Sink
     Ok(())
 }
 
-/// Plain files are mapped a window at a time (populated in one call, unmapped once its
-/// chunks are parsed): no copy out of the page cache, no page fault per page, and only a few
-/// windows resident whatever the file size. A line across a window edge is copied.
-const WINDOW: u64 = 8 << 20;
-
-/// A chunk of whole lines: in a mapped window, or copied (a line across a window edge).
-enum Chunk {
-    Mapped(Arc<memmap2::Mmap>, std::ops::Range<usize>),
-    Owned(Vec<u8>),
-}
-
-impl AsRef<[u8]> for Chunk {
-    fn as_ref(&self) -> &[u8] {
-        match self {
-            Chunk::Mapped(map, range) => &map[range.clone()],
-            Chunk::Owned(v) => v,
-        }
-    }
-}
-
-fn read_ndjson_mapped(
+/// A plain file is cut into byte ranges of CHUNK; each parse task reads its own range (with
+/// `pread`, so both cores read as well as parse) and takes the lines that start in it: the
+/// line that runs into the range belongs to the range before, and the last line is read on
+/// to its end. No reader thread, no mapping, a few MiB in flight whatever the file size.
+#[cfg(unix)]
+fn read_ndjson_ranges(
     file: &File,
     len: u64,
     src: &Source,
     sink: &mut (impl Sink + Send),
     lines: Lines,
 ) -> Result<()> {
-    let map_at = |offset: u64| -> Result<Arc<memmap2::Mmap>> {
-        // SAFETY: a read-only map; like other tools that map their input, we accept that a
-        // file truncated by another process while we read it may fault.
-        let map = unsafe {
-            memmap2::MmapOptions::new()
-                .offset(offset)
-                .len(WINDOW.min(len - offset) as usize)
-                .populate()
-                .map(file)
-        };
-        map.map(Arc::new).map_err(|e| match &src.path {
-            Some(p) => Error::io(p, e),
-            None => Error::new(format!("{}: {e}", src.name)),
-        })
-    };
     let batch_len = 2 * rayon::current_num_threads().max(1);
-    let mut offset = 0u64; // of the current window in the file
-    let mut window = Some(map_at(0)?);
-    let mut pos = match &window {
-        Some(w) if w.starts_with(b"\xEF\xBB\xBF") => 3,
-        _ => 0,
-    };
-    let mut carry: Vec<u8> = Vec::new(); // the start of a line cut by a window edge
+    let mut next = 0u64;
     pipeline(
         move || {
             let mut batch = Vec::with_capacity(batch_len);
-            while batch.len() < batch_len {
-                let Some(w) = window.clone() else { break };
-                if pos == w.len() {
-                    offset += w.len() as u64;
-                    if offset >= len {
-                        window = None;
-                        if !carry.is_empty() {
-                            batch.push(Chunk::Owned(std::mem::take(&mut carry)));
-                        }
-                        break;
-                    }
-                    let next = map_at(offset)?;
-                    pos = 0;
-                    if !carry.is_empty() {
-                        // Finish the cut line with the start of the next window.
-                        match memchr::memchr(b'\n', &next) {
-                            Some(nl) => {
-                                carry.extend_from_slice(&next[..=nl]);
-                                batch.push(Chunk::Owned(std::mem::take(&mut carry)));
-                                pos = nl + 1;
-                            }
-                            None => {
-                                carry.extend_from_slice(&next);
-                                pos = next.len();
-                            }
-                        }
-                    }
-                    window = Some(next);
-                    continue;
-                }
-                let rest = &w[pos..];
-                let last_window = offset + w.len() as u64 >= len;
-                match memchr::memchr(b'\n', rest.get(CHUNK..).unwrap_or_default()) {
-                    Some(nl) => {
-                        batch.push(Chunk::Mapped(w.clone(), pos..pos + CHUNK + nl + 1));
-                        pos += CHUNK + nl + 1;
-                    }
-                    None if last_window => {
-                        batch.push(Chunk::Mapped(w.clone(), pos..w.len()));
-                        pos = w.len();
-                    }
-                    None => {
-                        // Whole lines now; the cut one waits for the next window.
-                        let cut = memchr::memrchr(b'\n', rest).map_or(0, |nl| nl + 1);
-                        if cut > 0 {
-                            batch.push(Chunk::Mapped(w.clone(), pos..pos + cut));
-                        }
-                        carry.extend_from_slice(&rest[cut..]);
-                        pos = w.len();
-                    }
-                }
+            while batch.len() < batch_len && next < len {
+                batch.push(next..(next + CHUNK as u64).min(len));
+                next += CHUNK as u64;
             }
             Ok((!batch.is_empty()).then_some(batch))
         },
+        |range| {
+            let (buf, from) =
+                lines_starting_in(file, len, range.clone()).map_err(|e| match &src.path {
+                    Some(p) => Error::io(p, e),
+                    None => Error::new(format!("{}: {e}", src.name)),
+                })?;
+            Ok(parse_chunk(&buf[from..], lines))
+        },
         drop,
         sink,
-        lines,
     )
+}
+
+/// The bytes of the lines that start in `range` (and the offset in them where the first
+/// starts): read from one byte before the range, to see whether a line starts at its first
+/// byte, and past its end to finish its last line.
+#[cfg(unix)]
+fn lines_starting_in(
+    file: &File,
+    len: u64,
+    range: std::ops::Range<u64>,
+) -> io::Result<(Vec<u8>, usize)> {
+    use std::os::unix::fs::FileExt;
+    let from = range.start.saturating_sub(1);
+    let mut buf = vec![0u8; (range.end - from) as usize];
+    file.read_exact_at(&mut buf, from)?;
+    let first = if range.start == 0 {
+        if buf.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        }
+    } else {
+        match memchr::memchr(b'\n', &buf) {
+            Some(nl) => nl + 1,
+            None => return Ok((Vec::new(), 0)), // inside a line that started before
+        }
+    };
+    let mut at = range.end;
+    while at < len && buf.last() != Some(&b'\n') {
+        let mut more = vec![0u8; (64u64 << 10).min(len - at) as usize];
+        file.read_exact_at(&mut more, at)?;
+        at += more.len() as u64;
+        match memchr::memchr(b'\n', &more) {
+            Some(nl) => buf.extend_from_slice(&more[..=nl]),
+            None => buf.extend_from_slice(&more),
+        }
+    }
+    let first = first.min(buf.len());
+    Ok((buf, first))
 }
 
 /// NDJSON from a stream: a reader thread decodes and cuts chunks at line ends (reusing
@@ -691,13 +650,13 @@ fn read_ndjson_stream(
                 }
                 Ok((!batch.is_empty()).then_some(batch))
             },
+            |chunk: &Vec<u8>| Ok(parse_chunk(chunk, lines)),
             |batch| {
                 for b in batch {
                     let _ = pool_tx.send(b);
                 }
             },
             sink,
-            lines,
         )
         // `rx` went with the closure: a reader still running stops at its next send.
     })
@@ -816,26 +775,26 @@ mod tests {
         assert_eq!(c.records.last().unwrap().0, n as u64);
     }
 
-    /// A file of several mapped windows, with lines across every window edge and one line
-    /// longer than a window, reads exactly as the same bytes in memory do.
+    /// A file of many byte ranges, with lines across every range edge and one line spanning
+    /// several ranges, reads exactly as the same bytes in memory do.
     #[test]
-    fn mapped_windows_read_like_memory() {
+    fn file_ranges_read_like_memory() {
         let mut text = String::from("\u{feff}");
         let mut i = 0;
-        while text.len() < 3 * WINDOW as usize {
+        while text.len() < 12 * CHUNK {
             // Lines of varied length (a few KB), so edges fall anywhere.
             let pad = "x".repeat((i * 7919) % 5000);
             text.push_str(&format!(
                 "{{\"id\":\"e{i}\",\"type\":\"agent.message\",\"processed_at\":\"2026-05-04T09:00:00Z\",\"content\":\"{pad}\"}}\n"
             ));
             if i == 500 {
-                let huge = "y".repeat(WINDOW as usize + 12345);
+                let huge = "y".repeat(3 * CHUNK + 12345);
                 text.push_str(&format!("{{\"id\":\"huge\",\"type\":\"agent.message\",\"processed_at\":\"2026-05-04T09:00:00Z\",\"content\":\"{huge}\"}}\n"));
             }
             i += 1;
         }
         text.push_str(RUN); // no final newline
-        let mapped = read_bytes_via_file("big.ndjson", text.as_bytes());
+        let ranged = read_bytes_via_file("big.ndjson", text.as_bytes());
         let mut memory = Collect::default();
         read_bytes(
             text.as_bytes(),
@@ -846,9 +805,25 @@ mod tests {
             &mut memory,
         )
         .unwrap();
-        assert!(mapped.errors.is_empty(), "{:?}", mapped.errors);
-        assert_eq!(mapped.records.len(), i + 2);
-        assert_eq!(mapped.records, memory.records);
+        assert!(ranged.errors.is_empty(), "{:?}", ranged.errors);
+        assert_eq!(ranged.records.len(), i + 2);
+        assert_eq!(ranged.records, memory.records);
+    }
+
+    /// Lines that end exactly where a range ends: each range starts with a whole line.
+    #[test]
+    fn file_ranges_starting_on_a_line() {
+        let line = |i: usize| {
+            let head = format!("{{\"id\":\"e{i}\",\"type\":\"agent.message\",\"processed_at\":\"2026-05-04T09:00:00Z\",\"content\":\"");
+            format!("{head}{}\"}}\n", "z".repeat(1024 - head.len() - 3))
+        };
+        let n = 3 * CHUNK / 1024 + 5;
+        let text: String = (0..n).map(line).collect();
+        assert_eq!(text.len() % CHUNK, 5 * 1024);
+        let c = read_bytes_via_file("aligned.ndjson", text.as_bytes());
+        assert!(c.errors.is_empty(), "{:?}", c.errors);
+        assert_eq!(c.records.len(), n);
+        assert_eq!(c.records.last().unwrap().0, n as u64);
     }
 
     #[test]
