@@ -11,11 +11,10 @@
 use std::collections::HashMap;
 use std::fs::OpenOptions;
 use std::io::Write;
-
-use bincode::Options;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use bincode::Options;
 use rayon::prelude::*;
 
 use super::collect::Accum;
