@@ -142,40 +142,78 @@ pub trait Sink {
 /// enough that the chunks in flight hold little memory, large enough to amortize a task.
 const CHUNK: usize = 1 << 20;
 
-/// Read one source to the end, feeding `sink`. A reader thread reads (and decompresses)
-/// into a few reused buffers while the other cores parse, so memory stays flat whatever the
-/// size. (Memory-mapping plain files was no faster, and the kernel left part of every mapped
-/// file resident.)
+/// Inputs up to this size are read whole and parsed on the calling thread.
+const SMALL: u64 = 64 << 10;
+
+/// Read one source to the end, feeding `sink`. A plain NDJSON file is read by byte range in
+/// the parse tasks themselves; anything else (compressed, stdin, SSE, pretty-printed pages)
+/// by a reader thread into a few reused buffers. Either way memory stays flat whatever the
+/// size. (Memory-mapping was no faster, and the kernel left part of every mapped file
+/// resident.)
 pub fn read_source(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
+    #[cfg(unix)]
+    if let Some(path) = &src.path {
+        if read_plain_file(path, src, sink)? {
+            return Ok(());
+        }
+    }
+    read_stream(src, sink)
+}
+
+/// A regular, uncompressed file: small ones whole, NDJSON by byte range. `false`: not one
+/// of those; the caller streams it.
+#[cfg(unix)]
+fn read_plain_file(path: &Path, src: &Source, sink: &mut (impl Sink + Send)) -> Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let io_err = |e: io::Error| Error::io(path, e);
+    let file = File::open(path).map_err(io_err)?;
+    let meta = file.metadata().map_err(io_err)?;
+    if !meta.is_file() {
+        return Ok(false);
+    }
+    let len = meta.len();
+    // Enough to detect the encoding (SSE, a page's first line, a transcript's first keys).
+    let mut head = vec![0u8; len.min(if len <= SMALL { SMALL } else { 4 << 10 }) as usize];
+    file.read_exact_at(&mut head, 0).map_err(io_err)?;
+    if is_compressed(&head) {
+        return Ok(false);
+    }
+    if len <= SMALL {
+        read_bytes(&head, src, sink)?;
+        return Ok(true);
+    }
+    let lines = match detect(&head, src) {
+        Encoding::Ndjson => Lines::Records,
+        Encoding::Transcript => Lines::Transcript,
+        Encoding::Sse | Encoding::Documents => return Ok(false),
+    };
+    read_ndjson_ranges(&file, len, src, sink, lines)?;
+    Ok(true)
+}
+
+fn is_compressed(magic: &[u8]) -> bool {
+    magic.starts_with(&[0x1f, 0x8b]) || magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+}
+
+/// Read a source as a stream, decompressing it: a reader thread fills reused buffers.
+fn read_stream(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
     let io_err = |e: io::Error| match &src.path {
         Some(p) => Error::io(p, e),
         None => Error::new(format!("<stdin>: {e}")),
     };
-    let mut mappable = None;
-    let (raw, size): (Box<dyn Read + Send>, Option<u64>) = match &src.path {
-        Some(p) => {
-            let file = File::open(p).map_err(|e| Error::io(p, e))?;
-            let size = file
-                .metadata()
-                .ok()
-                .filter(|m| m.is_file())
-                .map(|m| m.len());
-            mappable = file.try_clone().ok().zip(size);
-            (Box::new(file), size)
-        }
-        None => (Box::new(io::stdin()), None),
+    let raw: Box<dyn Read + Send> = match &src.path {
+        Some(p) => Box::new(File::open(p).map_err(|e| Error::io(p, e))?),
+        None => Box::new(io::stdin()),
     };
-    let (mut reader, compressed) =
-        decompress(BufReader::with_capacity(1 << 16, raw)).map_err(io_err)?;
+    let mut reader = decompress(BufReader::with_capacity(1 << 16, raw)).map_err(io_err)?;
     // Peek enough to detect the encoding, then keep those bytes as the start of the stream.
-    const HEAD: u64 = 64 << 10;
-    let mut head = Vec::with_capacity(size.map_or(HEAD, |s| s.min(HEAD) + 1) as usize);
+    let mut head = Vec::with_capacity(SMALL as usize);
     (&mut reader)
-        .take(HEAD)
+        .take(SMALL)
         .read_to_end(&mut head)
         .map_err(io_err)?;
-    if (head.len() as u64) < HEAD {
-        // The whole input (most exports are one small session): no reader thread needed.
+    if (head.len() as u64) < SMALL {
+        // The whole input: no reader thread needed.
         return read_bytes(&head, src, sink);
     }
     match detect(&head, src) {
@@ -189,19 +227,8 @@ pub fn read_source(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
             reader.read_to_end(&mut all).map_err(io_err)?;
             read_documents(&all, sink)
         }
-        encoding @ (Encoding::Ndjson | Encoding::Transcript) => {
-            let lines = match encoding {
-                Encoding::Transcript => Lines::Transcript,
-                _ => Lines::Records,
-            };
-            match mappable {
-                #[cfg(unix)]
-                Some((file, len)) if !compressed => {
-                    read_ndjson_ranges(&file, len, src, sink, lines)
-                }
-                _ => read_ndjson_stream(head, reader, src, sink, lines),
-            }
-        }
+        Encoding::Ndjson => read_ndjson_stream(head, reader, src, sink, Lines::Records),
+        Encoding::Transcript => read_ndjson_stream(head, reader, src, sink, Lines::Transcript),
     }
 }
 
@@ -290,16 +317,15 @@ fn detect(head: &[u8], src: &Source) -> Encoding {
 }
 
 /// Wrap `r` in a decoder when its first bytes are a gzip or zstd magic number.
-/// Also says whether it was compressed.
-fn decompress(mut r: BufReader<Box<dyn Read + Send>>) -> io::Result<(Box<dyn Read + Send>, bool)> {
+fn decompress(mut r: BufReader<Box<dyn Read + Send>>) -> io::Result<Box<dyn Read + Send>> {
     use io::BufRead;
     let magic = r.fill_buf()?;
     if magic.starts_with(&[0x1f, 0x8b]) {
-        Ok((Box::new(flate2::read::MultiGzDecoder::new(r)), true))
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(r)))
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Ok((Box::new(zstd::stream::read::Decoder::with_buffer(r)?), true))
+        Ok(Box::new(zstd::stream::read::Decoder::with_buffer(r)?))
     } else {
-        Ok((Box::new(r), false))
+        Ok(Box::new(r))
     }
 }
 
