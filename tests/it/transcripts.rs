@@ -190,6 +190,14 @@ fn tree(garbage: bool) -> Tmp {
             json!({"isSidechain": true}),
         ),
     ];
+    // A long tool result first makes this file larger than 64 KiB: it is read by byte range,
+    // the other whole.
+    let big = json!({"parentUuid": null, "isSidechain": false, "type": "user", "sessionId": "s9",
+                     "message": {"role": "user", "content": "x".repeat(100_000)},
+                     "timestamp": "2026-03-01T14:59:00Z"});
+    let s9 = std::iter::once(big.to_string())
+        .chain(s9)
+        .collect::<Vec<_>>();
     tmp.write("projects/-home-ana-web/s9.jsonl", &(s9.join("\n") + "\n"));
     tmp
 }
