@@ -393,7 +393,8 @@ pub fn fields(line: &[u8]) -> Option<Fields<'_>> {
     let mut seen = Seen::default();
     c.ws();
     c.object(|c, key| {
-        seen.first(KNOWN.iter().position(|k| *k == key))?;
+        let known = KNOWN.iter().position(|k| *k == key);
+        seen.first(known)?;
         match key {
             b"id" => f.id = Some(c.plain_string()?),
             b"type" => f.kind = Some(c.plain_string()?),
@@ -411,7 +412,7 @@ pub fn fields(line: &[u8]) -> Option<Fields<'_>> {
                 let start = c.i;
                 c.value(1)?;
                 // The full parser borrows known fields as text: valid UTF-8 only.
-                if KNOWN.contains(&key) && std::str::from_utf8(&line[start..c.i]).is_err() {
+                if known.is_some() && std::str::from_utf8(&line[start..c.i]).is_err() {
                     return None;
                 }
                 match key {

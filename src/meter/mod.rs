@@ -17,7 +17,6 @@ use rayon::prelude::*;
 use crate::error::{settle, Result, Skipped};
 use crate::ingest::{self, Source};
 use crate::usage::{Selection, SessionUsage};
-pub use collect::Accum;
 use store::Store;
 pub use store::DEFAULT_BUDGET_MB;
 
