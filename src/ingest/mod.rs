@@ -12,7 +12,6 @@ use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rayon::prelude::*;
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
@@ -142,6 +141,10 @@ pub trait Sink {
 /// enough that the chunks in flight hold little memory, large enough to amortize a task.
 const CHUNK: usize = 1 << 20;
 
+/// A plain file is read in byte ranges of this size: small enough that a range read by one
+/// core stays in its cache while that core parses it.
+const RANGE: u64 = 1 << 20;
+
 /// Inputs up to this size are read whole and parsed on the calling thread.
 const SMALL: u64 = 64 << 10;
 
@@ -245,25 +248,26 @@ pub fn read_bytes(bytes: &[u8], src: &Source, sink: &mut (impl Sink + Send)) -> 
                 _ => Lines::Records,
             };
             let mut rest = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-            let batch_len = 2 * rayon::current_num_threads().max(1);
+            if rest.len() <= CHUNK {
+                let mut line_base = 1;
+                return deliver_chunk(parse_chunk(rest, lines), &mut line_base, sink);
+            }
             pipeline(
                 move || {
-                    let mut batch = Vec::with_capacity(batch_len);
-                    while batch.len() < batch_len && !rest.is_empty() {
-                        let cut = if rest.len() <= CHUNK {
-                            rest.len()
-                        } else {
-                            memchr::memchr(b'\n', &rest[CHUNK..])
-                                .map_or(rest.len(), |p| CHUNK + p + 1)
-                        };
-                        let (chunk, tail) = rest.split_at(cut);
-                        batch.push(chunk);
-                        rest = tail;
+                    if rest.is_empty() {
+                        return Ok(None);
                     }
-                    Ok((!batch.is_empty()).then_some(batch))
+                    let cut = match rest.get(CHUNK..) {
+                        None => rest.len(),
+                        Some(after) => {
+                            memchr::memchr(b'\n', after).map_or(rest.len(), |p| CHUNK + p + 1)
+                        }
+                    };
+                    let (chunk, tail) = rest.split_at(cut);
+                    rest = tail;
+                    Ok(Some(chunk))
                 },
-                |chunk: &&[u8]| Ok(parse_chunk(chunk, lines)),
-                drop,
+                |chunk: &[u8], _| Ok(parse_chunk(chunk, lines)),
                 sink,
             )
         }
@@ -443,25 +447,18 @@ fn parse_chunk(chunk: &[u8], lines: Lines) -> ChunkOut {
     let mut items = Vec::new();
     let mut start = 0usize;
     let mut rel = 0u64;
-    // The parser skips content it does not read without checking its encoding, so the chunk
-    // is checked once (fast for valid text); only a chunk that fails is checked line by line.
-    let check_lines = simdutf8::basic::from_utf8(chunk).is_err();
     let push_line = |line: &[u8], rel: u64, items: &mut Vec<(u64, Result<Record, String>)>| {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             return;
         }
-        if check_lines {
-            if let Err(e) = std::str::from_utf8(line) {
-                items.push((
-                    rel,
-                    Err(format!(
-                        "invalid UTF-8 at byte {} of the line",
-                        e.valid_up_to() + 1
-                    )),
-                ));
-                return;
-            }
+        // The parser skips content it does not read without checking its encoding, so each
+        // line is checked here, just before it is parsed, while it is in the core's cache.
+        if simdutf8::basic::from_utf8(line).is_err() {
+            let valid = std::str::from_utf8(line).map_or_else(|e| e.valid_up_to(), |s| s.len());
+            let msg = format!("invalid UTF-8 at byte {} of the line", valid + 1);
+            items.push((rel, Err(msg)));
+            return;
         }
         match lines.parse(line) {
             Ok(Parsed::Record(r)) => items.push((rel, Ok(r))),
@@ -492,53 +489,102 @@ fn parse_chunk(chunk: &[u8], lines: Lines) -> ChunkOut {
     }
 }
 
-/// Parse batches of chunks in parallel while the previous batch is delivered, in order.
-/// `next_batch` yields chunks that each end at a line end; `recycle` gets the chunks back.
-fn pipeline<C: Sync + Send>(
-    mut next_batch: impl FnMut() -> Result<Option<Vec<C>>> + Send,
-    parse: impl Fn(&C) -> Result<ChunkOut> + Sync + Send,
-    mut recycle: impl FnMut(Vec<C>) + Send,
-    sink: &mut (impl Sink + Send),
+/// Parse work units on every core and feed what they give to `sink` in input order, as it
+/// comes: no batch barrier, so no core waits for the slowest chunk of a batch. `next` hands
+/// out the units (called under a lock, in order); each worker keeps a scratch buffer for
+/// `parse`. At most WINDOW units are taken ahead of the one the sink waits for, so memory
+/// stays flat whatever the input.
+fn pipeline<C: Send>(
+    next: impl FnMut() -> Result<Option<C>> + Send,
+    parse: impl Fn(C, &mut Vec<u8>) -> Result<ChunkOut> + Sync,
+    sink: &mut impl Sink,
 ) -> Result<()> {
-    let mut line_base = 1u64;
-    let mut ready: Vec<ChunkOut> = Vec::new();
-    loop {
-        let to_deliver = std::mem::take(&mut ready);
-        let line_base_ref = &mut line_base;
-        let sink_ref = &mut *sink;
-        let (delivered, parsed) = rayon::join(
-            move || deliver_chunks(to_deliver, line_base_ref, sink_ref),
-            || -> Result<Option<Vec<ChunkOut>>> {
-                let Some(batch) = next_batch()? else {
-                    return Ok(None);
-                };
-                let outs = if batch.len() == 1 {
-                    vec![parse(&batch[0])?]
-                } else {
-                    batch.par_iter().map(&parse).collect::<Result<Vec<_>>>()?
-                };
-                recycle(batch);
-                Ok(Some(outs))
-            },
-        );
-        delivered?;
-        match parsed? {
-            Some(outs) => ready = outs,
-            None => return Ok(()),
-        }
+    use std::sync::{mpsc, Condvar, Mutex};
+    struct Feed<N> {
+        next: N,
+        taken: u64,
+        delivered: u64,
+        stop: bool,
     }
-}
-
-fn deliver_chunks(outs: Vec<ChunkOut>, line_base: &mut u64, sink: &mut impl Sink) -> Result<()> {
-    for out in outs {
-        for (rel, item) in out.items {
-            match item {
-                Ok(r) => sink.record(*line_base + rel, r),
-                Err(msg) => sink.invalid(*line_base + rel, msg)?,
+    let workers = rayon::current_num_threads().max(1);
+    let window = 2 * workers as u64 + 2;
+    let feed = Mutex::new(Feed {
+        next,
+        taken: 0,
+        delivered: 0,
+        stop: false,
+    });
+    let turn = Condvar::new();
+    let lock = || feed.lock().unwrap_or_else(|e| e.into_inner());
+    let (out_tx, out_rx) = mpsc::channel::<(u64, Result<ChunkOut>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let out_tx = out_tx.clone();
+            let (parse, lock, turn) = (&parse, &lock, &turn);
+            scope.spawn(move || {
+                let mut scratch = Vec::new();
+                loop {
+                    let (seq, unit) = {
+                        let mut f = lock();
+                        while !f.stop && f.taken >= f.delivered + window {
+                            f = turn.wait(f).unwrap_or_else(|e| e.into_inner());
+                        }
+                        if f.stop {
+                            return;
+                        }
+                        let unit = (f.next)();
+                        if !matches!(unit, Ok(Some(_))) {
+                            f.stop = true; // the end, or an error only the consumer reports
+                            turn.notify_all();
+                        }
+                        f.taken += 1;
+                        (f.taken - 1, unit)
+                    };
+                    let out = match unit {
+                        Ok(Some(c)) => parse(c, &mut scratch),
+                        Ok(None) => return,
+                        Err(e) => Err(e),
+                    };
+                    if out_tx.send((seq, out)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(out_tx);
+        let stop = |result: Result<()>| {
+            lock().stop = true;
+            turn.notify_all();
+            result
+        };
+        // Units that finished before an earlier one, by sequence number.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut line_base = 1u64;
+        let mut want = 0u64;
+        for (seq, out) in out_rx.iter() {
+            waiting.insert(seq, out);
+            while let Some(out) = waiting.remove(&want) {
+                match out.and_then(|out| deliver_chunk(out, &mut line_base, sink)) {
+                    Ok(()) => {}
+                    Err(e) => return stop(Err(e)),
+                }
+                want += 1;
+                lock().delivered = want;
+                turn.notify_all();
             }
         }
-        *line_base += out.newlines;
+        Ok(())
+    })
+}
+
+fn deliver_chunk(out: ChunkOut, line_base: &mut u64, sink: &mut impl Sink) -> Result<()> {
+    for (rel, item) in out.items {
+        match item {
+            Ok(r) => sink.record(*line_base + rel, r),
+            Err(msg) => sink.invalid(*line_base + rel, msg)?,
+        }
     }
+    *line_base += out.newlines;
     Ok(())
 }
 
@@ -554,43 +600,48 @@ fn read_ndjson_ranges(
     sink: &mut (impl Sink + Send),
     lines: Lines,
 ) -> Result<()> {
-    let batch_len = 2 * rayon::current_num_threads().max(1);
     let mut next = 0u64;
     pipeline(
         move || {
-            let mut batch = Vec::with_capacity(batch_len);
-            while batch.len() < batch_len && next < len {
-                batch.push(next..(next + CHUNK as u64).min(len));
-                next += CHUNK as u64;
+            if next >= len {
+                return Ok(None);
             }
-            Ok((!batch.is_empty()).then_some(batch))
+            let range = next..(next + RANGE).min(len);
+            next = range.end;
+            Ok(Some(range))
         },
-        |range| {
-            let (buf, from) =
-                lines_starting_in(file, len, range.clone()).map_err(|e| match &src.path {
-                    Some(p) => Error::io(p, e),
-                    None => Error::new(format!("{}: {e}", src.name)),
-                })?;
-            Ok(parse_chunk(&buf[from..], lines))
+        |range, buf| {
+            let io_err = |e| match &src.path {
+                Some(p) => Error::io(p, e),
+                None => Error::new(format!("{}: {e}", src.name)),
+            };
+            let lines_in = lines_starting_in(file, len, range, buf).map_err(io_err)?;
+            Ok(parse_chunk(&buf[lines_in], lines))
         },
-        drop,
         sink,
     )
 }
 
-/// The bytes of the lines that start in `range` (and the offset in them where the first
-/// starts): read from one byte before the range, to see whether a line starts at its first
-/// byte, and past its end to finish its last line.
+/// Read the lines that start in `range` into `buf` (reused across calls) and say where
+/// they are in it: read from one byte before the range, to see whether a line starts at its
+/// first byte, and past its end to finish its last line.
 #[cfg(unix)]
 fn lines_starting_in(
     file: &File,
     len: u64,
     range: std::ops::Range<u64>,
-) -> io::Result<(Vec<u8>, usize)> {
+    buf: &mut Vec<u8>,
+) -> io::Result<std::ops::Range<usize>> {
     use std::os::unix::fs::FileExt;
+    let read_at = |buf: &mut Vec<u8>, to: usize, n: usize, offset: u64| {
+        if buf.len() < to + n {
+            buf.resize(to + n, 0);
+        }
+        file.read_exact_at(&mut buf[to..to + n], offset)
+    };
     let from = range.start.saturating_sub(1);
-    let mut buf = vec![0u8; (range.end - from) as usize];
-    file.read_exact_at(&mut buf, from)?;
+    let mut end = (range.end - from) as usize;
+    read_at(buf, 0, end, from)?;
     let first = if range.start == 0 {
         if buf.starts_with(b"\xEF\xBB\xBF") {
             3
@@ -598,23 +649,19 @@ fn lines_starting_in(
             0
         }
     } else {
-        match memchr::memchr(b'\n', &buf) {
+        match memchr::memchr(b'\n', &buf[..end]) {
             Some(nl) => nl + 1,
-            None => return Ok((Vec::new(), 0)), // inside a line that started before
+            None => return Ok(0..0), // inside a line that started before
         }
     };
     let mut at = range.end;
-    while at < len && buf.last() != Some(&b'\n') {
-        let mut more = vec![0u8; (64u64 << 10).min(len - at) as usize];
-        file.read_exact_at(&mut more, at)?;
-        at += more.len() as u64;
-        match memchr::memchr(b'\n', &more) {
-            Some(nl) => buf.extend_from_slice(&more[..=nl]),
-            None => buf.extend_from_slice(&more),
-        }
+    while at < len && buf[end - 1] != b'\n' {
+        let more = (64u64 << 10).min(len - at) as usize;
+        read_at(buf, end, more, at)?;
+        at += more as u64;
+        end += memchr::memchr(b'\n', &buf[end..end + more]).map_or(more, |nl| nl + 1);
     }
-    let first = first.min(buf.len());
-    Ok((buf, first))
+    Ok(first.min(end)..end)
 }
 
 /// NDJSON from a stream: a reader thread decodes and cuts chunks at line ends (reusing
@@ -666,21 +713,11 @@ fn read_ndjson_stream(
         });
         let io_err = |e: io::Error| Error::new(format!("{}: {e}", src.name));
         pipeline(
-            move || {
-                let mut batch = Vec::with_capacity(batch_len);
-                while batch.len() < batch_len {
-                    match rx.recv() {
-                        Ok(chunk) => batch.push(chunk.map_err(io_err)?),
-                        Err(_) => break,
-                    }
-                }
-                Ok((!batch.is_empty()).then_some(batch))
-            },
-            |chunk: &Vec<u8>| Ok(parse_chunk(chunk, lines)),
-            |batch| {
-                for b in batch {
-                    let _ = pool_tx.send(b);
-                }
+            move || rx.recv().ok().transpose().map_err(io_err),
+            |chunk: Vec<u8>, _| {
+                let out = parse_chunk(&chunk, lines);
+                let _ = pool_tx.send(chunk);
+                Ok(out)
             },
             sink,
         )
