@@ -15,7 +15,7 @@ use std::sync::Arc;
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
-use record::{parse_object, Parsed, Record};
+use record::{Parsed, Record};
 
 /// One input: a file, or standard input.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -290,10 +290,10 @@ enum Lines {
 }
 
 impl Lines {
-    fn parse(self, line: &[u8]) -> std::result::Result<Parsed<'_>, String> {
+    fn parse(self, line: &str) -> std::result::Result<Parsed<'_>, String> {
         match self {
-            Lines::Records => parse_object(line, None),
-            Lines::Transcript => transcript::parse_line(line),
+            Lines::Records => record::parse_text(line, None),
+            Lines::Transcript => transcript::parse_line_text(line),
         }
     }
 }
@@ -351,16 +351,17 @@ fn deliver(
     default_type: Option<&str>,
     sink: &mut impl Sink,
 ) -> Result<()> {
-    if let Err(e) = std::str::from_utf8(bytes) {
-        return sink.invalid(
-            line,
-            format!(
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let msg = format!(
                 "invalid UTF-8 at byte {} of the record",
                 e.valid_up_to() + 1
-            ),
-        );
-    }
-    match parse_object(bytes, default_type) {
+            );
+            return sink.invalid(line, msg);
+        }
+    };
+    match record::parse_text(text, default_type) {
         Ok(Parsed::Record(r)) => sink.record(line, r),
         Ok(Parsed::Page(items)) => deliver_page(&items, |_| line, sink)?,
         Err(msg) => sink.invalid(line, msg)?,
@@ -375,7 +376,7 @@ fn deliver_page(
 ) -> Result<()> {
     for (i, item) in items.iter().enumerate() {
         let line = line_of(i);
-        match parse_object(item.get().as_bytes(), None) {
+        match record::parse_text(item.get(), None) {
             Ok(Parsed::Record(r)) => sink.record(line, r),
             Ok(Parsed::Page(_)) => sink.invalid(line, "a page inside a page".into())?,
             Err(msg) => sink.invalid(line, msg)?,
@@ -423,7 +424,7 @@ fn read_documents(all: &[u8], sink: &mut impl Sink) -> Result<()> {
             }
         };
         let doc_line = line_at(doc.get().as_ptr() as usize - base);
-        match parse_object(doc.get().as_bytes(), None) {
+        match record::parse_text(doc.get(), None) {
             Ok(Parsed::Record(r)) => sink.record(doc_line, r),
             Ok(Parsed::Page(items)) => {
                 let mut lines = Vec::with_capacity(items.len());
@@ -454,17 +455,15 @@ fn parse_chunk(chunk: &[u8], lines: Lines) -> ChunkOut {
         }
         // The parser skips content it does not read without checking its encoding, so each
         // line is checked here, just before it is parsed, while it is in the core's cache.
-        if simdutf8::basic::from_utf8(line).is_err() {
-            let valid = std::str::from_utf8(line).map_or_else(|e| e.valid_up_to(), |s| s.len());
-            let msg = format!("invalid UTF-8 at byte {} of the line", valid + 1);
-            items.push((rel, Err(msg)));
-            return;
-        }
+        let line = match record::utf8(line) {
+            Ok(text) => text,
+            Err(msg) => return items.push((rel, Err(msg))),
+        };
         match lines.parse(line) {
             Ok(Parsed::Record(r)) => items.push((rel, Ok(r))),
             Ok(Parsed::Page(page)) => {
                 for item in page {
-                    let r = match parse_object(item.get().as_bytes(), None) {
+                    let r = match record::parse_text(item.get(), None) {
                         Ok(Parsed::Record(r)) => Ok(r),
                         Ok(Parsed::Page(_)) => Err("a page inside a page".to_string()),
                         Err(m) => Err(m),

@@ -45,15 +45,107 @@ const KNOWN: [&[u8]; 15] = [
     b"metadata",
 ];
 
+/// The state of a string scan carried from one 64-byte block to the next.
+struct Scan {
+    any_escape: bool,
+    /// The block's first byte is escaped (by a backslash ending the block before).
+    carry: u64,
+}
+
+impl Scan {
+    /// One block at `base` of `b`, given its masks of quotes, backslashes and control bytes:
+    /// `Some(Some(k))` if the string ends at its byte k, `Some(None)` if it goes on, `None`
+    /// if it is malformed. A block without backslashes (the common case even in prose) costs
+    /// a few instructions; one with them finds its escaped bytes without a branch (simdjson's
+    /// method), then checks their letters.
+    #[inline(always)]
+    fn block(&mut self, b: &[u8], base: usize, masks: (u64, u64, u64)) -> Option<Option<usize>> {
+        let (quotes, backslashes, controls) = masks;
+        let (closing, escaped) = if backslashes | self.carry == 0 {
+            (quotes, 0)
+        } else {
+            let escaped = escaped_bytes(backslashes, &mut self.carry);
+            (quotes & !escaped, escaped)
+        };
+        // The bytes before the closing quote (all 64 if none).
+        let before = closing.wrapping_sub(1) & !closing;
+        // JSON forbids raw control characters in strings.
+        if controls & before != 0 {
+            return None;
+        }
+        let esc = escaped & before;
+        self.any_escape |= esc != 0 || backslashes & before != 0;
+        if esc != 0 && !escapes_valid(b, base, esc) {
+            return None;
+        }
+        Some((closing != 0).then(|| closing.trailing_zeros() as usize))
+    }
+}
+
+/// Whether the escaped bytes at `base` + the set bits of `esc` make valid escapes. A table
+/// lookup per escape, not a branch on its letter: escapes are frequent in content (`\n`,
+/// `\"`) and their letters unpredictable; `\u` is checked apart, as rare.
+#[inline(always)]
+fn escapes_valid(b: &[u8], base: usize, mut esc: u64) -> bool {
+    let (mut ok, mut unicode) = (true, false);
+    let mut e = esc;
+    while e != 0 {
+        let kind = b
+            .get(base + e.trailing_zeros() as usize)
+            .map_or(0, |&c| ESCAPE[c as usize]);
+        e &= e - 1;
+        ok &= kind != 0;
+        unicode |= kind == 2;
+    }
+    if ok && unicode {
+        while esc != 0 {
+            let at = base + esc.trailing_zeros() as usize;
+            esc &= esc - 1;
+            if b[at] == b'u' {
+                match b.get(at + 1..at + 5) {
+                    Some(hex) if hex.iter().all(u8::is_ascii_hexdigit) => {}
+                    _ => return false,
+                }
+            }
+        }
+    }
+    ok
+}
+
+/// What may follow a backslash: 1 a one-letter escape, 2 `u` (four hex digits follow), 0
+/// nothing else.
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let simple = b"\"\\/bfnrt";
+    let mut k = 0;
+    while k < simple.len() {
+        t[simple[k] as usize] = 1;
+        k += 1;
+    }
+    t[b'u' as usize] = 2;
+    t
+};
+
 /// serde_json's nesting limit; deeper input goes to the full parser for its error.
 const MAX_DEPTH: usize = 128;
 
 struct Cursor<'a> {
     b: &'a [u8],
+    /// `b` as text (the caller checked its UTF-8), so a captured string needs no check of
+    /// its own: it lies between ASCII quotes, hence on character boundaries.
+    text: &'a str,
     i: usize,
 }
 
 impl<'a> Cursor<'a> {
+    fn new(text: &'a str) -> Self {
+        Cursor {
+            b: text.as_bytes(),
+            text,
+            i: 0,
+        }
+    }
+
     fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
             self.i += 1;
@@ -98,59 +190,29 @@ impl<'a> Cursor<'a> {
     ) -> Option<(&'a [u8], bool)> {
         self.eat(b'"')?;
         let start = self.i;
-        let mut any_escape = false;
-        let mut carry = 0u64; // the first byte of the next block is escaped
+        let mut scan = Scan {
+            any_escape: false,
+            carry: 0,
+        };
         let mut i = start;
-        loop {
-            let avail = self.b.len().checked_sub(i)?;
-            let mut padded = [b' '; 64];
-            let block: &[u8; 64] = match self.b.get(i..i + 64) {
-                Some(b) => b.try_into().expect("64 bytes"),
-                None => {
-                    padded[..avail].copy_from_slice(&self.b[i..]);
-                    &padded
-                }
-            };
-            let (quotes, backslashes, controls) = masks(block);
-            let escaped = escaped_bytes(backslashes, &mut carry);
-            let closing = quotes & !escaped;
-            // Where the string ends in this block (64: not in it); the bytes before it, and
-            // never the padding.
-            let end = closing.trailing_zeros();
-            let before = match end.min(avail.min(64) as u32) {
-                64 => u64::MAX,
-                n => (1 << n) - 1,
-            };
-            // JSON forbids raw control characters in strings.
-            if controls & before != 0 {
-                return None;
-            }
-            let mut esc = escaped & before;
-            any_escape |= esc != 0 || backslashes & before != 0;
-            while esc != 0 {
-                let at = i + esc.trailing_zeros() as usize;
-                esc &= esc - 1;
-                match self.b[at] {
-                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
-                    b'u' => {
-                        let hex = self.b.get(at + 1..at + 5)?;
-                        if !hex.iter().all(u8::is_ascii_hexdigit) {
-                            return None;
-                        }
-                    }
-                    _ => return None,
-                }
-            }
-            if end < 64 {
-                let end = i + end as usize;
-                self.i = end + 1;
-                return Some((&self.b[start..end], any_escape));
-            }
-            if avail <= 64 {
-                return None; // no closing quote
+        while let Some(block) = self.b.get(i..i + 64) {
+            let block = block.try_into().expect("64 bytes");
+            if let Some(end) = scan.block(self.b, i, masks(block))? {
+                return Some(self.close(start, i + end, scan.any_escape));
             }
             i += 64;
         }
+        // The last bytes, padded with spaces (neither quotes nor control bytes).
+        let rest = &self.b[i..];
+        let mut padded = [b' '; 64];
+        padded[..rest.len()].copy_from_slice(rest);
+        let end = scan.block(self.b, i, masks(&padded))??;
+        Some(self.close(start, i + end, scan.any_escape))
+    }
+
+    fn close(&mut self, start: usize, end: usize, escaped: bool) -> (&'a [u8], bool) {
+        self.i = end + 1;
+        (&self.b[start..end], escaped)
     }
 
     /// The byte-at-a-time reference for [`Cursor::string`] (tests compare the two).
@@ -249,15 +311,15 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// An object at the cursor: each key (plain and valid UTF-8, as serde needs the keys it
-    /// matches) is handed to `member`, which reads the value.
+    /// An object at the cursor: each key (plain, as serde needs the keys it matches) is
+    /// handed to `member`, which reads the value.
     fn object(&mut self, mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
         if self.peek()? != b'{' {
             return None;
         }
         self.items(b'}', |c| {
             let (key, escaped) = c.string()?;
-            if escaped || std::str::from_utf8(key).is_err() {
+            if escaped {
                 return None;
             }
             c.ws();
@@ -295,12 +357,18 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// A string value without escapes, as `&str` (the chunk was checked for UTF-8).
+    /// A string value without escapes, as `&str`.
     fn plain_string(&mut self) -> Option<&'a str> {
         match self.string()? {
-            (s, false) => std::str::from_utf8(s).ok(),
+            (s, false) => self.as_text(s),
             (_, true) => None,
         }
+    }
+
+    /// A part of the input (a string's content, a value) as text.
+    fn as_text(&self, part: &[u8]) -> Option<&'a str> {
+        let start = part.as_ptr() as usize - self.b.as_ptr() as usize;
+        self.text.get(start..start + part.len())
     }
 }
 
@@ -387,8 +455,8 @@ fn escaped_bytes(backslashes: u64, carry: &mut u64) -> u64 {
 }
 
 /// Scan one JSON object (one NDJSON line). `None`: use the full parser.
-pub fn fields(line: &[u8]) -> Option<Fields<'_>> {
-    let mut c = Cursor { b: line, i: 0 };
+pub fn fields(line: &str) -> Option<Fields<'_>> {
+    let mut c = Cursor::new(line);
     let mut f = Fields::default();
     let mut seen = Seen::default();
     c.ws();
@@ -403,7 +471,7 @@ pub fn fields(line: &[u8]) -> Option<Fields<'_>> {
             b"session_thread_id" => f.session_thread_id = Some(c.plain_string()?),
             b"name" if c.peek() == Some(b'"') => {
                 let (name, escaped) = c.string()?;
-                let name = std::str::from_utf8(name).ok()?;
+                let name = c.as_text(name)?;
                 f.name = Some((!escaped).then_some(name));
             }
             b"is_error" if c.literal(b"true").is_some() => f.is_error = Some(Some(true)),
@@ -411,15 +479,11 @@ pub fn fields(line: &[u8]) -> Option<Fields<'_>> {
             _ => {
                 let start = c.i;
                 c.value(1)?;
-                // The full parser borrows known fields as text: valid UTF-8 only.
-                if known.is_some() && std::str::from_utf8(&line[start..c.i]).is_err() {
-                    return None;
-                }
                 match key {
                     b"name" => f.name = Some(None),
                     b"is_error" => f.is_error = Some(None),
                     // The full parser wants these as strings (or null).
-                    b"updated_at" if &line[start..c.i] != b"null" => return None,
+                    b"updated_at" if &c.b[start..c.i] != b"null" => return None,
                     _ => {}
                 }
             }
@@ -478,8 +542,8 @@ const MESSAGE_KEYS: [&[u8]; 3] = [b"id", b"model", b"usage"];
 /// Scan one transcript line (checking all of it), reading its fields and those of its
 /// `message` in the same pass, so the content is skipped once. `None`: use the full parser.
 /// The line must be valid UTF-8 (the chunk reader checks it).
-pub fn transcript_fields(line: &[u8]) -> Option<TranscriptFields<'_>> {
-    let mut c = Cursor { b: line, i: 0 };
+pub fn transcript_fields(line: &str) -> Option<TranscriptFields<'_>> {
+    let mut c = Cursor::new(line);
     let mut t = TranscriptFields::default();
     let mut seen = Seen::default();
     c.ws();
@@ -503,7 +567,7 @@ pub fn transcript_fields(line: &[u8]) -> Option<TranscriptFields<'_>> {
                         b"usage" => {
                             let start = c.i;
                             c.value(2)?;
-                            t.usage = Some(&line[start..c.i]);
+                            t.usage = Some(&c.b[start..c.i]);
                         }
                         _ => c.value(2)?,
                     }
@@ -551,7 +615,7 @@ mod tests {
 
     #[test]
     fn captures_top_level_fields_and_skips_content() {
-        let line = br#"{"id": "sevt_1", "type":"agent.message", "content":[{"type":"text","text":"a \"b\" \\ \u00e9 {[", "id":"inner"}], "processed_at":"2026-05-04T09:00:00Z", "n": -1.5e3, "ok": [true,false,null], "session_id":"sesn_x"}"#;
+        let line = r#"{"id": "sevt_1", "type":"agent.message", "content":[{"type":"text","text":"a \"b\" \\ \u00e9 {[", "id":"inner"}], "processed_at":"2026-05-04T09:00:00Z", "n": -1.5e3, "ok": [true,false,null], "session_id":"sesn_x"}"#;
         let f = fields(line).unwrap();
         assert_eq!(f.id, Some("sevt_1"));
         assert_eq!(f.kind, Some("agent.message"));
@@ -600,8 +664,16 @@ mod tests {
             if x % 3 != 0 {
                 s.extend_from_slice(b"\" tail");
             }
-            let mut a = Cursor { b: &s, i: 0 };
-            let mut b = Cursor { b: &s, i: 0 };
+            let mut a = Cursor {
+                b: &s,
+                text: "",
+                i: 0,
+            };
+            let mut b = Cursor {
+                b: &s,
+                text: "",
+                i: 0,
+            };
             let (fast, slow) = (a.string(), b.string_scalar());
             assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(&s));
             if fast.is_some() {
@@ -666,10 +738,11 @@ mod tests {
             br#"[{"a":1}]"#,                                    // not an object
             br#"{"updated_at":5}"#,                             // the full parser wants a string
         ] {
-            assert_eq!(fields(bad), None, "{}", String::from_utf8_lossy(bad));
+            let bad = std::str::from_utf8(bad).unwrap();
+            assert_eq!(fields(bad), None, "{bad}");
         }
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(200), "]".repeat(200));
-        assert_eq!(fields(deep.as_bytes()), None);
+        assert_eq!(fields(&deep), None);
     }
 
     /// Every line of the fixtures and examples reads the same with and without the fast path.
@@ -690,8 +763,7 @@ mod tests {
                         (Err(a), Err(b)) => assert_eq!(a, b),
                         _ => panic!("fast and full parsers disagree on {line}"),
                     }
-                    fast += fields(line.as_bytes())
-                        .is_some_and(|f| cannot_bill(f.kind.unwrap_or(""), &f))
+                    fast += fields(line).is_some_and(|f| cannot_bill(f.kind.unwrap_or(""), &f))
                         as usize;
                 }
             }
@@ -701,7 +773,7 @@ mod tests {
 
     #[test]
     fn only_events_that_cannot_bill_take_the_fast_path() {
-        let f = |s: &'static str| fields(s.as_bytes()).unwrap();
+        let f = |s: &'static str| fields(s).unwrap();
         assert!(cannot_bill("agent.message", &f("{}")));
         assert!(cannot_bill("agent.tool_use", &f(r#"{"name":"bash"}"#)));
         assert!(!cannot_bill(

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::record::{describe_json_error, transcript_usage, Parsed, Record};
+use super::record::{describe_json_error, transcript_usage, utf8, Parsed, Record};
 use super::skim;
 use crate::time::{parse_rfc3339_ms, Millis};
 use crate::usage::{ProviderUsage, Speed};
@@ -109,18 +109,24 @@ struct Message<'a> {
 /// another type, a repeated field, a missing one) goes to the full parser, which gives the
 /// same record or the exact error.
 pub fn parse_line(bytes: &[u8]) -> Result<Parsed<'_>, String> {
-    parse(bytes, true)
+    parse_line_text(utf8(bytes)?)
+}
+
+/// [`parse_line`] on text already checked for UTF-8 (as the chunk reader checks each line).
+pub fn parse_line_text(text: &str) -> Result<Parsed<'_>, String> {
+    parse(text, true)
 }
 
 /// [`parse_line`] without the skimmer for lines with usage: every field read by serde.
 pub fn parse_line_full(bytes: &[u8]) -> Result<Parsed<'_>, String> {
-    parse(bytes, false)
+    parse(utf8(bytes)?, false)
 }
 
-fn parse(bytes: &[u8], skim_usage: bool) -> Result<Parsed<'_>, String> {
+fn parse(text: &str, skim_usage: bool) -> Result<Parsed<'_>, String> {
+    let bytes = text.as_bytes();
     if memchr::memmem::find(bytes, b"\"usage\"").is_none() {
         // No usage anywhere in the line: it costs nothing, but it must still be JSON.
-        if skim::fields(bytes).is_some() {
+        if skim::fields(text).is_some() {
             return Ok(Parsed::Record(Record::Ignored));
         }
         return match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
@@ -129,7 +135,7 @@ fn parse(bytes: &[u8], skim_usage: bool) -> Result<Parsed<'_>, String> {
         };
     }
     if skim_usage {
-        if let Some(record) = skim::transcript_fields(bytes).and_then(|f| fast_line(&f)) {
+        if let Some(record) = skim::transcript_fields(text).and_then(|f| fast_line(&f)) {
             return Ok(Parsed::Record(record));
         }
     }
