@@ -59,7 +59,13 @@ impl Scan {
     /// a few instructions; one with them finds its escaped bytes without a branch (simdjson's
     /// method), then checks their letters.
     #[inline(always)]
-    fn block(&mut self, b: &[u8], base: usize, masks: (u64, u64, u64)) -> Option<Option<usize>> {
+    fn block(
+        &mut self,
+        b: &[u8],
+        base: usize,
+        masks: (u64, u64, u64),
+        letters: impl FnOnce() -> Option<(u64, u64)>,
+    ) -> Option<Option<usize>> {
         let (quotes, backslashes, controls) = masks;
         let (closing, escaped) = if backslashes | self.carry == 0 {
             (quotes, 0)
@@ -75,41 +81,52 @@ impl Scan {
         }
         let esc = escaped & before;
         self.any_escape |= esc != 0 || backslashes & before != 0;
-        if esc != 0 && !escapes_valid(b, base, esc) {
-            return None;
+        if esc != 0 {
+            let valid = match letters() {
+                Some((letters, unicode)) => {
+                    esc & !letters == 0
+                        && (esc & unicode == 0 || hex_follows(b, base, esc & unicode))
+                }
+                None => escapes_valid(b, base, esc),
+            };
+            if !valid {
+                return None;
+            }
         }
         Some((closing != 0).then(|| closing.trailing_zeros() as usize))
     }
+}
+
+/// Whether four hex digits follow each `u` at `base` + the set bits of `at`.
+fn hex_follows(b: &[u8], base: usize, mut at: u64) -> bool {
+    while at != 0 {
+        let u = base + at.trailing_zeros() as usize;
+        at &= at - 1;
+        match b.get(u + 1..u + 5) {
+            Some(hex) if hex.iter().all(u8::is_ascii_hexdigit) => {}
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Whether the escaped bytes at `base` + the set bits of `esc` make valid escapes. A table
 /// lookup per escape, not a branch on its letter: escapes are frequent in content (`\n`,
 /// `\"`) and their letters unpredictable; `\u` is checked apart, as rare.
 #[inline(always)]
-fn escapes_valid(b: &[u8], base: usize, mut esc: u64) -> bool {
-    let (mut ok, mut unicode) = (true, false);
+fn escapes_valid(b: &[u8], base: usize, esc: u64) -> bool {
+    let (mut ok, mut unicode) = (true, 0u64);
     let mut e = esc;
     while e != 0 {
+        let bit = e & e.wrapping_neg();
         let kind = b
             .get(base + e.trailing_zeros() as usize)
             .map_or(0, |&c| ESCAPE[c as usize]);
-        e &= e - 1;
+        e ^= bit;
         ok &= kind != 0;
-        unicode |= kind == 2;
+        unicode |= if kind == 2 { bit } else { 0 };
     }
-    if ok && unicode {
-        while esc != 0 {
-            let at = base + esc.trailing_zeros() as usize;
-            esc &= esc - 1;
-            if b[at] == b'u' {
-                match b.get(at + 1..at + 5) {
-                    Some(hex) if hex.iter().all(u8::is_ascii_hexdigit) => {}
-                    _ => return false,
-                }
-            }
-        }
-    }
-    ok
+    ok && (unicode == 0 || hex_follows(b, base, unicode))
 }
 
 /// What may follow a backslash: 1 a one-letter escape, 2 `u` (four hex digits follow), 0
@@ -164,29 +181,47 @@ impl<'a> Cursor<'a> {
     /// read 64 bytes at a time: masks of quotes, backslashes and control bytes, the escaped
     /// bytes found from the backslash runs without a branch (as simdjson does), so a block
     /// costs the same whatever its escapes; only escaped bytes are looked at one by one.
-    /// With AVX2 (checked once at run time) the masks take half the instructions.
+    /// With AVX-512 or AVX2 (checked once at run time) the masks take far fewer
+    /// instructions.
     fn string(&mut self) -> Option<(&'a [u8], bool)> {
         #[cfg(target_arch = "x86_64")]
-        if has_avx2() {
+        match simd() {
+            // SAFETY: the CPU has AVX-512BW.
+            Simd::Avx512 => return unsafe { self.string_avx512() },
             // SAFETY: the CPU has AVX2.
-            return unsafe { self.string_avx2() };
+            Simd::Avx2 => return unsafe { self.string_avx2() },
+            Simd::Sse2 => {}
         }
-        self.string_with(masks)
+        self.string_with(masks, |_| None)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512bw,avx512vbmi")]
+    unsafe fn string_avx512(&mut self) -> Option<(&'a [u8], bool)> {
+        self.string_with(
+            // SAFETY: only reached through `string_avx512`, on a CPU with AVX-512BW and VBMI.
+            |block| unsafe { masks_avx512(block) },
+            |block| Some(unsafe { letters_avx512(block) }),
+        )
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn string_avx2(&mut self) -> Option<(&'a [u8], bool)> {
-        self.string_with(|block| {
-            // SAFETY: only reached through `string_avx2`, on a CPU with AVX2.
-            unsafe { masks_avx2(block) }
-        })
+        self.string_with(
+            |block| {
+                // SAFETY: only reached through `string_avx2`, on a CPU with AVX2.
+                unsafe { masks_avx2(block) }
+            },
+            |_| None,
+        )
     }
 
     #[inline(always)]
     fn string_with(
         &mut self,
         masks: impl Fn(&[u8; 64]) -> (u64, u64, u64),
+        letters: impl Fn(&[u8; 64]) -> Option<(u64, u64)>,
     ) -> Option<(&'a [u8], bool)> {
         self.eat(b'"')?;
         let start = self.i;
@@ -197,7 +232,7 @@ impl<'a> Cursor<'a> {
         let mut i = start;
         while let Some(block) = self.b.get(i..i + 64) {
             let block = block.try_into().expect("64 bytes");
-            if let Some(end) = scan.block(self.b, i, masks(block))? {
+            if let Some(end) = scan.block(self.b, i, masks(block), || letters(block))? {
                 return Some(self.close(start, i + end, scan.any_escape));
             }
             i += 64;
@@ -206,7 +241,7 @@ impl<'a> Cursor<'a> {
         let rest = &self.b[i..];
         let mut padded = [b' '; 64];
         padded[..rest.len()].copy_from_slice(rest);
-        let end = scan.block(self.b, i, masks(&padded))??;
+        let end = scan.block(self.b, i, masks(&padded), || letters(&padded))??;
         Some(self.close(start, i + end, scan.any_escape))
     }
 
@@ -373,9 +408,70 @@ impl<'a> Cursor<'a> {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn has_avx2() -> bool {
-    static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AVX2.get_or_init(|| std::arch::is_x86_feature_detected!("avx2"))
+#[derive(Clone, Copy, PartialEq)]
+enum Simd {
+    Avx512,
+    Avx2,
+    Sse2,
+}
+
+/// The widest vector instructions this CPU has, detected once.
+#[cfg(target_arch = "x86_64")]
+fn simd() -> Simd {
+    static SIMD: std::sync::OnceLock<Simd> = std::sync::OnceLock::new();
+    *SIMD.get_or_init(|| {
+        if std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vbmi")
+        {
+            Simd::Avx512
+        } else if std::arch::is_x86_feature_detected!("avx2") {
+            Simd::Avx2
+        } else {
+            Simd::Sse2
+        }
+    })
+}
+
+/// [`masks`] in one 64-byte register, the compares giving the bit masks directly.
+///
+/// # Safety
+/// The CPU must have AVX-512BW.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512bw")]
+unsafe fn masks_avx512(block: &[u8; 64]) -> (u64, u64, u64) {
+    use std::arch::x86_64::*;
+    // SAFETY: an unaligned load of the 64 bytes of `block`.
+    let x = unsafe { _mm512_loadu_si512(block.as_ptr() as *const __m512i) };
+    (
+        _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(b'"' as i8)),
+        _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(b'\\' as i8)),
+        _mm512_cmplt_epu8_mask(x, _mm512_set1_epi8(0x20)),
+    )
+}
+
+/// The masks of the letters that may follow a backslash, and of `u`, in a block: one byte
+/// shuffle looks each byte up in a 128-byte table (bytes from 0x80 are never letters).
+///
+/// # Safety
+/// The CPU must have AVX-512BW and VBMI.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512bw,avx512vbmi")]
+unsafe fn letters_avx512(block: &[u8; 64]) -> (u64, u64) {
+    use std::arch::x86_64::*;
+    // SAFETY: unaligned loads of the 64 bytes of `block` and of the two halves of ESCAPE.
+    let (x, lo, hi) = unsafe {
+        (
+            _mm512_loadu_si512(block.as_ptr() as *const __m512i),
+            _mm512_loadu_si512(ESCAPE.as_ptr() as *const __m512i),
+            _mm512_loadu_si512(ESCAPE.as_ptr().add(64) as *const __m512i),
+        )
+    };
+    let kind = _mm512_permutex2var_epi8(lo, x, hi);
+    let letters = _mm512_test_epi8_mask(kind, kind) & !_mm512_movepi8_mask(x);
+    let unicode = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(b'u' as i8));
+    (letters, unicode)
 }
 
 /// [`masks`] 32 bytes at a time.
@@ -714,9 +810,21 @@ mod tests {
             }
             assert_eq!(masks(&block), want);
             #[cfg(target_arch = "x86_64")]
-            if has_avx2() {
+            if simd() != Simd::Sse2 && std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU has AVX2.
                 assert_eq!(unsafe { masks_avx2(&block) }, want);
+            }
+            #[cfg(target_arch = "x86_64")]
+            if simd() == Simd::Avx512 {
+                // SAFETY: the CPU has AVX-512BW and VBMI.
+                assert_eq!(unsafe { masks_avx512(&block) }, want);
+                let mut letters = (0u64, 0u64);
+                for (k, &c) in block.iter().enumerate() {
+                    letters.0 |= ((ESCAPE[c as usize] != 0) as u64) << k;
+                    letters.1 |= ((c == b'u') as u64) << k;
+                }
+                // SAFETY: as above.
+                assert_eq!(unsafe { letters_avx512(&block) }, letters);
             }
         }
     }
