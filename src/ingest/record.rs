@@ -233,21 +233,30 @@ pub fn parse_object_full<'a>(
     })))
 }
 
-/// An event that cannot change the bill, read by the skimmer (see `skim.rs`); `None` when the
-/// full parser must decide.
+/// An event read by the skimmer (see `skim.rs`): one that cannot change the bill, or one of
+/// the frequent billable kinds its fields decide alone (status changes, model requests with
+/// usage). `None` when the full parser must decide.
 fn fast_event(text: &str, default_type: Option<&str>) -> Option<Event> {
     let f = super::skim::fields(text)?;
     let kind = f.kind.or(default_type)?;
-    if !super::skim::cannot_bill(kind, &f) {
+    let event_kind = if super::skim::cannot_bill(kind, &f) {
+        EventKind::Other
+    } else if let Some(status) = status_kind(kind) {
+        status
+    } else if kind == "span.model_request_end" {
+        // Any problem in the usage goes to the full parser, for its exact message.
+        EventKind::ModelRequest(span_usage(f.model_usage.filter(|u| *u != "null")?).ok()?)
+    } else {
         return None;
-    }
+    };
+    let id = f.id?;
     Some(Event {
-        id_hash: hash_id(f.id?),
-        id: None,
+        id_hash: hash_id(id),
+        id: event_kind.is_billable().then(|| id.into()),
         at: parse_rfc3339_ms(f.processed_at?).ok()?,
         session_id: f.session_id.map(Into::into),
         thread_id: f.session_thread_id.map(Into::into),
-        kind: EventKind::Other,
+        kind: event_kind,
     })
 }
 
@@ -270,11 +279,21 @@ fn has_null_processed_at(bytes: &[u8]) -> bool {
     serde_json::from_slice::<P>(bytes).is_ok_and(|p| p.processed_at)
 }
 
-fn event_kind(kind: &str, raw: &Raw) -> Result<EventKind, String> {
-    Ok(match kind {
+/// The session status events: their kind alone says what they mean.
+fn status_kind(kind: &str) -> Option<EventKind> {
+    Some(match kind {
         "session.status_running" => EventKind::Running,
         "session.status_idle" | "session.status_rescheduled" => EventKind::Stopped,
         "session.status_terminated" | "session.deleted" => EventKind::Ended,
+        _ => return None,
+    })
+}
+
+fn event_kind(kind: &str, raw: &Raw) -> Result<EventKind, String> {
+    if let Some(status) = status_kind(kind) {
+        return Ok(status);
+    }
+    Ok(match kind {
         "session.thread_status_running"
         | "session.thread_status_idle"
         | "session.thread_status_rescheduled"
@@ -289,13 +308,13 @@ fn event_kind(kind: &str, raw: &Raw) -> Result<EventKind, String> {
             }
         }
         "span.model_request_end" => match raw.model_usage {
-            Some(u) if u.get() != "null" => EventKind::ModelRequest(span_usage(u)?),
+            Some(u) if u.get() != "null" => EventKind::ModelRequest(span_usage(u.get())?),
             // A failed request that reports no usage consumed nothing we can bill.
             _ if raw_bool(raw.is_error) == Some(true) => EventKind::Other,
             _ => return Err("span.model_request_end without model_usage".into()),
         },
         "span.outcome_evaluation_end" => match raw.usage {
-            Some(u) if u.get() != "null" => EventKind::OutcomeEvaluation(span_usage(u)?),
+            Some(u) if u.get() != "null" => EventKind::OutcomeEvaluation(span_usage(u.get())?),
             _ => return Err("span.outcome_evaluation_end without usage".into()),
         },
         "agent.tool_use" if raw_str(raw.name).as_deref() == Some("web_search") => {
@@ -446,8 +465,8 @@ struct RawUsage<'a> {
     speed: Option<String>,
 }
 
-fn raw_usage(raw: &RawValue) -> Result<RawUsage<'_>, String> {
-    serde_json::from_str(raw.get())
+fn raw_usage(text: &str) -> Result<RawUsage<'_>, String> {
+    serde_json::from_str(text)
         .map_err(|e| format!("usage is not an object: {}", strip_position(&e)))
 }
 
@@ -476,8 +495,8 @@ fn count(field: &str, v: Option<&RawValue>) -> Result<Option<u64>, String> {
     Err(format!("token count `{field}` {what} (got {text})"))
 }
 
-fn span_usage(raw: &RawValue) -> Result<SpanUsage, String> {
-    let u = raw_usage(raw)?;
+fn span_usage(text: &str) -> Result<SpanUsage, String> {
+    let u = raw_usage(text)?;
     Ok(SpanUsage {
         input: count("input_tokens", u.input_tokens)?.unwrap_or(0),
         output: count("output_tokens", u.output_tokens)?.unwrap_or(0),
@@ -491,7 +510,7 @@ fn span_usage(raw: &RawValue) -> Result<SpanUsage, String> {
 /// A Claude Code request's `message.usage`: its tokens (the same shape as the provider's
 /// figures, 5m/1h split when given) and its speed.
 pub(super) fn transcript_usage(raw: &RawValue) -> Result<(ProviderUsage, Option<Speed>), String> {
-    let speed = raw_usage(raw)?
+    let speed = raw_usage(raw.get())?
         .speed
         .as_deref()
         .map(parse_speed)
@@ -519,7 +538,7 @@ fn provider_usage(raw: &RawValue) -> Result<ProviderUsage, String> {
         #[serde(default)]
         currency: Option<String>,
     }
-    let u = raw_usage(raw)?;
+    let u = raw_usage(raw.get())?;
     let cc: Option<CacheCreation> = match u.cache_creation {
         Some(c) if c.get() != "null" => Some(
             serde_json::from_str(c.get())

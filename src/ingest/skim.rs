@@ -23,6 +23,8 @@ pub struct Fields<'a> {
     pub name: Option<Option<&'a str>>,
     /// `Some(Some(flag))` for `true`/`false`, `Some(None)` for any other value.
     pub is_error: Option<Option<bool>>,
+    /// The raw `model_usage` value.
+    pub model_usage: Option<&'a str>,
 }
 
 /// The keys the full parser reads at the top level: a repeated one is an error there, so
@@ -578,6 +580,7 @@ pub fn fields(line: &str) -> Option<Fields<'_>> {
                 match key {
                     b"name" => f.name = Some(None),
                     b"is_error" => f.is_error = Some(None),
+                    b"model_usage" => f.model_usage = Some(c.as_text(&c.b[start..c.i])?),
                     // The full parser wants these as strings (or null).
                     b"updated_at" if &c.b[start..c.i] != b"null" => return None,
                     _ => {}
@@ -695,6 +698,7 @@ pub fn cannot_bill(kind: &str, f: &Fields) -> bool {
         | "session_thread"
         | "session.updated"
         | "session.usage"
+        | "session.deleted"
         | "span.model_request_end"
         | "span.outcome_evaluation_end"
         | "ping"

@@ -92,6 +92,21 @@ fn idle_rescheduling_and_terminated_time_is_free_and_repeated_running_does_not_r
 }
 
 #[test]
+fn a_deleted_session_stops_running_when_deleted() {
+    // running 10:00 -> session.deleted 10:30 = 1,800,000 ms; the message at 12:00 adds
+    // nothing. 1,800,000 x 0.08 / 3,600,000 = 0.04. (Read by the skimmer, which once took
+    // `session.deleted` for an event that cannot bill.)
+    let s = one(&ndjson(&[
+        session("s", "claude-sonnet-4-6"),
+        ev("a", "session.status_running", "2026-06-10T10:00:00Z"),
+        ev("b", "session.deleted", "2026-06-10T10:30:00Z"),
+        ev("c", "agent.message", "2026-06-10T12:00:00Z"),
+    ]));
+    assert_eq!(s.usage.active_ms(), 1_800_000);
+    assert_eq!(s.cost.runtime, dec("0.04"));
+}
+
+#[test]
 fn a_session_still_running_at_its_last_event_counts_to_it_with_a_warning() {
     // running 10:00, last event 10:20:00.250: 1,200,250 ms; x 0.08 / 3,600,000 = 0.026672222(2) -> 0.026672222.
     let s = one(&ndjson(&[

@@ -190,6 +190,8 @@ fn event_line() -> impl Strategy<Value = String> {
         "span.model_request_start",
         "span.model_request_end",
         "session.status_running",
+        "session.status_idle",
+        "session.deleted",
         "session.thread_status_idle",
         "session.updated",
     ]);
@@ -215,6 +217,11 @@ fn event_line() -> impl Strategy<Value = String> {
         r#""content":[{"type":"text","text":"caf\u00e9 \"q\" \\ \n 日本"}]"#,
         r#""input":{"a":[1,-2.5e3,true,false,null,{}],"b":[]}"#,
         r#""model_usage":{"input_tokens":5,"output_tokens":6}"#,
+        r#""model_usage":{"cache_read_input_tokens":7,"speed":"fast","cache_creation_input_tokens":8}"#,
+        r#""model_usage":{"input_tokens":-1,"speed":"turbo"}"#,
+        r#""model_usage":{"output_tokens":18446744073709551616}"#,
+        r#""model_usage":null"#,
+        r#""model_usage":[1]"#,
         r#""updated_at":"2026-06-10T10:00:00Z""#,
     ]);
     (
