@@ -243,11 +243,21 @@ fn fast_event(text: &str, default_type: Option<&str>) -> Option<Event> {
         EventKind::Other
     } else if let Some(status) = status_kind(kind) {
         status
-    } else if kind == "span.model_request_end" {
-        // Any problem in the usage goes to the full parser, for its exact message.
-        EventKind::ModelRequest(span_usage(f.model_usage.filter(|u| *u != "null")?).ok()?)
     } else {
-        return None;
+        match (kind, f.name, f.is_error, f.tool_use_id) {
+            // Any problem in the usage goes to the full parser, for its exact message.
+            ("span.model_request_end", ..) => {
+                EventKind::ModelRequest(span_usage(f.model_usage.filter(|u| *u != "null")?).ok()?)
+            }
+            ("agent.tool_use", Some(Some("web_search")), ..) => EventKind::WebSearchUse,
+            ("agent.tool_result", _, Some(Some(true)), None) => EventKind::Other,
+            ("agent.tool_result", _, Some(Some(true)), Some(Some(id))) => {
+                EventKind::ToolResultError {
+                    tool_use_id: id.into(),
+                }
+            }
+            _ => return None,
+        }
     };
     let id = f.id?;
     Some(Event {

@@ -1,15 +1,15 @@
 //! The fast path of the record parser. Most bytes of an export are message, thinking and tool
-//! content in events that cannot change the bill. For those, a full serde parse is wasted
-//! work: this scanner walks the top-level object once, captures the few fields metering needs
-//! (`id`, `type`, `processed_at`, `session_id`, `session_thread_id`, and `name`/`is_error` to
-//! tell a web search or a failed tool call) and skips every other value, 16 bytes at a time
-//! through its strings, while still checking that it is well-formed JSON (strings, escapes, control
-//! characters, numbers, literals, nesting up to serde_json's depth limit).
+//! content, and a full serde parse of them is wasted work: this scanner walks the top-level
+//! object once, captures the few fields metering needs (`id`, `type`, `processed_at`,
+//! `session_id`, `session_thread_id`, `name`, `is_error`, `tool_use_id`, and `model_usage` as
+//! raw text) and skips every other value, 64 bytes at a time through its strings, while still
+//! checking that it is well-formed JSON (strings, escapes, control characters, numbers,
+//! literals, nesting up to serde_json's depth limit). The caller has checked the line's UTF-8.
 //!
 //! Anything unusual (an escape in a captured field, a field of an unexpected type, a repeated
-//! field, a bill-relevant type) answers `None`, and the caller runs the full parser, which
-//! produces the record or the exact error message. So this path can only be faster, never
-//! different: the fuzz target `skim` checks that against the full parser.
+//! field) answers `None`, and the caller runs the full parser, which produces the record or the
+//! exact error message. So this path can only be faster, never different: property tests and
+//! the fuzz target `record` check that against the full parser.
 
 /// The top-level fields of one object, borrowed from the input.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -23,6 +23,8 @@ pub struct Fields<'a> {
     pub name: Option<Option<&'a str>>,
     /// `Some(Some(flag))` for `true`/`false`, `Some(None)` for any other value.
     pub is_error: Option<Option<bool>>,
+    /// As `name`.
+    pub tool_use_id: Option<Option<&'a str>>,
     /// The raw `model_usage` value.
     pub model_usage: Option<&'a str>,
 }
@@ -402,6 +404,16 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// A string value: `Some(text)` without escapes, `None` with them.
+    fn maybe_plain_string(&mut self) -> Option<Option<&'a str>> {
+        let (s, escaped) = self.string()?;
+        Some(if escaped {
+            None
+        } else {
+            Some(self.as_text(s)?)
+        })
+    }
+
     /// A part of the input (a string's content, a value) as text.
     fn as_text(&self, part: &[u8]) -> Option<&'a str> {
         let start = part.as_ptr() as usize - self.b.as_ptr() as usize;
@@ -567,10 +579,9 @@ pub fn fields(line: &str) -> Option<Fields<'_>> {
             b"processed_at" => f.processed_at = Some(c.plain_string()?),
             b"session_id" => f.session_id = Some(c.plain_string()?),
             b"session_thread_id" => f.session_thread_id = Some(c.plain_string()?),
-            b"name" if c.peek() == Some(b'"') => {
-                let (name, escaped) = c.string()?;
-                let name = c.as_text(name)?;
-                f.name = Some((!escaped).then_some(name));
+            b"name" if c.peek() == Some(b'"') => f.name = Some(c.maybe_plain_string()?),
+            b"tool_use_id" if c.peek() == Some(b'"') => {
+                f.tool_use_id = Some(c.maybe_plain_string()?)
             }
             b"is_error" if c.literal(b"true").is_some() => f.is_error = Some(Some(true)),
             b"is_error" if c.literal(b"false").is_some() => f.is_error = Some(Some(false)),
@@ -579,6 +590,7 @@ pub fn fields(line: &str) -> Option<Fields<'_>> {
                 c.value(1)?;
                 match key {
                     b"name" => f.name = Some(None),
+                    b"tool_use_id" => f.tool_use_id = Some(None),
                     b"is_error" => f.is_error = Some(None),
                     b"model_usage" => f.model_usage = Some(c.as_text(&c.b[start..c.i])?),
                     // The full parser wants these as strings (or null).
