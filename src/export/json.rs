@@ -10,59 +10,116 @@ use crate::rate::{ByCategory, Category, Cost, RatedSession};
 use crate::report::group::names;
 use crate::report::MeterReport;
 use crate::time::format_ms;
-use crate::usage::{ProviderUsage, Tokens};
+use crate::usage::Tokens;
 
 pub const SCHEMA: &str = "agentmeter/meter-v1";
 
 fn tokens(t: &Tokens) -> Value {
-    json!({
-        "input": t.input,
-        "output": t.output,
-        "cache_write_5m": t.cache_write_5m,
-        "cache_write_1h": t.cache_write_1h,
-        "cache_read": t.cache_read,
-    })
+    serde_json::to_value(TokensOut::from(t)).expect("plain data")
 }
 
 fn cost(c: &Cost) -> Value {
-    json!({
-        "runtime": exact(c.runtime),
-        "input": exact(c.input),
-        "output": exact(c.output),
-        "cache_write": exact(c.cache_write),
-        "cache_read": exact(c.cache_read),
-        "web_search": exact(c.web_search),
-        "total": exact(c.total()),
-    })
+    serde_json::to_value(CostOut::from(c)).expect("plain data")
 }
 
-fn provider(p: &ProviderUsage) -> Value {
-    json!({
-        "list_cost": p.list_cost_usd.map(exact),
-        "active_seconds": p.active_seconds.map(exact),
-        "web_search_requests": p.web_search_requests,
-        "tokens": tokens(&p.tokens),
-    })
+// Typed views for what is written once per session, so a fleet's sessions are serialized
+// straight to the output, not built as JSON trees first. Fields in schema order.
+
+#[derive(Serialize)]
+struct TokensOut {
+    input: u64,
+    output: u64,
+    cache_write_5m: u64,
+    cache_write_1h: u64,
+    cache_read: u64,
 }
 
-fn session(s: &RatedSession) -> Value {
+impl From<&Tokens> for TokensOut {
+    fn from(t: &Tokens) -> Self {
+        TokensOut {
+            input: t.input,
+            output: t.output,
+            cache_write_5m: t.cache_write_5m,
+            cache_write_1h: t.cache_write_1h,
+            cache_read: t.cache_read,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct CostOut {
+    runtime: String,
+    input: String,
+    output: String,
+    cache_write: String,
+    cache_read: String,
+    web_search: String,
+    total: String,
+}
+
+impl From<&Cost> for CostOut {
+    fn from(c: &Cost) -> Self {
+        CostOut {
+            runtime: exact(c.runtime),
+            input: exact(c.input),
+            output: exact(c.output),
+            cache_write: exact(c.cache_write),
+            cache_read: exact(c.cache_read),
+            web_search: exact(c.web_search),
+            total: exact(c.total()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ProviderOut {
+    list_cost: Option<String>,
+    active_seconds: Option<String>,
+    web_search_requests: Option<u64>,
+    tokens: TokensOut,
+}
+
+#[derive(Serialize)]
+struct SessionOut<'a> {
+    session_id: &'a str,
+    agent: Option<&'a str>,
+    models: Vec<&'a str>,
+    first_event_at: Option<String>,
+    last_event_at: Option<String>,
+    active_ms: i64,
+    requests: u64,
+    tokens: TokensOut,
+    web_searches: u64,
+    cost: CostOut,
+    provider_reported: Option<ProviderOut>,
+    warnings: &'a [String],
+    duplicate_events: u64,
+    out_of_order_events: u64,
+}
+
+fn session(s: &RatedSession) -> SessionOut<'_> {
     let u = &s.usage;
-    json!({
-        "session_id": &*u.session_id,
-        "agent": u.agent.as_deref(),
-        "models": s.models.iter().map(|m| &**m).collect::<Vec<_>>(),
-        "first_event_at": u.first_event_at.map(format_ms),
-        "last_event_at": u.last_event_at.map(format_ms),
-        "active_ms": s.quantities.active_ms,
-        "requests": s.quantities.requests,
-        "tokens": tokens(&s.quantities.tokens),
-        "web_searches": s.quantities.web_searches,
-        "cost": cost(&s.cost),
-        "provider_reported": u.provider_reported.as_ref().map(provider),
-        "warnings": &s.warnings,
-        "duplicate_events": u.duplicate_events,
-        "out_of_order_events": u.out_of_order_events,
-    })
+    SessionOut {
+        session_id: &u.session_id,
+        agent: u.agent.as_deref(),
+        models: s.models.iter().map(|m| &**m).collect(),
+        first_event_at: u.first_event_at.map(format_ms),
+        last_event_at: u.last_event_at.map(format_ms),
+        active_ms: s.quantities.active_ms,
+        requests: s.quantities.requests,
+        tokens: (&s.quantities.tokens).into(),
+        web_searches: s.quantities.web_searches,
+        cost: (&s.cost).into(),
+        provider_reported: u.provider_reported.as_ref().map(|p| ProviderOut {
+            list_cost: p.list_cost_usd.map(exact),
+            active_seconds: p.active_seconds.map(exact),
+            web_search_requests: p.web_search_requests,
+            tokens: (&p.tokens).into(),
+        }),
+        warnings: &s.warnings,
+        duplicate_events: u.duplicate_events,
+        out_of_order_events: u.out_of_order_events,
+    }
 }
 
 fn group_sums(b: &ByCategory) -> (Value, Value) {

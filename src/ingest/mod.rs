@@ -506,7 +506,7 @@ fn pipeline<C: Send>(
         stop: bool,
     }
     let workers = rayon::current_num_threads().max(1);
-    let window = 2 * workers as u64 + 2;
+    let window = 6 * workers as u64 + 2;
     let feed = Mutex::new(Feed {
         next,
         taken: 0,
