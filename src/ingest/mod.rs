@@ -248,10 +248,6 @@ pub fn read_bytes(bytes: &[u8], src: &Source, sink: &mut (impl Sink + Send)) -> 
                 _ => Lines::Records,
             };
             let mut rest = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-            if rest.len() <= CHUNK {
-                let mut line_base = 1;
-                return deliver_chunk(parse_chunk(rest, lines), &mut line_base, sink);
-            }
             pipeline(
                 move || {
                     if rest.is_empty() {
@@ -494,21 +490,49 @@ fn parse_chunk(chunk: &[u8], lines: Lines) -> ChunkOut {
 /// `parse`. At most WINDOW units are taken ahead of the one the sink waits for, so memory
 /// stays flat whatever the input.
 fn pipeline<C: Send>(
-    next: impl FnMut() -> Result<Option<C>> + Send,
+    mut next: impl FnMut() -> Result<Option<C>> + Send,
     parse: impl Fn(C, &mut Vec<u8>) -> Result<ChunkOut> + Sync,
     sink: &mut impl Sink,
 ) -> Result<()> {
     use std::sync::{mpsc, Condvar, Mutex};
-    struct Feed<N> {
+    struct Feed<N, C> {
         next: N,
+        /// Units taken before the workers started, to see whether there was more than one.
+        ahead: Vec<C>,
         taken: u64,
         delivered: u64,
         stop: bool,
     }
+    let Some(first) = next()? else {
+        return Ok(());
+    };
     let workers = rayon::current_num_threads().max(1);
+    if workers == 1 {
+        // One core: no threads, each unit parsed and delivered in turn.
+        let (mut scratch, mut line_base) = (Vec::new(), 1);
+        let mut unit = Some(first);
+        while let Some(c) = unit {
+            deliver_chunk(parse(c, &mut scratch)?, &mut line_base, sink)?;
+            unit = next()?;
+        }
+        return Ok(());
+    }
+    let second = match next() {
+        // A single unit (most files of a directory): parsed here, no threads started.
+        Ok(None) => {
+            let out = parse(first, &mut Vec::new())?;
+            return deliver_chunk(out, &mut 1, sink);
+        }
+        Err(e) => {
+            deliver_chunk(parse(first, &mut Vec::new())?, &mut 1, sink)?;
+            return Err(e);
+        }
+        Ok(Some(second)) => second,
+    };
     let window = 6 * workers as u64 + 2;
     let feed = Mutex::new(Feed {
         next,
+        ahead: vec![second, first], // taken from the end
         taken: 0,
         delivered: 0,
         stop: false,
@@ -531,7 +555,10 @@ fn pipeline<C: Send>(
                         if f.stop {
                             return;
                         }
-                        let unit = (f.next)();
+                        let unit = match f.ahead.pop() {
+                            Some(c) => Ok(Some(c)),
+                            None => (f.next)(),
+                        };
                         if !matches!(unit, Ok(Some(_))) {
                             f.stop = true; // the end, or an error only the consumer reports
                             turn.notify_all();
@@ -870,6 +897,13 @@ mod tests {
         assert!(ranged.errors.is_empty(), "{:?}", ranged.errors);
         assert_eq!(ranged.records.len(), i + 2);
         assert_eq!(ranged.records, memory.records);
+        // On one core the pipeline starts no threads and reads the same.
+        let one_core = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let serial = one_core.install(|| read_bytes_via_file("big.ndjson", text.as_bytes()));
+        assert_eq!(serial.records, memory.records);
     }
 
     /// Lines that end exactly where a range ends: each range starts with a whole line.

@@ -519,17 +519,18 @@ fn span_usage(text: &str) -> Result<SpanUsage, String> {
 
 /// A Claude Code request's `message.usage`: its tokens (the same shape as the provider's
 /// figures, 5m/1h split when given) and its speed.
-pub(super) fn transcript_usage(raw: &RawValue) -> Result<(ProviderUsage, Option<Speed>), String> {
-    let speed = raw_usage(raw.get())?
-        .speed
-        .as_deref()
-        .map(parse_speed)
-        .transpose()?;
-    Ok((provider_usage(raw)?, speed))
+pub(super) fn transcript_usage(text: &str) -> Result<(ProviderUsage, Option<Speed>), String> {
+    let u = raw_usage(text)?;
+    let speed = u.speed.as_deref().map(parse_speed).transpose()?;
+    Ok((usage_figures(&u)?, speed))
 }
 
 /// The provider's own cumulative figures (session object `usage` or a `session.usage` event).
 fn provider_usage(raw: &RawValue) -> Result<ProviderUsage, String> {
+    usage_figures(&raw_usage(raw.get())?)
+}
+
+fn usage_figures(u: &RawUsage) -> Result<ProviderUsage, String> {
     #[derive(Deserialize)]
     struct CacheCreation<'a> {
         #[serde(borrow, default)]
@@ -548,7 +549,6 @@ fn provider_usage(raw: &RawValue) -> Result<ProviderUsage, String> {
         #[serde(default)]
         currency: Option<String>,
     }
-    let u = raw_usage(raw.get())?;
     let cc: Option<CacheCreation> = match u.cache_creation {
         Some(c) if c.get() != "null" => Some(
             serde_json::from_str(c.get())

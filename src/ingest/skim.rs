@@ -634,7 +634,7 @@ pub struct TranscriptFields<'a> {
     pub message_id: Option<&'a str>,
     pub model: Option<&'a str>,
     /// The raw `message.usage` object.
-    pub usage: Option<&'a [u8]>,
+    pub usage: Option<&'a str>,
     /// Whether the line has a `message` object.
     pub message: bool,
 }
@@ -678,7 +678,7 @@ pub fn transcript_fields(line: &str) -> Option<TranscriptFields<'_>> {
                         b"usage" => {
                             let start = c.i;
                             c.value(2)?;
-                            t.usage = Some(&c.b[start..c.i]);
+                            t.usage = Some(c.as_text(&c.b[start..c.i])?);
                         }
                         _ => c.value(2)?,
                     }

@@ -1,7 +1,8 @@
 //! Claude Code transcripts (`~/.claude/projects/<project>/<session>.jsonl`): one JSON object
 //! per line, most of them user turns, tool results and summaries that cost nothing. Only an
-//! assistant line carries `message.usage`; a `memchr` scan for `"usage"` finds those, and
-//! every other line is only checked to be JSON (by the skimmer) and counted.
+//! assistant line carries `message.usage`. The skimmer reads each line once, checking it is
+//! JSON and picking out the line's and its message's few fields; a line it cannot read goes
+//! to serde (after a `memchr` scan for `"usage"`: a line without one costs nothing).
 //!
 //! A line becomes a [`Turn`]: the request's tokens (cache writes split 5m/1h where the line
 //! says so), web searches, speed, model and time. De-duplication across streaming snapshots,
@@ -123,6 +124,11 @@ pub fn parse_line_full(bytes: &[u8]) -> Result<Parsed<'_>, String> {
 }
 
 fn parse(text: &str, skim_usage: bool) -> Result<Parsed<'_>, String> {
+    if skim_usage {
+        if let Some(record) = skim::transcript_fields(text).and_then(|f| fast_line(&f)) {
+            return Ok(Parsed::Record(record));
+        }
+    }
     let bytes = text.as_bytes();
     if memchr::memmem::find(bytes, b"\"usage\"").is_none() {
         // No usage anywhere in the line: it costs nothing, but it must still be JSON.
@@ -134,18 +140,13 @@ fn parse(text: &str, skim_usage: bool) -> Result<Parsed<'_>, String> {
             Err(e) => Err(describe_json_error(&e, bytes)),
         };
     }
-    if skim_usage {
-        if let Some(record) = skim::transcript_fields(text).and_then(|f| fast_line(&f)) {
-            return Ok(Parsed::Record(record));
-        }
-    }
     full_line(bytes)
 }
 
 /// A line's record from skimmed fields, or `None` where the full parser must decide.
 fn fast_line(f: &skim::TranscriptFields) -> Option<Record> {
     let usage = match f.usage {
-        Some(u) if f.kind == Some("assistant") && u != b"null" => u,
+        Some(u) if f.kind == Some("assistant") && u != "null" => u,
         // A user line, a tool result or a summary that mentions "usage": nothing to bill.
         _ if f.message || f.kind != Some("assistant") => return Some(Record::Ignored),
         _ => return None,
@@ -158,7 +159,6 @@ fn fast_line(f: &skim::TranscriptFields) -> Option<Record> {
         return Some(Record::NotBilled(NotBilled::ApiError));
     }
     let at = parse_rfc3339_ms(f.timestamp?).ok()?;
-    let usage: &RawValue = serde_json::from_slice(usage).ok()?;
     let (usage, speed) = transcript_usage(usage).ok()?;
     Some(Record::Turn(Box::new(Turn {
         session_id: f.session_id?.into(),
@@ -205,7 +205,7 @@ fn full_line(bytes: &[u8]) -> Result<Parsed<'_>, String> {
         .as_deref()
         .ok_or("assistant line without `timestamp`")?;
     let at = parse_rfc3339_ms(timestamp).map_err(|e| format!("`timestamp`: {e}"))?;
-    let (usage, speed) = transcript_usage(usage)?;
+    let (usage, speed) = transcript_usage(usage.get())?;
     Ok(Parsed::Record(Record::Turn(Box::new(Turn {
         session_id: session_id.into(),
         at,
