@@ -10,9 +10,12 @@
 //! request whose message was also seen outside the sidechain is a replay and is dropped.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
-use super::collect::{origin, Pos};
+use rayon::prelude::*;
+
+use super::collect::{origin, IdHash, Pos};
 use super::{CacheTtl, MeterOptions};
 use crate::ingest::record::hash_id;
 use crate::ingest::transcript::Turn;
@@ -72,7 +75,8 @@ impl Dropped {
 /// Every request line of every transcript, de-duplicated as it arrives.
 #[derive(Default)]
 pub struct Requests {
-    kept: HashMap<(u64, u64), Line>,
+    /// By (hash of `message.id`, hash of `requestId`).
+    kept: HashMap<(u64, u64), Line, BuildHasherDefault<IdHash>>,
     /// Lines without a message id or request id: nothing to de-duplicate them by.
     unkeyed: Vec<Line>,
     pub dropped: Dropped,
@@ -110,30 +114,30 @@ impl Requests {
         files: &[Arc<str>],
         opts: &MeterOptions,
     ) -> (Vec<SessionUsage>, Dropped) {
-        let main_messages: HashSet<u64> = self
+        let main_messages: HashSet<u64, BuildHasherDefault<IdHash>> = self
             .kept
-            .values()
-            .filter(|l| !l.turn.sidechain)
-            .filter_map(|l| l.turn.message_id.as_deref().map(hash_id))
+            .iter()
+            .filter(|(_, l)| !l.turn.sidechain)
+            .map(|(key, _)| key.0)
             .collect();
+        let keyed = self.kept.into_iter().map(|(key, l)| (Some(key.0), l));
+        let unkeyed =
+            (self.unkeyed.into_iter()).map(|l| (l.turn.message_id.as_deref().map(hash_id), l));
         let mut by_session: HashMap<Box<str>, Vec<Line>> = HashMap::new();
-        for l in self.kept.into_values().chain(self.unkeyed) {
-            let replay = l.turn.sidechain
-                && l.turn
-                    .message_id
-                    .as_deref()
-                    .is_some_and(|m| main_messages.contains(&hash_id(m)));
-            if replay {
+        for (message, l) in keyed.chain(unkeyed) {
+            if l.turn.sidechain && message.is_some_and(|m| main_messages.contains(&m)) {
                 self.dropped.sidechain_replays += 1;
                 continue;
             }
-            by_session
-                .entry(l.turn.session_id.clone())
-                .or_default()
-                .push(l);
+            match by_session.get_mut(&*l.turn.session_id) {
+                Some(lines) => lines.push(l),
+                None => {
+                    by_session.insert(l.turn.session_id.clone(), vec![l]);
+                }
+            }
         }
         let sessions = by_session
-            .into_iter()
+            .into_par_iter()
             .map(|(id, mut lines)| {
                 lines.sort_by_key(|l| (l.turn.at, l.pos));
                 session(&id, lines, files, opts)
@@ -157,9 +161,15 @@ fn session(id: &str, lines: Vec<Line>, files: &[Arc<str>], opts: &MeterOptions) 
             .metadata
             .insert("project".into(), first.project.to_string());
     }
+    // A session uses one or two models: one shared name each, not one per request.
+    let mut last_model: Option<Arc<str>> = None;
     for l in lines {
         let t = l.turn;
-        let model: Arc<str> = override_model.clone().unwrap_or_else(|| (&*t.model).into());
+        let model: Arc<str> = match (&override_model, &last_model) {
+            (Some(m), _) => m.clone(),
+            (None, Some(m)) if **m == *t.model => m.clone(),
+            (None, _) => last_model.insert((&*t.model).into()).clone(),
+        };
         usage.model.get_or_insert_with(|| model.clone());
         let mut tokens: Tokens = t.usage.tokens;
         // Writes with no 5m/1h split are taken at --cache-ttl.
