@@ -39,6 +39,31 @@ impl std::hash::Hasher for IdHash {
     }
 }
 
+/// A quick hasher for the per-event session lookups (FxHash's multiply-rotate, a word at a
+/// time): the collector looks a session id up for every event, on the one thread that feeds
+/// it, where SipHash showed in profiles. Ids come from local files, not from an adversary.
+#[derive(Default)]
+pub struct QuickHash(u64);
+
+impl std::hash::Hasher for QuickHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+    }
+}
+
+pub type QuickMap<K, V> = HashMap<K, V, BuildHasherDefault<QuickHash>>;
+
 /// A billable event with where it came from.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Billable {
@@ -129,8 +154,8 @@ pub struct Collector<'a> {
     session: Option<Arc<str>>,
     thread: Option<Box<str>>,
     /// Per session, the `processed_at` of its last event so far in this file.
-    last_at: HashMap<Arc<str>, Millis>,
-    sessions: HashMap<Arc<str>, Accum>,
+    last_at: QuickMap<Arc<str>, Millis>,
+    sessions: QuickMap<Arc<str>, Accum>,
     bytes: usize,
     /// Claude Code request lines (de-duplicated across files by the store).
     requests: Vec<transcript::Line>,
@@ -149,8 +174,8 @@ impl<'a> Collector<'a> {
             seq: 0,
             session: None,
             thread: None,
-            last_at: HashMap::new(),
-            sessions: HashMap::new(),
+            last_at: QuickMap::default(),
+            sessions: QuickMap::default(),
             bytes: 0,
             requests: Vec::new(),
             project: None,
@@ -172,11 +197,11 @@ impl<'a> Collector<'a> {
     }
 
     fn accum(&mut self, session: &Arc<str>) -> &mut Accum {
-        if !self.sessions.contains_key(session) {
-            self.bytes += SESSION_BYTES;
-            self.sessions.insert(session.clone(), Accum::default());
-        }
-        self.sessions.get_mut(session).expect("just inserted")
+        let bytes = &mut self.bytes;
+        self.sessions.entry(session.clone()).or_insert_with(|| {
+            *bytes += SESSION_BYTES;
+            Accum::default()
+        })
     }
 }
 
@@ -212,17 +237,11 @@ impl Sink for Collector<'_> {
                     None => self.session.clone().unwrap_or_else(|| self.stem.clone()),
                 };
                 let thread = e.thread_id.clone().or_else(|| self.thread.clone());
-                let backwards = match self.last_at.get_mut(&sid) {
-                    Some(last) if e.at < *last => true,
-                    Some(last) => {
-                        *last = e.at;
-                        false
-                    }
-                    None => {
-                        self.last_at.insert(sid.clone(), e.at);
-                        false
-                    }
-                };
+                let last = self.last_at.entry(sid.clone()).or_insert(e.at);
+                let backwards = e.at < *last;
+                if !backwards {
+                    *last = e.at;
+                }
                 self.bytes += EVENT_BYTES + e.id.as_ref().map_or(0, |_| BILLABLE_BYTES);
                 let acc = self.accum(&sid);
                 acc.note_origin(pos, line);

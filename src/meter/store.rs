@@ -8,7 +8,6 @@
 //! Spilling changes nothing in the result: state is merged by the same `Accum::merge`, and
 //! "first copy wins" is decided by input position, which the state carries.
 
-use std::collections::HashMap;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
@@ -17,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use bincode::Options;
 use rayon::prelude::*;
 
-use super::collect::Accum;
+use super::collect::{Accum, QuickMap};
 use super::transcript::{Dropped, Line, Requests};
 use super::{session, shard_of, MeterOptions};
 use crate::error::{Error, Result, Skipped};
@@ -40,7 +39,7 @@ pub struct Store<'o> {
 
 #[derive(Default)]
 struct Inner {
-    sessions: HashMap<Arc<str>, Accum>,
+    sessions: QuickMap<Arc<str>, Accum>,
     /// Claude Code requests: kept in memory (one small record per unique request).
     requests: Requests,
     bytes: usize,
@@ -69,7 +68,7 @@ impl<'o> Store<'o> {
 
     /// Merge a collector's sessions and transcript requests (of this shard) in; spill if
     /// over the budget.
-    pub fn absorb(&self, sessions: HashMap<Arc<str>, Accum>, requests: Vec<Line>, bytes: usize) {
+    pub fn absorb(&self, sessions: QuickMap<Arc<str>, Accum>, requests: Vec<Line>, bytes: usize) {
         let mut g = self.inner.lock().expect("a metering thread panicked");
         let shard = self.opts.shard;
         g.requests.absorb(
@@ -188,8 +187,8 @@ impl Spill {
     }
 
     /// One partition's sessions, their spilled pieces merged (in the order they were spilled).
-    fn read(&self, p: usize) -> Result<HashMap<Arc<str>, Accum>> {
-        let mut sessions: HashMap<Arc<str>, Accum> = HashMap::new();
+    fn read(&self, p: usize) -> Result<QuickMap<Arc<str>, Accum>> {
+        let mut sessions: QuickMap<Arc<str>, Accum> = QuickMap::default();
         if self.entries[p] == 0 {
             return Ok(sessions);
         }
