@@ -115,6 +115,7 @@ pub fn meter_rated(
         g.1.extend(problems);
     })?;
     let (mut sessions, problems) = rated.into_inner().expect("poisoned");
+    sessions.shrink_to_fit();
     meter::sort_sessions(&mut sessions, |s| &s.usage);
     let mut skipped = std::mem::take(&mut summary.skipped);
     skipped.extend(problems);
