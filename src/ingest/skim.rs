@@ -791,6 +791,24 @@ mod tests {
             if fast.is_some() {
                 assert_eq!(a.i, b.i);
             }
+            // The other CPUs' scans (this one may take the widest): SSE2 with escapes
+            // checked one by one, and AVX2.
+            let mut c = Cursor {
+                b: &s,
+                text: "",
+                i: 0,
+            };
+            assert_eq!(c.string_with(masks, |_| None), slow);
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                let mut d = Cursor {
+                    b: &s,
+                    text: "",
+                    i: 0,
+                };
+                // SAFETY: the CPU has AVX2.
+                assert_eq!(unsafe { d.string_avx2() }, slow);
+            }
         }
     }
 
