@@ -773,7 +773,7 @@ mod tests {
                 let pick = (y >> ((k % 20) * 3)) % 40;
                 s.extend_from_slice(pieces.get(pick as usize).copied().unwrap_or(b"a"));
             }
-            if x % 3 != 0 {
+            if !x.is_multiple_of(3) {
                 s.extend_from_slice(b"\" tail");
             }
             let mut a = Cursor {
