@@ -163,3 +163,38 @@ pub fn sort_sessions<T>(sessions: &mut [T], usage: impl Fn(&T) -> &SessionUsage)
 /// The hint shown with every bad record.
 pub const SKIP_HINT: &str =
     "fix the record, or pass --skip-invalid to skip bad records and list them";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The in-place permutation gives what a plain sort by (first event, id) gives, for
+    /// every arrangement of a few sessions (including ties on the time and missing times).
+    #[test]
+    fn sessions_sort_by_first_event_then_id() {
+        let make = |k: u64| SessionUsage {
+            session_id: format!("s{}", (k * 7) % 10).into(),
+            first_event_at: (k % 3 != 0).then_some((k % 4) as i64),
+            ..Default::default()
+        };
+        let mut seed = 12345u64;
+        for n in 0..10 {
+            for _ in 0..50 {
+                let mut v: Vec<SessionUsage> = (0..n).map(make).collect();
+                // Shuffle (xorshift), then sort both ways.
+                for i in (1..v.len()).rev() {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    v.swap(i, (seed % (i as u64 + 1)) as usize);
+                }
+                let mut want = v.clone();
+                want.sort_by(|a, b| {
+                    (a.first_event_at, &a.session_id).cmp(&(b.first_event_at, &b.session_id))
+                });
+                sort_sessions(&mut v, |s| s);
+                assert_eq!(v, want);
+            }
+        }
+    }
+}
