@@ -174,7 +174,7 @@ mod tests {
     fn sessions_sort_by_first_event_then_id() {
         let make = |k: u64| SessionUsage {
             session_id: format!("s{}", (k * 7) % 10).into(),
-            first_event_at: (k % 3 != 0).then_some((k % 4) as i64),
+            first_event_at: (!k.is_multiple_of(3)).then_some((k % 4) as i64),
             ..Default::default()
         };
         let mut seed = 12345u64;
