@@ -141,10 +141,6 @@ pub trait Sink {
 /// enough that the chunks in flight hold little memory, large enough to amortize a task.
 const CHUNK: usize = 1 << 20;
 
-/// A plain file is read in byte ranges of this size: small enough that a range read by one
-/// core stays in its cache while that core parses it.
-const RANGE: u64 = 1 << 20;
-
 /// Inputs up to this size are read whole and parsed on the calling thread.
 const SMALL: u64 = 64 << 10;
 
@@ -347,15 +343,9 @@ fn deliver(
     default_type: Option<&str>,
     sink: &mut impl Sink,
 ) -> Result<()> {
-    let text = match std::str::from_utf8(bytes) {
+    let text = match record::utf8(bytes, "record") {
         Ok(text) => text,
-        Err(e) => {
-            let msg = format!(
-                "invalid UTF-8 at byte {} of the record",
-                e.valid_up_to() + 1
-            );
-            return sink.invalid(line, msg);
-        }
+        Err(msg) => return sink.invalid(line, msg),
     };
     match record::parse_text(text, default_type) {
         Ok(Parsed::Record(r)) => sink.record(line, r),
@@ -451,7 +441,7 @@ fn parse_chunk(chunk: &[u8], lines: Lines) -> ChunkOut {
         }
         // The parser skips content it does not read without checking its encoding, so each
         // line is checked here, just before it is parsed, while it is in the core's cache.
-        let line = match record::utf8(line) {
+        let line = match record::utf8(line, "line") {
             Ok(text) => text,
             Err(msg) => return items.push((rel, Err(msg))),
         };
@@ -632,7 +622,7 @@ fn read_ndjson_ranges(
             if next >= len {
                 return Ok(None);
             }
-            let range = next..(next + RANGE).min(len);
+            let range = next..(next + CHUNK as u64).min(len);
             next = range.end;
             Ok(Some(range))
         },

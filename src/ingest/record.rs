@@ -630,12 +630,13 @@ pub(super) fn strip_position(e: &serde_json::Error) -> String {
     }
 }
 
-/// A line as text, or the error naming the first byte that is not UTF-8. (simdutf8 first:
-/// it is several times faster on valid text, the common case.)
-pub(super) fn utf8(line: &[u8]) -> Result<&str, String> {
-    simdutf8::basic::from_utf8(line).map_err(|_| {
-        let valid = std::str::from_utf8(line).map_or_else(|e| e.valid_up_to(), str::len);
-        format!("invalid UTF-8 at byte {} of the line", valid + 1)
+/// A line (`what`: "line", or "record" for an SSE frame) as text, or the error naming its
+/// first byte that is not UTF-8. (simdutf8 first: it is several times faster on valid text,
+/// the common case.)
+pub(super) fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, String> {
+    simdutf8::basic::from_utf8(bytes).map_err(|_| {
+        let valid = std::str::from_utf8(bytes).map_or_else(|e| e.valid_up_to(), str::len);
+        format!("invalid UTF-8 at byte {} of the {what}", valid + 1)
     })
 }
 

@@ -110,7 +110,7 @@ struct Message<'a> {
 /// another type, a repeated field, a missing one) goes to the full parser, which gives the
 /// same record or the exact error.
 pub fn parse_line(bytes: &[u8]) -> Result<Parsed<'_>, String> {
-    parse_line_text(utf8(bytes)?)
+    parse_line_text(utf8(bytes, "line")?)
 }
 
 /// [`parse_line`] on text already checked for UTF-8 (as the chunk reader checks each line).
@@ -120,7 +120,7 @@ pub fn parse_line_text(text: &str) -> Result<Parsed<'_>, String> {
 
 /// [`parse_line`] without the skimmer for lines with usage: every field read by serde.
 pub fn parse_line_full(bytes: &[u8]) -> Result<Parsed<'_>, String> {
-    parse(utf8(bytes)?, false)
+    parse(utf8(bytes, "line")?, false)
 }
 
 fn parse(text: &str, skim_usage: bool) -> Result<Parsed<'_>, String> {
