@@ -34,7 +34,7 @@ pub struct Line {
 impl Line {
     fn total_tokens(&self) -> u64 {
         let t = &self.turn.usage.tokens;
-        t.input + t.output + t.cache_write_5m + t.cache_write_1h + t.cache_read
+        t.total_input() + t.output
     }
 
     /// The copy to keep: outside a sidechain, then the most tokens, then the first.
