@@ -168,8 +168,8 @@ pub const SKIP_HINT: &str =
 mod tests {
     use super::*;
 
-    /// The in-place permutation gives what a plain sort by (first event, id) gives, for
-    /// every arrangement of a few sessions (including ties on the time and missing times).
+    /// The unstable sort gives what a stable sort by (first event, id) gives, for every
+    /// arrangement of a few sessions (including ties on the time and missing times).
     #[test]
     fn sessions_sort_by_first_event_then_id() {
         let make = |k: u64| SessionUsage {
