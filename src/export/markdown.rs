@@ -1,32 +1,46 @@
 //! The table as GitHub-flavoured markdown (for PR comments and docs).
 
-use super::Grid;
+use std::io::{self, Write};
+
+use super::{Grid, Rows};
 
 fn escape(c: &str) -> String {
     c.replace('|', "\\|")
 }
 
-pub fn render(g: &Grid) -> String {
-    let row = |cells: &[String]| {
-        format!(
-            "| {} |\n",
-            cells
-                .iter()
-                .map(|c| escape(c))
-                .collect::<Vec<_>>()
-                .join(" | ")
-        )
-    };
-    let mut out = row(&g.header);
-    let align: Vec<String> = g
+fn row(cells: &[String]) -> String {
+    format!(
+        "| {} |\n",
+        cells
+            .iter()
+            .map(|c| escape(c))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    )
+}
+
+pub fn render<R: Rows>(g: &Grid<R>) -> String {
+    let mut out = Vec::new();
+    write(g, &mut out).expect("writing to memory");
+    String::from_utf8(out).expect("cells are UTF-8")
+}
+
+/// Row by row, so rows need not be held in memory.
+pub fn write<R: Rows>(g: &Grid<R>, w: &mut dyn Write) -> io::Result<()> {
+    w.write_all(row(&g.header).as_bytes())?;
+    let align: Vec<&str> = g
         .numeric
         .iter()
-        .map(|&n| if n { "---:".into() } else { "---".into() })
+        .map(|&n| if n { "---:" } else { "---" })
         .collect();
-    out.push_str(&format!("| {} |\n", align.join(" | ")));
-    for r in &g.rows {
-        out.push_str(&row(r));
-    }
+    writeln!(w, "| {} |", align.join(" | "))?;
+    let mut result = Ok(());
+    g.rows.each(&mut |r| {
+        if result.is_ok() {
+            result = w.write_all(row(r).as_bytes());
+        }
+    });
+    result?;
     let bold: Vec<String> = g
         .total
         .iter()
@@ -39,7 +53,7 @@ pub fn render(g: &Grid) -> String {
         })
         .collect();
     if !g.total.is_empty() {
-        out.push_str(&row(&bold));
+        w.write_all(row(&bold).as_bytes())?;
     }
-    out
+    Ok(())
 }

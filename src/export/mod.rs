@@ -39,8 +39,8 @@ pub fn render_to(
     w: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     match format {
-        Format::Table => w.write_all(table::render(&grid(report)).as_bytes()),
-        Format::Markdown => w.write_all(markdown::render(&grid(report)).as_bytes()),
+        Format::Table => table::write(&grid(report), w),
+        Format::Markdown => markdown::write(&grid(report), w),
         Format::Json => json::render_to(report, w),
         Format::Csv => csv::render_to(report, w),
     }
@@ -62,13 +62,75 @@ pub fn render_tables(format: Format, tables: &[(String, Grid)], notes: &[String]
     out
 }
 
-/// A table of cells shared by the terminal and markdown exporters.
-pub struct Grid {
+/// A table of cells shared by the terminal, markdown and HTML exporters. Its rows are cells
+/// in memory, or (for the meter's table, a row per session) made from the report as they are
+/// visited, so a fleet's table is never held as cells.
+pub struct Grid<R: Rows = Vec<Vec<String>>> {
     pub header: Vec<String>,
     /// Which columns are numbers (right-aligned).
     pub numeric: Vec<bool>,
-    pub rows: Vec<Vec<String>>,
+    pub rows: R,
     pub total: Vec<String>,
+}
+
+/// A table's body, visited in order as often as a renderer needs (the terminal table twice:
+/// widths, then text).
+pub trait Rows {
+    fn each(&self, f: &mut dyn FnMut(&[String]));
+}
+
+impl Rows for Vec<Vec<String>> {
+    fn each(&self, f: &mut dyn FnMut(&[String])) {
+        for r in self {
+            f(r);
+        }
+    }
+}
+
+impl<R: Rows> Grid<R> {
+    /// The same table with its rows as cells in memory.
+    pub fn materialize(self) -> Grid {
+        let mut rows = Vec::new();
+        self.rows.each(&mut |r| rows.push(r.to_vec()));
+        Grid {
+            header: self.header,
+            numeric: self.numeric,
+            rows,
+            total: self.total,
+        }
+    }
+}
+
+/// The meter table's body: a row per session, or per group.
+pub struct MeterRows<'r>(&'r MeterReport<'r>);
+
+impl Rows for MeterRows<'_> {
+    fn each(&self, f: &mut dyn FnMut(&[String])) {
+        let with_money = |mut cells: Vec<String>, cost: &Cost| {
+            cells.extend(money_cells(cost));
+            cells
+        };
+        match &self.0.groups {
+            None => {
+                for s in self.0.sessions {
+                    let cells = vec![
+                        s.usage.session_id.to_string(),
+                        model_cell(s),
+                        duration(s.quantities.active_ms),
+                        count(s.quantities.requests),
+                    ];
+                    f(&with_money(cells, &s.cost));
+                }
+            }
+            Some((_, groups)) => {
+                for g in groups {
+                    let mut cells = g.keys.clone();
+                    cells.extend([count(g.sessions), duration(g.sums.active_ms())]);
+                    f(&with_money(cells, &g.sums.cost()));
+                }
+            }
+        }
+    }
 }
 
 fn money_cells(c: &Cost) -> Vec<String> {
@@ -85,75 +147,44 @@ const MONEY_HEADERS: [&str; 7] = [
     "Total",
 ];
 
-/// A row's leading cells and the amounts that follow them.
-type Row = (Vec<String>, Cost);
-
-pub fn grid(report: &MeterReport) -> Grid {
+pub fn grid<'r>(report: &'r MeterReport<'r>) -> Grid<MeterRows<'r>> {
     let t = &report.totals;
-    // Each row: its leading cells, then the money columns.
-    let (lead, numeric, rows, total): (Vec<String>, Vec<bool>, Vec<Row>, Vec<String>) =
-        match &report.groups {
-            None => (
-                ["Session", "Model", "Active", "Requests"]
-                    .map(String::from)
-                    .to_vec(),
-                vec![false, false, true, true],
-                report
-                    .sessions
-                    .iter()
-                    .map(|s| {
-                        let cells = vec![
-                            s.usage.session_id.to_string(),
-                            model_cell(s),
-                            duration(s.quantities.active_ms),
-                            count(s.quantities.requests),
-                        ];
-                        (cells, s.cost)
-                    })
-                    .collect(),
-                vec![
-                    format!("Total ({} sessions)", count(t.sessions)),
-                    String::new(),
-                    duration(t.active_ms),
-                    count(t.requests),
-                ],
-            ),
-            Some((by, groups)) => {
-                // One column per grouping key.
-                let mut lead: Vec<String> = by.iter().map(|b| capitalize(b.name())).collect();
-                let mut numeric = vec![false; by.len()];
-                let mut total = vec![String::new(); by.len()];
-                total[0] = "Total".into();
-                lead.extend(["Sessions".into(), "Active".into()]);
-                numeric.extend([true, true]);
-                total.extend([count(t.sessions), duration(t.active_ms)]);
-                let rows = groups
-                    .iter()
-                    .map(|g| {
-                        let mut cells = g.keys.clone();
-                        cells.extend([count(g.sessions), duration(g.sums.active_ms())]);
-                        (cells, g.sums.cost())
-                    })
-                    .collect();
-                (lead, numeric, rows, total)
-            }
-        };
-    let with_money = |mut cells: Vec<String>, cost: &Cost| {
-        cells.extend(money_cells(cost));
-        cells
+    let (lead, numeric, total): (Vec<String>, Vec<bool>, Vec<String>) = match &report.groups {
+        None => (
+            ["Session", "Model", "Active", "Requests"]
+                .map(String::from)
+                .to_vec(),
+            vec![false, false, true, true],
+            vec![
+                format!("Total ({} sessions)", count(t.sessions)),
+                String::new(),
+                duration(t.active_ms),
+                count(t.requests),
+            ],
+        ),
+        Some((by, _)) => {
+            // One column per grouping key.
+            let mut lead: Vec<String> = by.iter().map(|b| capitalize(b.name())).collect();
+            let mut numeric = vec![false; by.len()];
+            let mut total = vec![String::new(); by.len()];
+            total[0] = "Total".into();
+            lead.extend(["Sessions".into(), "Active".into()]);
+            numeric.extend([true, true]);
+            total.extend([count(t.sessions), duration(t.active_ms)]);
+            (lead, numeric, total)
+        }
     };
     let mut header = lead;
     header.extend(MONEY_HEADERS.map(String::from));
     let mut numeric = numeric;
     numeric.extend([true; 7]);
+    let mut total = total;
+    total.extend(money_cells(&t.cost));
     Grid {
         header,
         numeric,
-        rows: rows
-            .into_iter()
-            .map(|(cells, cost)| with_money(cells, &cost))
-            .collect(),
-        total: with_money(total, &t.cost),
+        rows: MeterRows(report),
+        total,
     }
 }
 

@@ -1,31 +1,46 @@
 //! The aligned terminal table.
 
-use super::Grid;
+use std::io::{self, Write};
 
-pub fn render(g: &Grid) -> String {
-    let cols = g.header.len();
-    let mut width = vec![0usize; cols];
-    for row in std::iter::once(&g.header)
-        .chain(&g.rows)
-        .chain(std::iter::once(&g.total))
-    {
+use super::{Grid, Rows};
+
+pub fn render<R: Rows>(g: &Grid<R>) -> String {
+    let mut out = Vec::new();
+    write(g, &mut out).expect("writing to memory");
+    String::from_utf8(out).expect("cells are UTF-8")
+}
+
+/// Two passes over the rows (widths, then text), so rows need not be held in memory.
+pub fn write<R: Rows>(g: &Grid<R>, w: &mut dyn Write) -> io::Result<()> {
+    let mut width = vec![0usize; g.header.len()];
+    let mut measure = |row: &[String]| {
         for (i, c) in row.iter().enumerate() {
             width[i] = width[i].max(c.chars().count());
         }
-    }
-    let line = |row: &Vec<String>| {
-        let cells: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                if g.numeric[i] {
-                    format!("{c:>w$}", w = width[i])
-                } else {
-                    format!("{c:<w$}", w = width[i])
-                }
-            })
-            .collect();
-        cells.join("  ").trim_end().to_string() + "\n"
+    };
+    measure(&g.header);
+    g.rows.each(&mut measure);
+    measure(&g.total);
+    let mut buf = String::new();
+    let mut line = |row: &[String], w: &mut dyn Write| {
+        buf.clear();
+        for (i, c) in row.iter().enumerate() {
+            if i > 0 {
+                buf.push_str("  ");
+            }
+            let pad = width[i] - c.chars().count();
+            if g.numeric[i] {
+                buf.extend(std::iter::repeat_n(' ', pad));
+                buf.push_str(c);
+            } else {
+                buf.push_str(c);
+                buf.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        let end = buf.trim_end().len();
+        buf.truncate(end);
+        buf.push('\n');
+        w.write_all(buf.as_bytes())
     };
     let rule: String = width
         .iter()
@@ -33,14 +48,60 @@ pub fn render(g: &Grid) -> String {
         .collect::<Vec<_>>()
         .join("  ")
         + "\n";
-    let mut out = line(&g.header);
-    out.push_str(&rule);
-    for r in &g.rows {
-        out.push_str(&line(r));
-    }
+    line(&g.header, w)?;
+    w.write_all(rule.as_bytes())?;
+    let mut result = Ok(());
+    g.rows.each(&mut |r| {
+        if result.is_ok() {
+            result = line(r, w);
+        }
+    });
+    result?;
     if !g.total.is_empty() {
-        out.push_str(&rule);
-        out.push_str(&line(&g.total));
+        w.write_all(rule.as_bytes())?;
+        line(&g.total, w)?;
     }
-    out
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid() -> Grid {
+        let cells = |r: &[&str]| r.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        Grid {
+            header: cells(&["Name", "N", "Note"]),
+            numeric: vec![false, true, false],
+            rows: vec![cells(&["é-a", "1", "x"]), cells(&["bb", "1,000", ""])],
+            total: cells(&["Total", "1,001", ""]),
+        }
+    }
+
+    /// Widths count characters (é is one), numbers align right, text left, two spaces
+    /// between columns, trailing padding trimmed, rules above and below the body.
+    #[test]
+    fn columns_align_by_characters_and_lines_are_trimmed() {
+        let want = "\
+Name       N  Note
+-----  -----  ----
+é-a        1  x
+bb     1,000
+-----  -----  ----
+Total  1,001
+";
+        assert_eq!(render(&grid()), want);
+    }
+
+    #[test]
+    fn markdown_marks_numbers_and_bolds_the_total() {
+        let want = "\
+| Name | N | Note |
+| --- | ---: | --- |
+| é-a | 1 | x |
+| bb | 1,000 |  |
+| **Total** | **1,001** |  |
+";
+        assert_eq!(super::super::markdown::render(&grid()), want);
+    }
 }

@@ -47,7 +47,7 @@ impl Report {
         self.pricing_versions.push(m.table.version.clone());
         self.sections.push(Section {
             title: "Metered sessions".into(),
-            tables: vec![(None, export::grid(m))],
+            tables: vec![(None, export::grid(m).materialize())],
             notes: Vec::new(),
         });
         self.data
