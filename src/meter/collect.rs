@@ -63,6 +63,7 @@ impl std::hash::Hasher for QuickHash {
 }
 
 pub type QuickMap<K, V> = HashMap<K, V, BuildHasherDefault<QuickHash>>;
+pub type QuickSet<K> = HashSet<K, BuildHasherDefault<QuickHash>>;
 
 /// A billable event with where it came from.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -135,6 +136,16 @@ pub struct FilePart {
     pub skipped: Vec<Skipped>,
     pub queued: u64,
     pub stream_errors: Vec<String>,
+}
+
+impl FilePart {
+    /// This file's part, then the next file's.
+    pub fn append(&mut self, next: FilePart) {
+        self.not_billed.add(&next.not_billed);
+        self.skipped.extend(next.skipped);
+        self.queued += next.queued;
+        self.stream_errors.extend(next.stream_errors);
+    }
 }
 
 /// Bytes of state a record adds, roughly (for the memory budget): an id hash per event, the

@@ -93,12 +93,14 @@ pub fn meter_each(
     // Without --skip-invalid the error reported is the first in input order; files after a
     // failed one need not be read.
     let failed_at = AtomicUsize::new(usize::MAX);
-    let parts: Vec<Option<Result<collect::FilePart>>> = sources
+    // Folded in input order as files finish, not collected: a fleet's 100,000 files would
+    // otherwise each hold a part until the last is read.
+    let part = sources
         .par_iter()
         .enumerate()
         .map(|(i, src)| {
             if failed_at.load(Ordering::Relaxed) < i {
-                return None;
+                return Ok(collect::FilePart::default());
             }
             let mut c = collect::Collector::new(i as u32, src, opts.skip_invalid, &store);
             let read = ingest::read_source(src, &mut c);
@@ -106,17 +108,23 @@ pub fn meter_each(
             if read.is_err() {
                 failed_at.fetch_min(i, Ordering::Relaxed);
             }
-            Some(read.map(|()| part))
+            read.map(|()| part)
         })
-        .collect();
-    let mut summary = MeterSummary::default();
-    for part in parts.into_iter().flatten() {
-        let part = part?;
-        summary.skipped.extend(part.skipped);
-        summary.queued_events += part.queued;
-        summary.stream_errors.extend(part.stream_errors);
-        summary.transcript_dropped.add(&part.not_billed);
-    }
+        .reduce(
+            || Ok(collect::FilePart::default()),
+            |a, b| {
+                let (mut a, b) = (a?, b?);
+                a.append(b);
+                Ok(a)
+            },
+        )?;
+    let mut summary = MeterSummary {
+        skipped: part.skipped,
+        queued_events: part.queued,
+        stream_errors: part.stream_errors,
+        transcript_dropped: part.not_billed,
+        ..MeterSummary::default()
+    };
     let problems = Mutex::new(Vec::new());
     let unselected = AtomicUsize::new(0);
     let (spilled, dropped) = store.finish(&files, |usage, p| {

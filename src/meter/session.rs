@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::collect::{origin, Accum, Billable};
+use super::collect::{origin, Accum, Billable, QuickSet};
 use super::runtime::Clock;
 use super::{CacheTtl, MeterOptions};
 use crate::error::Skipped;
@@ -30,7 +30,8 @@ pub fn finalize(
     // De-duplicate by id (first copy in input order wins), then order by processed_at.
     acc.events.sort_by_key(|e| e.pos);
     let first_copy: Vec<bool> = {
-        let mut ids: HashSet<&str> = HashSet::with_capacity(acc.events.len());
+        let mut ids: QuickSet<&str> =
+            QuickSet::with_capacity_and_hasher(acc.events.len(), Default::default());
         acc.events.iter().map(|e| ids.insert(&*e.id)).collect()
     };
     let mut keep = first_copy.into_iter();
