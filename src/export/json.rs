@@ -2,6 +2,7 @@
 //! quantities as integers), plus additive keys: `agent`, `duplicate_events` per session,
 //! `groups`, `skipped` and more `dropped` counters at the top.
 
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -166,11 +167,31 @@ pub fn render(r: &MeterReport) -> String {
 
 /// Write the document to `w` (pretty-printed, with a final newline).
 pub fn render_to(r: &MeterReport, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    // The sessions are most of the document (a kilobyte each): rendered in parallel and
+    // spliced into the pretty-printed rest, where an empty `sessions` array marks their place.
+    let mut head = Vec::new();
+    serde_json::to_writer_pretty(&mut head, &doc(r, &[]))?;
+    let at = memchr::memmem::find(&head, SESSIONS_MARK)
+        .expect("the sessions key is at the top level")
+        + SESSIONS_MARK.len();
+    w.write_all(&head[..at - 1])?;
+    if r.sessions.is_empty() {
+        w.write_all(b"]")?;
+    } else {
+        write_sessions(r.sessions, w)?;
+        w.write_all(b"\n  ]")?;
+    }
+    w.write_all(&head[at..])?;
+    w.write_all(b"\n")
+}
+
+/// The document with these sessions.
+fn doc<'a>(r: &'a MeterReport, sessions: &'a [RatedSession]) -> Doc<'a> {
     let t = &r.totals;
-    let doc = Doc {
+    Doc {
         schema: SCHEMA,
         pricing: json!({"name": r.table.name, "version": r.table.version}),
-        sessions: Sessions(r.sessions),
+        sessions: Sessions(sessions),
         totals: json!({
             "sessions": t.sessions,
             "active_ms": t.active_ms,
@@ -223,7 +244,87 @@ pub fn render_to(r: &MeterReport, w: &mut dyn std::io::Write) -> std::io::Result
                 }).collect::<Vec<_>>(),
             })
         }),
-    };
-    serde_json::to_writer_pretty(&mut *w, &doc)?;
-    w.write_all(b"\n")
+    }
+}
+
+/// The empty sessions array as `to_writer_pretty` writes it at the top level (a string's
+/// newlines are escaped, so only the key itself can match).
+const SESSIONS_MARK: &[u8] = b"\n  \"sessions\": []";
+
+/// The elements of the top-level sessions array, byte for byte as `to_writer_pretty` writes
+/// them at depth 2: each one pretty-printed alone, its lines indented 4 more spaces. A few
+/// thousand at a time, so the rendered text held stays small.
+fn write_sessions(sessions: &[RatedSession], w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    const PER_TASK: usize = 256;
+    for (n, window) in sessions.chunks(PER_TASK * 16).enumerate() {
+        let parts: Vec<Vec<u8>> = window
+            .par_chunks(PER_TASK)
+            .enumerate()
+            .map(|(k, chunk)| {
+                let mut out = Vec::with_capacity(chunk.len() * 1536);
+                let mut one = Vec::with_capacity(2048);
+                for (i, s) in chunk.iter().enumerate() {
+                    let first = n == 0 && k == 0 && i == 0;
+                    out.extend_from_slice(if first { b"\n    " } else { b",\n    " });
+                    one.clear();
+                    serde_json::to_writer_pretty(&mut one, &session(s)).expect("plain data");
+                    for (j, line) in one.split(|&b| b == b'\n').enumerate() {
+                        if j > 0 {
+                            out.extend_from_slice(b"\n    ");
+                        }
+                        out.extend_from_slice(line);
+                    }
+                }
+                out
+            })
+            .collect();
+        for p in parts {
+            w.write_all(&p)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meter::MeterSummary;
+    use crate::pricing::PriceTable;
+    use crate::rate::Rater;
+    use crate::usage::SessionUsage;
+
+    /// Sessions rendered in parallel and spliced in give, byte for byte, what pretty-printing
+    /// the whole document at once gives: for no session, one, across a task's and a window's
+    /// edge, and with strings that look like the splice mark or hold newlines.
+    #[test]
+    fn spliced_sessions_read_as_one_pretty_document() {
+        let table = PriceTable::bundled().unwrap();
+        let rater = Rater::new(&table, Default::default());
+        let sessions: Vec<RatedSession> = (0..4200)
+            .map(|i| {
+                let usage = SessionUsage {
+                    session_id: format!("sesn_{i}").into(),
+                    agent: (i % 3 == 0).then(|| "a\n  \"sessions\": []".into()),
+                    first_event_at: Some(i as i64 * 1000),
+                    warnings: if i % 7 == 0 {
+                        vec!["line\nbreak".into()]
+                    } else {
+                        Vec::new()
+                    },
+                    ..Default::default()
+                };
+                rater.rate(usage).0
+            })
+            .collect();
+        let summary = MeterSummary::default();
+        for n in [0, 1, 2, 256, 257, 4096, 4097, 4200] {
+            let r = MeterReport::new(&table, &sessions[..n], &summary, &[]);
+            let mut want = serde_json::to_vec_pretty(&doc(&r, r.sessions)).unwrap();
+            want.push(b'\n');
+            assert!(
+                render(&r).as_bytes() == want.as_slice(),
+                "{n} sessions differ"
+            );
+        }
+    }
 }
