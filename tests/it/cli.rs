@@ -171,6 +171,56 @@ fn a_date_with_no_price_in_force_is_an_error() {
     );
 }
 
+/// Files are read in parallel, yet the error is always the first bad record in input order,
+/// and with --skip-invalid the list follows input order (files sorted by name).
+#[test]
+fn the_first_bad_file_in_input_order_is_the_error() {
+    let tmp = Tmp::new();
+    for i in 0..64 {
+        let id = format!("s{i:02}");
+        let mut text = ndjson(&[
+            session(&id, "claude-sonnet-4-6"),
+            ev(
+                &format!("{id}a"),
+                "session.status_running",
+                "2026-06-10T10:00:00Z",
+            ),
+        ]);
+        // From file 30 on, each has a bad line 3: the thread that starts on the second half
+        // meets one at once, long before the first half reaches file 30.
+        if i >= 30 {
+            text.push_str("not json\n");
+        }
+        tmp.write(&format!("runs/{id}.ndjson"), &text);
+    }
+    let dir = tmp.path("runs").display().to_string();
+    let name = |i: u32| {
+        tmp.path(&format!("runs/s{i:02}.ndjson"))
+            .display()
+            .to_string()
+    };
+    for _ in 0..5 {
+        let r = run(["meter", dir.as_str()]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("error: {}:3: ", name(30))),
+            "{}",
+            r.stderr
+        );
+    }
+    let r = run(["meter", dir.as_str(), "--skip-invalid", "-f", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out: Value = serde_json::from_str(&r.stdout).unwrap();
+    let files: Vec<_> = out["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["file"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(files, (30..64).map(name).collect::<Vec<_>>());
+    assert_eq!(out["totals"]["sessions"], 64);
+}
+
 #[test]
 fn skip_invalid_goes_on_and_lists_every_skipped_record() {
     let text = format!(
