@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod meter;
 pub mod money;
 pub mod pricing;
+pub mod progress;
 pub mod project;
 pub mod rate;
 pub mod reconcile;

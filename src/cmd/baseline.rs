@@ -40,7 +40,7 @@ pub fn run(args: BaselineArgs) -> Result<i32> {
         .map_err(|e| Error::new(format!("--key: {e}")))?;
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
     let sources = ingest::discover(&args.paths)?;
-    let metered = meter::meter(&sources, &MeterOptions::default())?;
+    let metered = meter::meter(&sources, &MeterOptions::with_progress())?;
     if metered.sessions.is_empty() {
         return Err(Error::new("the run has no sessions: nothing to baseline"));
     }

@@ -303,7 +303,7 @@ pub fn run(args: CheckArgs) -> Result<i32> {
         .map_err(|e| Error::new(format!("--key: {e}")))?;
     let today = PriceTable::load_or_bundled(args.pricing.as_deref())?;
     let sources = ingest::discover(&args.paths)?;
-    let metered = meter::meter(&sources, &MeterOptions::default())?;
+    let metered = meter::meter(&sources, &MeterOptions::with_progress())?;
     let opts = CheckOptions {
         key,
         total_limits,

@@ -222,7 +222,7 @@ fn run_reprice(args: &CompareArgs) -> Result<i32> {
     }
     let vs = variants(args)?;
     let sources = ingest::discover(&args.paths)?;
-    let metered = meter::meter(&sources, &MeterOptions::default())?;
+    let metered = meter::meter(&sources, &MeterOptions::with_progress())?;
     let priced = reprice(&metered.sessions, &vs, args.tz)?;
     let totals: Vec<Cost> = priced.iter().map(|p| total(p)).collect();
     let first = totals[0].total();
@@ -351,7 +351,7 @@ fn run_reprice(args: &CompareArgs) -> Result<i32> {
 }
 
 fn side(paths: &[String], table: &PriceTable, tz: Zone) -> Result<Vec<RatedSession>> {
-    let (sessions, _, _) = meter_rated(paths, table, &MeterOptions::default(), tz, true)?;
+    let (sessions, _, _) = meter_rated(paths, table, &MeterOptions::with_progress(), tz, true)?;
     Ok(sessions)
 }
 

@@ -248,7 +248,7 @@ pub fn run(args: ExportArgs) -> Result<i32> {
     // FOCUS charge periods are UTC days, so items are cut at UTC midnight.
     let opts = MeterOptions {
         skip_invalid: args.skip_invalid,
-        ..Default::default()
+        ..MeterOptions::with_progress()
     };
     let (sessions, _, skipped) = meter_rated(&args.paths, &table, &opts, Zone::default(), true)?;
     for s in &skipped {

@@ -157,7 +157,7 @@ pub fn run(args: FitArgs) -> Result<i32> {
         &sources,
         &MeterOptions {
             skip_invalid: args.skip_invalid,
-            ..Default::default()
+            ..MeterOptions::with_progress()
         },
     )?;
     if metered.sessions.is_empty() {

@@ -237,6 +237,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
             args.project.clone(),
             args.tz,
         )?,
+        progress: true,
     };
     let paths = match (args.paths.is_empty(), args.source) {
         (false, _) => args.paths.clone(),

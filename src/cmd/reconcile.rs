@@ -65,7 +65,7 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
     let (sessions, _, _) = meter_rated(
         &args.paths,
         &table,
-        &MeterOptions::default(),
+        &MeterOptions::with_progress(),
         Zone::default(),
         true,
     )?;

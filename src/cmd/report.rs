@@ -153,7 +153,7 @@ pub fn run(args: ReportArgs) -> Result<i32> {
     } else {
         let opts = MeterOptions {
             skip_invalid: args.skip_invalid,
-            ..Default::default()
+            ..MeterOptions::with_progress()
         };
         Some(meter_rated(&args.paths, &table, &opts, args.tz, true)?)
     };

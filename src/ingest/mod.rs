@@ -10,12 +10,17 @@ pub mod transcript;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 use record::{Parsed, Record};
+
+/// Bytes read from inputs so far in this process, as stored (a compressed file's compressed
+/// bytes): a progress display compares it with the inputs' sizes.
+pub static READ_BYTES: AtomicU64 = AtomicU64::new(0);
 
 /// One input: a file, or standard input.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -178,6 +183,7 @@ fn read_plain_file(path: &Path, src: &Source, sink: &mut (impl Sink + Send)) -> 
         return Ok(false);
     }
     if len <= SMALL {
+        READ_BYTES.fetch_add(len, Ordering::Relaxed);
         read_bytes(&head, src, sink)?;
         return Ok(true);
     }
@@ -188,6 +194,17 @@ fn read_plain_file(path: &Path, src: &Source, sink: &mut (impl Sink + Send)) -> 
     };
     read_ndjson_ranges(&file, len, src, sink, lines)?;
     Ok(true)
+}
+
+/// A reader that adds what it reads to [`READ_BYTES`].
+struct Counted<R>(R);
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read(buf)?;
+        READ_BYTES.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 fn is_compressed(magic: &[u8]) -> bool {
@@ -201,8 +218,8 @@ fn read_stream(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
         None => Error::new(format!("<stdin>: {e}")),
     };
     let raw: Box<dyn Read + Send> = match &src.path {
-        Some(p) => Box::new(File::open(p).map_err(|e| Error::io(p, e))?),
-        None => Box::new(io::stdin()),
+        Some(p) => Box::new(Counted(File::open(p).map_err(|e| Error::io(p, e))?)),
+        None => Box::new(Counted(io::stdin())),
     };
     let mut reader = decompress(BufReader::with_capacity(1 << 16, raw)).map_err(io_err)?;
     // Peek enough to detect the encoding, then keep those bytes as the start of the stream.
@@ -631,6 +648,7 @@ fn read_ndjson_ranges(
                 Some(p) => Error::io(p, e),
                 None => Error::new(format!("{}: {e}", src.name)),
             };
+            READ_BYTES.fetch_add(range.end - range.start, Ordering::Relaxed);
             let lines_in = lines_starting_in(file, len, range, buf).map_err(io_err)?;
             Ok(parse_chunk(&buf[lines_in], lines))
         },

@@ -3,8 +3,7 @@
 //! for the random draws and for the quantile sketch. Runs are independent (one seeded RNG per
 //! run), so results do not depend on threads, and memory does not grow with the run count.
 
-use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -357,13 +356,10 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
 
     let (n_months, n_agents) = (plan.months.len(), plan.agents.len());
     let done = AtomicU64::new(0);
-    let finished = AtomicBool::new(false);
-    let show = opts.progress && std::io::stderr().is_terminal();
-    let result = std::thread::scope(|scope| {
-        if show {
-            scope.spawn(|| progress(&done, &finished, opts.runs as u64));
-        }
-        let r = (0..opts.runs as u64)
+    let runs = opts.runs as u64;
+    let line = |_| crate::progress::bar(done.load(Ordering::Relaxed), runs, "runs");
+    let result = crate::progress::during(opts.progress, line, || {
+        (0..runs)
             .into_par_iter()
             .fold(
                 || McResult::empty(n_months, n_agents),
@@ -414,37 +410,7 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
                     acc
                 },
             )
-            .reduce(|| McResult::empty(n_months, n_agents), McResult::merge);
-        finished.store(true, Ordering::Relaxed);
-        r
+            .reduce(|| McResult::empty(n_months, n_agents), McResult::merge)
     });
     Ok(McResult { notes, ..result })
-}
-
-/// A one-line progress bar on stderr, redrawn until the work is finished.
-fn progress(done: &AtomicU64, finished: &AtomicBool, total: u64) {
-    use std::io::Write;
-    let start = std::time::Instant::now();
-    let mut drawn = false;
-    while !finished.load(Ordering::Relaxed) {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        // Only for runs that take more than a moment.
-        if start.elapsed().as_millis() < 300 {
-            continue;
-        }
-        let d = done.load(Ordering::Relaxed).min(total);
-        let width = 30;
-        let filled = (d * width / total.max(1)) as usize;
-        eprint!(
-            "\r[{}{}] {:>3}% {d}/{total} runs",
-            "#".repeat(filled),
-            "-".repeat(width as usize - filled),
-            d * 100 / total.max(1)
-        );
-        let _ = std::io::stderr().flush();
-        drawn = true;
-    }
-    if drawn {
-        eprint!("\r{}\r", " ".repeat(60));
-    }
 }
