@@ -16,16 +16,18 @@ pub fn during<R>(
         return work();
     }
     let finished = AtomicBool::new(false);
-    // Set even if `work` panics, so the drawing thread (and the scope joining it) ends.
-    struct Finish<'a>(&'a AtomicBool);
+    // Set, and the drawing thread woken, even if `work` panics: the scope joining that thread
+    // ends at once.
+    struct Finish<'a>(&'a AtomicBool, std::thread::Thread);
     impl Drop for Finish<'_> {
         fn drop(&mut self) {
             self.0.store(true, Ordering::Relaxed);
+            self.1.unpark();
         }
     }
     std::thread::scope(|scope| {
-        scope.spawn(|| draw(&finished, &line));
-        let _finish = Finish(&finished);
+        let drawer = scope.spawn(|| draw(&finished, &line));
+        let _finish = Finish(&finished, drawer.thread().clone());
         work()
     })
 }
@@ -34,7 +36,7 @@ fn draw(finished: &AtomicBool, line: &(impl Fn(Duration) -> String + Sync)) {
     let start = Instant::now();
     let mut width = 0usize;
     while !finished.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::park_timeout(Duration::from_millis(100));
         // Only for work that takes more than a moment.
         if start.elapsed() < Duration::from_millis(300) || finished.load(Ordering::Relaxed) {
             continue;
