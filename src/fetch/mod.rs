@@ -303,12 +303,15 @@ pub fn fetch(client: &Client, opts: &FetchOptions) -> Result<FetchSummary> {
     let events = AtomicU64::new(0);
     let unchanged = AtomicU64::new(0);
     let total = sessions.len() as u64;
-    let show = opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.concurrency.max(1))
         .build()
         .map_err(|e| Error::new(e.to_string()))?;
-    let results: Vec<Result<()>> = pool.install(|| {
+    let line = |_| {
+        let bar = crate::progress::bar(done.load(Ordering::Relaxed), total, "sessions");
+        format!("{bar}, {} events", events.load(Ordering::Relaxed))
+    };
+    let fetch_all = || {
         sessions
             .par_iter()
             .map(|s| {
@@ -324,20 +327,12 @@ pub fn fetch(client: &Client, opts: &FetchOptions) -> Result<FetchSummary> {
                         write_atomically(&path, &lines)
                     })
                 };
-                let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if show {
-                    eprint!(
-                        "\r{d}/{total} sessions, {} events",
-                        events.load(Ordering::Relaxed)
-                    );
-                }
+                done.fetch_add(1, Ordering::Relaxed);
                 r
             })
-            .collect()
-    });
-    if show {
-        eprintln!();
-    }
+            .collect::<Vec<Result<()>>>()
+    };
+    let results = crate::progress::during(opts.progress, line, || pool.install(fetch_all));
     results.into_iter().collect::<Result<Vec<()>>>()?;
     let unchanged = unchanged.load(Ordering::Relaxed);
     Ok(FetchSummary {
