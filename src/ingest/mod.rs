@@ -494,8 +494,8 @@ fn parse_chunk(chunk: &[u8], lines: Lines) -> ChunkOut {
 /// Parse work units on every core and feed what they give to `sink` in input order, as it
 /// comes: no batch barrier, so no core waits for the slowest chunk of a batch. `next` hands
 /// out the units (called under a lock, in order); each worker keeps a scratch buffer for
-/// `parse`. At most WINDOW units are taken ahead of the one the sink waits for, so memory
-/// stays flat whatever the input.
+/// `parse`. At most `window` units (6 per worker, and 2) are taken ahead of the one the sink
+/// waits for, so memory stays flat whatever the input.
 fn pipeline<C: Send>(
     mut next: impl FnMut() -> Result<Option<C>> + Send,
     parse: impl Fn(C, &mut Vec<u8>) -> Result<ChunkOut> + Sync,
@@ -707,8 +707,9 @@ fn read_ndjson_stream(
     sink: &mut (impl Sink + Send),
     lines: Lines,
 ) -> Result<()> {
-    let batch_len = 2 * rayon::current_num_threads().max(1);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(batch_len);
+    // Decoded chunks waiting for a parser: enough to keep every core busy.
+    let depth = 2 * rayon::current_num_threads().max(1);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(depth);
     let (pool_tx, pool_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
         scope.spawn(move || {
