@@ -57,6 +57,13 @@ pub struct RequestUsage {
     pub speed: Speed,
     pub inference_geo: Option<Arc<str>>,
     pub tokens: Tokens,
+    /// An advisor consultation (Claude Code's `usage.iterations`): shown as its own spend.
+    #[serde(default)]
+    pub advisor: bool,
+    /// A later inference of the request before it (`usage.iterations`), not a request of
+    /// its own: counted in tokens and cost, not in requests.
+    #[serde(default)]
+    pub continues: bool,
     #[serde(skip)]
     pub origin: Option<Origin>,
 }
@@ -138,10 +145,15 @@ impl SessionUsage {
         t
     }
 
+    /// Model requests: a request that ran several inferences counts once.
+    pub fn request_count(&self) -> u64 {
+        self.requests.iter().filter(|r| !r.continues).count() as u64
+    }
+
     pub fn quantities(&self) -> Quantities {
         Quantities {
             active_ms: self.active_ms(),
-            requests: self.requests.len() as u64,
+            requests: self.request_count(),
             tokens: self.tokens(),
             web_searches: self.web_searches.len() as u64,
         }

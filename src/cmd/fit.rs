@@ -137,7 +137,7 @@ fn observe(by_agent: &mut BTreeMap<String, Observed>, s: &SessionUsage) {
         }
     }
     o.minutes.push(s.active_ms() as f64 / 60_000.0);
-    o.requests.push(s.requests.len() as f64);
+    o.requests.push(s.request_count() as f64);
     o.searches.push(s.web_searches.len() as f64);
     if let Some(t) = s.first_event_at {
         o.first = o.first.min(t);

@@ -31,9 +31,10 @@ pub struct MeterArgs {
     /// None with --source claude-code: the default transcript folders.
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
-    /// Where the runs come from: Managed Agents exports, or Claude Code transcripts (whose
-    /// default folders are read when no PATH is given: $CLAUDE_CONFIG_DIR/projects, else
-    /// ~/.config/claude/projects and ~/.claude/projects).
+    /// Where the runs come from: Managed Agents exports, or Claude Code transcripts (every
+    /// file read as a transcript, never detected; their default folders are read when no
+    /// PATH is given: $CLAUDE_CONFIG_DIR/projects, else ~/.config/claude/projects and
+    /// ~/.claude/projects).
     #[arg(long, value_enum, default_value_t = InputSource::ManagedAgents)]
     pub source: InputSource,
     /// Only usage on or after this local date (YYYYMMDD or YYYY-MM-DD, in --tz).
@@ -238,6 +239,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
             args.tz,
         )?,
         progress: true,
+        claude_code: args.source == InputSource::ClaudeCode,
     };
     let paths = match (args.paths.is_empty(), args.source) {
         (false, _) => args.paths.clone(),

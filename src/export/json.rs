@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::money::exact;
-use crate::rate::{ByCategory, Category, Cost, RatedSession};
+use crate::rate::{AdvisorSpend, ByCategory, Category, Cost, RatedSession};
 use crate::report::group::names;
 use crate::report::MeterReport;
 use crate::time::format_ms;
@@ -96,6 +96,26 @@ struct SessionOut<'a> {
     warnings: &'a [String],
     duplicate_events: u64,
     out_of_order_events: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    advisor: Vec<AdvisorOut<'a>>,
+}
+
+/// Advisor consultations at one model: part of the session's cost, shown on their own.
+#[derive(Serialize)]
+struct AdvisorOut<'a> {
+    model: &'a str,
+    iterations: u64,
+    cost: String,
+}
+
+fn advisor(list: &[AdvisorSpend]) -> Vec<AdvisorOut<'_>> {
+    list.iter()
+        .map(|a| AdvisorOut {
+            model: &a.model,
+            iterations: a.iterations,
+            cost: exact(a.cost),
+        })
+        .collect()
 }
 
 fn session(s: &RatedSession) -> SessionOut<'_> {
@@ -120,6 +140,7 @@ fn session(s: &RatedSession) -> SessionOut<'_> {
         warnings: &s.warnings,
         duplicate_events: u.duplicate_events,
         out_of_order_events: u.out_of_order_events,
+        advisor: advisor(&s.advisor),
     }
 }
 
@@ -155,6 +176,9 @@ struct Doc<'a> {
     dropped: Value,
     skipped: Value,
     stream_errors: &'a [String],
+    /// Inputs that gave nothing to meter, each `FILE: why`.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    empty_files: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     groups: Option<Value>,
 }
@@ -188,18 +212,22 @@ pub fn render_to(r: &MeterReport, w: &mut dyn std::io::Write) -> std::io::Result
 /// The document with these sessions.
 fn doc<'a>(r: &'a MeterReport, sessions: &'a [RatedSession]) -> Doc<'a> {
     let t = &r.totals;
+    let mut totals = json!({
+        "sessions": t.sessions,
+        "active_ms": t.active_ms,
+        "requests": t.requests,
+        "tokens": tokens(&t.tokens),
+        "web_searches": t.web_searches,
+        "cost": cost(&t.cost),
+    });
+    if !t.advisor.is_empty() {
+        totals["advisor"] = serde_json::to_value(advisor(&t.advisor)).expect("plain data");
+    }
     Doc {
         schema: SCHEMA,
         pricing: json!({"name": r.table.name, "version": r.table.version}),
         sessions: Sessions(sessions),
-        totals: json!({
-            "sessions": t.sessions,
-            "active_ms": t.active_ms,
-            "requests": t.requests,
-            "tokens": tokens(&t.tokens),
-            "web_searches": t.web_searches,
-            "cost": cost(&t.cost),
-        }),
+        totals,
         dropped: json!({
             "duplicate_events": r.duplicate_events,
             "queued_events": r.summary.queued_events,
@@ -207,6 +235,8 @@ fn doc<'a>(r: &'a MeterReport, sessions: &'a [RatedSession]) -> Doc<'a> {
             "sidechain_replays": r.summary.transcript_dropped.sidechain_replays,
             "synthetic": r.summary.transcript_dropped.synthetic,
             "api_errors": r.summary.transcript_dropped.api_errors,
+            "progress_copies": r.summary.transcript_dropped.progress_copies,
+            "usage_on_other_lines": r.summary.transcript_dropped.other_types,
             "unselected_sessions": r.summary.unselected_sessions,
             "invalid_records": r.skipped.len(),
         }),
@@ -222,6 +252,7 @@ fn doc<'a>(r: &'a MeterReport, sessions: &'a [RatedSession]) -> Doc<'a> {
             })
             .collect(),
         stream_errors: &r.summary.stream_errors,
+        empty_files: &r.summary.empty_files,
         groups: r.groups.as_ref().map(|(by, rows)| {
             json!({
                 "by": names(by),

@@ -244,11 +244,31 @@ pub fn notes(report: &MeterReport) -> Vec<String> {
         (d.sidechain_replays, "sidechain replay(s) of a message already counted dropped"),
         (d.synthetic, "<synthetic> model line(s) skipped (written by Claude Code, not billed)"),
         (d.api_errors, "API error line(s) skipped (the request failed)"),
+        (d.progress_copies, "progress line(s) carrying a subagent's request not counted again (the subagent's own file has it)"),
+        (d.other_types, "line(s) with usage of a type that is not a request (user, metadata) skipped"),
         (report.summary.unselected_sessions, "session(s) with no usage in --since/--until/--project left out"),
     ] {
         if n > 0 {
             out.push(format!("note: {n} {what}"));
         }
+    }
+    for a in &report.totals.advisor {
+        out.push(format!(
+            "note: advisor consultations at {}: {} ({} iteration(s); included above)",
+            a.model,
+            usd(a.cost),
+            count(a.iterations)
+        ));
+    }
+    const EMPTY_SHOWN: usize = 10;
+    for e in report.summary.empty_files.iter().take(EMPTY_SHOWN) {
+        out.push(format!("note: {e}"));
+    }
+    if report.summary.empty_files.len() > EMPTY_SHOWN {
+        out.push(format!(
+            "note: and {} more file(s) with nothing to meter (--format json lists them all)",
+            report.summary.empty_files.len() - EMPTY_SHOWN
+        ));
     }
     for e in &report.summary.stream_errors {
         out.push(format!(

@@ -40,7 +40,8 @@ impl Source {
     }
 
     /// The Claude Code project of a transcript: the folder under `projects/` it is in (as
-    /// Claude Code names it, e.g. `-home-ana-shop`), else the folder it is in.
+    /// Claude Code names it, e.g. `-home-ana-shop`), else the folder it is in (a subagent
+    /// file's: its session's).
     pub fn project(&self) -> String {
         let Some(path) = &self.path else {
             return "stdin".into();
@@ -54,7 +55,13 @@ impl Source {
             .rposition(|c| c == "projects")
             .filter(|&i| i + 2 < parts.len())
             .map(|i| i + 1);
-        match under_projects.or(parts.len().checked_sub(2)) {
+        // A subagent's file (`<project>/<session>/subagents/agent-<id>.jsonl`) is in its
+        // session's project.
+        let parent = match parts.len().checked_sub(2) {
+            Some(i) if parts[i] == "subagents" => i.checked_sub(2),
+            other => other,
+        };
+        match under_projects.or(parent) {
             Some(i) => parts[i].to_string(),
             None => "(none)".into(),
         }
@@ -155,19 +162,30 @@ const SMALL: u64 = 64 << 10;
 /// size. (Memory-mapping was no faster, and the kernel left part of every mapped file
 /// resident.)
 pub fn read_source(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
+    read_source_as(src, false, sink)
+}
+
+/// [`read_source`], reading the source as a Claude Code transcript when `transcript` is set
+/// (`--source claude-code`), whatever its content looks like.
+pub fn read_source_as(src: &Source, transcript: bool, sink: &mut (impl Sink + Send)) -> Result<()> {
     #[cfg(unix)]
     if let Some(path) = &src.path {
-        if read_plain_file(path, src, sink)? {
+        if read_plain_file(path, src, transcript, sink)? {
             return Ok(());
         }
     }
-    read_stream(src, sink)
+    read_stream(src, transcript, sink)
 }
 
 /// A regular, uncompressed file: small ones whole, NDJSON by byte range. `false`: not one
 /// of those; the caller streams it.
 #[cfg(unix)]
-fn read_plain_file(path: &Path, src: &Source, sink: &mut (impl Sink + Send)) -> Result<bool> {
+fn read_plain_file(
+    path: &Path,
+    src: &Source,
+    transcript: bool,
+    sink: &mut (impl Sink + Send),
+) -> Result<bool> {
     use std::os::unix::fs::FileExt;
     let io_err = |e: io::Error| Error::io(path, e);
     let file = File::open(path).map_err(io_err)?;
@@ -176,18 +194,19 @@ fn read_plain_file(path: &Path, src: &Source, sink: &mut (impl Sink + Send)) -> 
         return Ok(false);
     }
     let len = meta.len();
-    // Enough to detect the encoding (SSE, a page's first line, a transcript's first keys).
-    let mut head = vec![0u8; len.min(if len <= SMALL { SMALL } else { 4 << 10 }) as usize];
+    // Enough to detect the encoding (SSE, a page's first line, a transcript's first lines,
+    // which may be metadata lines of a few KB).
+    let mut head = vec![0u8; len.min(if len <= SMALL { SMALL } else { 16 << 10 }) as usize];
     file.read_exact_at(&mut head, 0).map_err(io_err)?;
     if is_compressed(&head) {
         return Ok(false);
     }
     if len <= SMALL {
         READ_BYTES.fetch_add(len, Ordering::Relaxed);
-        read_bytes(&head, src, sink)?;
+        read_bytes_as(&head, src, transcript, sink)?;
         return Ok(true);
     }
-    let lines = match detect(&head, src) {
+    let lines = match detect(&head, src, transcript) {
         Encoding::Ndjson => Lines::Records,
         Encoding::Transcript => Lines::Transcript,
         Encoding::Sse | Encoding::Documents => return Ok(false),
@@ -212,7 +231,7 @@ fn is_compressed(magic: &[u8]) -> bool {
 }
 
 /// Read a source as a stream, decompressing it: a reader thread fills reused buffers.
-fn read_stream(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
+fn read_stream(src: &Source, transcript: bool, sink: &mut (impl Sink + Send)) -> Result<()> {
     let io_err = |e: io::Error| match &src.path {
         Some(p) => Error::io(p, e),
         None => Error::new(format!("<stdin>: {e}")),
@@ -230,9 +249,9 @@ fn read_stream(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
         .map_err(io_err)?;
     if (head.len() as u64) < SMALL {
         // The whole input: no reader thread needed.
-        return read_bytes(&head, src, sink);
+        return read_bytes_as(&head, src, transcript, sink);
     }
-    match detect(&head, src) {
+    match detect(&head, src, transcript) {
         Encoding::Sse => sse::read_sse(
             BufReader::with_capacity(1 << 16, io::Cursor::new(head).chain(reader)),
             src,
@@ -251,7 +270,17 @@ fn read_stream(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
 /// Read one source held in memory (any encoding, not compressed), feeding `sink`: the same
 /// decoders and chunked parallel parse as a file, for tests and fuzzing.
 pub fn read_bytes(bytes: &[u8], src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
-    let encoding = detect(&bytes[..bytes.len().min(64 << 10)], src);
+    read_bytes_as(bytes, src, false, sink)
+}
+
+/// [`read_bytes`], as a Claude Code transcript when `transcript` is set.
+pub fn read_bytes_as(
+    bytes: &[u8],
+    src: &Source,
+    transcript: bool,
+    sink: &mut (impl Sink + Send),
+) -> Result<()> {
+    let encoding = detect(&bytes[..bytes.len().min(64 << 10)], src, transcript);
     match encoding {
         Encoding::Sse => sse::read_sse(bytes, src, sink),
         Encoding::Documents => read_documents(bytes, sink),
@@ -307,8 +336,12 @@ impl Lines {
     }
 }
 
-/// Decide a file's encoding from its first bytes (and an `.sse` name).
-fn detect(head: &[u8], src: &Source) -> Encoding {
+/// Decide a file's encoding from its first bytes (and an `.sse` name); `transcript`: it is a
+/// Claude Code transcript, full stop.
+fn detect(head: &[u8], src: &Source, transcript: bool) -> Encoding {
+    if transcript {
+        return Encoding::Transcript;
+    }
     let body = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let Some(first) = body.iter().position(|c| !c.is_ascii_whitespace()) else {
         return Encoding::Ndjson;

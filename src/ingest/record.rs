@@ -473,6 +473,12 @@ struct RawUsage<'a> {
     list_cost: Option<&'a RawValue>,
     #[serde(default)]
     speed: Option<String>,
+    /// Claude Code: the region the request ran in (`"us"`, `"global"`, `"not_available"`).
+    #[serde(default)]
+    inference_geo: Option<String>,
+    /// Claude Code (advisor tool): the request's inferences, when it ran several.
+    #[serde(borrow, default)]
+    iterations: Option<&'a RawValue>,
 }
 
 fn raw_usage(text: &str) -> Result<RawUsage<'_>, String> {
@@ -517,12 +523,93 @@ fn span_usage(text: &str) -> Result<SpanUsage, String> {
     })
 }
 
-/// A Claude Code request's `message.usage`: its tokens (the same shape as the provider's
-/// figures, 5m/1h split when given) and its speed.
-pub(super) fn transcript_usage(text: &str) -> Result<(ProviderUsage, Option<Speed>), String> {
+/// A Claude Code request's `message.usage`, read.
+#[derive(Debug, Default)]
+pub(super) struct TranscriptUsage {
+    /// The top-level figures (the same shape as the provider's, 5m/1h split when given).
+    pub usage: ProviderUsage,
+    pub speed: Option<Speed>,
+    /// `inference_geo` when it names a region (not `""` or `"not_available"`).
+    pub inference_geo: Option<Box<str>>,
+    pub iterations: Vec<Iteration>,
+}
+
+pub(super) fn transcript_usage(text: &str) -> Result<TranscriptUsage, String> {
     let u = raw_usage(text)?;
     let speed = u.speed.as_deref().map(parse_speed).transpose()?;
-    Ok((usage_figures(&u)?, speed))
+    let iterations = match u.iterations {
+        Some(list) if list.get() != "null" => {
+            let items: Vec<&RawValue> = serde_json::from_str(list.get())
+                .map_err(|_| "`usage.iterations` is not an array".to_string())?;
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    iteration(item).map_err(|e| format!("`usage.iterations[{i}]`: {e}"))
+                })
+                .collect::<Result<_, _>>()?
+        }
+        _ => Vec::new(),
+    };
+    Ok(TranscriptUsage {
+        usage: usage_figures(&u)?,
+        speed,
+        inference_geo: u
+            .inference_geo
+            .filter(|g| !g.is_empty() && g != "not_available")
+            .map(Into::into),
+        iterations,
+    })
+}
+
+/// One inference of a request that ran several (advisor tool docs, "Usage and billing"; the
+/// SDKs' `BetaMessageIterationUsage`, `BetaAdvisorMessageIterationUsage`, ...): its kind,
+/// the model it names (advisor and fallback iterations), and its tokens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Iteration {
+    pub kind: IterationKind,
+    pub model: Option<Box<str>>,
+    pub tokens: Tokens,
+    pub cache_split_known: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IterationKind {
+    /// `message`: the executor's own inference.
+    Message,
+    /// `compaction`: the context summarized.
+    Compaction,
+    /// `advisor_message`: the advisor model consulted.
+    Advisor,
+    /// `fallback_message`: re-routed to another model.
+    Fallback,
+    /// A type this version does not know: billed like the executor's own.
+    Other,
+}
+
+fn iteration(item: &RawValue) -> Result<Iteration, String> {
+    #[derive(Deserialize)]
+    struct Head {
+        #[serde(rename = "type", default)]
+        kind: Option<String>,
+        #[serde(default)]
+        model: Option<String>,
+    }
+    let head: Head = serde_json::from_str(item.get())
+        .map_err(|e| format!("not an iteration object: {}", strip_position(&e)))?;
+    let figures = usage_figures(&raw_usage(item.get())?)?;
+    Ok(Iteration {
+        kind: match head.kind.as_deref() {
+            Some("message") => IterationKind::Message,
+            Some("compaction") => IterationKind::Compaction,
+            Some("advisor_message") => IterationKind::Advisor,
+            Some("fallback_message") => IterationKind::Fallback,
+            _ => IterationKind::Other,
+        },
+        model: head.model.filter(|m| !m.is_empty()).map(Into::into),
+        tokens: figures.tokens,
+        cache_split_known: figures.cache_split_known,
+    })
 }
 
 /// The provider's own cumulative figures (session object `usage` or a `session.usage` event).

@@ -631,6 +631,10 @@ pub struct TranscriptFields<'a> {
     pub request_id: Option<&'a str>,
     pub sidechain: Option<bool>,
     pub api_error: Option<bool>,
+    /// `agentId`: the subagent that wrote the line.
+    pub agent_id: Option<&'a str>,
+    /// The raw `costUSD` number: Claude Code's own estimate.
+    pub cost_usd: Option<&'a str>,
     pub message_id: Option<&'a str>,
     pub model: Option<&'a str>,
     /// The raw `message.usage` object.
@@ -639,7 +643,7 @@ pub struct TranscriptFields<'a> {
     pub message: bool,
 }
 
-const LINE_KEYS: [&[u8]; 7] = [
+const LINE_KEYS: [&[u8]; 9] = [
     b"type",
     b"sessionId",
     b"timestamp",
@@ -647,6 +651,8 @@ const LINE_KEYS: [&[u8]; 7] = [
     b"isSidechain",
     b"isApiErrorMessage",
     b"message",
+    b"agentId",
+    b"costUSD",
 ];
 const MESSAGE_KEYS: [&[u8]; 3] = [b"id", b"model", b"usage"];
 
@@ -667,6 +673,12 @@ pub fn transcript_fields(line: &str) -> Option<TranscriptFields<'_>> {
             b"requestId" => t.request_id = Some(c.plain_string()?),
             b"isSidechain" => t.sidechain = Some(c.boolean()?),
             b"isApiErrorMessage" => t.api_error = Some(c.boolean()?),
+            b"agentId" => t.agent_id = Some(c.plain_string()?),
+            b"costUSD" => {
+                let start = c.i;
+                c.value(1)?;
+                t.cost_usd = Some(c.as_text(&c.b[start..c.i])?);
+            }
             b"message" => {
                 t.message = true;
                 let mut seen = Seen::default();

@@ -13,7 +13,6 @@ use super::transcript;
 use super::SKIP_HINT;
 use crate::error::{Origin, Result, Skipped};
 use crate::ingest::record::{EventKind, Record, SessionObject, ThreadObject};
-use crate::ingest::transcript::NotBilled;
 use crate::ingest::{Sink, Source};
 use crate::time::Millis;
 
@@ -136,6 +135,8 @@ pub struct FilePart {
     pub skipped: Vec<Skipped>,
     pub queued: u64,
     pub stream_errors: Vec<String>,
+    /// Files that gave nothing to meter, and why (nothing is silently zero).
+    pub empty_files: Vec<String>,
 }
 
 impl FilePart {
@@ -145,7 +146,18 @@ impl FilePart {
         self.skipped.extend(next.skipped);
         self.queued += next.queued;
         self.stream_errors.extend(next.stream_errors);
+        self.empty_files.extend(next.empty_files);
     }
+}
+
+/// What one file held, by kind of record: enough to say why a file gave nothing.
+#[derive(Default)]
+struct Counts {
+    /// Sessions, threads, events and requests.
+    billable: u64,
+    /// Lines that carry nothing to meter (metadata, stream furniture).
+    ignored: u64,
+    invalid: u64,
 }
 
 /// Bytes of state a record adds, roughly (for the memory budget): an id hash per event, the
@@ -172,6 +184,7 @@ pub struct Collector<'a> {
     requests: Vec<transcript::Line>,
     project: Option<Arc<str>>,
     part: FilePart,
+    counts: Counts,
 }
 
 impl<'a> Collector<'a> {
@@ -191,13 +204,50 @@ impl<'a> Collector<'a> {
             requests: Vec::new(),
             project: None,
             part: FilePart::default(),
+            counts: Counts::default(),
         }
     }
 
     /// Hand the sessions' state to the store; what is left is the file's own account.
     pub fn finish(mut self) -> FilePart {
         self.flush();
+        if let Some(why) = self.why_empty() {
+            self.part
+                .empty_files
+                .push(format!("{}: {why}", self.src.name));
+        }
         self.part
+    }
+
+    /// Why a file that gave no session, event or request gave none.
+    fn why_empty(&self) -> Option<String> {
+        let c = &self.counts;
+        if c.billable > 0 || c.invalid > 0 {
+            return None;
+        }
+        let d = &self.part.not_billed;
+        if d.not_billed() > 0 {
+            let mut why = Vec::new();
+            for (n, what) in [
+                (d.progress_copies, "progress copies of a subagent's request (counted from the subagent's own file)"),
+                (d.synthetic, "<synthetic> lines"),
+                (d.api_errors, "API error lines"),
+                (d.other_types, "lines of a type that is not a request"),
+            ] {
+                if n > 0 {
+                    why.push(format!("{n} {what}"));
+                }
+            }
+            return Some(format!(
+                "{} line(s) carry usage but none is a billed request: {}",
+                d.not_billed(),
+                why.join(", ")
+            ));
+        }
+        Some(match c.ignored {
+            0 => "empty: nothing to meter".to_string(),
+            n => format!("nothing to meter in {n} line(s): no session, event or model request"),
+        })
     }
 
     fn flush(&mut self) {
@@ -220,6 +270,11 @@ impl Sink for Collector<'_> {
     fn record(&mut self, line: u64, record: Record) {
         self.seq += 1;
         let pos = (self.file, self.seq);
+        match &record {
+            Record::Ignored => self.counts.ignored += 1,
+            Record::NotBilled(why) => self.part.not_billed.count(*why),
+            _ => self.counts.billable += 1,
+        }
         match record {
             Record::Session(obj) => {
                 let id: Arc<str> = obj.id.as_str().into();
@@ -288,10 +343,8 @@ impl Sink for Collector<'_> {
                     self.flush();
                 }
             }
-            Record::NotBilled(NotBilled::Synthetic) => self.part.not_billed.synthetic += 1,
-            Record::NotBilled(NotBilled::ApiError) => self.part.not_billed.api_errors += 1,
+            Record::NotBilled(_) | Record::Ignored => {}
             Record::Queued => self.part.queued += 1,
-            Record::Ignored => {}
             Record::StreamError => self
                 .part
                 .stream_errors
@@ -303,6 +356,7 @@ impl Sink for Collector<'_> {
     }
 
     fn invalid(&mut self, line: u64, message: String) -> Result<()> {
+        self.counts.invalid += 1;
         let skipped = Skipped {
             origin: Some(Origin {
                 file: self.src.name.clone(),

@@ -46,6 +46,8 @@ pub struct MeterOptions {
     pub select: Selection,
     /// Show progress on stderr (when it is a terminal and the work takes a moment).
     pub progress: bool,
+    /// Read every file as a Claude Code transcript (`--source claude-code`), never detecting.
+    pub claude_code: bool,
 }
 
 impl MeterOptions {
@@ -83,6 +85,8 @@ pub struct MeterSummary {
     pub transcript_dropped: transcript::Dropped,
     /// Sessions with no usage in the selection (`--since`, `--until`, `--project`).
     pub unselected_sessions: u64,
+    /// Input files that gave no session, event or request, each with why (`FILE: why`).
+    pub empty_files: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -181,7 +185,7 @@ fn meter_sources(
                 return Ok(collect::FilePart::default());
             }
             let mut c = collect::Collector::new(i as u32, src, opts.skip_invalid, &store);
-            let read = ingest::read_source(src, &mut c);
+            let read = ingest::read_source_as(src, opts.claude_code, &mut c);
             let part = c.finish();
             if read.is_err() {
                 failed_at.fetch_min(i, Ordering::Relaxed);
@@ -202,6 +206,7 @@ fn meter_sources(
         queued_events: part.queued,
         stream_errors: part.stream_errors,
         transcript_dropped: part.not_billed,
+        empty_files: part.empty_files,
         ..MeterSummary::default()
     };
     let problems = Mutex::new(Vec::new());

@@ -5,9 +5,16 @@
 //! The transcripts' traps (the same ones ccusage documents): Claude Code writes one line per
 //! content block and streaming snapshot, each repeating the usage; resumed sessions copy
 //! history into a new file; `/btw` sidechains replay a message under a new request id. So:
-//! the key is (`message.id`, `requestId`); among copies keep the non-sidechain one, then the
-//! one with the most tokens (the final snapshot), then the first in input order; a sidechain
-//! request whose message was also seen outside the sidechain is a replay and is dropped.
+//! the key is (`message.id`, `requestId`), or `message.id` alone on lines without a request
+//! id (as ccusage 20 keys them); among copies keep the non-sidechain one, then the one with
+//! the most tokens (the final snapshot), then the first in input order; a sidechain request
+//! whose message was also seen outside the sidechain is a replay and is dropped.
+//!
+//! Subagents write their own files (`<session>/subagents/agent-<id>.jsonl`) under the
+//! parent's `sessionId`: their requests count once, in the parent session, under the
+//! subagent's `agentId` as agent. (Their `progress` copies in the parent file are never
+//! requests; see `NotBilled::ProgressCopy`.) A request that ran several inferences
+//! (`usage.iterations`) becomes one usage record per inference, each at its own model.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
@@ -18,8 +25,8 @@ use rayon::prelude::*;
 use super::collect::{origin, IdHash, Pos};
 use super::{CacheTtl, MeterOptions};
 use crate::ingest::record::hash_id;
-use crate::ingest::transcript::Turn;
-use crate::usage::{RequestUsage, SessionUsage, Speed, Tokens, WebSearch};
+use crate::ingest::transcript::{IterationKind, NotBilled, Turn};
+use crate::usage::{ProviderUsage, RequestUsage, SessionUsage, Speed, Tokens, WebSearch};
 
 /// A request line as read, with where it came from.
 #[derive(Debug)]
@@ -33,7 +40,7 @@ pub struct Line {
 
 impl Line {
     fn total_tokens(&self) -> u64 {
-        let t = &self.turn.usage.tokens;
+        let t = self.turn.tokens();
         t.total_input() + t.output
     }
 
@@ -61,6 +68,10 @@ pub struct Dropped {
     pub synthetic: u64,
     /// `isApiErrorMessage` lines.
     pub api_errors: u64,
+    /// `progress` lines that embed a subagent's request (counted from its own file).
+    pub progress_copies: u64,
+    /// Usage on lines that are not requests (`user`, metadata types).
+    pub other_types: u64,
 }
 
 impl Dropped {
@@ -69,15 +80,35 @@ impl Dropped {
         self.sidechain_replays += o.sidechain_replays;
         self.synthetic += o.synthetic;
         self.api_errors += o.api_errors;
+        self.progress_copies += o.progress_copies;
+        self.other_types += o.other_types;
+    }
+
+    /// Count a line with usage that is not a billed request.
+    pub fn count(&mut self, why: NotBilled) {
+        match why {
+            NotBilled::Synthetic => self.synthetic += 1,
+            NotBilled::ApiError => self.api_errors += 1,
+            NotBilled::ProgressCopy => self.progress_copies += 1,
+            NotBilled::OtherType => self.other_types += 1,
+        }
+    }
+
+    /// Lines with usage that were not requests (not copies of one).
+    pub fn not_billed(&self) -> u64 {
+        self.synthetic + self.api_errors + self.progress_copies + self.other_types
     }
 }
+
+/// The request-id half of the key of a line without `requestId`.
+const NO_REQUEST_ID: u64 = 0x5a17_c0de_0000_0001;
 
 /// Every request line of every transcript, de-duplicated as it arrives.
 #[derive(Default)]
 pub struct Requests {
     /// By (hash of `message.id`, hash of `requestId`).
     kept: HashMap<(u64, u64), Line, BuildHasherDefault<IdHash>>,
-    /// Lines without a message id or request id: nothing to de-duplicate them by.
+    /// Lines without a message id: nothing to de-duplicate them by.
     unkeyed: Vec<Line>,
     pub dropped: Dropped,
 }
@@ -85,11 +116,16 @@ pub struct Requests {
 impl Requests {
     pub fn absorb(&mut self, lines: Vec<Line>) {
         for l in lines {
-            let (Some(m), Some(r)) = (&l.turn.message_id, &l.turn.request_id) else {
+            let Some(m) = &l.turn.message_id else {
                 self.unkeyed.push(l);
                 continue;
             };
-            let key = (hash_id(m), hash_id(r));
+            // Without a request id, the message id alone (ccusage does the same); such a line
+            // never matches one that has a request id.
+            let key = (
+                hash_id(m),
+                l.turn.request_id.as_deref().map_or(NO_REQUEST_ID, hash_id),
+            );
             match self.kept.get_mut(&key) {
                 Some(have) => {
                     self.dropped.duplicates += 1;
@@ -161,37 +197,89 @@ fn session(id: &str, lines: Vec<Line>, files: &[Arc<str>], opts: &MeterOptions) 
             .metadata
             .insert("project".into(), first.project.to_string());
     }
-    // A session uses one or two models: one shared name each, not one per request.
-    let mut last_model: Option<Arc<str>> = None;
+    // Claude Code's own estimate, beside ours, where its lines carry one.
+    let mut reported: Option<ProviderUsage> = None;
+    // A session uses a few models and agents: one shared name each, not one per request.
+    let mut names: Vec<Arc<str>> = Vec::new();
+    let mut name = |s: &str| -> Arc<str> {
+        match names.iter().find(|n| ***n == *s) {
+            Some(n) => n.clone(),
+            None => {
+                names.push(s.into());
+                names.last().expect("just pushed").clone()
+            }
+        }
+    };
     for l in lines {
         let t = l.turn;
-        let model: Arc<str> = match (&override_model, &last_model) {
-            (Some(m), _) => m.clone(),
-            (None, Some(m)) if **m == *t.model => m.clone(),
-            (None, _) => last_model.insert((&*t.model).into()).clone(),
+        let model = match &override_model {
+            Some(m) => m.clone(),
+            None => name(&t.model),
         };
         usage.model.get_or_insert_with(|| model.clone());
-        let mut tokens: Tokens = t.usage.tokens;
-        // Writes with no 5m/1h split are taken at --cache-ttl.
-        if !t.usage.cache_split_known && opts.cache_ttl == CacheTtl::OneHour {
-            tokens.cache_write_1h += std::mem::take(&mut tokens.cache_write_5m);
+        let agent = t.agent_id.as_deref().map(&mut name);
+        let geo = t.inference_geo.as_deref().map(&mut name);
+        let origin = Some(origin(files, l.pos, l.line));
+        if let Some(c) = t.cost_usd {
+            let r = reported.get_or_insert_with(Default::default);
+            *r.list_cost_usd.get_or_insert(rust_decimal::Decimal::ZERO) += c;
+            r.tokens.add(&t.usage.tokens);
         }
         for _ in 0..t.usage.web_search_requests.unwrap_or(0) {
             usage.web_searches.push(WebSearch {
                 at: t.at,
                 model: Some(model.clone()),
-                agent: None,
+                agent: agent.clone(),
             });
         }
-        usage.requests.push(RequestUsage {
-            at: t.at,
-            model,
-            agent: None,
-            speed: t.speed.unwrap_or(Speed::Standard),
-            inference_geo: None,
-            tokens,
-            origin: Some(origin(files, l.pos, l.line)),
-        });
+        let mut push =
+            |model: Arc<str>, mut tokens: Tokens, split_known: bool, speed, advisor, continues| {
+                // Writes with no 5m/1h split are taken at --cache-ttl.
+                if !split_known && opts.cache_ttl == CacheTtl::OneHour {
+                    tokens.cache_write_1h += std::mem::take(&mut tokens.cache_write_5m);
+                }
+                usage.requests.push(RequestUsage {
+                    at: t.at,
+                    model,
+                    agent: agent.clone(),
+                    speed,
+                    inference_geo: geo.clone(),
+                    tokens,
+                    advisor,
+                    continues,
+                    origin: origin.clone(),
+                });
+            };
+        let speed = t.speed.unwrap_or(Speed::Standard);
+        if t.iterations.is_empty() {
+            push(
+                model,
+                t.usage.tokens,
+                t.usage.cache_split_known,
+                speed,
+                false,
+                false,
+            );
+            continue;
+        }
+        // Each inference at its own model (the executor's when it names none); the
+        // request's speed is the executor's.
+        for (k, it) in t.iterations.iter().enumerate() {
+            let (model, speed) = match (&override_model, &it.model) {
+                (None, Some(m)) => (name(m), Speed::Standard),
+                _ => (model.clone(), speed),
+            };
+            let advisor = it.kind == IterationKind::Advisor;
+            push(
+                model,
+                it.tokens,
+                it.cache_split_known,
+                speed,
+                advisor,
+                k > 0,
+            );
+        }
     }
+    usage.provider_reported = reported;
     usage
 }

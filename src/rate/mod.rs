@@ -149,6 +149,36 @@ pub struct RatedSession {
     pub models: Vec<Arc<str>>,
     /// Usage warnings, then rating warnings.
     pub warnings: Vec<String>,
+    /// Advisor consultations by model (part of `cost`, shown on their own).
+    pub advisor: Vec<AdvisorSpend>,
+}
+
+/// What advisor consultations (Claude Code's `usage.iterations`) cost at one model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdvisorSpend {
+    pub model: Arc<str>,
+    pub iterations: u64,
+    pub cost: Decimal,
+}
+
+impl AdvisorSpend {
+    /// Add `cost` of `iterations` at `model` to a list kept sorted by model.
+    pub fn add(list: &mut Vec<AdvisorSpend>, model: &Arc<str>, iterations: u64, cost: Decimal) {
+        match list.binary_search_by(|a| a.model.cmp(model)) {
+            Ok(i) => {
+                list[i].iterations += iterations;
+                list[i].cost += cost;
+            }
+            Err(i) => list.insert(
+                i,
+                AdvisorSpend {
+                    model: model.clone(),
+                    iterations,
+                    cost,
+                },
+            ),
+        }
+    }
 }
 
 impl RatedSession {
@@ -296,11 +326,15 @@ impl<'a> Rater<'a> {
         let mut items = Items::new(&self.zone);
         self.rate_runtime(&usage, &mut items, &mut problems);
         let mut models: Vec<Arc<str>> = Vec::new();
+        let mut advisor = Vec::new();
         let mut priced = Vec::with_capacity(usage.requests.len());
         for r in &usage.requests {
-            let model = self.rate_request(r, &mut items, &mut problems, &mut warnings);
-            priced.push(model.is_some());
-            if let Some(model) = model {
+            let rated = self.rate_request(r, &mut items, &mut problems, &mut warnings);
+            priced.push(rated.is_some());
+            if let Some((model, amount)) = rated {
+                if r.advisor {
+                    AdvisorSpend::add(&mut advisor, &model, 1, amount);
+                }
                 if !models.contains(&model) {
                     models.push(model);
                 }
@@ -356,6 +390,7 @@ impl<'a> Rater<'a> {
                 cost,
                 models,
                 warnings,
+                advisor,
             },
             problems,
         )
@@ -428,7 +463,6 @@ impl<'a> Rater<'a> {
         }
     }
 
-    /// One request's token charges. Returns the canonical model it was priced as.
     /// The per-million-token rates of one request: the model's row in force at `at`, its
     /// fast or long-context rates as the request calls for, times any multiplier. Shared by
     /// metered requests and projections, so both are priced by the same rules.
@@ -503,13 +537,14 @@ impl<'a> Rater<'a> {
         })
     }
 
+    /// One request's token charges: the canonical model it was priced as, and the amount.
     fn rate_request(
         &self,
         r: &RequestUsage,
         items: &mut Items,
         problems: &mut Vec<Skipped>,
         warnings: &mut Vec<String>,
-    ) -> Option<Arc<str>> {
+    ) -> Option<(Arc<str>, Decimal)> {
         let q = RateQuery {
             model: &r.model,
             at: r.at,
@@ -540,6 +575,7 @@ impl<'a> Rater<'a> {
         }
         let rates = &priced.rates;
         let canonical = priced.model;
+        let mut total = Decimal::ZERO;
         let Tokens {
             input,
             output,
@@ -572,6 +608,7 @@ impl<'a> Rater<'a> {
                 });
                 continue;
             };
+            total += amount;
             items.push(
                 category,
                 Some(canonical.clone()),
@@ -584,7 +621,7 @@ impl<'a> Rater<'a> {
                 priced.effective,
             );
         }
-        Some(canonical)
+        Some((canonical, total))
     }
 }
 
@@ -597,12 +634,16 @@ pub struct Totals {
     pub tokens: Tokens,
     pub web_searches: u64,
     pub cost: Cost,
+    pub advisor: Vec<AdvisorSpend>,
 }
 
 impl Totals {
     pub fn of(sessions: &[RatedSession]) -> Self {
         let mut t = Totals::default();
         for s in sessions {
+            for a in &s.advisor {
+                AdvisorSpend::add(&mut t.advisor, &a.model, a.iterations, a.cost);
+            }
             t.sessions += 1;
             let q = &s.quantities;
             t.active_ms += q.active_ms;

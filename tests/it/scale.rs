@@ -295,6 +295,9 @@ fn transcript_line() -> impl Strategy<Value = String> {
         r#""type":"user""#,
         r#""type":"assist\u0061nt""#,
         r#""type":null"#,
+        r#""type":"progress""#,
+        r#""type":"file-history-snapshot""#,
+        r#""version":"1.0.0""#, // older lines have no type
     ]);
     let session = prop_oneof![
         8 => Just(r#""sessionId":"s1""#),
@@ -313,6 +316,12 @@ fn transcript_line() -> impl Strategy<Value = String> {
         r#""isSidechain":"no""#,
         r#""isApiErrorMessage":true"#,
         r#""uuid":"u","parentUuid":null,"cwd":"/home/a \"b\"""#,
+        r#""agentId":"a7""#,
+        r#""agentId":"a\u0037""#,
+        r#""costUSD":0.12"#,
+        r#""costUSD":1e-3"#,
+        r#""costUSD":"cheap""#,
+        r#""data":{"message":{"message":{"usage":{"input_tokens":3}}}}"#,
     ]);
     let message = prop::sample::select(vec![
         r#""message":{"id":"msg_1","model":"claude-sonnet-4-5","content":[{"type":"text","text":"a \"usage\" \\ note"}],"usage":{"input_tokens":10,"output_tokens":5,"cache_creation":{"ephemeral_1h_input_tokens":3},"server_tool_use":{"web_search_requests":1}}}"#,
@@ -324,7 +333,13 @@ fn transcript_line() -> impl Strategy<Value = String> {
         r#""message":{"id":"m\u0031","model":"claude-sonnet-4-5","usage":{"input_tokens":1,"speed":"fast"}}"#,
         r#""message":{"id":"msg_1","id":"msg_2","model":"x","usage":{}}"#,
         r#""message":null"#,
+        r#""message":"a string""#,
         r#""toolUseResult":{"usage":{"input_tokens":9}}"#,
+        r#""message":{"id":"msg_1","model":"claude-sonnet-4-6","usage":{"input_tokens":412,"output_tokens":531,"inference_geo":"us","iterations":[{"type":"message","input_tokens":412,"output_tokens":89},{"type":"advisor_message","model":"claude-opus-4-8","input_tokens":823,"output_tokens":1612}]}}"#,
+        r#""message":{"id":"msg_1","model":"claude-sonnet-4-6","usage":{"input_tokens":1,"iterations":[],"inference_geo":"not_available"}}"#,
+        r#""message":{"id":"msg_1","model":"claude-sonnet-4-6","usage":{"input_tokens":1,"iterations":[{"type":"message","input_tokens":-2}]}}"#,
+        r#""message":{"id":"msg_1","model":"claude-sonnet-4-6","usage":{"input_tokens":1,"iterations":{"type":"message"}}}"#,
+        r#""message":{"id":"msg_1","model":"claude-sonnet-4-6","usage":{"input_tokens":1,"inference_geo":7}}"#,
     ]);
     (
         kind,
