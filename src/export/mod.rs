@@ -11,6 +11,7 @@ pub mod table;
 use crate::error::Error;
 use crate::money::{count, duration, usd};
 use crate::rate::Cost;
+use rust_decimal::Decimal;
 use crate::report::MeterReport;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -258,6 +259,20 @@ pub fn notes(report: &MeterReport) -> Vec<String> {
             a.model,
             usd(a.cost),
             count(a.iterations)
+        ));
+    }
+    let reported: Vec<_> = (report.sessions.iter())
+        .filter_map(|s| Some((s.usage.provider_reported.as_ref()?.list_cost_usd?, s.cost.total())))
+        .collect();
+    if !reported.is_empty() {
+        let (theirs, ours) = reported
+            .iter()
+            .fold((Decimal::ZERO, Decimal::ZERO), |(t, o), (a, b)| (t + a, o + b));
+        out.push(format!(
+            "note: {} session(s) carry their own cost figure (the API's list_cost, or Claude Code's costUSD estimate): {} in all, against {} computed here (`agentmeter reconcile` compares them session by session)",
+            count(reported.len() as u64),
+            usd(theirs),
+            usd(ours)
         ));
     }
     const EMPTY_SHOWN: usize = 10;
