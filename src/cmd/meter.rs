@@ -102,10 +102,10 @@ pub fn meter_rated(
     tz: TimeZone,
     keep_items: bool,
 ) -> Result<(Vec<RatedSession>, meter::MeterSummary, Vec<Skipped>)> {
-    let sources = ingest::discover(paths)?;
+    let inputs = ingest::discover(paths)?;
     let rater = Rater::new(table, tz);
     let rated = Mutex::new((Vec::new(), Vec::new()));
-    let mut summary = meter::meter_each(&sources, opts, |usage| {
+    let mut summary = meter::meter_each(&inputs, opts, |usage| {
         let (mut session, problems) = rater.rate(usage);
         session.shed_detail();
         if !keep_items {
@@ -115,6 +115,7 @@ pub fn meter_rated(
         g.0.push(session);
         g.1.extend(problems);
     })?;
+    summary.passed_over = inputs.passed_over;
     let (mut sessions, problems) = rated.into_inner().expect("poisoned");
     sessions.shrink_to_fit();
     meter::sort_sessions(&mut sessions, |s| &s.usage);

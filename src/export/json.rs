@@ -179,6 +179,9 @@ struct Doc<'a> {
     /// Inputs that gave nothing to meter, each `FILE: why`.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     empty_files: &'a [String],
+    /// What the search for inputs passed over, each `PATH: why`.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    passed_over: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     groups: Option<Value>,
 }
@@ -253,6 +256,7 @@ fn doc<'a>(r: &'a MeterReport, sessions: &'a [RatedSession]) -> Doc<'a> {
             .collect(),
         stream_errors: &r.summary.stream_errors,
         empty_files: &r.summary.empty_files,
+        passed_over: &r.summary.passed_over,
         groups: r.groups.as_ref().map(|(by, rows)| {
             json!({
                 "by": names(by),

@@ -11,8 +11,8 @@ pub mod table;
 use crate::error::Error;
 use crate::money::{count, duration, usd};
 use crate::rate::Cost;
-use rust_decimal::Decimal;
 use crate::report::MeterReport;
+use rust_decimal::Decimal;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -262,12 +262,19 @@ pub fn notes(report: &MeterReport) -> Vec<String> {
         ));
     }
     let reported: Vec<_> = (report.sessions.iter())
-        .filter_map(|s| Some((s.usage.provider_reported.as_ref()?.list_cost_usd?, s.cost.total())))
+        .filter_map(|s| {
+            Some((
+                s.usage.provider_reported.as_ref()?.list_cost_usd?,
+                s.cost.total(),
+            ))
+        })
         .collect();
     if !reported.is_empty() {
         let (theirs, ours) = reported
             .iter()
-            .fold((Decimal::ZERO, Decimal::ZERO), |(t, o), (a, b)| (t + a, o + b));
+            .fold((Decimal::ZERO, Decimal::ZERO), |(t, o), (a, b)| {
+                (t + a, o + b)
+            });
         out.push(format!(
             "note: {} session(s) carry their own cost figure (the API's list_cost, or Claude Code's costUSD estimate): {} in all, against {} computed here (`agentmeter reconcile` compares them session by session)",
             count(reported.len() as u64),
@@ -276,6 +283,9 @@ pub fn notes(report: &MeterReport) -> Vec<String> {
         ));
     }
     const EMPTY_SHOWN: usize = 10;
+    for p in &report.summary.passed_over {
+        out.push(format!("note: {p}"));
+    }
     for e in report.summary.empty_files.iter().take(EMPTY_SHOWN) {
         out.push(format!("note: {e}"));
     }

@@ -83,13 +83,64 @@ pub fn stem_of(path: &str) -> String {
 
 const INPUT_EXTENSIONS: [&str; 4] = ["ndjson", "jsonl", "json", "sse"];
 
+/// The inputs found, and what was passed over while looking for them (`PATH: why`).
+#[derive(Debug, Default)]
+pub struct Inputs {
+    pub sources: Vec<Source>,
+    pub passed_over: Vec<String>,
+}
+
+impl std::ops::Deref for Inputs {
+    type Target = [Source];
+    fn deref(&self) -> &[Source] {
+        &self.sources
+    }
+}
+
+impl From<Vec<Source>> for Inputs {
+    fn from(sources: Vec<Source>) -> Self {
+        Inputs {
+            sources,
+            passed_over: Vec::new(),
+        }
+    }
+}
+
+/// Where the walk has been: each directory and file by its real identity, so a symlink loop
+/// or a second path to the same file is read once.
+#[derive(Default)]
+struct Walk {
+    seen: std::collections::HashSet<(u64, u64)>,
+    out: Inputs,
+    /// Files with other extensions in the directory being walked.
+    others: u64,
+}
+
+impl Walk {
+    /// Whether this real file or directory is new.
+    fn first_visit(&mut self, meta: &std::fs::Metadata) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            self.seen.insert((meta.dev(), meta.ino()))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            true
+        }
+    }
+}
+
 /// Expand the command-line paths: files as given, directories recursively (sorted, only files
-/// whose names end in an input extension, optionally `.gz`/`.zst`), `-` for stdin.
-pub fn discover(paths: &[String]) -> Result<Vec<Source>> {
-    let mut out = Vec::new();
+/// whose names end in an input extension, optionally `.gz`/`.zst`), `-` for stdin. Inputs are
+/// regular files: a FIFO, device or socket given by name is an error, and one met in a
+/// directory is passed over (and said so); each real directory and file is read once.
+pub fn discover(paths: &[String]) -> Result<Inputs> {
+    let mut walk = Walk::default();
     for p in paths {
         if p == "-" {
-            out.push(Source {
+            walk.out.sources.push(Source {
                 name: "<stdin>".into(),
                 path: None,
             });
@@ -98,15 +149,45 @@ pub fn discover(paths: &[String]) -> Result<Vec<Source>> {
         let path = Path::new(p);
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
         if meta.is_dir() {
-            walk(path, &mut out)?;
+            walk.others = 0;
+            let before = walk.out.sources.len();
+            walk_dir(path, &meta, &mut walk)?;
+            if walk.out.sources.len() == before && walk.others > 0 {
+                walk.out.passed_over.push(format!(
+                    "{p}: no input files in it ({} file(s) with other extensions; inputs end in .ndjson, .jsonl, .json or .sse, optionally .gz or .zst)",
+                    walk.others
+                ));
+            }
+        } else if meta.is_file() {
+            if walk.first_visit(&meta) {
+                walk.out.sources.push(Source {
+                    name: p.as_str().into(),
+                    path: Some(path.to_path_buf()),
+                });
+            } else {
+                walk.out.passed_over.push(format!(
+                    "{p}: the same file as an input before it: read once"
+                ));
+            }
         } else {
-            out.push(Source {
-                name: p.as_str().into(),
-                path: Some(path.to_path_buf()),
-            });
+            return Err(Error::new(format!(
+                "{p}: not a regular file or a directory (a FIFO, device or socket)"
+            ))
+            .with_hint(
+                "agentmeter reads files and directories; to read a stream, pipe it to `-`",
+            ));
         }
     }
-    Ok(out)
+    if walk.out.sources.is_empty() && !paths.is_empty() {
+        let why = match walk.out.passed_over.as_slice() {
+            [] => String::new(),
+            notes => format!(": {}", notes.join("; ")),
+        };
+        return Err(Error::new(format!("no input files found{why}")).with_hint(
+            "inputs are *.ndjson, *.jsonl, *.json and *.sse files (also .gz/.zst), directories of them, or - for stdin",
+        ));
+    }
+    Ok(walk.out)
 }
 
 fn is_input_file(name: &str) -> bool {
@@ -121,7 +202,14 @@ fn is_input_file(name: &str) -> bool {
     })
 }
 
-fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<()> {
+fn walk_dir(dir: &Path, meta: &std::fs::Metadata, walk: &mut Walk) -> Result<()> {
+    if !walk.first_visit(meta) {
+        walk.out.passed_over.push(format!(
+            "{}: a directory already read (a symlink loop or a second path to it): read once",
+            dir.display()
+        ));
+        return Ok(());
+    }
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .collect::<io::Result<Vec<_>>>()
@@ -129,14 +217,37 @@ fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<()> {
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let path = e.path();
-        let ty = e.file_type().map_err(|err| Error::io(&path, err))?;
-        if ty.is_dir() || (ty.is_symlink() && path.is_dir()) {
-            walk(&path, out)?;
-        } else if is_input_file(&e.file_name().to_string_lossy()) {
-            out.push(Source {
+        // Symlinks are followed: to what they point at.
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                walk.out
+                    .passed_over
+                    .push(format!("{}: a broken symlink: skipped", path.display()));
+                continue;
+            }
+            Err(err) => return Err(Error::io(&path, err)),
+        };
+        let input = is_input_file(&e.file_name().to_string_lossy());
+        if meta.is_dir() {
+            walk_dir(&path, &meta, walk)?;
+        } else if !input {
+            walk.others += 1;
+        } else if !meta.is_file() {
+            walk.out.passed_over.push(format!(
+                "{}: not a regular file (a FIFO, device or socket): skipped",
+                path.display()
+            ));
+        } else if walk.first_visit(&meta) {
+            walk.out.sources.push(Source {
                 name: path.display().to_string().into(),
                 path: Some(path),
             });
+        } else {
+            walk.out.passed_over.push(format!(
+                "{}: the same file as an input before it (a link): read once",
+                path.display()
+            ));
         }
     }
     Ok(())

@@ -87,6 +87,9 @@ pub struct MeterSummary {
     pub unselected_sessions: u64,
     /// Input files that gave no session, event or request, each with why (`FILE: why`).
     pub empty_files: Vec<String>,
+    /// What the search for inputs passed over (`PATH: why`): FIFOs, links read once, ...
+    /// (set by the caller that searched: see `ingest::Inputs`).
+    pub passed_over: Vec<String>,
 }
 
 #[derive(Debug, Default)]
