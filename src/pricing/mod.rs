@@ -404,6 +404,10 @@ mod tests {
             "claude-mythos-5",
             "claude-fable-5-1",
             "claude-mythos-5-1",
+            "claude-sonnet-5-5",
+            "claude-haiku-5-5",
+            "claude-fable-5-2",
+            "claude-mythos-5-2",
             "claude-opus-4-1",
             "claude-3-5-haiku",
         ] {
