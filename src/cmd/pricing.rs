@@ -7,9 +7,9 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::money::exact;
-use crate::pricing::check::{parse_and_check, Level};
+use crate::pricing::check::{parse_and_check, Level, Problem};
 use crate::pricing::{diff, PriceRow, PriceTable, Rates};
-use crate::time::{format_ms, parse_date_or_timestamp};
+use crate::time::{format_ms, parse_date, parse_date_or_timestamp};
 
 #[derive(Subcommand, Debug)]
 pub enum PricingCommand {
@@ -19,7 +19,8 @@ pub enum PricingCommand {
     /// One model's full price history (by id or alias).
     #[command(after_help = "Example:\n  agentmeter pricing show claude-opus-4-6")]
     Show(ShowArgs),
-    /// Validate a price table: schema, sorted dates, duplicate ids or aliases, usual ratios.
+    /// Validate a price table: schema, sorted dates, duplicate ids or aliases, usual ratios,
+    /// and a `checked` date more than 30 days old.
     #[command(
         after_help = "Exit code 0 when the table is usable (warnings allowed), 2 when it has errors."
     )]
@@ -65,6 +66,9 @@ pub struct ShowArgs {
 pub struct CheckArgs {
     /// The price table to validate.
     pub file: PathBuf,
+    /// The date to measure the table's `checked` date against (default: today, UTC).
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -253,8 +257,10 @@ fn show(a: ShowArgs) -> Result<i32> {
     let t = PriceTable::load_or_bundled(a.table.pricing.as_deref())?;
     let m = t.model(&a.model).ok_or_else(|| {
         Error::new(format!(
-            "unknown model {:?} in price table {}",
-            a.model, t.version
+            "unknown model {:?} in price table {}{}",
+            a.model,
+            t.version,
+            t.suggestion(&a.model)
         ))
         .with_hint("`agentmeter pricing list` shows the known models")
     })?;
@@ -288,7 +294,15 @@ fn show(a: ShowArgs) -> Result<i32> {
 fn check(a: CheckArgs) -> Result<i32> {
     let text = std::fs::read_to_string(&a.file).map_err(|e| Error::io(&a.file, e))?;
     let origin = a.file.display().to_string();
-    let (table, problems) = parse_and_check(&text, &origin);
+    let today = match &a.today {
+        Some(s) => parse_date(s).map_err(|e| Error::new(format!("--today: {e}")))?,
+        None => chrono::Utc::now().date_naive(),
+    };
+    let (table, mut problems) = parse_and_check(&text, &origin);
+    if let Some(t) = &table {
+        problems.extend(stale(t, today));
+        problems.sort_by_key(|p| p.level);
+    }
     for p in &problems {
         let level = match p.level {
             Level::Error => "error",
@@ -319,4 +333,26 @@ fn check(a: CheckArgs) -> Result<i32> {
             Ok(crate::error::EXIT_ERROR)
         }
     }
+}
+
+/// Prices change without notice: a table not compared with its sources for more than this
+/// many days gets a warning.
+pub const STALE_AFTER_DAYS: i64 = 30;
+
+/// A warning when the table's `checked` date is more than [`STALE_AFTER_DAYS`] before `today`
+/// (or is not a date).
+fn stale(t: &PriceTable, today: chrono::NaiveDate) -> Option<Problem> {
+    let checked = t.checked.as_deref()?;
+    let message = match parse_date(checked) {
+        Err(e) => format!("checked: {e}"),
+        Ok(d) if (today - d).num_days() > STALE_AFTER_DAYS => format!(
+            "prices checked {checked}, {} days before {today}: compare them with the pricing page or run `agentmeter pricing audit`, then update `checked`",
+            (today - d).num_days()
+        ),
+        Ok(_) => return None,
+    };
+    Some(Problem {
+        level: Level::Warning,
+        message,
+    })
 }

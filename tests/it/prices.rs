@@ -264,3 +264,74 @@ fn us_inference_costs_1_1x_on_sonnet_5_5() {
     let global = priced("claude-sonnet-5-5", Some("global"), &r);
     assert_eq!(cost(&global, "total"), dec("0.31"));
 }
+
+#[test]
+fn an_unknown_model_is_an_error_that_suggests_the_nearest_id() {
+    let r = meter_one(
+        "claude-sonnet-5.5",
+        None,
+        &[request("a", "2026-10-07T00:00:00Z", 1_000, 0, 0, 0)],
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(
+            ":2: unknown model \"claude-sonnet-5.5\": it is not in price table anthropic@"
+        ) && r.stderr.contains("(did you mean `claude-sonnet-5-5`?)"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("hint: "), "{}", r.stderr);
+    // Nothing near: no suggestion.
+    let r = meter_one(
+        "gpt-4o",
+        None,
+        &[request("a", "2026-10-07T00:00:00Z", 1_000, 0, 0, 0)],
+    );
+    assert_eq!(r.code, 2);
+    assert!(!r.stderr.contains("did you mean"), "{}", r.stderr);
+}
+
+#[test]
+fn usage_after_the_tables_checked_date_is_named_in_a_note() {
+    // The bundled table was checked on 2026-12-01: a Sonnet 5.5 request on its last
+    // millisecond is covered, a Haiku 5.5 request at 2026-12-02T00:00Z is not.
+    let tmp = Tmp::new();
+    let p = tmp.write(
+        "a.ndjson",
+        &ndjson(&[
+            session("s1", "claude-sonnet-5-5"),
+            request("a", "2026-12-01T23:59:59.999Z", 1_000, 0, 0, 0),
+            session("s2", "claude-haiku-5-5"),
+            request("b", "2026-12-02T00:00:00Z", 1_000, 0, 0, 0),
+        ]),
+    );
+    let r = run([
+        "meter".as_ref(),
+        p.as_os_str(),
+        "-f".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let note = r
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("note: prices checked"))
+        .unwrap_or_else(|| panic!("no note in {:?}", r.stderr));
+    assert!(
+        note.starts_with(
+            "note: prices checked 2026-12-01; usage of claude-haiku-5-5 after that date: run `agentmeter pricing audit`"
+        ),
+        "{note}"
+    );
+    // Only the covered session: no note.
+    let p = tmp.write(
+        "b.ndjson",
+        &ndjson(&[
+            session("s1", "claude-sonnet-5-5"),
+            request("a", "2026-12-01T23:59:59.999Z", 1_000, 0, 0, 0),
+        ]),
+    );
+    let r = run(["meter".as_ref(), p.as_os_str()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("prices checked"), "{}", r.stdout);
+}

@@ -40,7 +40,14 @@ fn show_gives_a_models_history_by_id_or_alias() {
 #[test]
 fn check_accepts_the_bundled_table_and_rejects_broken_ones() {
     let bundled = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pricing/anthropic.toml");
-    let r = run(["pricing".as_ref(), "check".as_ref(), bundled.as_os_str()]);
+    // On the table's own `checked` date (a fixed --today keeps the test from ageing).
+    let r = run([
+        "pricing".as_ref(),
+        "check".as_ref(),
+        bundled.as_os_str(),
+        "--today".as_ref(),
+        "2026-12-01".as_ref(),
+    ]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(
         r.stdout.contains("ok: ") && r.stdout.contains(" 0 warning(s)"),
@@ -107,4 +114,49 @@ fn diff_lists_what_changed() {
         old.as_os_str(),
     ]);
     assert!(r.stdout.contains("no price changes"));
+}
+
+#[test]
+fn check_warns_when_the_prices_were_checked_more_than_30_days_ago() {
+    // The bundled table says checked = "2026-12-01": 2026-12-31 is 30 days later (no
+    // warning), 2027-01-01 is 31 (a warning; the table stays usable, exit 0).
+    let bundled = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pricing/anthropic.toml");
+    let check = |today: &str| {
+        run([
+            "pricing".as_ref(),
+            "check".as_ref(),
+            bundled.as_os_str(),
+            "--today".as_ref(),
+            today.as_ref(),
+        ])
+    };
+    let r = check("2026-12-31");
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains(" 0 warning(s)"), "{}", r.stdout);
+    let r = check("2027-01-01");
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout.contains(&format!(
+            "warning: {}: prices checked 2026-12-01, 31 days before 2027-01-01: ",
+            bundled.display()
+        )) && r.stdout.contains(" 1 warning(s)"),
+        "{}",
+        r.stdout
+    );
+    let r = check("yesterday");
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("error: --today: "), "{}", r.stderr);
+}
+
+#[test]
+fn show_suggests_the_nearest_id_for_an_unknown_model() {
+    let r = run(["pricing", "show", "claude-sonnet-5.5"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("unknown model \"claude-sonnet-5.5\" in price table anthropic@")
+            && r.stderr.contains("(did you mean `claude-sonnet-5-5`?)"),
+        "{}",
+        r.stderr
+    );
 }
