@@ -2,6 +2,7 @@
 //! earlier one from its `effective` instant. The table's version is its name plus a sha256
 //! prefix of the file, and every rated line item names the row that priced it.
 
+pub mod audit;
 pub mod check;
 pub mod diff;
 
