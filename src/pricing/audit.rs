@@ -362,8 +362,8 @@ pub fn read_genai(file: &str, text: &str, at: Millis) -> Result<Vec<Entry>> {
                     // Dates compare as text (YYYY-MM-DD); a time-of-day price is not Anthropic's.
                     Some(c) => c
                         .get("start_date")
-                        .and_then(date_text)
-                        .is_some_and(|d| d.as_str() <= day),
+                        .and_then(Value::as_str)
+                        .is_some_and(|d| d <= day),
                 };
                 list.iter()
                     .rev()
@@ -429,11 +429,6 @@ pub fn read_genai(file: &str, text: &str, at: Millis) -> Result<Vec<Entry>> {
         });
     }
     Ok(out)
-}
-
-/// A YAML date (`2026-03-13`, read as a string) as its text.
-fn date_text(v: &serde_norway::Value) -> Option<String> {
-    v.as_str().map(str::to_string)
 }
 
 /// Read one of their files.
