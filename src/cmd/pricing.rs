@@ -1,4 +1,4 @@
-//! `agentmeter pricing list|show|check|diff`: the price tables as a user sees them.
+//! `agentmeter pricing list|show|check|diff|audit`: the price tables as a user sees them.
 
 use std::path::PathBuf;
 
@@ -7,9 +7,9 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::money::exact;
-use crate::pricing::check::{parse_and_check, Level};
-use crate::pricing::{diff, PriceRow, PriceTable, Rates};
-use crate::time::{format_ms, parse_date_or_timestamp};
+use crate::pricing::check::{parse_and_check, Level, Problem};
+use crate::pricing::{audit, diff, PriceRow, PriceTable, Rates};
+use crate::time::{format_ms, parse_date, parse_date_or_timestamp};
 
 #[derive(Subcommand, Debug)]
 pub enum PricingCommand {
@@ -19,13 +19,24 @@ pub enum PricingCommand {
     /// One model's full price history (by id or alias).
     #[command(after_help = "Example:\n  agentmeter pricing show claude-opus-4-6")]
     Show(ShowArgs),
-    /// Validate a price table: schema, sorted dates, duplicate ids or aliases, usual ratios.
+    /// Validate a price table: schema, sorted dates, duplicate ids or aliases, usual ratios,
+    /// and a `checked` date more than 30 days old.
     #[command(
         after_help = "Exit code 0 when the table is usable (warnings allowed), 2 when it has errors."
     )]
     Check(CheckArgs),
     /// What changed between two price tables.
     Diff(DiffArgs),
+    /// Compare the table with price files you downloaded (genai-prices, LiteLLM), offline.
+    #[command(after_help = "Examples:\n  \
+        agentmeter pricing audit --genai-prices anthropic.yml --litellm model_prices_and_context_window.json\n  \
+        agentmeter pricing audit --litellm model_prices_and_context_window.json --at 2026-06-01 -f json\n\n\
+        Lists every model and rate where a file disagrees with the table, and the Claude models a \
+        file has that the table lacks. Fast rates, web search and the US multiplier are compared \
+        only where the file states them.\n\n\
+        Exit code 0 when everything agrees, 1 when there are disagreements or missing models, \
+        2 on bad input.")]
+    Audit(AuditArgs),
 }
 
 #[derive(Args, Debug)]
@@ -65,6 +76,26 @@ pub struct ShowArgs {
 pub struct CheckArgs {
     /// The price table to validate.
     pub file: PathBuf,
+    /// The date to measure the table's `checked` date against (default: today, UTC).
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// pydantic genai-prices' `prices/providers/anthropic.yml`.
+    #[arg(long, value_name = "FILE")]
+    pub genai_prices: Option<PathBuf>,
+    /// BerriAI LiteLLM's `model_prices_and_context_window.json` (its Anthropic models).
+    #[arg(long, value_name = "FILE")]
+    pub litellm: Option<PathBuf>,
+    /// Compare the prices in force at this date (2026-06-01) or RFC 3339 instant; default: now.
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<String>,
+    #[command(flatten)]
+    pub table: TableArg,
+    #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
 }
 
 #[derive(Args, Debug)]
@@ -78,6 +109,7 @@ pub fn run(c: PricingCommand) -> Result<i32> {
         PricingCommand::List(a) => list(a),
         PricingCommand::Show(a) => show(a),
         PricingCommand::Check(a) => check(a),
+        PricingCommand::Audit(a) => audit(a),
         PricingCommand::Diff(a) => {
             let old = PriceTable::load(&a.old)?;
             let new = PriceTable::load(&a.new)?;
@@ -137,10 +169,7 @@ fn extras(r: &PriceRow) -> String {
 
 fn list(a: ListArgs) -> Result<i32> {
     let t = PriceTable::load_or_bundled(a.table.pricing.as_deref())?;
-    let at = match &a.at {
-        Some(s) => parse_date_or_timestamp(s).map_err(|e| Error::new(format!("--at: {e}")))?,
-        None => chrono::Utc::now().timestamp_millis(),
-    };
+    let at = at_or_now(a.at.as_deref())?;
     let rows: Vec<_> = t
         .models
         .iter()
@@ -253,8 +282,10 @@ fn show(a: ShowArgs) -> Result<i32> {
     let t = PriceTable::load_or_bundled(a.table.pricing.as_deref())?;
     let m = t.model(&a.model).ok_or_else(|| {
         Error::new(format!(
-            "unknown model {:?} in price table {}",
-            a.model, t.version
+            "unknown model {:?} in price table {}{}",
+            a.model,
+            t.version,
+            t.suggestion(&a.model)
         ))
         .with_hint("`agentmeter pricing list` shows the known models")
     })?;
@@ -288,7 +319,15 @@ fn show(a: ShowArgs) -> Result<i32> {
 fn check(a: CheckArgs) -> Result<i32> {
     let text = std::fs::read_to_string(&a.file).map_err(|e| Error::io(&a.file, e))?;
     let origin = a.file.display().to_string();
-    let (table, problems) = parse_and_check(&text, &origin);
+    let today = match &a.today {
+        Some(s) => parse_date(s).map_err(|e| Error::new(format!("--today: {e}")))?,
+        None => chrono::Utc::now().date_naive(),
+    };
+    let (table, mut problems) = parse_and_check(&text, &origin);
+    if let Some(t) = &table {
+        problems.extend(stale(t, today));
+        problems.sort_by_key(|p| p.level);
+    }
     for p in &problems {
         let level = match p.level {
             Level::Error => "error",
@@ -319,4 +358,111 @@ fn check(a: CheckArgs) -> Result<i32> {
             Ok(crate::error::EXIT_ERROR)
         }
     }
+}
+
+/// Prices change without notice: a table not compared with its sources for more than this
+/// many days gets a warning.
+pub const STALE_AFTER_DAYS: i64 = 30;
+
+/// A warning when the table's `checked` date is more than [`STALE_AFTER_DAYS`] before `today`
+/// (or is not a date).
+fn stale(t: &PriceTable, today: chrono::NaiveDate) -> Option<Problem> {
+    let checked = t.checked.as_deref()?;
+    let message = match parse_date(checked) {
+        Err(e) => format!("checked: {e}"),
+        Ok(d) if (today - d).num_days() > STALE_AFTER_DAYS => format!(
+            "prices checked {checked}, {} days before {today}: compare them with the pricing page or run `agentmeter pricing audit`, then update `checked`",
+            (today - d).num_days()
+        ),
+        Ok(_) => return None,
+    };
+    Some(Problem {
+        level: Level::Warning,
+        message,
+    })
+}
+
+/// `--at DATE`, or now.
+fn at_or_now(at: Option<&str>) -> Result<i64> {
+    match at {
+        Some(s) => parse_date_or_timestamp(s).map_err(|e| Error::new(format!("--at: {e}"))),
+        None => Ok(chrono::Utc::now().timestamp_millis()),
+    }
+}
+
+fn audit(a: AuditArgs) -> Result<i32> {
+    let t = PriceTable::load_or_bundled(a.table.pricing.as_deref())?;
+    let at = at_or_now(a.at.as_deref())?;
+    let files = [
+        (audit::Format::GenaiPrices, &a.genai_prices),
+        (audit::Format::Litellm, &a.litellm),
+    ];
+    let mut entries = Vec::new();
+    for (format, path) in files {
+        if let Some(p) = path {
+            entries.extend(audit::read(format, p, at)?);
+        }
+    }
+    if a.genai_prices.is_none() && a.litellm.is_none() {
+        return Err(Error::new("pricing audit: no file to compare with")
+            .with_hint("pass --genai-prices FILE and/or --litellm FILE (see --help)"));
+    }
+    let r = audit::audit(&t, &entries, at);
+    let opt = |d: Option<rust_decimal::Decimal>| d.map(exact);
+    if a.format == ListFormat::Json {
+        let doc = json!({
+            "schema": "agentmeter/pricing-audit-v1",
+            "pricing": {"name": t.name, "version": t.version},
+            "at": format_ms(at),
+            "compared": r.compared,
+            "disagreements": r.disagreements.iter().map(|d| json!({
+                "model": d.model, "their_model": d.their_id, "rate": d.rate,
+                "ours": opt(d.ours), "theirs": opt(d.theirs), "file": d.file, "line": d.line,
+            })).collect::<Vec<_>>(),
+            "missing": r.missing.iter().map(|(id, file, line)| json!({
+                "their_model": id, "file": file, "line": line,
+            })).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        println!(
+            "{} ({}) against {} model(s) of their files, prices in force at {}",
+            t.version,
+            t.origin,
+            r.compared + r.missing.len(),
+            format_ms(at)
+        );
+        let cell = |d: Option<rust_decimal::Decimal>| opt(d).unwrap_or_else(|| "-".into());
+        if !r.disagreements.is_empty() {
+            let mut grid = vec![["Model", "Rate", "Ours", "Theirs", "Their file"]
+                .map(String::from)
+                .to_vec()];
+            for d in &r.disagreements {
+                grid.push(vec![
+                    d.model.clone(),
+                    d.rate.clone(),
+                    cell(d.ours),
+                    cell(d.theirs),
+                    format!("{}:{} ({})", d.file, d.line, d.their_id),
+                ]);
+            }
+            print!("{}", align(&grid));
+        }
+        if !r.missing.is_empty() {
+            println!("Models of their files not in {}:", t.version);
+            let mut grid = vec![["Their model", "Their file"].map(String::from).to_vec()];
+            for (id, file, line) in &r.missing {
+                grid.push(vec![id.clone(), format!("{file}:{line}")]);
+            }
+            print!("{}", align(&grid));
+        }
+        println!(
+            "{} disagreement(s), {} model(s) missing from the table",
+            r.disagreements.len(),
+            r.missing.len()
+        );
+    }
+    Ok(i32::from(
+        !r.disagreements.is_empty() || !r.missing.is_empty(),
+    ))
 }

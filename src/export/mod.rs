@@ -219,6 +219,9 @@ pub fn notes(report: &MeterReport) -> Vec<String> {
             out.push(format!("warning: {}: {w}", s.usage.session_id));
         }
     }
+    if let Some(note) = after_checked(report) {
+        out.push(note);
+    }
     if report.duplicate_events > 0 {
         out.push(format!(
             "note: {} duplicate event(s) dropped (same id; the first copy counts)",
@@ -315,4 +318,26 @@ pub fn notes(report: &MeterReport) -> Vec<String> {
         }
     }
     out
+}
+
+/// Usage dated after the price table's `checked` date may have prices the table does not know:
+/// name the models concerned.
+fn after_checked(report: &MeterReport) -> Option<String> {
+    let end = report.table.checked_end()?;
+    let mut models: Vec<&str> = report
+        .sessions
+        .iter()
+        .flat_map(|s| &s.model_last_at)
+        .filter(|(_, at)| *at >= end)
+        .map(|(m, _)| &**m)
+        .collect();
+    models.sort_unstable();
+    models.dedup();
+    (!models.is_empty()).then(|| {
+        format!(
+            "note: prices checked {}; usage of {} after that date: run `agentmeter pricing audit` against current price files (or read the pricing page) to see whether its prices changed",
+            report.table.checked.as_deref().unwrap_or_default(),
+            models.join(", ")
+        )
+    })
 }

@@ -2,6 +2,7 @@
 //! earlier one from its `effective` instant. The table's version is its name plus a sha256
 //! prefix of the file, and every rated line item names the row that priced it.
 
+pub mod audit;
 pub mod check;
 pub mod diff;
 
@@ -164,6 +165,27 @@ impl PriceTable {
     /// A model by id or alias.
     pub fn model(&self, id: &str) -> Option<&Model> {
         self.index.get(id).map(|&i| &self.models[i])
+    }
+
+    /// The id or alias nearest to an unknown `id`, if it is close enough to be a typo.
+    pub fn did_you_mean(&self, id: &str) -> Option<&str> {
+        let names: Vec<&str> = self.index.keys().map(String::as_str).collect();
+        crate::scenario::did_you_mean(id, &names)
+    }
+
+    /// " (did you mean `x`?)" for an unknown model id, or nothing.
+    pub fn suggestion(&self, id: &str) -> String {
+        self.did_you_mean(id)
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default()
+    }
+
+    /// The first instant after the table's `checked` date (the next midnight UTC): usage from
+    /// then on may have prices the table does not know yet. None without a date.
+    pub fn checked_end(&self) -> Option<Millis> {
+        let day = crate::time::parse_date(self.checked.as_deref()?).ok()?;
+        let next = day.succ_opt()?.and_hms_opt(0, 0, 0)?;
+        Some(next.and_utc().timestamp_millis())
     }
 
     pub fn runtime_at(&self, t: Millis) -> Option<&RuntimeRow> {
@@ -404,6 +426,10 @@ mod tests {
             "claude-mythos-5",
             "claude-fable-5-1",
             "claude-mythos-5-1",
+            "claude-sonnet-5-5",
+            "claude-haiku-5-5",
+            "claude-fable-5-2",
+            "claude-mythos-5-2",
             "claude-opus-4-1",
             "claude-3-5-haiku",
         ] {

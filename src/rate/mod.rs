@@ -147,6 +147,9 @@ pub struct RatedSession {
     pub cost: Cost,
     /// Canonical ids of the models its requests were priced as.
     pub models: Vec<Arc<str>>,
+    /// The last instant each model priced a request (for the note on prices newer than the
+    /// table's `checked` date).
+    pub model_last_at: Vec<(Arc<str>, Millis)>,
     /// Usage warnings, then rating warnings.
     pub warnings: Vec<String>,
     /// Advisor consultations by model (part of `cost`, shown on their own).
@@ -327,6 +330,7 @@ impl<'a> Rater<'a> {
         self.rate_runtime(&usage, &mut items, &mut problems);
         let mut models: Vec<Arc<str>> = Vec::new();
         let mut advisor = Vec::new();
+        let mut model_last_at: Vec<(Arc<str>, Millis)> = Vec::new();
         let mut priced = Vec::with_capacity(usage.requests.len());
         for r in &usage.requests {
             let rated = self.rate_request(r, &mut items, &mut problems, &mut warnings);
@@ -334,6 +338,10 @@ impl<'a> Rater<'a> {
             if let Some((model, amount)) = rated {
                 if r.advisor {
                     AdvisorSpend::add(&mut advisor, &model, 1, amount);
+                }
+                match model_last_at.iter_mut().find(|(m, _)| *m == model) {
+                    Some((_, at)) => *at = (*at).max(r.at),
+                    None => model_last_at.push((model.clone(), r.at)),
                 }
                 if !models.contains(&model) {
                     models.push(model);
@@ -389,6 +397,7 @@ impl<'a> Rater<'a> {
                 items,
                 cost,
                 models,
+                model_last_at,
                 warnings,
                 advisor,
             },
@@ -474,8 +483,11 @@ impl<'a> Rater<'a> {
             .position(|m| m.id == q.model || m.aliases.iter().any(|a| a == q.model))
         else {
             return Err(format!(
-                "unknown model {:?}: it is not in price table {} ({})",
-                q.model, self.table.version, self.table.origin
+                "unknown model {:?}: it is not in price table {} ({}){}",
+                q.model,
+                self.table.version,
+                self.table.origin,
+                self.table.suggestion(q.model)
             ));
         };
         let model = &self.table.models[mi];

@@ -594,7 +594,7 @@ pub fn parse_values(text: &str) -> std::result::Result<Vec<f64>, (usize, String)
 }
 
 /// The closest known key, if it is close enough to be a typo.
-fn did_you_mean<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
         .map(|k| (levenshtein(key, k), *k))

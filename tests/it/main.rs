@@ -8,6 +8,7 @@ mod fetch;
 mod fixtures;
 mod gate;
 mod mock;
+mod prices;
 mod pricing_cmd;
 mod projection;
 mod props;

@@ -306,9 +306,9 @@ fn fast_mode_uses_the_fast_rates() {
     };
     assert_eq!(fast("fast"), dec("0.20"));
     assert_eq!(fast("standard"), dec("0.10"));
-    // Opus 4.6 fast mode fell back to standard at the Opus 4.8 launch (2026-05-28): priced
-    // at the standard 0.05 + 0.05, with a warning.
-    let mut r = request("a", "2026-06-10T10:00:00Z", 10_000, 2_000, 0, 0);
+    // Opus 4.6 fast mode fell back to standard about 30 days after the Opus 4.8 launch
+    // (2026-06-27): priced at the standard 0.05 + 0.05, with a warning.
+    let mut r = request("a", "2026-06-28T10:00:00Z", 10_000, 2_000, 0, 0);
     r["model_usage"]["speed"] = json!("fast");
     let s = one(&ndjson(&[session("s", "claude-opus-4-6"), r]));
     assert_eq!(s.cost.total(), dec("0.10"));
