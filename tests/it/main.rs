@@ -6,6 +6,7 @@ mod export;
 mod fetch;
 mod fixtures;
 mod gate;
+mod managed;
 mod mock;
 mod pricing_cmd;
 mod projection;
