@@ -199,6 +199,10 @@ pub fn run(args: FitArgs) -> Result<i32> {
         start.format("%Y-%m-%d"),
         args.months
     );
+    // The workspace default the usage was metered with holds for the projection too.
+    if let Some(g) = &args.geo.default_inference_geo {
+        let _ = writeln!(text, "default_inference_geo = {g:?}");
+    }
     for (agent, o) in &by_agent {
         let model = o
             .models

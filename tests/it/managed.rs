@@ -161,3 +161,63 @@ fn the_default_inference_geo_prices_agents_without_a_geo_and_an_explicit_geo_win
         r.stderr
     );
 }
+
+#[test]
+fn a_scenarios_default_inference_geo_prices_its_agents_like_the_flag() {
+    // daily-research.toml (Sonnet 4.6, December 2026): runtime 31 x $0.04 = 1.24 (no geo
+    // multiplier on runtime); tokens 31 x $0.18 = 5.58, x 1.1 = 6.138 in a `us` workspace.
+    let tmp = Tmp::new();
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/daily-research.toml"),
+    )
+    .unwrap();
+    let us = tmp.write(
+        "us.toml",
+        &text.replacen(
+            "months = 12",
+            "months = 1\ndefault_inference_geo = \"us\"",
+            1,
+        ),
+    );
+    let project = |file: &std::path::Path| {
+        let r = run([
+            "project",
+            file.to_str().unwrap(),
+            "--runs",
+            "10",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v: Value = serde_json::from_str(&r.stdout).unwrap();
+        v["months"][0].clone()
+    };
+    let m = project(&us);
+    let d = |v: &Value| dec(v.as_str().unwrap());
+    assert_eq!(d(&m["categories"]["runtime"]), dec("1.24"));
+    assert_eq!(d(&m["expected"]), dec("7.378"));
+    // An agent's own geo wins over the scenario's default.
+    let global = tmp.write(
+        "global.toml",
+        &std::fs::read_to_string(&us).unwrap().replacen(
+            "sessions_per_day",
+            "inference_geo = \"global\"\nsessions_per_day",
+            1,
+        ),
+    );
+    assert_eq!(d(&project(&global)["expected"]), dec("6.82"));
+    // `fit` keeps the default it metered with: the fitted scenario says it.
+    let p = tmp.write("geo.ndjson", &ndjson(&opus_session(None)));
+    let fitted = tmp.path("fitted.toml");
+    let r = run([
+        "fit",
+        p.to_str().unwrap(),
+        "--default-inference-geo",
+        "us",
+        "-o",
+        fitted.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(&fitted).unwrap();
+    assert!(text.contains("default_inference_geo = \"us\""), "{text}");
+}
