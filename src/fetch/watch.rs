@@ -72,23 +72,16 @@ impl Seen {
 }
 
 fn fill(client: &Client, id: &str, seen: &mut Seen, until_idle: bool) -> Result<()> {
-    let page = [("limit", "1000".to_string()), ("order", "asc".to_string())];
-    for e in client.list(&format!("/v1/sessions/{id}/events"), &page)? {
+    let path = format!("/v1/sessions/{id}/events");
+    for e in client.list(&path, &super::session_events_query())? {
         seen.add(e, until_idle, None);
     }
-    for t in client.list(
-        &format!("/v1/sessions/{id}/threads"),
-        &[("limit", "100".to_string())],
-    )? {
-        let tid = t
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+    for (tid, t) in super::child_threads(client, id)? {
         seen.threads
             .entry(tid.clone())
-            .or_insert_with(|| (t.clone(), Vec::new()));
-        for e in client.list(&format!("/v1/sessions/{id}/threads/{tid}/events"), &page)? {
+            .or_insert_with(|| (t, Vec::new()));
+        let path = format!("/v1/sessions/{id}/threads/{tid}/events");
+        for e in client.list(&path, &super::thread_events_query())? {
             seen.add(e, until_idle, Some(&tid));
         }
     }
