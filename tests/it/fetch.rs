@@ -704,3 +704,44 @@ fn the_mock_rejects_undocumented_parameters() {
         200
     );
 }
+
+#[test]
+fn watch_loads_a_multiagent_history_through_the_strict_mock() {
+    // The session is already idle in its history, so `--until-idle` stops after the list:
+    // the same export and total as `fetch`, 0.265 (worked out above), no event twice.
+    let mock = Mock::start(team_state());
+    let tmp = Tmp::new();
+    let out = tmp.path("team.ndjson");
+    let o = bin()
+        .args([
+            "watch",
+            "sesn_team",
+            "--until-idle",
+            "--base-url",
+            &mock.url,
+        ])
+        .args(["--out", out.to_str().unwrap()])
+        .env("ANTHROPIC_API_KEY", KEY)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let st = mock.state.lock().unwrap();
+    assert!(
+        st.rejected.is_empty(),
+        "undocumented parameters: {:?}",
+        st.rejected
+    );
+    assert!(!st
+        .hits
+        .iter()
+        .any(|(p, _)| p.contains("/threads/sthr_lead/")));
+    drop(st);
+    let t = totals(tmp.0.path());
+    assert_eq!(dec(t["cost"]["total"].as_str().unwrap()), dec("0.265"));
+    assert_eq!(t["requests"], 3);
+}
