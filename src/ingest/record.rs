@@ -408,7 +408,7 @@ fn thread_object(raw: &Raw) -> Result<ThreadObject, String> {
 }
 
 /// The agent name of an advisor thread, whose agent object names none.
-pub const ADVISOR: &str = "advisor";
+const ADVISOR: &str = "advisor";
 
 fn agent_config(raw: &RawValue) -> Result<AgentConfig, String> {
     #[derive(Deserialize)]
