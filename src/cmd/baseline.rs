@@ -9,7 +9,7 @@ use crate::compare::gate::baseline;
 use crate::compare::TaskKey;
 use crate::error::{Error, Result};
 use crate::ingest;
-use crate::meter::{self, MeterOptions};
+use crate::meter;
 use crate::pricing::PriceTable;
 
 #[derive(Args, Debug)]
@@ -20,6 +20,8 @@ pub struct BaselineArgs {
     /// Exports of the run (files, directories or -).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
+    #[command(flatten)]
+    pub geo: super::GeoArgs,
     /// The baseline file to write.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: PathBuf,
@@ -40,7 +42,7 @@ pub fn run(args: BaselineArgs) -> Result<i32> {
         .map_err(|e| Error::new(format!("--key: {e}")))?;
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
     let sources = ingest::discover(&args.paths)?;
-    let metered = meter::meter(&sources, &MeterOptions::with_progress())?;
+    let metered = meter::meter(&sources, &args.geo.meter_options())?;
     if metered.sessions.is_empty() {
         return Err(Error::new("the run has no sessions: nothing to baseline"));
     }

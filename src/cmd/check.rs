@@ -17,7 +17,7 @@ use crate::compare::gate::{
 use crate::compare::TaskKey;
 use crate::error::{Error, Result};
 use crate::ingest;
-use crate::meter::{self, MeterOptions};
+use crate::meter;
 use crate::money::{exact, usd};
 use crate::pricing::PriceTable;
 
@@ -31,6 +31,8 @@ pub struct CheckArgs {
     /// Exports of the run to check.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
+    #[command(flatten)]
+    pub geo: super::GeoArgs,
     /// The baseline written by `agentmeter baseline`.
     #[arg(long, value_name = "FILE")]
     pub baseline: PathBuf,
@@ -303,7 +305,7 @@ pub fn run(args: CheckArgs) -> Result<i32> {
         .map_err(|e| Error::new(format!("--key: {e}")))?;
     let today = PriceTable::load_or_bundled(args.pricing.as_deref())?;
     let sources = ingest::discover(&args.paths)?;
-    let metered = meter::meter(&sources, &MeterOptions::with_progress())?;
+    let metered = meter::meter(&sources, &args.geo.meter_options())?;
     let opts = CheckOptions {
         key,
         total_limits,

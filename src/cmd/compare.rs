@@ -40,6 +40,8 @@ pub struct CompareArgs {
     /// Exports to reprice (files, directories or -).
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
+    #[command(flatten)]
+    pub geo: super::GeoArgs,
     /// Price every request as this model; repeat for each model to compare.
     #[arg(long = "model", value_name = "ID")]
     pub models: Vec<String>,
@@ -222,7 +224,7 @@ fn run_reprice(args: &CompareArgs) -> Result<i32> {
     }
     let vs = variants(args)?;
     let sources = ingest::discover(&args.paths)?;
-    let metered = meter::meter(&sources, &MeterOptions::with_progress())?;
+    let metered = meter::meter(&sources, &args.geo.meter_options())?;
     let priced = reprice(&metered.sessions, &vs, args.tz)?;
     let totals: Vec<Cost> = priced.iter().map(|p| total(p)).collect();
     let first = totals[0].total();
@@ -350,8 +352,13 @@ fn run_reprice(args: &CompareArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn side(paths: &[String], table: &PriceTable, tz: Zone) -> Result<Vec<RatedSession>> {
-    let (sessions, _, _) = meter_rated(paths, table, &MeterOptions::with_progress(), tz, true)?;
+fn side(
+    paths: &[String],
+    table: &PriceTable,
+    opts: &MeterOptions,
+    tz: Zone,
+) -> Result<Vec<RatedSession>> {
+    let (sessions, _, _) = meter_rated(paths, table, opts, tz, true)?;
     Ok(sessions)
 }
 
@@ -395,8 +402,8 @@ fn run_paired(args: &CompareArgs) -> Result<i32> {
         }
     };
     let (a, b) = (
-        side(&args.a, &table, args.tz)?,
-        side(&args.b, &table, args.tz)?,
+        side(&args.a, &table, &args.geo.meter_options(), args.tz)?,
+        side(&args.b, &table, &args.geo.meter_options(), args.tz)?,
     );
     let p = pair(&a, &b, &key);
     if p.pairs.is_empty() {

@@ -36,6 +36,8 @@ pub enum ExportFormat {
 pub struct ExportArgs {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
+    #[command(flatten)]
+    pub geo: super::GeoArgs,
     #[arg(long, short = 'f', value_enum)]
     pub format: ExportFormat,
     /// A file, or with --partition day a directory.
@@ -248,7 +250,7 @@ pub fn run(args: ExportArgs) -> Result<i32> {
     // FOCUS charge periods are UTC days, so items are cut at UTC midnight.
     let opts = MeterOptions {
         skip_invalid: args.skip_invalid,
-        ..MeterOptions::with_progress()
+        ..args.geo.meter_options()
     };
     let (sessions, _, skipped) = meter_rated(&args.paths, &table, &opts, Zone::default(), true)?;
     for s in &skipped {

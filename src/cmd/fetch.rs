@@ -10,7 +10,7 @@ use crate::fetch::{fetch, fetch_admin_reports, Client, FetchOptions};
 #[derive(Args, Debug)]
 #[command(
     after_help = "The key is read from ANTHROPIC_API_KEY (ANTHROPIC_ADMIN_KEY for --admin), never from the command line.\n\n\
-    Examples:\n  agentmeter fetch --out runs/                                   # every session\n  \
+    Examples:\n  agentmeter fetch --out runs/                                   # every session, archived ones too\n  \
     agentmeter fetch --created-since 2026-11-01 --status idle --out runs/\n  \
     agentmeter fetch --session sesn_01 --session sesn_02 --out runs/\n  \
     agentmeter fetch --admin --created-since 2026-11-01 --out admin/    # Admin API cost_report pages"
@@ -31,6 +31,10 @@ pub struct FetchArgs {
     /// Only sessions in this status (repeat): idle, running, rescheduling, terminated.
     #[arg(long = "status", value_name = "STATUS")]
     pub statuses: Vec<String>,
+    /// Leave archived sessions out (by default they are fetched: archiving is the API's
+    /// routine cleanup, and archived sessions were billed).
+    #[arg(long)]
+    pub no_archived: bool,
     /// Where the exports go (one NDJSON file per session).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -81,6 +85,7 @@ pub fn run(args: FetchArgs) -> Result<i32> {
         created_until: until,
         agent: args.agent,
         statuses: args.statuses,
+        skip_archived: args.no_archived,
         out: args.out.clone(),
         concurrency: args.concurrency,
         progress: true,

@@ -23,6 +23,8 @@ pub struct FitArgs {
     /// Export files or directories, as for `meter`.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
+    #[command(flatten)]
+    pub geo: super::GeoArgs,
     /// The scenario file to write.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: PathBuf,
@@ -157,7 +159,7 @@ pub fn run(args: FitArgs) -> Result<i32> {
         &sources,
         &MeterOptions {
             skip_invalid: args.skip_invalid,
-            ..MeterOptions::with_progress()
+            ..args.geo.meter_options()
         },
     )?;
     if metered.sessions.is_empty() {
@@ -197,6 +199,10 @@ pub fn run(args: FitArgs) -> Result<i32> {
         start.format("%Y-%m-%d"),
         args.months
     );
+    // The workspace default the usage was metered with holds for the projection too.
+    if let Some(g) = &args.geo.default_inference_geo {
+        let _ = writeln!(text, "default_inference_geo = {g:?}");
+    }
     for (agent, o) in &by_agent {
         let model = o
             .models

@@ -31,6 +31,8 @@ pub struct MeterArgs {
     /// None with --source claude-code: the default transcript folders.
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
+    #[command(flatten)]
+    pub geo: super::GeoArgs,
     /// Where the runs come from: Managed Agents exports, or Claude Code transcripts (every
     /// file read as a transcript, never detected; their default folders are read when no
     /// PATH is given: $CLAUDE_CONFIG_DIR/projects, else ~/.config/claude/projects and
@@ -241,6 +243,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
         )?,
         progress: true,
         claude_code: args.source == InputSource::ClaudeCode,
+        default_inference_geo: args.geo.default_inference_geo.clone(),
     };
     let paths = match (args.paths.is_empty(), args.source) {
         (false, _) => args.paths.clone(),

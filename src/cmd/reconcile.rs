@@ -10,7 +10,6 @@ use crate::cli::write_output;
 use crate::cmd::meter::meter_rated;
 use crate::error::{Error, Result};
 use crate::export::{Format, Grid};
-use crate::meter::MeterOptions;
 use crate::money::{exact, usd};
 use crate::pricing::PriceTable;
 use crate::reconcile::{
@@ -27,6 +26,8 @@ use crate::time::Zone;
 pub struct ReconcileArgs {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
+    #[command(flatten)]
+    pub geo: super::GeoArgs,
     /// Flag a session when computed and reported cost differ by more than this many dollars...
     #[arg(long, default_value = "0.01", value_name = "USD")]
     pub tolerance_usd: String,
@@ -65,7 +66,7 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
     let (sessions, _, _) = meter_rated(
         &args.paths,
         &table,
-        &MeterOptions::with_progress(),
+        &args.geo.meter_options(),
         Zone::default(),
         true,
     )?;

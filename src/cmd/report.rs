@@ -25,6 +25,8 @@ pub struct ReportArgs {
     /// Exports to meter (files, directories or -), as for `meter`.
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
+    #[command(flatten)]
+    pub geo: super::GeoArgs,
     /// A scenario to project.
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
@@ -153,7 +155,7 @@ pub fn run(args: ReportArgs) -> Result<i32> {
     } else {
         let opts = MeterOptions {
             skip_invalid: args.skip_invalid,
-            ..MeterOptions::with_progress()
+            ..args.geo.meter_options()
         };
         Some(meter_rated(&args.paths, &table, &opts, args.tz, true)?)
     };

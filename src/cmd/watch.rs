@@ -16,6 +16,8 @@ use crate::pricing::PriceTable;
 pub struct WatchArgs {
     /// The session to follow.
     pub session: String,
+    #[command(flatten)]
+    pub geo: super::GeoArgs,
     /// Keep the export here (it is metered exactly like `meter` would).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -39,6 +41,10 @@ pub fn run(args: WatchArgs) -> Result<i32> {
         out: args.out,
         until_idle: args.until_idle,
         max_reconnects: args.max_reconnects,
+        meter: crate::meter::MeterOptions {
+            default_inference_geo: args.geo.default_inference_geo,
+            ..Default::default()
+        },
     };
     if let Some(s) = watch(&client, &table, &opts)? {
         println!("{}", final_line(&s));

@@ -238,7 +238,7 @@ pub fn notes(report: &MeterReport) -> Vec<String> {
     }
     if report.summary.queued_events > 0 {
         out.push(format!(
-            "note: {} queued user event(s) (processed_at: null) not metered yet",
+            "note: {} queued event(s) (user.* or system.message with processed_at: null) not metered yet",
             report.summary.queued_events
         ));
     }

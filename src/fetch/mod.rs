@@ -192,6 +192,10 @@ pub struct FetchOptions {
     pub created_until: Option<String>,
     pub agent: Option<String>,
     pub statuses: Vec<String>,
+    /// Leave archived sessions out of the listing (`--no-archived`). By default they are
+    /// listed (`include_archived=true`): archiving is the API's routine cleanup, and archived
+    /// sessions were billed.
+    pub skip_archived: bool,
     pub out: PathBuf,
     pub concurrency: usize,
     pub progress: bool,
@@ -234,19 +238,26 @@ pub(crate) fn write_atomically(path: &Path, lines: &[Value]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
-/// A session's export: the session object, its events, then each thread and its events.
-pub fn session_export(client: &Client, listed: &Value) -> Result<Vec<Value>> {
-    let id = listed
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::new("a listed session has no id"))?;
-    // The session object itself: its usage and stats are the freshest the API has.
-    let session = client.get(&format!("/v1/sessions/{id}"), &[])?;
-    let page = [("limit", "1000".to_string()), ("order", "asc".to_string())];
-    let mut lines = vec![sanitize::object(&session)];
-    for e in client.list(&format!("/v1/sessions/{id}/events"), &page)? {
-        lines.push(sanitize::event(&e));
-    }
+// Each list endpoint is sent only the query parameters its SDK params type documents
+// (anthropic-sdk-python types/beta/): the session events list takes limit, page, order,
+// types[] and created_at[...]; the thread list and thread events take limit and page only.
+pub(crate) fn session_events_query() -> [(&'static str, String); 2] {
+    [("limit", "1000".to_string()), ("order", "asc".to_string())]
+}
+
+pub(crate) fn thread_events_query() -> [(&'static str, String); 1] {
+    [("limit", "1000".to_string())]
+}
+
+/// A session's threads, without its primary thread.
+///
+/// The thread list includes the primary thread (`parent_thread_id: null`), whose events are
+/// the session's own events (the session-level stream): fetching them again would write every
+/// event twice, and its agent snapshot would shadow later `session.updated` changes. When no
+/// thread or several have no parent (an older or hand-written listing), none is taken for the
+/// primary and all are kept.
+pub(crate) fn child_threads(client: &Client, id: &str) -> Result<Vec<(String, Value)>> {
+    let mut threads = Vec::new();
     for t in client.list(
         &format!("/v1/sessions/{id}/threads"),
         &[("limit", "100".to_string())],
@@ -256,8 +267,34 @@ pub fn session_export(client: &Client, listed: &Value) -> Result<Vec<Value>> {
             .and_then(Value::as_str)
             .ok_or_else(|| Error::new(format!("session {id}: a thread has no id")))?
             .to_string();
+        threads.push((tid, t));
+    }
+    let is_root = |t: &Value| t.get("parent_thread_id").is_none_or(Value::is_null);
+    if threads.iter().filter(|(_, t)| is_root(t)).count() == 1 {
+        threads.retain(|(_, t)| !is_root(t));
+    }
+    Ok(threads)
+}
+
+/// A session's export: the session object, its events, then each child thread and its events.
+pub fn session_export(client: &Client, listed: &Value) -> Result<Vec<Value>> {
+    let id = listed
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::new("a listed session has no id"))?;
+    // The session object itself: its usage and stats are the freshest the API has.
+    let session = client.get(&format!("/v1/sessions/{id}"), &[])?;
+    let mut lines = vec![sanitize::object(&session)];
+    for e in client.list(
+        &format!("/v1/sessions/{id}/events"),
+        &session_events_query(),
+    )? {
+        lines.push(sanitize::event(&e));
+    }
+    for (tid, t) in child_threads(client, id)? {
         lines.push(sanitize::object(&t));
-        for e in client.list(&format!("/v1/sessions/{id}/threads/{tid}/events"), &page)? {
+        let path = format!("/v1/sessions/{id}/threads/{tid}/events");
+        for e in client.list(&path, &thread_events_query())? {
             lines.push(sanitize::event(&e));
         }
     }
@@ -291,6 +328,10 @@ pub fn fetch(client: &Client, opts: &FetchOptions) -> Result<FetchSummary> {
         }
         for s in &opts.statuses {
             q.push(("statuses[]", s.clone()));
+        }
+        // The API hides archived sessions unless asked (`include_archived` defaults to false).
+        if !opts.skip_archived {
+            q.push(("include_archived", "true".to_string()));
         }
         client.list("/v1/sessions", &q)?
     } else {

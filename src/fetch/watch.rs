@@ -24,6 +24,8 @@ pub struct WatchOptions {
     /// Stop when the session goes idle (or ends); otherwise stop when it ends.
     pub until_idle: bool,
     pub max_reconnects: u32,
+    /// How the export is metered (`--default-inference-geo`; no progress line).
+    pub meter: MeterOptions,
 }
 
 /// What has been seen of the session so far.
@@ -70,23 +72,16 @@ impl Seen {
 }
 
 fn fill(client: &Client, id: &str, seen: &mut Seen, until_idle: bool) -> Result<()> {
-    let page = [("limit", "1000".to_string()), ("order", "asc".to_string())];
-    for e in client.list(&format!("/v1/sessions/{id}/events"), &page)? {
+    let path = format!("/v1/sessions/{id}/events");
+    for e in client.list(&path, &super::session_events_query())? {
         seen.add(e, until_idle, None);
     }
-    for t in client.list(
-        &format!("/v1/sessions/{id}/threads"),
-        &[("limit", "100".to_string())],
-    )? {
-        let tid = t
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+    for (tid, t) in super::child_threads(client, id)? {
         seen.threads
             .entry(tid.clone())
-            .or_insert_with(|| (t.clone(), Vec::new()));
-        for e in client.list(&format!("/v1/sessions/{id}/threads/{tid}/events"), &page)? {
+            .or_insert_with(|| (t, Vec::new()));
+        let path = format!("/v1/sessions/{id}/threads/{tid}/events");
+        for e in client.list(&path, &super::thread_events_query())? {
             seen.add(e, until_idle, Some(&tid));
         }
     }
@@ -94,12 +89,16 @@ fn fill(client: &Client, id: &str, seen: &mut Seen, until_idle: bool) -> Result<
 }
 
 /// Meter the export so far, with the same code as `meter`.
-pub fn meter_export(path: &Path, table: &PriceTable) -> Result<Option<RatedSession>> {
+pub fn meter_export(
+    path: &Path,
+    table: &PriceTable,
+    opts: &MeterOptions,
+) -> Result<Option<RatedSession>> {
     let src = Source {
         name: path.display().to_string().into(),
         path: Some(path.to_path_buf()),
     };
-    let metered = meter(std::slice::from_ref(&src), &MeterOptions::default())?;
+    let metered = meter(std::slice::from_ref(&src), opts)?;
     let rater = Rater::new(table, Zone::default());
     Ok(metered.sessions.into_iter().next().map(|u| rater.rate(u).0))
 }
@@ -144,7 +143,7 @@ pub fn watch(
     let mut last = None;
     let mut refresh = |seen: &Seen, state: &str| -> Result<()> {
         super::write_atomically(&path, &seen.lines())?;
-        if let Some(s) = meter_export(&path, table)? {
+        if let Some(s) = meter_export(&path, table, &opts.meter)? {
             if tty {
                 eprint!("\r\x1b[2K{}", status_line(&s, state));
                 let _ = std::io::stderr().flush();

@@ -114,7 +114,8 @@ pub enum Record {
     Session(Box<SessionObject>),
     Thread(Box<ThreadObject>),
     Event(Event),
-    /// A user event still queued (`processed_at: null`): not yet part of the session.
+    /// A client-sent event (`user.*`, `system.message`) still queued (`processed_at: null`):
+    /// not yet part of the session.
     Queued,
     /// `ping`, `event_start`, `event_delta`: stream furniture, never persisted.
     Ignored,
@@ -214,8 +215,9 @@ pub fn parse_object_full<'a>(
         .as_deref()
         .ok_or_else(|| format!("{kind} event has no `id`"))?;
     let Some(processed_at) = raw.processed_at.as_deref() else {
-        // The API sends `processed_at: null` on user events it has queued but not processed.
-        if kind.starts_with("user.") && has_null_processed_at(bytes) {
+        // The API sends `processed_at: null` on the events a client sends (`user.*`, which
+        // includes `user.tool_result`, and `system.message`) while they wait in its queue.
+        if (kind.starts_with("user.") || kind == "system.message") && has_null_processed_at(bytes) {
             return Ok(Parsed::Record(Record::Queued));
         }
         return Err(format!("{kind} event {id} has no `processed_at`"));
@@ -405,9 +407,14 @@ fn thread_object(raw: &Raw) -> Result<ThreadObject, String> {
     })
 }
 
+/// The agent name of an advisor thread, whose agent object names none.
+const ADVISOR: &str = "advisor";
+
 fn agent_config(raw: &RawValue) -> Result<AgentConfig, String> {
     #[derive(Deserialize)]
     struct A<'a> {
+        #[serde(rename = "type", borrow, default)]
+        kind: Option<&'a RawValue>,
         #[serde(default)]
         name: Option<String>,
         #[serde(borrow, default)]
@@ -424,8 +431,14 @@ fn agent_config(raw: &RawValue) -> Result<AgentConfig, String> {
     }
     let a: A =
         serde_json::from_str(raw.get()).map_err(|e| format!("`agent`: {}", strip_position(&e)))?;
+    // An advisor thread's agent is `{"type": "advisor", "model": "<id>"}` with no name: it is
+    // named for what it is, so `--group-by agent` shows its consultations as one agent.
+    let name = match raw_str(a.kind).as_deref() {
+        Some("advisor") => a.name.or_else(|| Some(ADVISOR.to_string())),
+        _ => a.name,
+    };
     let mut cfg = AgentConfig {
-        name: a.name,
+        name,
         ..Default::default()
     };
     if let Some(m) = a.model {

@@ -48,6 +48,9 @@ pub struct MeterOptions {
     pub progress: bool,
     /// Read every file as a Claude Code transcript (`--source claude-code`), never detecting.
     pub claude_code: bool,
+    /// The workspace's `default_inference_geo` (`--default-inference-geo`): the geo of
+    /// requests whose agent sets no `model.inference_geo` (an export cannot show it).
+    pub default_inference_geo: Option<String>,
 }
 
 impl MeterOptions {
@@ -75,7 +78,8 @@ pub fn shard_of(session_id: &str, n: u32) -> u32 {
 #[derive(Debug, Default)]
 pub struct MeterSummary {
     pub skipped: Vec<Skipped>,
-    /// User events still queued (`processed_at: null`), not part of any bill yet.
+    /// Client-sent events (`user.*`, `system.message`) still queued (`processed_at: null`),
+    /// not part of any bill yet.
     pub queued_events: u64,
     /// SSE `error` frames met in transcripts (file:line).
     pub stream_errors: Vec<String>,

@@ -144,7 +144,13 @@ pub fn finalize(
             model,
             agent: p.agent.name.as_deref().map(Into::into),
             speed: p.usage.speed.or(p.agent.speed).unwrap_or_default(),
-            inference_geo: p.agent.inference_geo.as_deref().map(Into::into),
+            // An agent without its own geo runs in the workspace's default one.
+            inference_geo: p
+                .agent
+                .inference_geo
+                .as_deref()
+                .or(opts.default_inference_geo.as_deref())
+                .map(Into::into),
             tokens: Tokens {
                 input: p.usage.input,
                 output: p.usage.output,

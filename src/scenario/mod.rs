@@ -114,12 +114,13 @@ struct Parser<'a> {
     dir: &'a Path,
 }
 
-const TOP_KEYS: [&str; 7] = [
+const TOP_KEYS: [&str; 8] = [
     "name",
     "description",
     "start",
     "months",
     "pricing",
+    "default_inference_geo",
     "defaults",
     "agent",
 ];
@@ -292,13 +293,29 @@ impl Parser<'_> {
                 ))
             }
         };
+        // The workspace's default geo, as `--default-inference-geo` gives it to `meter`: the
+        // geo of every agent that sets no `inference_geo` of its own.
+        let default_geo = match root.get("default_inference_geo") {
+            Some(v) => match self.string(v, "default_inference_geo")?.as_str() {
+                g @ ("us" | "global") => Some(g.to_string()),
+                other => {
+                    return Err(self.err(
+                        "default_inference_geo",
+                        format!("{other:?} is not \"us\" or \"global\""),
+                    ))
+                }
+            },
+            None => None,
+        };
         let mut out = Vec::new();
         for (i, a) in agents.iter().enumerate() {
             let path = format!("agent[{i}]");
             let Value::Table(t) = a else {
                 return Err(self.err(&path, "expected a table"));
             };
-            out.push(self.agent(t, &path, defaults.as_ref())?);
+            let mut agent = self.agent(t, &path, defaults.as_ref())?;
+            agent.inference_geo = agent.inference_geo.or_else(|| default_geo.clone());
+            out.push(agent);
         }
         Ok(Scenario {
             name,
@@ -699,5 +716,30 @@ mod tests {
         assert_eq!(sess.active_minutes, Dist::Fixed(Decimal::from(10)));
         assert_eq!(sess.output_tokens, Dist::Fixed(Decimal::from(7)));
         assert_eq!(s.months, 12);
+    }
+
+    #[test]
+    fn the_default_inference_geo_is_the_geo_of_agents_without_their_own() {
+        let two = DAILY.replace("months = 2\n", "months = 2\ndefault_inference_geo = \"us\"\n")
+            + "[[agent]]\nname = \"g\"\nmodel = \"claude-sonnet-4-6\"\ninference_geo = \"global\"\nsessions_per_day = 1\n[agent.session]\nactive_minutes = 1\nrequests = 1\n";
+        let s = parse(&two).unwrap();
+        let geos: Vec<_> = s
+            .agents
+            .iter()
+            .map(|a| a.inference_geo.as_deref())
+            .collect();
+        assert_eq!(geos, [Some("us"), Some("global")]);
+        assert_eq!(parse(DAILY).unwrap().agents[0].inference_geo, None);
+        let e = parse(&DAILY.replace(
+            "months = 2\n",
+            "months = 2\ndefault_inference_geo = \"US\"\n",
+        ))
+        .unwrap_err();
+        assert!(
+            e.message
+                .contains("default_inference_geo: \"US\" is not \"us\" or \"global\""),
+            "{}",
+            e.message
+        );
     }
 }

@@ -457,3 +457,291 @@ fn a_fetch_killed_midway_leaves_no_half_file_and_a_rerun_completes_it() {
     }
     assert_eq!(totals(&out), totals(&clean));
 }
+
+/// A listed session (the SDK's BetaManagedAgentsSession fields fetch reads: id, type,
+/// updated_at, agent; `archived_at` set once archived).
+fn listed(id: &str, archived_at: Option<&str>) -> Value {
+    let mut s = session(id, "claude-haiku-4-5");
+    s["archived_at"] = serde_json::json!(archived_at);
+    s
+}
+
+#[test]
+fn archived_sessions_are_fetched_by_default_and_skipped_with_no_archived() {
+    // Three sessions, one archived (archiving is the API's routine cleanup: it was billed),
+    // listed two to a page. Each has one Haiku 4.5 request of 10,000 input tokens:
+    // 10,000 x $1/M = 0.01 a session.
+    let mut state = crate::mock::State::default();
+    for (id, archived) in [
+        ("sesn_a", None),
+        ("sesn_archived", Some("2026-09-03T00:00:00Z")),
+        ("sesn_c", None),
+    ] {
+        state.sessions.push(listed(id, archived));
+        state.events.insert(
+            id.into(),
+            vec![request(
+                &format!("{id}_e1"),
+                "2026-09-02T10:00:00Z",
+                10_000,
+                0,
+                0,
+                0,
+            )],
+        );
+    }
+    let mock = Mock::start(state);
+    let tmp = Tmp::new();
+    let all = tmp.path("all");
+    let r = fetch(&mock.url, &all, &[], Some(KEY));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(all.join("sesn_archived.ndjson").is_file(), "{}", r.stderr);
+    assert_eq!(
+        dec(totals(&all)["cost"]["total"].as_str().unwrap()),
+        dec("0.03")
+    );
+    let live = tmp.path("live");
+    let r = fetch(&mock.url, &live, &["--no-archived"], Some(KEY));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!live.join("sesn_archived.ndjson").exists());
+    assert!(live.join("sesn_a.ndjson").is_file() && live.join("sesn_c.ndjson").is_file());
+    assert_eq!(
+        dec(totals(&live)["cost"]["total"].as_str().unwrap()),
+        dec("0.02")
+    );
+    let st = mock.state.lock().unwrap();
+    let lists: Vec<&String> = st
+        .hits
+        .iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.starts_with("/v1/sessions?"))
+        .collect();
+    assert!(
+        lists.iter().any(|p| p.contains("include_archived=true"))
+            && lists.iter().any(|p| !p.contains("include_archived")),
+        "{lists:?}"
+    );
+}
+
+/// A multiagent session as the API lists it (hand-written from the SDK types:
+/// BetaManagedAgentsSessionThread with `parent_thread_id` null for the primary thread only,
+/// agent a saved-agent snapshot or BetaManagedAgentsAdvisor `{"type": "advisor", "model"}`;
+/// events per reference/managed-agents-api.md §1.4). The primary thread's events are the
+/// session's own (the multiagent doc: the primary thread is the session-level event stream).
+fn team_state() -> crate::mock::State {
+    use serde_json::json;
+    let mut state = crate::mock::State::default();
+    let mut s = session("sesn_team", "claude-sonnet-4-6");
+    s["agent"]["name"] = json!("lead");
+    s["updated_at"] = json!("2026-09-02T10:45:00Z");
+    state.sessions.push(s);
+    let tid = |t: &str| json!({"session_thread_id": t});
+    let own = vec![
+        ev("e1", "session.status_running", "2026-09-02T10:00:00Z"),
+        request("e2", "2026-09-02T10:01:00Z", 20_000, 2_000, 0, 0),
+        with(
+            ev("e3", "session.thread_created", "2026-09-02T10:02:00Z"),
+            tid("sthr_scout"),
+        ),
+        with(
+            ev("e4", "session.status_idle", "2026-09-02T10:30:00Z"),
+            json!({"stop_reason": {"type": "end_turn"}}),
+        ),
+    ];
+    state.events.insert("sesn_team".into(), own.clone());
+    let thread = |id: &str, parent: Option<&str>, agent: Value| {
+        json!({"type": "session_thread", "id": id, "session_id": "sesn_team",
+               "parent_thread_id": parent, "status": "idle",
+               "created_at": "2026-09-02T10:00:00Z", "updated_at": "2026-09-02T10:45:00Z",
+               "agent": agent})
+    };
+    let scout = vec![
+        with(
+            ev(
+                "c1",
+                "session.thread_status_running",
+                "2026-09-02T10:05:00Z",
+            ),
+            tid("sthr_scout"),
+        ),
+        request("c2", "2026-09-02T10:06:00Z", 10_000, 1_000, 0, 0),
+        with(
+            ev("c3", "session.thread_status_idle", "2026-09-02T10:45:00Z"),
+            tid("sthr_scout"),
+        ),
+    ];
+    state.threads.insert(
+        "sesn_team".into(),
+        vec![
+            (
+                thread(
+                    "sthr_lead",
+                    None,
+                    json!({"type": "agent", "id": "agent_1", "name": "lead", "version": 1,
+                           "model": {"id": "claude-sonnet-4-6"}}),
+                ),
+                own,
+            ),
+            (
+                thread(
+                    "sthr_scout",
+                    Some("sthr_lead"),
+                    json!({"type": "agent", "id": "agent_2", "name": "scout", "version": 1,
+                           "model": {"id": "claude-haiku-4-5"}}),
+                ),
+                scout,
+            ),
+            (
+                thread(
+                    "sthr_advisor",
+                    Some("sthr_lead"),
+                    json!({"type": "advisor", "model": "claude-opus-5"}),
+                ),
+                vec![request("a1", "2026-09-02T10:10:00Z", 10_000, 2_000, 0, 0)],
+            ),
+        ],
+    );
+    state
+}
+
+#[test]
+fn a_multiagent_fetch_passes_the_strict_mock_and_skips_the_primary_thread() {
+    // Pages of two everywhere: 4 session events, 3 threads, 3 scout events all paginate.
+    // Lead (Sonnet 4.6): 20,000 x $3/M = 0.06 + 2,000 x $15/M = 0.03 -> 0.09.
+    // Scout (Haiku 4.5): 10,000 x $1/M = 0.01 + 1,000 x $5/M = 0.005 -> 0.015.
+    // Advisor (Opus 5): 10,000 x $5/M = 0.05 + 2,000 x $25/M = 0.05 -> 0.10.
+    // Runtime: [10:00, 10:30) u [10:05, 10:45) = 45 min = 0.75 h x $0.08 = 0.06.
+    // Total 0.09 + 0.015 + 0.10 + 0.06 = 0.265.
+    let mock = Mock::start(team_state());
+    let tmp = Tmp::new();
+    let out = tmp.path("runs");
+    let r = fetch(&mock.url, &out, &[], Some(KEY));
+    let st = mock.state.lock().unwrap();
+    assert!(
+        st.rejected.is_empty(),
+        "undocumented parameters: {:?}",
+        st.rejected
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !st.hits
+            .iter()
+            .any(|(p, _)| p.contains("/threads/sthr_lead/")),
+        "the primary thread's events are the session's: not fetched again"
+    );
+    assert!(
+        st.hits
+            .iter()
+            .any(|(p, _)| p.contains("/threads/sthr_scout/events") && p.contains("page=p2")),
+        "thread events paginated"
+    );
+    drop(st);
+    let text = std::fs::read_to_string(out.join("sesn_team.ndjson")).unwrap();
+    let threads: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["type"] == "session_thread")
+        .map(|v| v["id"].clone())
+        .collect();
+    assert_eq!(
+        threads,
+        ["sthr_scout", "sthr_advisor"],
+        "no primary thread object"
+    );
+    let r = run([
+        "meter".as_ref(),
+        out.as_os_str(),
+        "-f".as_ref(),
+        "json".as_ref(),
+        "--group-by".as_ref(),
+        "agent".as_ref(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["dropped"]["duplicate_events"], 0);
+    assert_eq!(v["totals"]["active_ms"], 45 * 60_000);
+    assert_eq!(
+        dec(v["totals"]["cost"]["total"].as_str().unwrap()),
+        dec("0.265")
+    );
+    let advisor = v["groups"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == "advisor")
+        .unwrap_or_else(|| panic!("{}", v["groups"]));
+    assert_eq!(dec(advisor["cost"]["total"].as_str().unwrap()), dec("0.10"));
+}
+
+#[test]
+fn the_mock_rejects_undocumented_parameters() {
+    // What fetch sent before: `order` on the thread list and thread events, which document
+    // only limit and page. The mock must answer 400, or the strict test above proves nothing.
+    let mock = Mock::start(team_state());
+    let http = reqwest::blocking::Client::new();
+    let get = |q: &str| {
+        http.get(format!("{}{q}", mock.url))
+            .header("x-api-key", KEY)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(
+        get("/v1/sessions/sesn_team/threads?limit=100&order=asc"),
+        400
+    );
+    assert_eq!(
+        get("/v1/sessions/sesn_team/threads/sthr_scout/events?limit=1000&order=asc"),
+        400
+    );
+    assert_eq!(
+        get("/v1/sessions?limit=100&include_archived=true&beta=true"),
+        200
+    );
+    assert_eq!(
+        get("/v1/sessions/sesn_team/events?order=asc&types[]=span.model_request_end"),
+        200
+    );
+}
+
+#[test]
+fn watch_loads_a_multiagent_history_through_the_strict_mock() {
+    // The session is already idle in its history, so `--until-idle` stops after the list:
+    // the same export and total as `fetch`, 0.265 (worked out above), no event twice.
+    let mock = Mock::start(team_state());
+    let tmp = Tmp::new();
+    let out = tmp.path("team.ndjson");
+    let o = bin()
+        .args([
+            "watch",
+            "sesn_team",
+            "--until-idle",
+            "--base-url",
+            &mock.url,
+        ])
+        .args(["--out", out.to_str().unwrap()])
+        .env("ANTHROPIC_API_KEY", KEY)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let st = mock.state.lock().unwrap();
+    assert!(
+        st.rejected.is_empty(),
+        "undocumented parameters: {:?}",
+        st.rejected
+    );
+    assert!(!st
+        .hits
+        .iter()
+        .any(|(p, _)| p.contains("/threads/sthr_lead/")));
+    drop(st);
+    let t = totals(tmp.0.path());
+    assert_eq!(dec(t["cost"]["total"].as_str().unwrap()), dec("0.265"));
+    assert_eq!(t["requests"], 3);
+}

@@ -7,6 +7,7 @@ mod export;
 mod fetch;
 mod fixtures;
 mod gate;
+mod managed;
 mod mock;
 mod prices;
 mod pricing_cmd;

@@ -1,5 +1,7 @@
 //! A mock of the Managed Agents API on 127.0.0.1 (a random port), serving sessions, paginated
 //! events and threads, and SSE streams, with scripted failures (429, 500, 401, dropped streams).
+//! It is strict as the API is documented: a query parameter an endpoint does not document is a
+//! 400, and archived sessions are listed only with `include_archived=true`.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
@@ -26,6 +28,79 @@ pub struct State {
     pub page_size: usize,
     /// Requests whose path starts with this wait this long first (a slow server).
     pub delay: Option<(String, std::time::Duration)>,
+    /// Requests answered 400 for an undocumented query parameter: (path with query, parameter).
+    pub rejected: Vec<(String, String)>,
+}
+
+/// `created_at[...]`, a filter of the session list and the session events list.
+const CREATED_AT: [&str; 4] = [
+    "created_at[gt]",
+    "created_at[gte]",
+    "created_at[lt]",
+    "created_at[lte]",
+];
+
+/// The query parameters each endpoint documents, from the SDK's params types
+/// (anthropic-sdk-python, src/anthropic/types/beta/: session_list_params.py,
+/// sessions/event_list_params.py, sessions/thread_list_params.py,
+/// sessions/threads/event_list_params.py, sessions/event_stream_params.py) and the Admin API
+/// pages (reference/managed-agents-api.md §5). `beta=true` is what the SDK appends to every
+/// beta path. `None`: not an endpoint.
+fn documented(parts: &[&str]) -> Option<Vec<&'static str>> {
+    let mut p: Vec<&'static str> = match parts {
+        ["v1", "sessions"] => [
+            "agent_id",
+            "agent_version",
+            "deployment_id",
+            "include_archived",
+            "memory_store_id",
+            "statuses[]",
+            "order",
+            "limit",
+            "page",
+        ]
+        .into_iter()
+        .chain(CREATED_AT)
+        .collect(),
+        ["v1", "sessions", _] => vec![],
+        ["v1", "sessions", _, "events"] => ["limit", "page", "order", "types[]"]
+            .into_iter()
+            .chain(CREATED_AT)
+            .collect(),
+        ["v1", "sessions", _, "events", "stream"] => vec!["event_deltas[]"],
+        ["v1", "sessions", _, "threads"] | ["v1", "sessions", _, "threads", _, "events"] => {
+            vec!["limit", "page"]
+        }
+        ["v1", "organizations", "cost_report"] => {
+            vec![
+                "starting_at",
+                "ending_at",
+                "bucket_width",
+                "group_by[]",
+                "limit",
+                "page",
+            ]
+        }
+        ["v1", "organizations", "usage_report", "messages"] => vec![
+            "starting_at",
+            "ending_at",
+            "bucket_width",
+            "group_by[]",
+            "limit",
+            "page",
+            "api_key_ids[]",
+            "workspace_ids[]",
+            "models[]",
+            "account_ids[]",
+            "service_tiers[]",
+            "context_window[]",
+            "inference_geos[]",
+            "speeds[]",
+        ],
+        _ => return None,
+    };
+    p.push("beta");
+    Some(p)
 }
 
 pub struct Mock {
@@ -91,6 +166,7 @@ impl Mock {
 fn respond(mut conn: &TcpStream, status: u16, headers: &[(&str, String)], body: &str) {
     let reason = match status {
         200 => "OK",
+        400 => "Bad Request",
         401 => "Unauthorized",
         404 => "Not Found",
         429 => "Too Many Requests",
@@ -145,11 +221,12 @@ fn handle(conn: TcpStream, state: &Arc<Mutex<State>>) {
         .unwrap_or("/")
         .to_string();
     let (path, qs) = target.split_once('?').unwrap_or((&target, ""));
-    let query: HashMap<String, String> = qs
+    let pairs: Vec<(String, String)> = qs
         .split('&')
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (urldecode(k), urldecode(v)))
         .collect();
+    let query: HashMap<String, String> = pairs.iter().cloned().collect();
     let delay = {
         let mut st = state.lock().unwrap();
         st.hits.push((target.clone(), key_ok));
@@ -180,6 +257,14 @@ fn handle(conn: TcpStream, state: &Arc<Mutex<State>>) {
         return respond(&conn, status, &headers, "{\"type\":\"error\"}");
     }
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if let Some(allowed) = documented(&parts) {
+        if let Some((k, _)) = pairs.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+            st.rejected.push((target.clone(), k.clone()));
+            let body = json!({"type": "error", "error": {"type": "invalid_request_error",
+                "message": format!("{k}: Extra inputs are not permitted")}});
+            return respond(&conn, 400, &[], &body.to_string());
+        }
+    }
     let size = st.page_size;
     let body = match parts.as_slice() {
         ["v1", "organizations", "cost_report"] => Some(
@@ -194,7 +279,17 @@ fn handle(conn: TcpStream, state: &Arc<Mutex<State>>) {
                  "server_tool_use": {"web_search_requests": 0}, "model": "claude-opus-4-6"}]}], "has_more": false, "next_page": null})
             .to_string(),
         ),
-        ["v1", "sessions"] => Some(page(&st.sessions, &query, size)),
+        ["v1", "sessions"] => {
+            // Archived sessions are hidden by default (session_list_params.py).
+            let archived = query.get("include_archived").map(String::as_str) == Some("true");
+            let listed: Vec<Value> = st
+                .sessions
+                .iter()
+                .filter(|s| archived || s["archived_at"].is_null())
+                .cloned()
+                .collect();
+            Some(page(&listed, &query, size))
+        }
         ["v1", "sessions", id] => st
             .sessions
             .iter()
