@@ -180,8 +180,9 @@ fn variants(args: &CompareArgs) -> Result<Vec<Variant>> {
             if let Some(id) = m {
                 if t.model(id).is_none() {
                     return Err(Error::new(format!(
-                        "--model {id}: unknown model in price table {}",
-                        t.version
+                        "--model {id}: unknown model in price table {}{}",
+                        t.version,
+                        t.suggestion(id)
                     ))
                     .with_hint("`agentmeter pricing list` shows the known models"));
                 }

@@ -222,8 +222,10 @@ pub fn run(args: MeterArgs) -> Result<i32> {
     if let Some(m) = &args.model {
         if table.model(m).is_none() {
             return Err(Error::new(format!(
-                "--model {m}: unknown model in price table {} ({})",
-                table.version, table.origin
+                "--model {m}: unknown model in price table {} ({}){}",
+                table.version,
+                table.origin,
+                table.suggestion(m)
             ))
             .with_hint("`agentmeter pricing list` shows the known models and aliases"));
         }

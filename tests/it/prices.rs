@@ -289,6 +289,16 @@ fn an_unknown_model_is_an_error_that_suggests_the_nearest_id() {
     );
     assert_eq!(r.code, 2);
     assert!(!r.stderr.contains("did you mean"), "{}", r.stderr);
+    // The same for --model, before anything is read.
+    let r = crate::common::run(["meter", "-", "--model", "claude-opus-4.6"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("--model claude-opus-4.6: unknown model in price table")
+            && r.stderr.contains("(did you mean `claude-opus-4-6`?)"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
