@@ -86,6 +86,10 @@ pub struct MeterArgs {
     /// temporary files (in $TMPDIR) and read it back one part at a time.
     #[arg(long, value_name = "MB", default_value_t = meter::DEFAULT_BUDGET_MB)]
     pub memory: usize,
+    /// The longest record (a line, or a pretty-printed page) accepted, in MB: past it the
+    /// run stops with an error instead of buffering a runaway line.
+    #[arg(long, value_name = "MB", default_value_t = ingest::DEFAULT_MAX_RECORD_MB)]
+    pub max_record_mb: usize,
     /// Also write a report (HTML, markdown, charts, CSV, JSON) into DIR.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
@@ -244,7 +248,10 @@ pub fn run(args: MeterArgs) -> Result<i32> {
             args.tz,
         )?,
         progress: true,
-        claude_code: args.source == InputSource::ClaudeCode,
+        read: ingest::ReadOptions {
+            transcript: args.source == InputSource::ClaudeCode,
+            max_record: args.max_record_mb.saturating_mul(1 << 20),
+        },
         default_inference_geo: args.geo.default_inference_geo.clone(),
     };
     let paths = match (args.paths.is_empty(), args.source) {

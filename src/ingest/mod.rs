@@ -273,19 +273,55 @@ const SMALL: u64 = 64 << 10;
 /// size. (Memory-mapping was no faster, and the kernel left part of every mapped file
 /// resident.)
 pub fn read_source(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
-    read_source_as(src, false, sink)
+    read_source_as(src, &ReadOptions::default(), sink)
 }
 
-/// [`read_source`], reading the source as a Claude Code transcript when `transcript` is set
-/// (`--source claude-code`), whatever its content looks like.
-pub fn read_source_as(src: &Source, transcript: bool, sink: &mut (impl Sink + Send)) -> Result<()> {
+/// How sources are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Read every source as a Claude Code transcript (`--source claude-code`), whatever its
+    /// content looks like.
+    pub transcript: bool,
+    /// The longest record accepted (a line, an SSE line, a pretty-printed document), in
+    /// bytes: past it, reading stops with an error instead of buffering without end.
+    pub max_record: usize,
+}
+
+/// The default bound on a record's length (`--max-record-mb`).
+pub const DEFAULT_MAX_RECORD_MB: usize = 256;
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            transcript: false,
+            max_record: DEFAULT_MAX_RECORD_MB << 20,
+        }
+    }
+}
+
+impl ReadOptions {
+    /// The error for a record past the bound, starting at byte `at` of the (decoded) input.
+    fn too_long(&self, at: u64) -> io::Error {
+        io::Error::other(format!(
+            "a record (line) starting at byte {at} is longer than {} MiB: the limit (--max-record-mb raises it)",
+            self.max_record >> 20
+        ))
+    }
+}
+
+/// [`read_source`] with these options.
+pub fn read_source_as(
+    src: &Source,
+    opts: &ReadOptions,
+    sink: &mut (impl Sink + Send),
+) -> Result<()> {
     #[cfg(unix)]
     if let Some(path) = &src.path {
-        if read_plain_file(path, src, transcript, sink)? {
+        if read_plain_file(path, src, opts, sink)? {
             return Ok(());
         }
     }
-    read_stream(src, transcript, sink)
+    read_stream(src, opts, sink)
 }
 
 /// A regular, uncompressed file: small ones whole, NDJSON by byte range. `false`: not one
@@ -294,7 +330,7 @@ pub fn read_source_as(src: &Source, transcript: bool, sink: &mut (impl Sink + Se
 fn read_plain_file(
     path: &Path,
     src: &Source,
-    transcript: bool,
+    opts: &ReadOptions,
     sink: &mut (impl Sink + Send),
 ) -> Result<bool> {
     use std::os::unix::fs::FileExt;
@@ -314,15 +350,15 @@ fn read_plain_file(
     }
     if len <= SMALL {
         READ_BYTES.fetch_add(len, Ordering::Relaxed);
-        read_bytes_as(&head, src, transcript, sink)?;
+        read_bytes_as(&head, src, opts, sink)?;
         return Ok(true);
     }
-    let lines = match detect(&head, src, transcript) {
+    let lines = match detect(&head, src, opts.transcript) {
         Encoding::Ndjson => Lines::Records,
         Encoding::Transcript => Lines::Transcript,
         Encoding::Sse | Encoding::Documents => return Ok(false),
     };
-    read_ndjson_ranges(&file, len, src, sink, lines)?;
+    read_ndjson_ranges(&file, len, src, opts, sink, lines)?;
     Ok(true)
 }
 
@@ -342,7 +378,7 @@ fn is_compressed(magic: &[u8]) -> bool {
 }
 
 /// Read a source as a stream, decompressing it: a reader thread fills reused buffers.
-fn read_stream(src: &Source, transcript: bool, sink: &mut (impl Sink + Send)) -> Result<()> {
+fn read_stream(src: &Source, opts: &ReadOptions, sink: &mut (impl Sink + Send)) -> Result<()> {
     let io_err = |e: io::Error| match &src.path {
         Some(p) => Error::io(p, e),
         None => Error::new(format!("<stdin>: {e}")),
@@ -360,40 +396,50 @@ fn read_stream(src: &Source, transcript: bool, sink: &mut (impl Sink + Send)) ->
         .map_err(io_err)?;
     if (head.len() as u64) < SMALL {
         // The whole input: no reader thread needed.
-        return read_bytes_as(&head, src, transcript, sink);
+        return read_bytes_as(&head, src, opts, sink);
     }
-    match detect(&head, src, transcript) {
+    match detect(&head, src, opts.transcript) {
         Encoding::Sse => sse::read_sse(
             BufReader::with_capacity(1 << 16, io::Cursor::new(head).chain(reader)),
             src,
+            opts.max_record,
             sink,
         ),
         Encoding::Documents => {
             let mut all = head;
-            reader.read_to_end(&mut all).map_err(io_err)?;
+            let limit = opts.max_record as u64 + 1;
+            (&mut reader)
+                .take(limit.saturating_sub(all.len() as u64))
+                .read_to_end(&mut all)
+                .map_err(io_err)?;
+            if all.len() > opts.max_record {
+                return Err(io_err(opts.too_long(0)));
+            }
             read_documents(&all, sink)
         }
-        Encoding::Ndjson => read_ndjson_stream(head, reader, src, sink, Lines::Records),
-        Encoding::Transcript => read_ndjson_stream(head, reader, src, sink, Lines::Transcript),
+        Encoding::Ndjson => read_ndjson_stream(head, reader, src, opts, sink, Lines::Records),
+        Encoding::Transcript => {
+            read_ndjson_stream(head, reader, src, opts, sink, Lines::Transcript)
+        }
     }
 }
 
 /// Read one source held in memory (any encoding, not compressed), feeding `sink`: the same
 /// decoders and chunked parallel parse as a file, for tests and fuzzing.
 pub fn read_bytes(bytes: &[u8], src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
-    read_bytes_as(bytes, src, false, sink)
+    read_bytes_as(bytes, src, &ReadOptions::default(), sink)
 }
 
-/// [`read_bytes`], as a Claude Code transcript when `transcript` is set.
+/// [`read_bytes`] with these options.
 pub fn read_bytes_as(
     bytes: &[u8],
     src: &Source,
-    transcript: bool,
+    opts: &ReadOptions,
     sink: &mut (impl Sink + Send),
 ) -> Result<()> {
-    let encoding = detect(&bytes[..bytes.len().min(64 << 10)], src, transcript);
+    let encoding = detect(&bytes[..bytes.len().min(64 << 10)], src, opts.transcript);
     match encoding {
-        Encoding::Sse => sse::read_sse(bytes, src, sink),
+        Encoding::Sse => sse::read_sse(bytes, src, opts.max_record, sink),
         Encoding::Documents => read_documents(bytes, sink),
         Encoding::Ndjson | Encoding::Transcript => {
             let lines = match encoding {
@@ -462,7 +508,8 @@ fn detect(head: &[u8], src: &Source, transcript: bool) -> Encoding {
         let n = p.to_string_lossy();
         n.ends_with(".sse") || n.ends_with(".sse.gz") || n.ends_with(".sse.zst")
     });
-    if by_ext || sse::looks_like_sse(rest) {
+    // By content first: a `.sse` file that holds JSON is read as JSON.
+    if sse::looks_like_sse(rest) || (by_ext && rest[0] != b'{') {
         Encoding::Sse
     } else if rest[0] == b'{' && is_multiline_document(rest) {
         Encoding::Documents
@@ -774,6 +821,7 @@ fn read_ndjson_ranges(
     file: &File,
     len: u64,
     src: &Source,
+    read: &ReadOptions,
     sink: &mut (impl Sink + Send),
     lines: Lines,
 ) -> Result<()> {
@@ -793,7 +841,7 @@ fn read_ndjson_ranges(
                 None => Error::new(format!("{}: {e}", src.name)),
             };
             READ_BYTES.fetch_add(range.end - range.start, Ordering::Relaxed);
-            let lines_in = lines_starting_in(file, len, range, buf).map_err(io_err)?;
+            let lines_in = lines_starting_in(file, len, range, buf, read).map_err(io_err)?;
             Ok(parse_chunk(&buf[lines_in], lines))
         },
         sink,
@@ -809,6 +857,7 @@ fn lines_starting_in(
     len: u64,
     range: std::ops::Range<u64>,
     buf: &mut Vec<u8>,
+    read: &ReadOptions,
 ) -> io::Result<std::ops::Range<usize>> {
     use std::os::unix::fs::FileExt;
     let read_at = |buf: &mut Vec<u8>, to: usize, n: usize, offset: u64| {
@@ -833,7 +882,14 @@ fn lines_starting_in(
         }
     };
     let mut at = range.end;
+    // The last line may run on past the range: it starts after the range's last line end
+    // (found once; what is read on holds no line end until the last piece).
+    let line_start =
+        memchr::memrchr(b'\n', &buf[first.min(end)..end]).map_or(first, |nl| first + nl + 1);
     while at < len && buf[end - 1] != b'\n' {
+        if end - line_start > read.max_record {
+            return Err(read.too_long(from + line_start as u64));
+        }
         let more = (64u64 << 10).min(len - at) as usize;
         read_at(buf, end, more, at)?;
         at += more as u64;
@@ -848,9 +904,12 @@ fn read_ndjson_stream(
     head: Vec<u8>,
     reader: Box<dyn Read + Send>,
     src: &Source,
+    read: &ReadOptions,
     sink: &mut (impl Sink + Send),
     lines: Lines,
 ) -> Result<()> {
+    let max_record = read.max_record;
+    let read = *read;
     // Decoded chunks waiting for a parser: enough to keep every core busy.
     let depth = 2 * rayon::current_num_threads().max(1);
     let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(depth);
@@ -862,13 +921,29 @@ fn read_ndjson_stream(
             if carry.starts_with(b"\xEF\xBB\xBF") {
                 carry.drain(..3);
             }
+            // Bytes of the stream before `buf`: where an over-long line starts.
+            let mut offset = 0u64;
             loop {
                 let mut buf = pool_rx.try_recv().unwrap_or_default();
                 buf.clear();
                 buf.append(&mut carry);
                 let mut eof = false;
-                // Fill to CHUNK bytes, and further until the chunk holds a line end.
-                while buf.len() < CHUNK || memchr::memchr(b'\n', &buf).is_none() {
+                // Fill to CHUNK bytes, and further until the chunk holds a line end. Each
+                // byte is scanned for a line end once (`scanned` holds none), and a line
+                // past the bound stops the read instead of growing the buffer without end.
+                let mut scanned = 0;
+                loop {
+                    let has_end = memchr::memchr(b'\n', &buf[scanned..]).is_some();
+                    if has_end && buf.len() >= CHUNK {
+                        break;
+                    }
+                    if !has_end {
+                        scanned = buf.len();
+                        if buf.len() > max_record {
+                            let _ = tx.send(Err(read.too_long(offset)));
+                            return;
+                        }
+                    }
                     let before = buf.len();
                     let want = (CHUNK.max(before + (1 << 20)) - before) as u64;
                     if let Err(e) = (&mut reader).take(want).read_to_end(&mut buf) {
@@ -885,6 +960,7 @@ fn read_ndjson_stream(
                     carry.extend_from_slice(&buf[cut..]);
                     buf.truncate(cut);
                 }
+                offset += buf.len() as u64;
                 if (!buf.is_empty() && tx.send(Ok(buf)).is_err()) || eof {
                     return; // done, or the consumer stopped
                 }

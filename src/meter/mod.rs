@@ -46,8 +46,8 @@ pub struct MeterOptions {
     pub select: Selection,
     /// Show progress on stderr (when it is a terminal and the work takes a moment).
     pub progress: bool,
-    /// Read every file as a Claude Code transcript (`--source claude-code`), never detecting.
-    pub claude_code: bool,
+    /// How to read the inputs (`--source claude-code`, `--max-record-mb`).
+    pub read: ingest::ReadOptions,
     /// The workspace's `default_inference_geo` (`--default-inference-geo`): the geo of
     /// requests whose agent sets no `model.inference_geo` (an export cannot show it).
     pub default_inference_geo: Option<String>,
@@ -192,7 +192,7 @@ fn meter_sources(
                 return Ok(collect::FilePart::default());
             }
             let mut c = collect::Collector::new(i as u32, src, opts.skip_invalid, &store);
-            let read = ingest::read_source_as(src, opts.claude_code, &mut c);
+            let read = ingest::read_source_as(src, &opts.read, &mut c);
             let part = c.finish();
             if read.is_err() {
                 failed_at.fetch_min(i, Ordering::Relaxed);
