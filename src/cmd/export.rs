@@ -58,7 +58,7 @@ pub struct ExportArgs {
     pub scenario_tag: Option<String>,
     #[arg(long)]
     pub skip_invalid: bool,
-    /// Replace an existing output.
+    /// Replace an existing output (a directory whole: no file of the old export is kept).
     #[arg(long)]
     pub force: bool,
 }

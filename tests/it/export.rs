@@ -188,7 +188,7 @@ fn focus_parquet_is_typed_partitioned_by_day_and_sums_to_the_total() {
     );
     assert!(matches!(
         df.column("BilledCost").unwrap().dtype(),
-        DataType::Decimal(38, _)
+        DataType::Decimal(38, 12)
     ));
     assert_eq!(df.column("ServiceName").unwrap().dtype(), &DataType::String);
     assert_eq!(billed_sum(&df), meter_total());
