@@ -200,7 +200,9 @@ pub fn write_usage_parquet(
     })
 }
 
-/// Refuse to write over an existing file or non-empty directory unless `force`.
+/// Refuse to write over an existing file or non-empty directory unless `force`, and even
+/// with it a directory holding anything but Parquet files: a mistyped `-o runs/ --force` must
+/// not delete the runs.
 pub fn check_target(path: &Path, force: bool) -> Result<()> {
     let taken = match std::fs::read_dir(path) {
         Ok(mut entries) => entries.next().is_some(),
@@ -210,7 +212,35 @@ pub fn check_target(path: &Path, force: bool) -> Result<()> {
         return Err(Error::new(format!("{} already exists", path.display()))
             .with_hint("pass --force to replace it (a directory is replaced whole)"));
     }
+    if taken && path.is_dir() {
+        if let Some(other) = not_parquet(path) {
+            return Err(Error::new(format!(
+                "{} is not an export: it holds {}, which is not a Parquet file",
+                path.display(),
+                other.display()
+            ))
+            .with_hint("give the export a new or empty directory; --force replaces only a directory of Parquet files"));
+        }
+    }
     Ok(())
+}
+
+/// The first entry under `dir` that is neither a directory nor a `.parquet` file.
+fn not_parquet(dir: &Path) -> Option<PathBuf> {
+    let Ok(mut entries) = std::fs::read_dir(dir) else {
+        return Some(dir.to_path_buf());
+    };
+    entries.find_map(|e| {
+        let Ok(e) = e else {
+            return Some(dir.to_path_buf());
+        };
+        let (p, kind) = (e.path(), e.file_type().ok());
+        match kind {
+            Some(k) if k.is_dir() => not_parquet(&p),
+            Some(k) if k.is_file() && p.extension().is_some_and(|x| x == "parquet") => None,
+            _ => Some(p),
+        }
+    })
 }
 
 /// Write a directory through a fresh one beside it, then swap it in (the old one renamed

@@ -527,6 +527,16 @@ fn force_replaces_a_whole_export_and_nothing_else_does() {
     let r = meter_export(true);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(names(&usage), ["line_items.parquet", "sessions.parquet"]);
+    // --force replaces an export, not any directory: the inputs given as the output stay.
+    let r = export(
+        &input,
+        "parquet",
+        &input,
+        &["--partition", "day", "--force"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("is not an export"), "{}", r.stderr);
+    assert_eq!(names(&input), ["a.ndjson", "b.ndjson"]);
 
     // A single file is written beside and renamed in: nothing else is left in its directory.
     let one = tmp.path("single/focus.parquet");
