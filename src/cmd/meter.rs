@@ -196,7 +196,7 @@ pub fn selection(
 }
 
 /// "2/8" -> (2, 8).
-fn parse_shard(s: &str) -> Result<(u32, u32)> {
+pub(crate) fn parse_shard(s: &str) -> Result<(u32, u32)> {
     let bad = || {
         Error::new(format!(
             "--shard {s:?}: expected I/N with 1 <= I <= N, e.g. 2/8"

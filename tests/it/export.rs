@@ -399,6 +399,44 @@ fn a_day_partitioned_export_reads_whole_as_one_dataset_with_meters_total() {
         assert_eq!(all.height(), rows);
         assert!(all.column("x_ChargeDate").is_ok(), "the hive key is read");
     }
+    // Runtime hours to 12 places: sesn_b's 1,234 ms = 0.000342777777777... h, half-even
+    // 0.000342777778; x 0.08 = 0.00002742222224, within 1e-9 of the 9-place 0.000027422.
+    let b = read_parquet(&parquet_files(&tmp.path("focus-parquet"))[2]);
+    assert_eq!(sum_of(&b, "PricingQuantity"), dec("0.000342777778"));
+
+    // Shards (`export --shard I/N`, one job each) are one table too: the same schema, and
+    // together they sum to the total.
+    let shards = tmp.path("shards");
+    for i in ["1/2", "2/2"] {
+        let out = shards.join(format!("shard-{}", &i[..1]));
+        let r = export(
+            &input,
+            "focus-parquet",
+            &out,
+            &["--partition", "day", "--shard", i],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let files = parquet_files(&shards);
+    assert_eq!(
+        files.len(),
+        3,
+        "sesn_a's two days in one shard, sesn_b's day in the other"
+    );
+    let first = read_parquet(&files[0]).schema().clone();
+    assert!(files.iter().all(|f| read_parquet(f).schema() == &first));
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions::new_enabled(),
+        ..Default::default()
+    };
+    let glob = shards.join("*/*/*.parquet");
+    let all = LazyFrame::scan_parquet(PlRefPath::try_from_path(&glob).unwrap(), args)
+        .unwrap()
+        .select([col("BilledCost").sum()])
+        .collect()
+        .unwrap();
+    assert_eq!(sum_of(&all, "BilledCost"), total);
+
     // The single-file exports and `meter --export` have the same schema as the partitions.
     let one = tmp.path("items.parquet");
     assert_eq!(export(&input, "parquet", &one, &[]).code, 0);
