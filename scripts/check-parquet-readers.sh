@@ -22,6 +22,12 @@ trap 'rm -rf "$out"' EXIT
 cargo run -q -- meter docs/examples -f json >"$out/meter.json" 2>/dev/null
 cargo run -q -- export docs/examples --format focus-parquet --partition day -o "$out/focus" 2>/dev/null
 cargo run -q -- export docs/examples --format parquet --partition day -o "$out/items" 2>/dev/null
+for i in 1 2 3; do
+  cargo run -q -- export docs/examples --format focus-parquet --partition day --shard "$i/3" \
+    -o "$out/shards/shard-$i" 2>/dev/null
+  cargo run -q -- meter docs/examples --shard "$i/3" --export "$out/usage/shard-$i" -f json \
+    >/dev/null 2>&1
+done
 
 "$venv/bin/python" - "$out" <<'PY'
 import json, sys
@@ -39,15 +45,16 @@ def check(reader, what, got, typ):
     failed |= not ok
     print(f"{reader}: {what} = {got} ({typ}), meter {total}: {'ok' if ok else 'MISMATCH'}")
 
-for d, col in (("focus", "BilledCost"), ("items", "amount")):
+# The README's layouts: one export's days, and every shard's days (shard-*/x_ChargeDate=*/).
+for d, col in (("focus", "BilledCost"), ("items", "amount"), ("shards", "BilledCost")):
     glob = f"{out}/{d}/**/*.parquet"
     got, typ, days = db.execute(
         f"SELECT SUM({col}), typeof(SUM({col})), count(DISTINCT x_ChargeDate) "
         f"FROM read_parquet('{glob}', hive_partitioning = true)"
     ).fetchone()
-    check("duckdb", f"sum({col}) over {days} day partitions", got, typ)
+    check("duckdb", f"{d}: sum({col}) over {days} days", got, typ)
     t = ds.dataset(f"{out}/{d}", format="parquet", partitioning="hive").to_table()
-    check("pyarrow.dataset", f"sum({col})", pc.sum(t[col]).as_py(), t.schema.field(col).type)
+    check("pyarrow.dataset", f"{d}: sum({col})", pc.sum(t[col]).as_py(), t.schema.field(col).type)
 
 # The README's query, as written (but the path): its rows add up to the total.
 readme = (
@@ -57,5 +64,13 @@ readme = (
 )
 got, typ, n = db.execute(f"SELECT SUM(usd), typeof(SUM(usd)), count(*) FROM ({readme})").fetchone()
 check("duckdb (README query)", f"sum of its {n} rows", got, typ)
+# "Going past one machine": the README's query over every shard's line_items.parquet.
+shards = (
+    "SELECT day, model, SUM(amount) AS usd, SUM(quantity) FILTER (WHERE unit = 'tokens') AS tokens "
+    f"FROM read_parquet('{out}/usage/shard-*/line_items.parquet') "
+    "GROUP BY day, model ORDER BY day, model"
+)
+got, typ, n = db.execute(f"SELECT SUM(usd), typeof(SUM(usd)), count(*) FROM ({shards})").fetchone()
+check("duckdb (README shard query)", f"sum of its {n} rows", got, typ)
 sys.exit(1 if failed else 0)
 PY
