@@ -1,8 +1,9 @@
 //! `agentmeter export`: priced usage as FOCUS 1.3 (CSV or Parquet) or as plain line items
 //! (Parquet), for finance tools and query engines.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use polars::prelude::*;
 use rust_decimal::Decimal;
@@ -14,7 +15,7 @@ use crate::export::focus::{self, Account};
 use crate::meter::MeterOptions;
 use crate::money::exact;
 use crate::pricing::PriceTable;
-use crate::rate::RatedSession;
+use crate::rate::{LineItem, RatedSession};
 use crate::time::{format_ms, Zone};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -59,17 +60,26 @@ pub struct ExportArgs {
     pub scenario_tag: Option<String>,
     #[arg(long)]
     pub skip_invalid: bool,
-    /// Replace an existing output.
+    /// Export only shard I of N of the sessions (as `meter --shard`): N jobs write N exports
+    /// of one schema that engines read as one table.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Replace an existing output (a directory whole: no file of the old export is kept).
     #[arg(long)]
     pub force: bool,
 }
 
-fn line_items(sessions: &[RatedSession], table: &PriceTable) -> Result<DataFrame> {
-    let items: Vec<_> = sessions
+type Item<'a> = (&'a RatedSession, &'a LineItem);
+
+fn items(sessions: &[RatedSession]) -> Vec<Item<'_>> {
+    sessions
         .iter()
         .flat_map(|s| s.items.iter().map(move |i| (s, i)))
-        .collect();
-    let dec = |name: &str, v: Vec<Decimal>| columns::decimal(name, v.into_iter().map(Some));
+        .collect()
+}
+
+fn line_items(items: &[Item], table: &PriceTable) -> Result<DataFrame> {
+    let dec = |name: &str, v: Vec<Decimal>| columns::parquet_decimal(name, v.into_iter().map(Some));
     let ts = |name: &str, v: Vec<i64>| columns::utc_millis(name, v);
     let cols = vec![
         Column::new(
@@ -109,10 +119,7 @@ fn line_items(sessions: &[RatedSession], table: &PriceTable) -> Result<DataFrame
         ),
         ts("start", items.iter().map(|(_, i)| i.start).collect()),
         ts("end", items.iter().map(|(_, i)| i.end).collect()),
-        Column::new(
-            "quantity".into(),
-            items.iter().map(|(_, i)| i.quantity).collect::<Vec<_>>(),
-        ),
+        columns::counts("quantity", items.iter().map(|(_, i)| i.quantity))?,
         Column::new(
             "unit".into(),
             items
@@ -139,11 +146,8 @@ fn line_items(sessions: &[RatedSession], table: &PriceTable) -> Result<DataFrame
 
 /// The sessions (usage and cost) of a run, one row each.
 fn sessions_frame(sessions: &[RatedSession]) -> Result<DataFrame> {
-    let tok = |f: fn(&crate::usage::Tokens) -> u64| {
-        sessions
-            .iter()
-            .map(|s| f(&s.quantities.tokens))
-            .collect::<Vec<u64>>()
+    let tok = |name: &str, f: fn(&crate::usage::Tokens) -> u64| {
+        columns::counts(name, sessions.iter().map(|s| f(&s.quantities.tokens)))
     };
     let cols = vec![
         Column::new(
@@ -167,62 +171,185 @@ fn sessions_frame(sessions: &[RatedSession]) -> Result<DataFrame> {
                 .map(|s| s.usage.model.as_deref().map(str::to_string))
                 .collect::<Vec<_>>(),
         ),
-        Column::new(
-            "active_ms".into(),
-            sessions
-                .iter()
-                .map(|s| s.quantities.active_ms)
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "requests".into(),
-            sessions
-                .iter()
-                .map(|s| s.quantities.requests)
-                .collect::<Vec<_>>(),
-        ),
-        Column::new("input_tokens".into(), tok(|t| t.input)),
-        Column::new("output_tokens".into(), tok(|t| t.output)),
-        Column::new("cache_write_5m_tokens".into(), tok(|t| t.cache_write_5m)),
-        Column::new("cache_write_1h_tokens".into(), tok(|t| t.cache_write_1h)),
-        Column::new("cache_read_tokens".into(), tok(|t| t.cache_read)),
-        Column::new(
-            "web_searches".into(),
-            sessions
-                .iter()
-                .map(|s| s.quantities.web_searches)
-                .collect::<Vec<_>>(),
-        ),
-        columns::decimal("cost", sessions.iter().map(|s| Some(s.cost.total())))?,
+        columns::counts("active_ms", sessions.iter().map(|s| s.quantities.active_ms))?,
+        columns::counts("requests", sessions.iter().map(|s| s.quantities.requests))?,
+        tok("input_tokens", |t| t.input)?,
+        tok("output_tokens", |t| t.output)?,
+        tok("cache_write_5m_tokens", |t| t.cache_write_5m)?,
+        tok("cache_write_1h_tokens", |t| t.cache_write_1h)?,
+        tok("cache_read_tokens", |t| t.cache_read)?,
+        columns::counts(
+            "web_searches",
+            sessions.iter().map(|s| s.quantities.web_searches),
+        )?,
+        columns::parquet_decimal("cost", sessions.iter().map(|s| Some(s.cost.total())))?,
     ];
     DataFrame::new_infer_height(cols).map_err(|e| Error::new(e.to_string()))
 }
 
-/// `meter --export DIR`: sessions.parquet and line_items.parquet.
+/// `meter --export DIR`: sessions.parquet and line_items.parquet, replacing DIR whole.
 pub fn write_usage_parquet(
-    dir: &std::path::Path,
+    dir: &Path,
     sessions: &[RatedSession],
     table: &PriceTable,
     force: bool,
 ) -> Result<()> {
-    let (s_path, i_path) = (dir.join("sessions.parquet"), dir.join("line_items.parquet"));
-    if !force && (s_path.exists() || i_path.exists()) {
-        return Err(
-            Error::new(format!("{} already holds an export", dir.display()))
-                .with_hint("pass --force to replace it"),
-        );
+    replace_dir(dir, force, |fresh| {
+        write_parquet(
+            &fresh.join("sessions.parquet"),
+            &mut sessions_frame(sessions)?,
+        )?;
+        write_parquet(
+            &fresh.join("line_items.parquet"),
+            &mut line_items(&items(sessions), table)?,
+        )
+    })
+}
+
+/// Refuse to write over an existing file or non-empty directory unless `force`, and even
+/// with it a directory holding anything but Parquet files: a mistyped `-o runs/ --force` must
+/// not delete the runs.
+pub fn check_target(path: &Path, force: bool) -> Result<()> {
+    let taken = match std::fs::read_dir(path) {
+        Ok(mut entries) => entries.next().is_some(),
+        Err(_) => std::fs::symlink_metadata(path).is_ok(),
+    };
+    if taken && !force {
+        return Err(Error::new(format!("{} already exists", path.display()))
+            .with_hint("pass --force to replace it (a directory is replaced whole)"));
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    for (path, mut df) in [
-        (s_path, sessions_frame(sessions)?),
-        (i_path, line_items(sessions, table)?),
-    ] {
-        let f = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-        ParquetWriter::new(f)
-            .finish(&mut df)
-            .map_err(|e| Error::new(e.to_string()))?;
+    if taken && path.is_dir() {
+        if let Some(other) = not_parquet(path) {
+            return Err(Error::new(format!(
+                "{} is not an export: it holds {}, which is not a Parquet file",
+                path.display(),
+                other.display()
+            ))
+            .with_hint("give the export a new or empty directory; --force replaces only a directory of Parquet files"));
+        }
     }
     Ok(())
+}
+
+/// The first entry under `dir` that is neither a directory nor a `.parquet` file.
+fn not_parquet(dir: &Path) -> Option<PathBuf> {
+    let Ok(mut entries) = std::fs::read_dir(dir) else {
+        return Some(dir.to_path_buf());
+    };
+    entries.find_map(|e| {
+        let Ok(e) = e else {
+            return Some(dir.to_path_buf());
+        };
+        let (p, kind) = (e.path(), e.file_type().ok());
+        match kind {
+            Some(k) if k.is_dir() => not_parquet(&p),
+            Some(k) if k.is_file() && p.extension().is_some_and(|x| x == "parquet") => None,
+            _ => Some(p),
+        }
+    })
+}
+
+/// Write a directory through a fresh one beside it, then swap it in (the old one renamed
+/// aside, the new one renamed in, the old one removed): no file of an older export survives
+/// to be counted again, and a run that fails leaves the old export as it was.
+pub fn replace_dir<T>(
+    dir: &Path,
+    force: bool,
+    write: impl FnOnce(&Path) -> Result<T>,
+) -> Result<T> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    check_target(dir, force)?;
+    let Some(name) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Err(
+            Error::new(format!("{}: not a directory name", dir.display()))
+                .with_hint("give the export a directory of its own, e.g. -o focus/"),
+        );
+    };
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    // Unique per writer (process and call), so concurrent runs never share one.
+    let fresh = loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let p = parent.join(format!(".{name}.agentmeter-{}-{n}.tmp", std::process::id()));
+        match std::fs::create_dir(&p) {
+            Ok(()) => break p,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(&p, e)),
+        }
+    };
+    let abandon = |e: Error| {
+        let _ = std::fs::remove_dir_all(&fresh);
+        Err(e)
+    };
+    let out = match write(&fresh).and_then(|out| check_target(dir, force).map(|_| out)) {
+        Ok(out) => out,
+        Err(e) => return abandon(e),
+    };
+    let aside = fresh.with_extension("old");
+    let old = std::fs::symlink_metadata(dir).ok();
+    if old.is_some() {
+        if let Err(e) = std::fs::rename(dir, &aside) {
+            return abandon(Error::io(dir, e));
+        }
+    }
+    if let Err(e) = std::fs::rename(&fresh, dir) {
+        if old.is_some() {
+            let _ = std::fs::rename(&aside, dir);
+        }
+        return abandon(Error::io(dir, e));
+    }
+    if let Some(old) = old {
+        let removed = if old.is_dir() {
+            std::fs::remove_dir_all(&aside)
+        } else {
+            std::fs::remove_file(&aside)
+        };
+        if let Err(e) = removed {
+            eprintln!(
+                "warning: {}: the replaced export could not be removed: {e}",
+                aside.display()
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// One Parquet file, written beside `path` and renamed in (never half a file at `path`).
+fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
+    write_parquet_over(path, false, df)
+}
+
+fn write_parquet_over(path: &Path, force: bool, df: &mut DataFrame) -> Result<()> {
+    crate::cli::write_output_with(Some(&path.to_path_buf()), force, |w| {
+        ParquetWriter::new(w)
+            .finish(df)
+            .map(|_| ())
+            .map_err(std::io::Error::other)
+    })
+}
+
+/// Hive partitions under `dir`, `x_ChargeDate=YYYY-MM-DD/part-0.parquet`, one per run of equal
+/// days in `rows` (sorted by day); the number of files. The key is a column of no file (a
+/// reader adds it from the path; pyarrow refuses a key that is also a file's column), so a
+/// partition has exactly the columns of a single-file export.
+fn write_days<T>(
+    dir: &Path,
+    rows: &[T],
+    day: impl Fn(&T) -> NaiveDate,
+    frame: impl Fn(&[T]) -> Result<DataFrame>,
+) -> Result<usize> {
+    let mut files = 0;
+    for part in rows.chunk_by(|a, b| day(a) == day(b)) {
+        let sub = dir.join(format!("x_ChargeDate={}", day(&part[0])));
+        std::fs::create_dir(&sub).map_err(|e| Error::io(&sub, e))?;
+        write_parquet(&sub.join("part-0.parquet"), &mut frame(part)?)?;
+        files += 1;
+    }
+    Ok(files)
 }
 
 pub fn run(args: ExportArgs) -> Result<i32> {
@@ -240,16 +367,17 @@ pub fn run(args: ExportArgs) -> Result<i32> {
             "--partition day writes Parquet: use --format focus-parquet or parquet",
         ));
     }
-    if args.output.exists() && !args.force {
-        return Err(
-            Error::new(format!("{} already exists", args.output.display()))
-                .with_hint("pass --force to replace it"),
-        );
-    }
+    // Before metering, which may take long; checked again when the output is swapped in.
+    check_target(&args.output, args.force)?;
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
     // FOCUS charge periods are UTC days, so items are cut at UTC midnight.
     let opts = MeterOptions {
         skip_invalid: args.skip_invalid,
+        shard: args
+            .shard
+            .as_deref()
+            .map(crate::cmd::meter::parse_shard)
+            .transpose()?,
         ..args.geo.meter_options()
     };
     let (sessions, _, skipped) = meter_rated(&args.paths, &table, &opts, Zone::default(), true)?;
@@ -278,50 +406,36 @@ pub fn run(args: ExportArgs) -> Result<i32> {
         }
         ExportFormat::FocusParquet => {
             let rows = focus::rows(&sessions, args.scenario_tag.as_deref());
-            let files = focus::to_parquet(&rows, &table, &account, &args.output, by_day)?;
+            let frame = |rows: &[focus::FocusRow]| focus::frame(rows, &table, &account);
+            let files = if by_day {
+                replace_dir(&args.output, args.force, |dir| {
+                    write_days(dir, &rows, |r| r.day, frame)
+                })?
+            } else {
+                write_parquet_over(&args.output, args.force, &mut frame(&rows)?)?;
+                1
+            };
             eprintln!(
-                "wrote {} FOCUS rows in {} file(s) under {} (BilledCost total {})",
+                "wrote {} FOCUS rows in {files} file(s) under {} (BilledCost total {})",
                 rows.len(),
-                files.len(),
                 args.output.display(),
                 exact(total)
             );
         }
         ExportFormat::Parquet => {
-            let mut df = line_items(&sessions, &table)?;
+            let mut items = items(&sessions);
             if by_day {
-                std::fs::create_dir_all(&args.output).map_err(|e| Error::io(&args.output, e))?;
-                let mut unique: Vec<String> = sessions
-                    .iter()
-                    .flat_map(|s| s.items.iter().map(|i| i.day.to_string()))
-                    .collect();
-                unique.sort();
-                unique.dedup();
-                for day in unique {
-                    let mut part = df
-                        .clone()
-                        .lazy()
-                        .filter(col("day").eq(lit(day.clone())))
-                        .collect()
-                        .map_err(|e| Error::new(e.to_string()))?;
-                    let dir = args.output.join(format!("day={day}"));
-                    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-                    let path = dir.join("part-0.parquet");
-                    let f = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-                    ParquetWriter::new(f)
-                        .finish(&mut part)
-                        .map_err(|e| Error::new(e.to_string()))?;
-                }
+                // Stable: each day keeps the items in session order.
+                items.sort_by_key(|(_, i)| i.day);
+                replace_dir(&args.output, args.force, |dir| {
+                    write_days(dir, &items, |(_, i)| i.day, |part| line_items(part, &table))
+                })?;
             } else {
-                let f =
-                    std::fs::File::create(&args.output).map_err(|e| Error::io(&args.output, e))?;
-                ParquetWriter::new(f)
-                    .finish(&mut df)
-                    .map_err(|e| Error::new(e.to_string()))?;
+                write_parquet_over(&args.output, args.force, &mut line_items(&items, &table)?)?;
             }
             eprintln!(
                 "wrote {} line items to {} (total {})",
-                df.height(),
+                items.len(),
                 args.output.display(),
                 exact(total)
             );

@@ -93,7 +93,7 @@ pub struct MeterArgs {
     /// Also write a report (HTML, markdown, charts, CSV, JSON) into DIR.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
-    /// Overwrite the --output file (and replace a --report) if it exists.
+    /// Overwrite the --output file (and replace a --report or an --export DIR) if it exists.
     #[arg(long)]
     pub force: bool,
 }
@@ -204,7 +204,7 @@ pub fn selection(
 }
 
 /// "2/8" -> (2, 8).
-fn parse_shard(s: &str) -> Result<(u32, u32)> {
+pub(crate) fn parse_shard(s: &str) -> Result<(u32, u32)> {
     let bad = || {
         Error::new(format!(
             "--shard {s:?}: expected I/N with 1 <= I <= N, e.g. 2/8"
@@ -268,6 +268,10 @@ pub fn run(args: MeterArgs) -> Result<i32> {
         || args.format == Format::Csv
         || args.export.is_some()
         || args.report.is_some();
+    if let Some(dir) = &args.export {
+        // Before metering, which may take long.
+        crate::cmd::export::check_target(dir, args.force)?;
+    }
     let (sessions, metered, skipped) = meter_rated(&paths, &table, &opts, args.tz, keep_items)?;
     let report = MeterReport {
         groups: match args.group_by.as_slice() {

@@ -1,8 +1,6 @@
 //! FOCUS 1.3 rows (the FinOps Open Cost and Usage Specification): one row per session x SKU x
 //! day, as CSV or Parquet, for finance tools and query engines.
 
-use std::path::Path;
-
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 use rust_decimal::Decimal;
@@ -101,7 +99,14 @@ fn row(s: &RatedSession, i: &LineItem, scenario: Option<&str>) -> FocusRow {
     let (sku, description, pricing_unit, pricing_quantity, consumed_quantity, consumed_unit) =
         match i.category {
             Category::Runtime => {
-                let hours = Decimal::from(i.quantity) / Decimal::from(MS_PER_HOUR);
+                // A millisecond is 1/3,600,000 h, which has no finite decimal: hours are
+                // rounded half-even to the 12 places of the Parquet decimals (an error under
+                // 2e-9 ms), so CSV and Parquet give the same quantity.
+                let hours = (Decimal::from(i.quantity) / Decimal::from(MS_PER_HOUR))
+                    .round_dp_with_strategy(
+                        super::columns::PARQUET_SCALE,
+                        rust_decimal::RoundingStrategy::MidpointNearestEven,
+                    );
                 (
                     "managed-agents:session-runtime".to_string(),
                     "Claude Managed Agents session runtime".to_string(),
@@ -265,16 +270,6 @@ pub fn to_csv(rows: &[FocusRow], table: &PriceTable, account: &Account) -> Resul
     .map_err(|e| Error::new(e.to_string()))
 }
 
-const DECIMAL_COLUMNS: [&str; 8] = [
-    "BilledCost",
-    "EffectiveCost",
-    "ListCost",
-    "ContractedCost",
-    "ListUnitPrice",
-    "ContractedUnitPrice",
-    "PricingQuantity",
-    "ConsumedQuantity",
-];
 const TIME_COLUMNS: [&str; 4] = [
     "BillingPeriodStart",
     "BillingPeriodEnd",
@@ -286,14 +281,36 @@ fn polars_err(e: PolarsError) -> Error {
     Error::new(format!("writing Parquet: {e}"))
 }
 
-/// The rows as a typed frame: decimals as Decimal(38, s), periods as UTC timestamps.
+const DECIMAL_COLUMNS: [&str; 8] = [
+    "BilledCost",
+    "EffectiveCost",
+    "ListCost",
+    "ContractedCost",
+    "ListUnitPrice",
+    "ContractedUnitPrice",
+    "PricingQuantity",
+    "ConsumedQuantity",
+];
+
+/// The value of one of the [`DECIMAL_COLUMNS`] (amounts and FOCUS quantities).
+fn decimal_value(r: &FocusRow, name: &str) -> Option<Decimal> {
+    match name {
+        "BilledCost" | "EffectiveCost" | "ListCost" | "ContractedCost" => Some(r.cost),
+        "ListUnitPrice" | "ContractedUnitPrice" => Some(r.list_unit_price),
+        "PricingQuantity" => Some(r.pricing_quantity),
+        "ConsumedQuantity" => Some(r.consumed_quantity),
+        _ => None,
+    }
+}
+
+/// The rows as a typed frame: decimals as Decimal(38, 12), periods as UTC timestamps, text as
+/// strings; the types do not depend on the rows, so every partition has the same schema.
 pub fn frame(rows: &[FocusRow], table: &PriceTable, account: &Account) -> Result<DataFrame> {
     let cells: Vec<[Option<String>; 39]> = rows.iter().map(|r| values(r, table, account)).collect();
     let mut cols = Vec::with_capacity(COLUMNS.len());
     for (k, name) in COLUMNS.iter().enumerate() {
-        let texts: Vec<Option<&str>> = cells.iter().map(|c| c[k].as_deref()).collect();
         let col = if DECIMAL_COLUMNS.contains(name) {
-            super::columns::decimal(name, texts.iter().map(|t| t.and_then(|t| t.parse().ok())))?
+            super::columns::parquet_decimal(name, rows.iter().map(|r| decimal_value(r, name)))?
         } else if TIME_COLUMNS.contains(name) {
             super::columns::utc_millis(
                 name,
@@ -305,42 +322,10 @@ pub fn frame(rows: &[FocusRow], table: &PriceTable, account: &Account) -> Result
                 }),
             )
         } else {
+            let texts: Vec<Option<&str>> = cells.iter().map(|c| c[k].as_deref()).collect();
             Column::new((*name).into(), texts)
         };
         cols.push(col);
     }
     DataFrame::new_infer_height(cols).map_err(polars_err)
-}
-
-fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<()> {
-    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    ParquetWriter::new(file).finish(df).map_err(polars_err)?;
-    Ok(())
-}
-
-/// One Parquet file, or a directory partitioned by day (`x_ChargeDate=2026-06-10/part-0.parquet`).
-pub fn to_parquet(
-    rows: &[FocusRow],
-    table: &PriceTable,
-    account: &Account,
-    out: &Path,
-    by_day: bool,
-) -> Result<Vec<std::path::PathBuf>> {
-    if !by_day {
-        write_parquet(&mut frame(rows, table, account)?, out)?;
-        return Ok(vec![out.to_path_buf()]);
-    }
-    let mut written = Vec::new();
-    let mut start = 0;
-    while start < rows.len() {
-        let day = rows[start].day;
-        let end = start + rows[start..].iter().take_while(|r| r.day == day).count();
-        let dir = out.join(format!("x_ChargeDate={day}"));
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let path = dir.join("part-0.parquet");
-        write_parquet(&mut frame(&rows[start..end], table, account)?, &path)?;
-        written.push(path);
-        start = end;
-    }
-    Ok(written)
 }
