@@ -1,0 +1,224 @@
+//! Hostile and odd inputs to the readers: every run is bounded in time (killed after a
+//! timeout) so a regression fails instead of hanging; nothing may exit 101 (a panic).
+//!
+//! Amounts: one hour of runtime at $0.08 per session-hour (pricing/anthropic.toml, from
+//! 2026-04-08) = $0.08.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{bin, dec, Run, Tmp};
+
+/// Run the binary, killed after `secs` (a hang is a failure, not a stuck test run).
+fn bounded(args: &[&str], secs: u64) -> Run {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run agentmeter");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(secs) {
+            let _ = child.kill();
+            panic!("agentmeter {args:?} did not finish in {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    let r = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_ne!(r.code, 101, "a panic: {}", r.stderr);
+    r
+}
+
+fn json(r: &Run) -> Value {
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serde_json::from_str(&r.stdout).unwrap()
+}
+
+const RUN: &str =
+    r#"{"id":"sevt_1","type":"session.status_running","processed_at":"2026-05-04T09:00:00Z"}"#;
+const IDLE: &str =
+    r#"{"id":"sevt_2","type":"session.status_idle","processed_at":"2026-05-04T10:00:00Z"}"#;
+
+/// One hour running: $0.08.
+fn hour() -> String {
+    format!("{RUN}\n{IDLE}\n")
+}
+
+#[test]
+fn sse_with_any_of_its_three_line_ends_meters_the_same() {
+    let tmp = Tmp::new();
+    let frames = format!(
+        "event: session.status_running\ndata: {RUN}\n\nevent: session.status_idle\ndata: {IDLE}\n\n"
+    );
+    for (name, text) in [
+        ("lf.sse", frames.clone()),
+        ("crlf.sse", frames.replace('\n', "\r\n")),
+        ("cr.sse", frames.replace('\n', "\r")),
+    ] {
+        let f = tmp.write(name, &text).display().to_string();
+        let v = json(&bounded(&["meter", &f, "-f", "json"], 30));
+        assert_eq!(v["totals"]["active_ms"], 3_600_000, "{name}");
+        assert_eq!(
+            dec(v["totals"]["cost"]["total"].as_str().unwrap()),
+            dec("0.08")
+        );
+    }
+}
+
+#[test]
+fn an_sse_file_is_judged_by_its_content() {
+    let tmp = Tmp::new();
+    // NDJSON saved as .sse is read as NDJSON.
+    let f = tmp.write("ndjson.sse", &hour()).display().to_string();
+    let v = json(&bounded(&["meter", &f, "-f", "json"], 30));
+    assert_eq!(v["totals"]["active_ms"], 3_600_000);
+    // An HTML error page saved as .sse is an error at its first line, not an empty bill.
+    let f = tmp
+        .write(
+            "page.sse",
+            "<!DOCTYPE html>\n<html><body>502 Bad Gateway</body></html>\n",
+        )
+        .display()
+        .to_string();
+    let r = bounded(&["meter", &f], 30);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("page.sse:1: not an SSE stream"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("Bad Gateway"),
+        "content echoed: {}",
+        r.stderr
+    );
+    // A named frame without data is a lost event: an error at the frame's line.
+    let f = tmp
+        .write(
+            "nodata.sse",
+            &format!(
+                "event: session.status_running\ndata: {RUN}\n\nevent: session.status_idle\n\n"
+            ),
+        )
+        .display()
+        .to_string();
+    let r = bounded(&["meter", &f], 30);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("nodata.sse:4: SSE frame `event: session.status_idle` has no `data:` line"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_record_past_the_bound_is_an_error_on_every_path() {
+    let tmp = Tmp::new();
+    let long = format!(
+        "{{\"id\":\"e\",\"type\":\"agent.message\",\"processed_at\":\"2026-05-04T09:30:00Z\",\"content\":\"{}\"}}\n",
+        "x".repeat(3 << 20)
+    );
+    let text = format!("{RUN}\n{long}{IDLE}\n");
+    let plain = tmp.write("long.ndjson", &text).display().to_string();
+    let zst_path = tmp.path("long.ndjson.zst");
+    std::fs::write(&zst_path, zstd::encode_all(text.as_bytes(), 1).unwrap()).unwrap();
+    let zst = zst_path.display().to_string();
+    let sse_text = format!("event: agent.message\ndata: {long}\n");
+    let sse = tmp.write("long.sse", &sse_text).display().to_string();
+    for f in [&plain, &zst, &sse] {
+        let r = bounded(&["meter", f, "--max-record-mb", "1"], 60);
+        assert_eq!(r.code, 2, "{f}: {}", r.stderr);
+        assert!(r.stderr.contains("longer than 1 MiB"), "{f}: {}", r.stderr);
+        assert!(r.stderr.contains("--max-record-mb"), "{f}: {}", r.stderr);
+    }
+    // Within a raised bound the same files meter: the hour around the long line.
+    for f in [&plain, &zst] {
+        let v = json(&bounded(
+            &["meter", f, "-f", "json", "--max-record-mb", "8"],
+            60,
+        ));
+        assert_eq!(v["totals"]["active_ms"], 3_600_000, "{f}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn directories_are_walked_once_per_real_path_and_only_regular_files_are_read() {
+    use std::os::unix::fs::symlink;
+    let tmp = Tmp::new();
+    tmp.write("runs/a.ndjson", &hour());
+    // Two links back to the directory itself, and a second name for the file.
+    symlink(".", tmp.path("runs/x")).unwrap();
+    symlink(".", tmp.path("runs/y")).unwrap();
+    symlink("a.ndjson", tmp.path("runs/b.ndjson")).unwrap();
+    symlink("missing.ndjson", tmp.path("runs/dangling.ndjson")).unwrap();
+    let fifo = tmp.path("runs/pipe.ndjson");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    let have_fifo = made.is_ok_and(|s| s.success());
+    let runs = tmp.path("runs").display().to_string();
+    let v = json(&bounded(&["meter", &runs, "-f", "json"], 30));
+    // Read once: one hour, not one per path.
+    assert_eq!(v["totals"]["sessions"], 1);
+    assert_eq!(v["totals"]["active_ms"], 3_600_000);
+    let notes = v["passed_over"].to_string();
+    assert!(notes.contains("a directory already read"), "{notes}");
+    assert!(notes.contains("b.ndjson: the same file"), "{notes}");
+    assert!(
+        notes.contains("dangling.ndjson: a broken symlink"),
+        "{notes}"
+    );
+    if have_fifo {
+        assert!(notes.contains("pipe.ndjson: not a regular file"), "{notes}");
+        // Named on the command line, a FIFO is refused at once (nothing would ever write it).
+        let r = bounded(&["meter", &fifo.display().to_string()], 30);
+        assert_eq!(r.code, 2);
+        assert!(
+            r.stderr.contains("not a regular file or a directory"),
+            "{}",
+            r.stderr
+        );
+    }
+    for device in ["/dev/zero", "/dev/null"] {
+        let r = bounded(&["meter", device], 30);
+        assert_eq!(r.code, 2, "{device}");
+        assert!(
+            r.stderr.contains("not a regular file or a directory"),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn a_search_that_finds_no_input_says_what_it_found() {
+    let tmp = Tmp::new();
+    tmp.write("notes/readme.txt", "not an export");
+    tmp.write("notes/data.csv", "a,b");
+    let dir = tmp.path("notes").display().to_string();
+    let r = bounded(&["meter", &dir], 30);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("no input files found")
+            && r.stderr.contains("2 file(s) with other extensions"),
+        "{}",
+        r.stderr
+    );
+    // The same file given twice is read once.
+    let f = tmp.write("one.ndjson", &hour()).display().to_string();
+    let v = json(&bounded(&["meter", &f, &f, "-f", "json"], 30));
+    assert_eq!(v["totals"]["active_ms"], 3_600_000);
+    assert_eq!(v["dropped"]["duplicate_events"], 0);
+}
