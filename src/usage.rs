@@ -33,15 +33,18 @@ pub struct Tokens {
 impl Tokens {
     /// Everything the model read: the quantity the long-context threshold is compared with.
     pub fn total_input(&self) -> u64 {
-        self.input + self.cache_write_5m + self.cache_write_1h + self.cache_read
+        (self.input.saturating_add(self.cache_write_5m))
+            .saturating_add(self.cache_write_1h)
+            .saturating_add(self.cache_read)
     }
 
+    /// Add `o` (saturating: records are bounded, so only an absurd fleet could reach 2^64).
     pub fn add(&mut self, o: &Tokens) {
-        self.input += o.input;
-        self.output += o.output;
-        self.cache_write_5m += o.cache_write_5m;
-        self.cache_write_1h += o.cache_write_1h;
-        self.cache_read += o.cache_read;
+        self.input = self.input.saturating_add(o.input);
+        self.output = self.output.saturating_add(o.output);
+        self.cache_write_5m = self.cache_write_5m.saturating_add(o.cache_write_5m);
+        self.cache_write_1h = self.cache_write_1h.saturating_add(o.cache_write_1h);
+        self.cache_read = self.cache_read.saturating_add(o.cache_read);
     }
 }
 

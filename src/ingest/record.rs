@@ -248,6 +248,8 @@ fn fast_event(text: &str, default_type: Option<&str>) -> Option<Event> {
     } else {
         match (kind, f.name, f.is_error, f.tool_use_id) {
             // Any problem in the usage goes to the full parser, for its exact message.
+            // An `is_error` that is not a plain boolean: the full parser says what is wrong.
+            ("span.model_request_end", _, Some(None), _) => return None,
             ("span.model_request_end", ..) => {
                 EventKind::ModelRequest(span_usage(f.model_usage.filter(|u| *u != "null")?).ok()?)
             }
@@ -319,12 +321,15 @@ fn event_kind(kind: &str, raw: &Raw) -> Result<EventKind, String> {
                 EventKind::ThreadStopped
             }
         }
-        "span.model_request_end" => match raw.model_usage {
-            Some(u) if u.get() != "null" => EventKind::ModelRequest(span_usage(u.get())?),
-            // A failed request that reports no usage consumed nothing we can bill.
-            _ if raw_bool(raw.is_error) == Some(true) => EventKind::Other,
-            _ => return Err("span.model_request_end without model_usage".into()),
-        },
+        "span.model_request_end" => {
+            let failed = raw_bool("is_error", raw.is_error)? == Some(true);
+            match raw.model_usage {
+                Some(u) if u.get() != "null" => EventKind::ModelRequest(span_usage(u.get())?),
+                // A failed request that reports no usage consumed nothing we can bill.
+                _ if failed => EventKind::Other,
+                _ => return Err("span.model_request_end without model_usage".into()),
+            }
+        }
         "span.outcome_evaluation_end" => match raw.usage {
             Some(u) if u.get() != "null" => EventKind::OutcomeEvaluation(span_usage(u.get())?),
             _ => return Err("span.outcome_evaluation_end without usage".into()),
@@ -332,7 +337,7 @@ fn event_kind(kind: &str, raw: &Raw) -> Result<EventKind, String> {
         "agent.tool_use" if raw_str(raw.name).as_deref() == Some("web_search") => {
             EventKind::WebSearchUse
         }
-        "agent.tool_result" if raw_bool(raw.is_error) == Some(true) => {
+        "agent.tool_result" if raw_bool("is_error", raw.is_error)? == Some(true) => {
             match raw_str(raw.tool_use_id) {
                 Some(tool_use_id) => EventKind::ToolResultError {
                     tool_use_id: tool_use_id.into(),
@@ -356,8 +361,31 @@ fn raw_str(v: Option<&RawValue>) -> Option<String> {
     v.and_then(|v| serde_json::from_str::<String>(v.get()).ok())
 }
 
-fn raw_bool(v: Option<&RawValue>) -> Option<bool> {
-    v.and_then(|v| serde_json::from_str::<bool>(v.get()).ok())
+/// A boolean field: `true`/`false`, or absent or `null`; anything else (`"true"`, `1`) makes
+/// the record invalid rather than quietly false.
+fn raw_bool(field: &str, v: Option<&RawValue>) -> Result<Option<bool>, String> {
+    match v.map(RawValue::get) {
+        None | Some("null") => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(other) => Err(format!("`{field}` is not a boolean (got {})", clip(other))),
+    }
+}
+
+/// A value as shown in a message: its first characters only (it may be content).
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(24) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// Deserialize a JSON object (serde's derive would also take an array for a struct).
+pub(super) fn object<'a, T: Deserialize<'a>>(text: &'a str, what: &str) -> Result<T, String> {
+    if !text.trim_start().starts_with('{') {
+        return Err(format!("{what} is not an object"));
+    }
+    serde_json::from_str(text).map_err(|e| format!("{what}: {}", strip_position(&e)))
 }
 
 fn session_object(raw: &Raw) -> Result<SessionObject, String> {
@@ -429,8 +457,7 @@ fn agent_config(raw: &RawValue) -> Result<AgentConfig, String> {
         #[serde(default)]
         inference_geo: Option<String>,
     }
-    let a: A =
-        serde_json::from_str(raw.get()).map_err(|e| format!("`agent`: {}", strip_position(&e)))?;
+    let a: A = object(raw.get(), "`agent`")?;
     // An advisor thread's agent is `{"type": "advisor", "model": "<id>"}` with no name: it is
     // named for what it is, so `--group-by agent` shows its consultations as one agent.
     let name = match raw_str(a.kind).as_deref() {
@@ -446,8 +473,7 @@ fn agent_config(raw: &RawValue) -> Result<AgentConfig, String> {
         if let Ok(id) = serde_json::from_str::<String>(m.get()) {
             cfg.model = Some(id);
         } else if m.get() != "null" {
-            let m: M = serde_json::from_str(m.get())
-                .map_err(|e| format!("`agent.model`: {}", strip_position(&e)))?;
+            let m: M = object(m.get(), "`agent.model`")?;
             cfg.model = m.id;
             cfg.speed = m.speed.as_deref().map(parse_speed).transpose()?;
             cfg.inference_geo = m.inference_geo;
@@ -495,11 +521,15 @@ struct RawUsage<'a> {
 }
 
 fn raw_usage(text: &str) -> Result<RawUsage<'_>, String> {
-    serde_json::from_str(text)
-        .map_err(|e| format!("usage is not an object: {}", strip_position(&e)))
+    object(text, "usage")
 }
 
-/// A token count: a non-negative integer that fits in 64 bits; `null` or absent is 0.
+/// The largest token count a record may carry: a million requests of a million tokens. Sums
+/// of bounded counts cannot wrap a u64 short of 18 million such records (and saturate, never
+/// wrap, past that).
+pub const MAX_COUNT: u64 = 1_000_000_000_000;
+
+/// A token count: a non-negative integer up to [`MAX_COUNT`]; `null` or absent is 0.
 fn count(field: &str, v: Option<&RawValue>) -> Result<Option<u64>, String> {
     let Some(v) = v else { return Ok(None) };
     let text = v.get();
@@ -507,6 +537,11 @@ fn count(field: &str, v: Option<&RawValue>) -> Result<Option<u64>, String> {
         return Ok(None);
     }
     if let Ok(n) = text.parse::<u64>() {
+        if n > MAX_COUNT {
+            return Err(format!(
+                "token count `{field}` is larger than 10^12, more than any session uses (got {text})"
+            ));
+        }
         return Ok(Some(n));
     }
     let what = if text.starts_with('-') {
@@ -608,8 +643,7 @@ fn iteration(item: &RawValue) -> Result<Iteration, String> {
         #[serde(default)]
         model: Option<String>,
     }
-    let head: Head = serde_json::from_str(item.get())
-        .map_err(|e| format!("not an iteration object: {}", strip_position(&e)))?;
+    let head: Head = object(item.get(), "the iteration")?;
     let figures = usage_figures(&raw_usage(item.get())?)?;
     Ok(Iteration {
         kind: match head.kind.as_deref() {
@@ -650,23 +684,16 @@ fn usage_figures(u: &RawUsage) -> Result<ProviderUsage, String> {
         currency: Option<String>,
     }
     let cc: Option<CacheCreation> = match u.cache_creation {
-        Some(c) if c.get() != "null" => Some(
-            serde_json::from_str(c.get())
-                .map_err(|e| format!("`usage.cache_creation`: {}", strip_position(&e)))?,
-        ),
+        Some(c) if c.get() != "null" => Some(object(c.get(), "`usage.cache_creation`")?),
         _ => None,
     };
     let stu: Option<ServerToolUse> = match u.server_tool_use {
-        Some(s) if s.get() != "null" => Some(
-            serde_json::from_str(s.get())
-                .map_err(|e| format!("`usage.server_tool_use`: {}", strip_position(&e)))?,
-        ),
+        Some(s) if s.get() != "null" => Some(object(s.get(), "`usage.server_tool_use`")?),
         _ => None,
     };
     let list_cost_usd = match u.list_cost {
         Some(c) if c.get() != "null" => {
-            let m: Money = serde_json::from_str(c.get())
-                .map_err(|e| format!("`usage.list_cost`: {}", strip_position(&e)))?;
+            let m: Money = object(c.get(), "`usage.list_cost`")?;
             if m.currency.as_deref().is_some_and(|c| c != "USD") {
                 return Err(format!(
                     "`usage.list_cost` is in {}, only USD is supported",
@@ -819,6 +846,32 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// Every field has its documented type: a string where a boolean belongs, an array where
+    /// an object belongs and a count past any real session are errors, never quietly read.
+    #[test]
+    fn fields_of_the_wrong_type_or_size_are_errors() {
+        let span = |extra: &str| {
+            record(&format!(
+                r#"{{"id":"e","type":"span.model_request_end","processed_at":"2026-05-04T09:40:00Z",{extra}}}"#
+            ))
+        };
+        let failed = r#"{"id":"e","type":"agent.tool_result","processed_at":"2026-05-04T09:40:00Z","tool_use_id":"t","is_error":"true"}"#;
+        assert!(record(failed)
+            .unwrap_err()
+            .contains("`is_error` is not a boolean (got \"true\")"));
+        let e = span(r#""is_error":1,"model_usage":{"input_tokens":1}"#).unwrap_err();
+        assert!(e.contains("`is_error` is not a boolean"), "{e}");
+        let e = span(r#""model_usage":[1,2,3,4]"#).unwrap_err();
+        assert!(e.contains("usage is not an object"), "{e}");
+        let e = span(r#""model_usage":{"input_tokens":1000000000001}"#).unwrap_err();
+        assert!(e.contains("larger than 10^12"), "{e}");
+        assert!(span(r#""model_usage":{"input_tokens":1000000000000}"#).is_ok());
+        let agent = r#"{"type":"session","id":"s","agent":["claude-opus-4-6"]}"#;
+        assert!(record(agent)
+            .unwrap_err()
+            .contains("`agent` is not an object"));
     }
 
     #[test]

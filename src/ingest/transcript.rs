@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::record::{describe_json_error, strip_position, transcript_usage, utf8, Parsed, Record};
+use super::record::{describe_json_error, transcript_usage, utf8, Parsed, Record};
 pub use super::record::{Iteration, IterationKind};
 use super::skim;
 use crate::time::{parse_rfc3339_ms, Millis};
@@ -310,7 +310,7 @@ fn full_line(bytes: &[u8]) -> Result<Parsed<'_>, String> {
     let message = line
         .message
         .filter(|m| m.get() != "null")
-        .map(|m| serde_json::from_str::<Message>(m.get()));
+        .map(|m| super::record::object::<Message>(m.get(), "`message`"));
     if !is_request_type(kind) {
         // Not a request, whatever its message holds (or however it is shaped).
         let usage = matches!(&message, Some(Ok(m)) if m.usage.is_some_and(|u| u.get() != "null"));
@@ -318,7 +318,7 @@ fn full_line(bytes: &[u8]) -> Result<Parsed<'_>, String> {
         return Ok(Parsed::Record(not_a_request(text, kind, usage)));
     }
     let message = match message {
-        Some(m) => m.map_err(|e| format!("`message`: {}", strip_position(&e)))?,
+        Some(m) => m?,
         None => return Ok(Parsed::Record(Record::Ignored)),
     };
     let Some(usage) = message.usage.filter(|u| u.get() != "null") else {
