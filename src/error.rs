@@ -88,11 +88,61 @@ impl Skipped {
     }
 }
 
-/// Stop at the first problem in input order, or (with `--skip-invalid`) keep them all, sorted.
-pub fn settle(mut skipped: Vec<Skipped>, skip_invalid: bool) -> Result<Vec<Skipped>> {
-    skipped.sort_by_key(Skipped::order_key);
-    match skipped.first() {
+/// How many problems a run keeps to show (the first, in input order); every one is counted.
+pub const SKIPPED_KEPT: usize = 1000;
+
+/// Problems as they are found: every one counted, the first [`SKIPPED_KEPT`] in input order
+/// kept, so a run over millions of bad lines does not hold millions of messages.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Skips {
+    pub kept: Vec<Skipped>,
+    pub total: u64,
+}
+
+impl Skips {
+    pub fn push(&mut self, s: Skipped) {
+        self.total += 1;
+        self.kept.push(s);
+        self.bound();
+    }
+
+    pub fn extend(&mut self, other: Skips) {
+        self.total += other.total;
+        self.kept.extend(other.kept);
+        self.bound();
+    }
+
+    /// Take problems found elsewhere (each one counts).
+    pub fn add_all(&mut self, more: impl IntoIterator<Item = Skipped>) {
+        for s in more {
+            self.push(s);
+        }
+    }
+
+    fn bound(&mut self) {
+        // Trimmed in batches, so keeping the first N costs O(1) per problem on average.
+        if self.kept.len() >= 2 * SKIPPED_KEPT {
+            self.trim();
+        }
+    }
+
+    fn trim(&mut self) {
+        self.kept.sort_by_key(Skipped::order_key);
+        self.kept.truncate(SKIPPED_KEPT);
+    }
+
+    /// Problems counted but not kept.
+    pub fn not_kept(&self) -> u64 {
+        self.total - self.kept.len() as u64
+    }
+}
+
+/// Stop at the first problem in input order, or (with `--skip-invalid`) keep them, sorted
+/// (the first [`SKIPPED_KEPT`], all counted).
+pub fn settle(mut skips: Skips, skip_invalid: bool) -> Result<Skips> {
+    skips.trim();
+    match skips.kept.first() {
         Some(first) if !skip_invalid => Err(first.to_error()),
-        _ => Ok(skipped),
+        _ => Ok(skips),
     }
 }

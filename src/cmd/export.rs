@@ -381,7 +381,7 @@ pub fn run(args: ExportArgs) -> Result<i32> {
         ..args.geo.meter_options()
     };
     let (sessions, _, skipped) = meter_rated(&args.paths, &table, &opts, Zone::default(), true)?;
-    for s in &skipped {
+    for s in &skipped.kept {
         eprintln!("warning: skipped {}", s.to_error().message);
     }
     let account = Account {

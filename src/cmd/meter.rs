@@ -6,7 +6,7 @@ use clap::Args;
 use std::sync::Mutex;
 
 use crate::cli::write_output_with;
-use crate::error::{settle, Error, Result, Skipped};
+use crate::error::{settle, Error, Result, Skips};
 use crate::export::{self, Format};
 use crate::ingest;
 use crate::meter::{self, CacheTtl, MeterOptions};
@@ -107,10 +107,10 @@ pub fn meter_rated(
     opts: &MeterOptions,
     tz: TimeZone,
     keep_items: bool,
-) -> Result<(Vec<RatedSession>, meter::MeterSummary, Vec<Skipped>)> {
+) -> Result<(Vec<RatedSession>, meter::MeterSummary, Skips)> {
     let inputs = ingest::discover(paths)?;
     let rater = Rater::new(table, tz);
-    let rated = Mutex::new((Vec::new(), Vec::new()));
+    let rated = Mutex::new((Vec::new(), Skips::default()));
     let mut summary = meter::meter_each(&inputs, opts, |usage| {
         let (mut session, problems) = rater.rate(usage);
         session.shed_detail();
@@ -119,7 +119,7 @@ pub fn meter_rated(
         }
         let mut g = rated.lock().expect("poisoned");
         g.0.push(session);
-        g.1.extend(problems);
+        g.1.add_all(problems);
     })?;
     summary.passed_over = inputs.passed_over;
     let (mut sessions, problems) = rated.into_inner().expect("poisoned");

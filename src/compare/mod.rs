@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use rust_decimal::prelude::*;
 
-use crate::error::{settle, Error, Result, Skipped};
+use crate::error::{settle, Error, Result, Skips};
 use crate::pricing::PriceTable;
 use crate::rate::{Cost, RatedSession, Rater};
 use crate::time::Zone;
@@ -123,11 +123,11 @@ pub fn reprice(
     let mut out = Vec::new();
     for v in variants {
         let rater = Rater::new(&v.table, zone);
-        let mut problems: Vec<Skipped> = Vec::new();
+        let mut problems = Skips::default();
         let mut rated = Vec::with_capacity(usages.len());
         for u in usages {
             let (r, p) = rater.rate(as_variant(u, v));
-            problems.extend(p);
+            problems.add_all(p);
             rated.push(r);
         }
         settle(problems, false).map_err(|e| {

@@ -241,10 +241,11 @@ fn doc<'a>(r: &'a MeterReport, sessions: &'a [RatedSession]) -> Doc<'a> {
             "progress_copies": r.summary.transcript_dropped.progress_copies,
             "usage_on_other_lines": r.summary.transcript_dropped.other_types,
             "unselected_sessions": r.summary.unselected_sessions,
-            "invalid_records": r.skipped.len(),
+            "invalid_records": r.skipped.total,
         }),
         skipped: r
             .skipped
+            .kept
             .iter()
             .map(|s| {
                 json!({
@@ -352,8 +353,9 @@ mod tests {
             })
             .collect();
         let summary = MeterSummary::default();
+        let none = Default::default();
         for n in [0, 1, 2, 256, 257, 4096, 4097, 4200] {
-            let r = MeterReport::new(&table, &sessions[..n], &summary, &[]);
+            let r = MeterReport::new(&table, &sessions[..n], &summary, &none);
             let mut want = serde_json::to_vec_pretty(&doc(&r, r.sessions)).unwrap();
             want.push(b'\n');
             assert!(

@@ -303,18 +303,25 @@ pub fn notes(report: &MeterReport) -> Vec<String> {
             "warning: {e}: SSE error frame: the stream broke here; later events may be missing"
         ));
     }
-    if !report.skipped.is_empty() {
+    if report.skipped.total > 0 {
         out.push(format!(
             "warning: {} invalid record(s) skipped:",
-            report.skipped.len()
+            count(report.skipped.total)
         ));
-        for s in report.skipped {
+        for s in &report.skipped.kept {
             let at = s
                 .origin
                 .as_ref()
                 .map(|o| format!("{o}: "))
                 .unwrap_or_default();
             out.push(format!("  {at}{}", s.reason));
+        }
+        if report.skipped.not_kept() > 0 {
+            out.push(format!(
+                "  ... and {} more (the first {} in input order are listed)",
+                count(report.skipped.not_kept()),
+                report.skipped.kept.len()
+            ));
         }
     }
     out

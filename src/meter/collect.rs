@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::store::Store;
 use super::transcript;
 use super::SKIP_HINT;
-use crate::error::{Origin, Result, Skipped};
+use crate::error::{Origin, Result, Skipped, Skips};
 use crate::ingest::record::{EventKind, Record, SessionObject, ThreadObject};
 use crate::ingest::{Sink, Source};
 use crate::time::Millis;
@@ -132,7 +132,7 @@ fn min_opt(a: Option<Millis>, b: Option<Millis>) -> Option<Millis> {
 pub struct FilePart {
     /// Transcript lines with usage that are not billed requests (`<synthetic>`, API errors).
     pub not_billed: transcript::Dropped,
-    pub skipped: Vec<Skipped>,
+    pub skipped: Skips,
     pub queued: u64,
     pub stream_errors: Vec<String>,
     /// Files that gave nothing to meter, and why (nothing is silently zero).

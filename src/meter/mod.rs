@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::error::{settle, Result, Skipped};
+use crate::error::{settle, Result, Skips};
 use crate::ingest::{self, Source};
 use crate::usage::{Selection, SessionUsage};
 use store::Store;
@@ -77,7 +77,9 @@ pub fn shard_of(session_id: &str, n: u32) -> u32 {
 /// What metering found besides the sessions themselves.
 #[derive(Debug, Default)]
 pub struct MeterSummary {
-    pub skipped: Vec<Skipped>,
+    /// Records not metered (the first [`crate::error::SKIPPED_KEPT`], in input order; all
+    /// counted).
+    pub skipped: Skips,
     /// Client-sent events (`user.*`, `system.message`) still queued (`processed_at: null`),
     /// not part of any bill yet.
     pub queued_events: u64,
@@ -216,11 +218,11 @@ fn meter_sources(
         empty_files: part.empty_files,
         ..MeterSummary::default()
     };
-    let problems = Mutex::new(Vec::new());
+    let problems = Mutex::new(Skips::default());
     let unselected = AtomicUsize::new(0);
     let (spilled, dropped) = store.finish(&files, |usage, p| {
         if !p.is_empty() {
-            problems.lock().expect("poisoned").extend(p);
+            problems.lock().expect("poisoned").add_all(p);
         }
         match opts.select.apply(usage) {
             Some(usage) => each(usage),

@@ -5,7 +5,7 @@ pub mod chart;
 pub mod document;
 pub mod group;
 
-use crate::error::Skipped;
+use crate::error::Skips;
 use crate::meter::MeterSummary;
 use crate::pricing::PriceTable;
 use crate::rate::{RatedSession, Totals};
@@ -20,7 +20,8 @@ pub struct MeterReport<'a> {
     pub totals: Totals,
     /// Rows when grouping (by one key or several).
     pub groups: Option<(Vec<GroupBy>, Vec<GroupRow>)>,
-    pub skipped: &'a [Skipped],
+    /// Records not metered or priced: the first few kept, all counted.
+    pub skipped: &'a Skips,
     /// What the meter counted besides sessions (queued events, stream errors, dropped
     /// transcript lines, unselected sessions).
     pub summary: &'a MeterSummary,
@@ -32,7 +33,7 @@ impl<'a> MeterReport<'a> {
         table: &'a PriceTable,
         sessions: &'a [RatedSession],
         summary: &'a MeterSummary,
-        skipped: &'a [Skipped],
+        skipped: &'a Skips,
     ) -> Self {
         MeterReport {
             table,

@@ -112,7 +112,7 @@ pub fn bill_files(
     let sources = ingest::discover(&names).unwrap();
     let metered = meter(&sources, opts).unwrap();
     let rater = Rater::new(table, zone);
-    let mut skipped = metered.summary.skipped;
+    let mut skipped = metered.summary.skipped.kept;
     let mut out = Vec::new();
     for u in metered.sessions {
         let (s, p) = rater.rate(u);

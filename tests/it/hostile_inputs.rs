@@ -13,6 +13,7 @@ use crate::common::{bin, dec, Run, Tmp};
 
 /// Run the binary, killed after `secs` (a hang is a failure, not a stuck test run).
 fn bounded(args: &[&str], secs: u64) -> Run {
+    use std::io::Read;
     let mut child = bin()
         .args(args)
         .stdin(Stdio::null())
@@ -20,22 +21,31 @@ fn bounded(args: &[&str], secs: u64) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run agentmeter");
+    // Drained as the child writes, so a full pipe never stalls it.
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let _ = r.read_to_end(&mut out);
+            String::from_utf8_lossy(&out).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
     let start = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            break;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
         }
         if start.elapsed() > Duration::from_secs(secs) {
             let _ = child.kill();
             panic!("agentmeter {args:?} did not finish in {secs} s");
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().expect("output");
+    };
     let r = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: status.code().unwrap_or(-1),
+        stdout: stdout.join().expect("stdout"),
+        stderr: stderr.join().expect("stderr"),
     };
     assert_ne!(r.code, 101, "a panic: {}", r.stderr);
     r
@@ -221,4 +231,40 @@ fn a_search_that_finds_no_input_says_what_it_found() {
     let v = json(&bounded(&["meter", &f, &f, "-f", "json"], 30));
     assert_eq!(v["totals"]["active_ms"], 3_600_000);
     assert_eq!(v["dropped"]["duplicate_events"], 0);
+}
+
+/// Every bad record is counted; only the first 1,000 (in input order) are kept to show, so a
+/// run over millions of bad lines does not hold millions of messages.
+#[test]
+fn skipped_records_are_all_counted_and_the_first_thousand_kept() {
+    let tmp = Tmp::new();
+    // Line 1 and 3,002 are good; lines 2..=3,001 are 3,000 bad ones.
+    let mut text = format!("{RUN}\n");
+    for i in 0..3000 {
+        text.push_str(&format!(
+            "{{\"id\":\"bad{i}\",\"type\":\"agent.message\"}}\n"
+        ));
+    }
+    text.push_str(IDLE);
+    let f = tmp.write("bad.ndjson", &text).display().to_string();
+    let v = json(&bounded(&["meter", &f, "-f", "json", "--skip-invalid"], 60));
+    assert_eq!(v["dropped"]["invalid_records"], 3000);
+    let kept = v["skipped"].as_array().unwrap();
+    assert_eq!(kept.len(), 1000);
+    assert_eq!(kept[0]["line"], 2);
+    assert_eq!(kept[999]["line"], 1001);
+    assert_eq!(v["totals"]["active_ms"], 3_600_000);
+    let r = bounded(&["meter", &f, "--skip-invalid"], 60);
+    assert!(
+        r.stdout
+            .contains("warning: 3,000 invalid record(s) skipped:"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("  ... and 2,000 more (the first 1000 in input order are listed)"),
+        "{}",
+        r.stdout
+    );
 }
