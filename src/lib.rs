@@ -10,6 +10,7 @@ pub mod compare;
 pub mod error;
 pub mod export;
 pub mod fetch;
+pub mod files;
 pub mod ingest;
 pub mod meter;
 pub mod money;

@@ -173,7 +173,7 @@ fn read_admin<R: serde::de::DeserializeOwned>(
 ) -> Result<Vec<(String, R)>> {
     let mut out = Vec::new();
     for p in paths {
-        let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+        let text = crate::files::read_small(std::path::Path::new(p))?;
         let report: AdminReport<R> = serde_json::from_str(&text)
             .map_err(|e| Error::new(format!("{}: not a {what} response: {e}", p.display())))?;
         for b in report.data {

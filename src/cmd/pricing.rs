@@ -317,7 +317,7 @@ fn show(a: ShowArgs) -> Result<i32> {
 }
 
 fn check(a: CheckArgs) -> Result<i32> {
-    let text = std::fs::read_to_string(&a.file).map_err(|e| Error::io(&a.file, e))?;
+    let text = crate::files::read_small(std::path::Path::new(&a.file))?;
     let origin = a.file.display().to_string();
     let today = match &a.today {
         Some(s) => parse_date(s).map_err(|e| Error::new(format!("--today: {e}")))?,

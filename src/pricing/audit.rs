@@ -433,7 +433,7 @@ pub fn read_genai(file: &str, text: &str, at: Millis) -> Result<Vec<Entry>> {
 
 /// Read one of their files.
 pub fn read(format: Format, path: &std::path::Path, at: Millis) -> Result<Vec<Entry>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::files::read_small(std::path::Path::new(path))?;
     let file = path.display().to_string();
     match format {
         Format::GenaiPrices => read_genai(&file, &text, at),

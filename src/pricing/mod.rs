@@ -131,7 +131,7 @@ impl PriceTable {
     }
 
     pub fn load(path: &std::path::Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::files::read_small(std::path::Path::new(path))?;
         Self::parse(&text, &path.display().to_string())
     }
 
