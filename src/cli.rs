@@ -93,9 +93,9 @@ pub fn main() -> i32 {
 }
 
 pub fn report(e: &Error) {
-    eprintln!("error: {}", e.message);
+    crate::say!("error: {}", e.message);
     if let Some(h) = &e.hint {
-        eprintln!("hint: {h}");
+        crate::say!("hint: {h}");
     }
 }
 

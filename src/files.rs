@@ -64,6 +64,9 @@ mod tests {
         }
         let bad = dir.path().join("bad.toml");
         std::fs::write(&bad, b"a = 1\nb = \"\xff\"\n").unwrap();
-        assert!(read_small(&bad).unwrap_err().message.ends_with("bad.toml:2: invalid UTF-8"));
+        assert!(read_small(&bad)
+            .unwrap_err()
+            .message
+            .ends_with("bad.toml:2: invalid UTF-8"));
     }
 }

@@ -4,6 +4,25 @@
 //! [`ingest`] (files -> records) -> [`meter`] (records -> [`usage`]) -> [`rate`] (usage x
 //! [`pricing`] -> line items) -> [`report`] / [`export`] (tables, JSON, CSV, markdown).
 
+/// `eprintln!` that never panics: a message stderr cannot take (closed, `2>/dev/full`) is
+/// dropped; the exit code still tells.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `println!` that never panics: output a closed pipe (`| head`) cannot take is dropped.
+#[macro_export]
+macro_rules! put {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub mod cli;
 pub mod cmd;
 pub mod compare;

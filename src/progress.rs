@@ -44,11 +44,11 @@ fn draw(finished: &AtomicBool, line: &(impl Fn(Duration) -> String + Sync)) {
         let text = line(start.elapsed());
         let pad = width.saturating_sub(text.chars().count());
         width = width.max(text.chars().count());
-        eprint!("\r{text}{}", " ".repeat(pad));
+        let _ = write!(std::io::stderr(), "\r{text}{}", " ".repeat(pad));
         let _ = std::io::stderr().flush();
     }
     if width > 0 {
-        eprint!("\r{}\r", " ".repeat(width));
+        let _ = write!(std::io::stderr(), "\r{}\r", " ".repeat(width));
         let _ = std::io::stderr().flush();
     }
 }

@@ -114,12 +114,12 @@ pub fn run(c: PricingCommand) -> Result<i32> {
             let old = PriceTable::load(&a.old)?;
             let new = PriceTable::load(&a.new)?;
             let changes = diff::diff(&old, &new);
-            println!("{} -> {}", old.version, new.version);
+            crate::put!("{} -> {}", old.version, new.version);
             if changes.is_empty() {
-                println!("no price changes");
+                crate::put!("no price changes");
             }
             for ch in changes {
-                println!("{ch}");
+                crate::put!("{ch}");
             }
             Ok(0)
         }
@@ -186,10 +186,10 @@ fn list(a: ListArgs) -> Result<i32> {
             "multipliers": t.multipliers.iter().filter(|m| t.multiplier_at(&m.name, at) == Some(*m))
                 .map(|m| json!({"name": m.name, "factor": exact(m.factor), "models": m.models})).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        crate::put!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return Ok(0);
     }
-    println!(
+    crate::put!(
         "{} ({}), prices in force at {}; USD per million tokens",
         t.version,
         t.origin,
@@ -227,26 +227,26 @@ fn list(a: ListArgs) -> Result<i32> {
             extras(r),
         ]);
     }
-    print!("{}", align(&grid));
+    crate::put!("{}", align(&grid).trim_end_matches('\n'));
     match t.runtime_at(at) {
-        Some(r) => println!(
+        Some(r) => crate::put!(
             "runtime: ${}/session-hour (since {})",
             exact(r.usd_per_hour),
             r.effective_text
         ),
-        None => println!("runtime: no price in force"),
+        None => crate::put!("runtime: no price in force"),
     }
     match t.web_search_at(at) {
-        Some(r) => println!(
+        Some(r) => crate::put!(
             "web search: ${} per 1,000 (since {})",
             exact(r.usd_per_1000),
             r.effective_text
         ),
-        None => println!("web search: no price in force"),
+        None => crate::put!("web search: no price in force"),
     }
     for m in &t.multipliers {
         if t.multiplier_at(&m.name, at) == Some(m) {
-            println!(
+            crate::put!(
                 "multiplier {}: x{} on {} (since {})",
                 m.name,
                 exact(m.factor),
@@ -289,12 +289,12 @@ fn show(a: ShowArgs) -> Result<i32> {
         ))
         .with_hint("`agentmeter pricing list` shows the known models")
     })?;
-    println!("{} ({})", m.id, t.version);
+    crate::put!("{} ({})", m.id, t.version);
     if !m.aliases.is_empty() {
-        println!("aliases: {}", m.aliases.join(", "));
+        crate::put!("aliases: {}", m.aliases.join(", "));
     }
     for r in &m.rows {
-        println!(
+        crate::put!(
             "from {}: input {} output {} 5m write {} 1h write {} cache read {} (USD per million tokens)",
             r.effective_text,
             exact(r.rates.input),
@@ -305,11 +305,11 @@ fn show(a: ShowArgs) -> Result<i32> {
         );
         let e = extras(r);
         if !e.is_empty() {
-            println!("  {e}");
+            crate::put!("  {e}");
         }
         for (label, v) in [("note", &r.note), ("source", &r.source)] {
             if let Some(v) = v {
-                println!("  {label}: {v}");
+                crate::put!("  {label}: {v}");
             }
         }
     }
@@ -334,13 +334,13 @@ fn check(a: CheckArgs) -> Result<i32> {
             Level::Warning => "warning",
             Level::Info => "info",
         };
-        println!("{level}: {origin}: {}", p.message);
+        crate::put!("{level}: {origin}: {}", p.message);
     }
     let count = |l: Level| problems.iter().filter(|p| p.level == l).count();
     match table {
         Some(t) => {
             let rows: usize = t.models.iter().map(|m| m.rows.len()).sum();
-            println!(
+            crate::put!(
                 "ok: {} ({}): {} models, {} price rows, {} warning(s)",
                 origin,
                 t.version,
@@ -351,7 +351,7 @@ fn check(a: CheckArgs) -> Result<i32> {
             Ok(0)
         }
         None => {
-            eprintln!(
+            crate::say!(
                 "error: {origin}: {} error(s); the table cannot be used",
                 count(Level::Error)
             );
@@ -423,9 +423,9 @@ fn audit(a: AuditArgs) -> Result<i32> {
                 "their_model": id, "file": file, "line": line,
             })).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        crate::put!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
-        println!(
+        crate::put!(
             "{} ({}) against {} model(s) of their files, prices in force at {}",
             t.version,
             t.origin,
@@ -446,17 +446,17 @@ fn audit(a: AuditArgs) -> Result<i32> {
                     format!("{}:{} ({})", d.file, d.line, d.their_id),
                 ]);
             }
-            print!("{}", align(&grid));
+            crate::put!("{}", align(&grid).trim_end_matches('\n'));
         }
         if !r.missing.is_empty() {
-            println!("Models of their files not in {}:", t.version);
+            crate::put!("Models of their files not in {}:", t.version);
             let mut grid = vec![["Their model", "Their file"].map(String::from).to_vec()];
             for (id, file, line) in &r.missing {
                 grid.push(vec![id.clone(), format!("{file}:{line}")]);
             }
-            print!("{}", align(&grid));
+            crate::put!("{}", align(&grid).trim_end_matches('\n'));
         }
-        println!(
+        crate::put!(
             "{} disagreement(s), {} model(s) missing from the table",
             r.disagreements.len(),
             r.missing.len()

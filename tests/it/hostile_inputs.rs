@@ -268,3 +268,45 @@ fn skipped_records_are_all_counted_and_the_first_thousand_kept() {
         r.stdout
     );
 }
+
+/// A message that cannot be written is not a crash: an error with stderr on /dev/full still
+/// exits 2, and output into a pipe closed early (`| head -1`) exits cleanly.
+#[cfg(unix)]
+#[test]
+fn unwritable_stderr_and_closed_pipes_are_not_panics() {
+    use std::io::Read;
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full");
+    if let Ok(full) = full {
+        let status = bin()
+            .args(["meter", "/nonexistent/input.ndjson"])
+            .stdin(Stdio::null())
+            .stderr(full)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(2));
+    }
+    for args in [
+        &["pricing", "list"][..],
+        &["meter", "docs/examples", "-f", "csv"][..],
+    ] {
+        let mut child = bin()
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the pipe before the child writes: its output has nowhere to go (EPIPE).
+        drop(child.stdout.take());
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
+    }
+}
