@@ -11,10 +11,30 @@ use serde_json::Value;
 
 use crate::common::{bin, dec, Run, Tmp};
 
-/// Run the binary, killed after `secs` (a hang is a failure, not a stuck test run).
+/// The address space a hostile run may take: a blow-up fails the run, not the machine.
+const ADDRESS_SPACE: u64 = 4 << 30;
+
+/// Run the binary, killed after `secs` (a hang is a failure, not a stuck test run), with its
+/// address space limited to [`ADDRESS_SPACE`].
 fn bounded(args: &[&str], secs: u64) -> Run {
     use std::io::Read;
-    let mut child = bin()
+    let mut cmd = bin();
+    #[cfg(target_os = "linux")]
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        // In the child between fork and exec: only async-signal-safe calls (setrlimit is).
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: ADDRESS_SPACE,
+                rlim_max: ADDRESS_SPACE,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -309,4 +329,27 @@ fn unwritable_stderr_and_closed_pipes_are_not_panics() {
         let out = child.wait_with_output().unwrap();
         assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
     }
+}
+
+/// A small `.zst` that expands to a runaway line stops at the record bound, in bounded
+/// memory (the run has 4 GiB of address space), instead of buffering the whole expansion.
+#[test]
+fn a_decompression_bomb_stops_at_the_record_bound() {
+    use std::io::Write;
+    let tmp = Tmp::new();
+    let path = tmp.path("bomb.ndjson.zst");
+    let mut z = zstd::Encoder::new(std::fs::File::create(&path).unwrap(), 3).unwrap();
+    z.write_all(
+        br#"{"id":"e","type":"agent.message","processed_at":"2026-05-04T09:00:00Z","content":""#,
+    )
+    .unwrap();
+    let block = vec![b'x'; 1 << 20];
+    for _ in 0..600 {
+        z.write_all(&block).unwrap();
+    }
+    z.finish().unwrap();
+    assert!(std::fs::metadata(&path).unwrap().len() < 1 << 20);
+    let r = bounded(&["meter", &path.display().to_string()], 120);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("longer than 256 MiB"), "{}", r.stderr);
 }
