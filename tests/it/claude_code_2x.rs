@@ -48,6 +48,7 @@
 use serde_json::Value;
 
 use crate::common::{dec, run, Tmp};
+use crate::transcripts::{groups as rows, meter_json as meter, session};
 
 const SESSION: &str = "c0ffee01-0000-4000-8000-000000000001";
 
@@ -101,38 +102,8 @@ fn tree() -> Tmp {
     tmp
 }
 
-fn meter(tmp: &Tmp, extra: &[&str]) -> Value {
-    let projects = tmp.path("projects").display().to_string();
-    let mut args = vec!["meter", &projects, "-f", "json"];
-    args.extend_from_slice(extra);
-    let r = run(&args);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    serde_json::from_str(&r.stdout).unwrap()
-}
-
 fn amount(v: &Value) -> rust_decimal::Decimal {
     dec(v.as_str().unwrap_or_else(|| panic!("not an amount: {v}")))
-}
-
-fn session<'a>(v: &'a Value, id: &str) -> &'a Value {
-    v["sessions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["session_id"] == id)
-        .unwrap_or_else(|| panic!("no session {id}"))
-}
-
-fn rows(v: &Value) -> Vec<(String, rust_decimal::Decimal)> {
-    v["groups"]["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| {
-            let key = g["key"].as_str().unwrap().to_string();
-            (key, amount(&g["cost"]["total"]))
-        })
-        .collect()
 }
 
 #[test]

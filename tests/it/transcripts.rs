@@ -202,7 +202,7 @@ fn tree(garbage: bool) -> Tmp {
     tmp
 }
 
-fn meter_json(tmp: &Tmp, extra: &[&str]) -> Value {
+pub(crate) fn meter_json(tmp: &Tmp, extra: &[&str]) -> Value {
     let projects = tmp.path("projects").display().to_string();
     let mut args = vec!["meter", &projects, "-f", "json"];
     args.extend_from_slice(extra);
@@ -215,7 +215,7 @@ fn total(v: &Value) -> rust_decimal::Decimal {
     dec(v["totals"]["cost"]["total"].as_str().unwrap())
 }
 
-fn session<'a>(v: &'a Value, id: &str) -> &'a Value {
+pub(crate) fn session<'a>(v: &'a Value, id: &str) -> &'a Value {
     v["sessions"]
         .as_array()
         .unwrap()
@@ -255,7 +255,7 @@ fn transcripts_are_metered_with_dedup_and_prices_at_their_time() {
     assert!(!all.contains("secret") && !all.contains("private question"));
 }
 
-fn groups(v: &Value) -> Vec<(String, rust_decimal::Decimal)> {
+pub(crate) fn groups(v: &Value) -> Vec<(String, rust_decimal::Decimal)> {
     v["groups"]["rows"]
         .as_array()
         .unwrap()
