@@ -13,6 +13,7 @@ pub mod fetch;
 pub mod ingest;
 pub mod meter;
 pub mod money;
+pub mod output;
 pub mod pricing;
 pub mod progress;
 pub mod project;

@@ -121,6 +121,8 @@ pub fn run(args: ReportArgs) -> Result<i32> {
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from("reports").join(&name));
+    // Before projecting and metering, which may take long.
+    crate::output::Output::new(Some(&dir), args.force).check_dir(&crate::output::REPORT)?;
     let mut inputs = args.paths.clone();
     inputs.extend(args.scenario.iter().map(|p| p.display().to_string()));
 
