@@ -18,3 +18,4 @@ mod report;
 mod rules;
 mod scale;
 mod transcripts;
+mod user_files;
