@@ -113,7 +113,18 @@ impl Output {
         let (parent, name) = beside(p)?;
         sweep(&parent, &format!(".{name}.agentmeter-"), Some(p));
         check_file(p, self.force)?;
-        let mut file = Staged::create(&parent, &name).map_err(|e| Error::io(p, e))?;
+        let mut file = Staged::create(&parent, &name).map_err(|e| {
+            let missing = e.kind() == std::io::ErrorKind::NotFound;
+            let err = Error::io(p, e);
+            if missing {
+                err.with_hint(format!(
+                    "{} does not exist: create it first",
+                    parent.display()
+                ))
+            } else {
+                err
+            }
+        })?;
         let written = {
             let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut file.file);
             write(&mut w).and_then(|_| w.flush())
