@@ -1,7 +1,5 @@
 //! The command line: argument definitions and dispatch. Each subcommand lives in `cmd/`.
 
-use std::path::PathBuf;
-
 use clap::{Parser, Subcommand};
 
 use crate::cmd;
@@ -60,6 +58,7 @@ pub enum Command {
 
 /// Run the command line; returns the process exit code.
 pub fn main() -> i32 {
+    crate::output::remove_temps_on_signals();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -96,59 +95,5 @@ pub fn report(e: &Error) {
     crate::say!("error: {}", e.message);
     if let Some(h) = &e.hint {
         crate::say!("hint: {h}");
-    }
-}
-
-/// Where a command writes: stdout, or a new file (never an existing one unless `force`).
-pub fn write_output(path: Option<&PathBuf>, force: bool, text: &str) -> Result<(), Error> {
-    write_output_with(path, force, |w| w.write_all(text.as_bytes()))
-}
-
-/// [`write_output`] for output written piece by piece (a fleet's JSON need not fit in memory).
-pub fn write_output_with(
-    path: Option<&PathBuf>,
-    force: bool,
-    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-) -> Result<(), Error> {
-    use std::io::Write;
-    match path {
-        None => {
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-            match write(&mut out).and_then(|_| out.flush()) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err(Error::new(format!("writing to stdout: {e}")))
-                }
-                _ => Ok(()),
-            }
-        }
-        Some(p) => {
-            if p.exists() && !force {
-                return Err(Error::new(format!("{} already exists", p.display()))
-                    .with_hint("pass --force to overwrite it"));
-            }
-            // Write beside the target, then rename: an interrupted run never leaves half a file.
-            let dir = p
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let tmp = dir.join(format!(".{name}.agentmeter-{}.tmp", std::process::id()));
-            let written = std::fs::File::create(&tmp).and_then(|f| {
-                let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
-                write(&mut w)?;
-                w.into_inner().map_err(|e| e.into_error())?.sync_all()
-            });
-            if let Err(e) = written {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(Error::io(&tmp, e));
-            }
-            std::fs::rename(&tmp, p).map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                Error::io(p, e)
-            })
-        }
     }
 }

@@ -33,6 +33,7 @@ pub mod files;
 pub mod ingest;
 pub mod meter;
 pub mod money;
+pub mod output;
 pub mod pricing;
 pub mod progress;
 pub mod project;

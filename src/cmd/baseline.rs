@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::write_output;
 use crate::compare::gate::baseline;
 use crate::compare::TaskKey;
 use crate::error::{Error, Result};
 use crate::ingest;
 use crate::meter;
+use crate::output::Output;
 use crate::pricing::PriceTable;
 
 #[derive(Args, Debug)]
@@ -54,7 +54,7 @@ pub fn run(args: BaselineArgs) -> Result<i32> {
     let text = serde_json::to_string_pretty(&b)
         .map_err(|e| Error::new(format!("writing the baseline: {e}")))?
         + "\n";
-    write_output(Some(&args.output), args.force, &text)?;
+    Output::new(Some(&args.output), args.force).write(&text)?;
     eprintln!(
         "wrote {}: {} task(s), total ${}, prices {}",
         args.output.display(),

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::ingest;
 use crate::meter;
 use crate::money::{exact, usd};
+use crate::output::Output;
 use crate::pricing::PriceTable;
 
 #[derive(Args, Debug)]
@@ -54,6 +55,9 @@ pub struct CheckArgs {
     /// Write the markdown summary (for a PR comment) to FILE.
     #[arg(long, value_name = "FILE")]
     pub comment_file: Option<PathBuf>,
+    /// Replace an existing --comment-file.
+    #[arg(long)]
+    pub force: bool,
     /// Price the baseline's usage at today's prices (the whole change is then usage).
     #[arg(long)]
     pub reprice_baseline: bool,
@@ -315,7 +319,7 @@ pub fn run(args: CheckArgs) -> Result<i32> {
     let result = check(&base, metered.sessions, &today, &opts)?;
     let md = markdown(&result, &base.pricing.version, base.git_commit.as_deref());
     if let Some(p) = &args.comment_file {
-        std::fs::write(p, &md).map_err(|e| Error::io(p, e))?;
+        Output::new(Some(p), args.force).write(&md)?;
     }
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
         let path = PathBuf::from(summary);

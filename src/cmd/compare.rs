@@ -8,7 +8,6 @@ use clap::Args;
 use rust_decimal::prelude::*;
 use serde_json::{json, Value};
 
-use crate::cli::write_output;
 use crate::cmd::meter::meter_rated;
 use crate::compare::paired::{pair, summarize, Paired, Summary};
 use crate::compare::{difference, reprice, total, TaskKey, Variant};
@@ -17,6 +16,7 @@ use crate::export::{Format, Grid};
 use crate::ingest;
 use crate::meter::{self, MeterOptions};
 use crate::money::{count, duration, exact, usd};
+use crate::output::Output;
 use crate::pricing::PriceTable;
 use crate::rate::{Cost, RatedSession};
 use crate::report::chart::{bins, Chart};
@@ -216,7 +216,7 @@ fn variants(args: &CompareArgs) -> Result<Vec<Variant>> {
     Ok(out)
 }
 
-fn run_reprice(args: &CompareArgs) -> Result<i32> {
+fn run_reprice(args: &CompareArgs, out: &Output) -> Result<i32> {
     if args.paths.is_empty() {
         return Err(
             Error::new("compare needs exports to reprice, or --a and --b")
@@ -302,11 +302,7 @@ fn run_reprice(args: &CompareArgs) -> Result<i32> {
         ("Totals by charge category".to_string(), by_cat),
     ];
     let notes = vec![NOTE.to_string()];
-    write_output(
-        args.output.as_ref(),
-        args.force,
-        &render(args.format, &tables, &notes, &doc),
-    )?;
+    out.write(&render(args.format, &tables, &notes, &doc))?;
     if let Some(dir) = &args.report {
         let versions = vs.iter().map(|v| v.table.version.clone()).collect();
         let mut r = compare_report(
@@ -385,7 +381,7 @@ fn paired_doc(args: &CompareArgs, key: &TaskKey, p: &Paired, s: &Summary) -> Val
     })
 }
 
-fn run_paired(args: &CompareArgs) -> Result<i32> {
+fn run_paired(args: &CompareArgs, out: &Output) -> Result<i32> {
     if args.a.is_empty() || args.b.is_empty() {
         return Err(Error::new("paired comparison needs both --a and --b"));
     }
@@ -485,11 +481,7 @@ fn run_paired(args: &CompareArgs) -> Result<i32> {
         ),
         tasks,
     )];
-    write_output(
-        args.output.as_ref(),
-        args.force,
-        &render(args.format, &tables, &notes, &doc),
-    )?;
+    out.write(&render(args.format, &tables, &notes, &doc))?;
     if let Some(dir) = &args.report {
         let mut inputs = args.a.clone();
         inputs.extend(args.b.iter().cloned());
@@ -532,13 +524,14 @@ pub fn run(args: CompareArgs) -> Result<i32> {
     if args.format == Format::Csv {
         return Err(Error::new("compare writes table, json or markdown"));
     }
+    let out = Output::with_report(args.output.as_deref(), args.report.as_deref(), args.force)?;
     if !args.a.is_empty() || !args.b.is_empty() {
         if !args.paths.is_empty() {
             return Err(Error::new(
                 "give either PATHs to reprice or --a/--b to pair, not both",
             ));
         }
-        return run_paired(&args);
+        return run_paired(&args, &out);
     }
-    run_reprice(&args)
+    run_reprice(&args, &out)
 }

@@ -14,6 +14,7 @@ use crate::export::columns;
 use crate::export::focus::{self, Account};
 use crate::meter::MeterOptions;
 use crate::money::exact;
+use crate::output::{self, Output};
 use crate::pricing::PriceTable;
 use crate::rate::{LineItem, RatedSession};
 use crate::time::{format_ms, Zone};
@@ -194,7 +195,7 @@ pub fn write_usage_parquet(
     table: &PriceTable,
     force: bool,
 ) -> Result<()> {
-    replace_dir(dir, force, |fresh| {
+    Output::new(Some(dir), force).write_dir(&output::EXPORT, |fresh| {
         write_parquet(
             &fresh.join("sessions.parquet"),
             &mut sessions_frame(sessions)?,
@@ -206,125 +207,13 @@ pub fn write_usage_parquet(
     })
 }
 
-/// Refuse to write over an existing file or non-empty directory unless `force`, and even
-/// with it a directory holding anything but Parquet files: a mistyped `-o runs/ --force` must
-/// not delete the runs.
-pub fn check_target(path: &Path, force: bool) -> Result<()> {
-    let taken = match std::fs::read_dir(path) {
-        Ok(mut entries) => entries.next().is_some(),
-        Err(_) => std::fs::symlink_metadata(path).is_ok(),
-    };
-    if taken && !force {
-        return Err(Error::new(format!("{} already exists", path.display()))
-            .with_hint("pass --force to replace it (a directory is replaced whole)"));
-    }
-    if taken && path.is_dir() {
-        if let Some(other) = not_parquet(path) {
-            return Err(Error::new(format!(
-                "{} is not an export: it holds {}, which is not a Parquet file",
-                path.display(),
-                other.display()
-            ))
-            .with_hint("give the export a new or empty directory; --force replaces only a directory of Parquet files"));
-        }
-    }
-    Ok(())
-}
-
-/// The first entry under `dir` that is neither a directory nor a `.parquet` file.
-fn not_parquet(dir: &Path) -> Option<PathBuf> {
-    let Ok(mut entries) = std::fs::read_dir(dir) else {
-        return Some(dir.to_path_buf());
-    };
-    entries.find_map(|e| {
-        let Ok(e) = e else {
-            return Some(dir.to_path_buf());
-        };
-        let (p, kind) = (e.path(), e.file_type().ok());
-        match kind {
-            Some(k) if k.is_dir() => not_parquet(&p),
-            Some(k) if k.is_file() && p.extension().is_some_and(|x| x == "parquet") => None,
-            _ => Some(p),
-        }
-    })
-}
-
-/// Write a directory through a fresh one beside it, then swap it in (the old one renamed
-/// aside, the new one renamed in, the old one removed): no file of an older export survives
-/// to be counted again, and a run that fails leaves the old export as it was.
-pub fn replace_dir<T>(
-    dir: &Path,
-    force: bool,
-    write: impl FnOnce(&Path) -> Result<T>,
-) -> Result<T> {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    check_target(dir, force)?;
-    let Some(name) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-        return Err(
-            Error::new(format!("{}: not a directory name", dir.display()))
-                .with_hint("give the export a directory of its own, e.g. -o focus/"),
-        );
-    };
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    // Unique per writer (process and call), so concurrent runs never share one.
-    let fresh = loop {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let p = parent.join(format!(".{name}.agentmeter-{}-{n}.tmp", std::process::id()));
-        match std::fs::create_dir(&p) {
-            Ok(()) => break p,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(Error::io(&p, e)),
-        }
-    };
-    let abandon = |e: Error| {
-        let _ = std::fs::remove_dir_all(&fresh);
-        Err(e)
-    };
-    let out = match write(&fresh).and_then(|out| check_target(dir, force).map(|_| out)) {
-        Ok(out) => out,
-        Err(e) => return abandon(e),
-    };
-    let aside = fresh.with_extension("old");
-    let old = std::fs::symlink_metadata(dir).ok();
-    if old.is_some() {
-        if let Err(e) = std::fs::rename(dir, &aside) {
-            return abandon(Error::io(dir, e));
-        }
-    }
-    if let Err(e) = std::fs::rename(&fresh, dir) {
-        if old.is_some() {
-            let _ = std::fs::rename(&aside, dir);
-        }
-        return abandon(Error::io(dir, e));
-    }
-    if let Some(old) = old {
-        let removed = if old.is_dir() {
-            std::fs::remove_dir_all(&aside)
-        } else {
-            std::fs::remove_file(&aside)
-        };
-        if let Err(e) = removed {
-            eprintln!(
-                "warning: {}: the replaced export could not be removed: {e}",
-                aside.display()
-            );
-        }
-    }
-    Ok(out)
-}
-
-/// One Parquet file, written beside `path` and renamed in (never half a file at `path`).
+/// One Parquet file, written whole (never half a file at `path`).
 fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
-    write_parquet_over(path, false, df)
+    write_parquet_to(&Output::new(Some(path), false), df)
 }
 
-fn write_parquet_over(path: &Path, force: bool, df: &mut DataFrame) -> Result<()> {
-    crate::cli::write_output_with(Some(&path.to_path_buf()), force, |w| {
+fn write_parquet_to(out: &Output, df: &mut DataFrame) -> Result<()> {
+    out.write_with(|w| {
         ParquetWriter::new(w)
             .finish(df)
             .map(|_| ())
@@ -367,8 +256,13 @@ pub fn run(args: ExportArgs) -> Result<i32> {
             "--partition day writes Parquet: use --format focus-parquet or parquet",
         ));
     }
-    // Before metering, which may take long; checked again when the output is swapped in.
-    check_target(&args.output, args.force)?;
+    // Before metering, which may take long; checked again when the output is written.
+    let out = Output::new(Some(&args.output), args.force);
+    if by_day {
+        out.check_dir(&output::EXPORT)?;
+    } else {
+        out.check()?;
+    }
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
     // FOCUS charge periods are UTC days, so items are cut at UTC midnight.
     let opts = MeterOptions {
@@ -382,7 +276,7 @@ pub fn run(args: ExportArgs) -> Result<i32> {
     };
     let (sessions, _, skipped) = meter_rated(&args.paths, &table, &opts, Zone::default(), true)?;
     for s in &skipped.kept {
-        eprintln!("warning: skipped {}", s.to_error().message);
+        crate::say!("warning: skipped {}", s.to_error().message);
     }
     let account = Account {
         id: &args.billing_account,
@@ -392,12 +286,8 @@ pub fn run(args: ExportArgs) -> Result<i32> {
     match args.format {
         ExportFormat::FocusCsv => {
             let rows = focus::rows(&sessions, args.scenario_tag.as_deref());
-            crate::cli::write_output(
-                Some(&args.output),
-                args.force,
-                &focus::to_csv(&rows, &table, &account)?,
-            )?;
-            eprintln!(
+            out.write(&focus::to_csv(&rows, &table, &account)?)?;
+            crate::say!(
                 "wrote {} FOCUS rows to {} (BilledCost total {})",
                 rows.len(),
                 args.output.display(),
@@ -408,14 +298,14 @@ pub fn run(args: ExportArgs) -> Result<i32> {
             let rows = focus::rows(&sessions, args.scenario_tag.as_deref());
             let frame = |rows: &[focus::FocusRow]| focus::frame(rows, &table, &account);
             let files = if by_day {
-                replace_dir(&args.output, args.force, |dir| {
+                out.write_dir(&output::EXPORT, |dir| {
                     write_days(dir, &rows, |r| r.day, frame)
                 })?
             } else {
-                write_parquet_over(&args.output, args.force, &mut frame(&rows)?)?;
+                write_parquet_to(&out, &mut frame(&rows)?)?;
                 1
             };
-            eprintln!(
+            crate::say!(
                 "wrote {} FOCUS rows in {files} file(s) under {} (BilledCost total {})",
                 rows.len(),
                 args.output.display(),
@@ -427,13 +317,13 @@ pub fn run(args: ExportArgs) -> Result<i32> {
             if by_day {
                 // Stable: each day keeps the items in session order.
                 items.sort_by_key(|(_, i)| i.day);
-                replace_dir(&args.output, args.force, |dir| {
+                out.write_dir(&output::EXPORT, |dir| {
                     write_days(dir, &items, |(_, i)| i.day, |part| line_items(part, &table))
                 })?;
             } else {
-                write_parquet_over(&args.output, args.force, &mut line_items(&items, &table)?)?;
+                write_parquet_to(&out, &mut line_items(&items, &table)?)?;
             }
-            eprintln!(
+            crate::say!(
                 "wrote {} line items to {} (total {})",
                 items.len(),
                 args.output.display(),

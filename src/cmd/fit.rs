@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use chrono::{Datelike, Months, NaiveDate};
 use clap::Args;
 
-use crate::cli::write_output;
 use crate::error::{Error, Result};
 use crate::ingest;
 use crate::meter::{self, MeterOptions};
+use crate::output::{self, Output};
 use crate::time::to_datetime;
 use crate::usage::SessionUsage;
 
@@ -148,11 +148,11 @@ fn observe(by_agent: &mut BTreeMap<String, Observed>, s: &SessionUsage) {
 }
 
 pub fn run(args: FitArgs) -> Result<i32> {
-    if args.output.exists() && !args.force {
-        return Err(
-            Error::new(format!("{} already exists", args.output.display()))
-                .with_hint("pass --force to overwrite it"),
-        );
+    let out = Output::new(Some(&args.output), args.force);
+    let data = Output::new(Some(&args.output.with_extension("data")), args.force);
+    out.check()?;
+    if args.empirical {
+        data.check_dir(&output::FIT_DATA)?;
     }
     let sources = ingest::discover(&args.paths)?;
     let metered = meter::meter(
@@ -181,6 +181,8 @@ pub fn run(args: FitArgs) -> Result<i32> {
         .and_then(|d| d.checked_add_months(Months::new(1)))
         .unwrap_or(last_day);
     let data_dir = args.output.with_extension("data");
+    // Written at the end, whole, as one directory.
+    let mut data_files: Vec<(String, String)> = Vec::new();
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -225,18 +227,10 @@ pub fn run(args: FitArgs) -> Result<i32> {
         ];
         for (key, values, count) in quantities {
             let dist = if args.empirical && !values.is_empty() {
-                std::fs::create_dir_all(&data_dir).map_err(|e| Error::io(&data_dir, e))?;
-                let file = data_dir.join(format!(
-                    "{}.{key}.txt",
-                    agent.replace(['/', '\\', ' '], "_")
-                ));
-                if file.exists() && !args.force {
-                    return Err(Error::new(format!("{} already exists", file.display()))
-                        .with_hint("pass --force to overwrite it"));
-                }
+                let name = format!("{}.{key}.txt", agent.replace(['/', '\\', ' '], "_"));
+                let file = data_dir.join(&name);
                 let body: String = values.iter().map(|v| format!("{}\n", num(*v))).collect();
-                std::fs::write(&file, format!("# {key} of agent {agent}\n{body}"))
-                    .map_err(|e| Error::io(&file, e))?;
+                data_files.push((name, format!("# {key} of agent {agent}\n{body}")));
                 let rel = file
                     .strip_prefix(args.output.parent().unwrap_or(std::path::Path::new("")))
                     .unwrap_or(&file);
@@ -256,7 +250,16 @@ pub fn run(args: FitArgs) -> Result<i32> {
         };
         let _ = writeln!(text, "cache_ttl = \"{ttl}\"");
     }
-    write_output(Some(&args.output), args.force, &text)?;
+    if !data_files.is_empty() {
+        data.write_dir(&output::FIT_DATA, |dir| {
+            for (name, body) in &data_files {
+                let p = dir.join(name);
+                std::fs::write(&p, body).map_err(|e| Error::io(&p, e))?;
+            }
+            Ok(())
+        })?;
+    }
+    out.write(&text)?;
     eprintln!(
         "wrote {} ({} agent(s))",
         args.output.display(),

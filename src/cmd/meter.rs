@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use clap::Args;
 use std::sync::Mutex;
 
-use crate::cli::write_output_with;
 use crate::error::{settle, Error, Result, Skips};
 use crate::export::{self, Format};
 use crate::ingest;
 use crate::meter::{self, CacheTtl, MeterOptions};
+use crate::output::{self, Output};
 use crate::pricing::PriceTable;
 use crate::rate::{RatedSession, Rater};
 use crate::report::{group::group, GroupBy, MeterReport};
@@ -268,9 +268,10 @@ pub fn run(args: MeterArgs) -> Result<i32> {
         || args.format == Format::Csv
         || args.export.is_some()
         || args.report.is_some();
+    // Every output is checked before metering, which may take long.
+    let out = Output::with_report(args.output.as_deref(), args.report.as_deref(), args.force)?;
     if let Some(dir) = &args.export {
-        // Before metering, which may take long.
-        crate::cmd::export::check_target(dir, args.force)?;
+        Output::new(Some(dir), args.force).check_dir(&output::EXPORT)?;
     }
     let (sessions, metered, skipped) = meter_rated(&paths, &table, &opts, args.tz, keep_items)?;
     let report = MeterReport {
@@ -283,7 +284,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
     let notes = export::notes(&report);
     // Human formats carry their notes; machine formats keep stdout parseable.
     let notes_inline = matches!(args.format, Format::Table | Format::Markdown);
-    write_output_with(args.output.as_ref(), args.force, |w| {
+    out.write_with(|w| {
         export::render_to(&report, args.format, w)?;
         if notes_inline && !notes.is_empty() {
             writeln!(w)?;
@@ -295,7 +296,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
     })?;
     if !notes_inline {
         for n in &notes {
-            eprintln!("{n}");
+            crate::say!("{n}");
         }
     }
     if let Some(dir) = &args.export {

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::write_output;
 use crate::error::{Error, Result};
 use crate::export::{projection, Format};
+use crate::output::Output;
 use crate::pricing::PriceTable;
 use crate::project::{project, ProjectOptions, Projection};
 use crate::scenario::Scenario;
@@ -79,12 +79,9 @@ pub fn run(args: ProjectArgs) -> Result<i32> {
             "project writes table, json or markdown (CSV comes with a report: --report DIR)",
         ));
     }
+    let out = Output::with_report(args.output.as_deref(), args.report.as_deref(), args.force)?;
     let (scenario, _, ps) = projections(&args)?;
-    write_output(
-        args.output.as_ref(),
-        args.force,
-        &projection::render(&ps, args.format),
-    )?;
+    out.write(&projection::render(&ps, args.format))?;
     if let Some(dir) = &args.report {
         let inputs = vec![args.scenario.display().to_string()];
         crate::cmd::report::write_projection_report(

@@ -6,11 +6,11 @@ use clap::Args;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use crate::cli::write_output;
 use crate::cmd::meter::meter_rated;
 use crate::error::{Error, Result};
 use crate::export::{Format, Grid};
 use crate::money::{exact, usd};
+use crate::output::Output;
 use crate::pricing::PriceTable;
 use crate::reconcile::{
     check_session, computed_by_day, computed_counts_by_day, read_cost_reports, read_usage_reports,
@@ -276,6 +276,6 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
     } else {
         crate::export::render_tables(args.format, &tables, &notes)
     };
-    write_output(args.output.as_ref(), args.force, &text)?;
+    Output::new(args.output.as_deref(), args.force).write(&text)?;
     Ok(0)
 }

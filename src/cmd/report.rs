@@ -87,7 +87,7 @@ pub fn write_projection_report(
 
 pub fn write(dir: &std::path::Path, report: &Report, force: bool) -> Result<()> {
     let written = document::write(dir, report, force)?;
-    eprintln!(
+    crate::say!(
         "wrote a report to {} ({} files)",
         dir.display(),
         written.len()
@@ -121,6 +121,8 @@ pub fn run(args: ReportArgs) -> Result<i32> {
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from("reports").join(&name));
+    // Before projecting and metering, which may take long.
+    crate::output::Output::new(Some(&dir), args.force).check_dir(&crate::output::REPORT)?;
     let mut inputs = args.paths.clone();
     inputs.extend(args.scenario.iter().map(|p| p.display().to_string()));
 

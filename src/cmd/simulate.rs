@@ -7,6 +7,7 @@ use clap::Args;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::output::{self, Output};
 use crate::scenario::Scenario;
 use crate::simulate::{session, write_all};
 
@@ -25,10 +26,11 @@ pub struct SimulateArgs {
     /// Random seed: the same seed writes the same sessions.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// A directory (one .ndjson per session) or a file ending in .ndjson/.jsonl (all sessions).
+    /// A directory (one .ndjson per session), a file ending in .ndjson/.jsonl (all sessions), or
+    /// - for stdout.
     #[arg(long, short = 'o', value_name = "DIR|FILE")]
     pub output: PathBuf,
-    /// Overwrite files that already exist.
+    /// Replace an existing output: a file, or a directory of a simulation whole.
     #[arg(long)]
     pub force: bool,
 }
@@ -38,43 +40,36 @@ const BATCH: u64 = 10_000;
 pub fn run(args: SimulateArgs) -> Result<i32> {
     let scenario = Scenario::load(&args.scenario)?;
     let out = &args.output;
-    let one_file = out
-        .extension()
-        .is_some_and(|e| e == "ndjson" || e == "jsonl");
-    let exists_err = |p: &std::path::Path| {
-        Error::new(format!("{} already exists", p.display()))
-            .with_hint("pass --force to overwrite it")
-    };
+    let target = Output::new(Some(out), args.force);
+    let one_file = target.path().is_none()
+        || out
+            .extension()
+            .is_some_and(|e| e == "ndjson" || e == "jsonl");
     if one_file {
-        if out.exists() && !args.force {
-            return Err(exists_err(out));
-        }
-        let file = std::fs::File::create(out).map_err(|e| Error::io(out, e))?;
-        let mut w = BufWriter::new(file);
-        for start in (0..args.sessions).step_by(BATCH as usize) {
-            let batch: Vec<_> = (start..(start + BATCH).min(args.sessions))
-                .into_par_iter()
-                .map(|i| session(&scenario, args.seed, i))
-                .collect();
-            write_all(&mut w, &batch).map_err(|e| Error::io(out, e))?;
-        }
-        w.flush().map_err(|e| Error::io(out, e))?;
+        target.write_with(|mut w| {
+            for start in (0..args.sessions).step_by(BATCH as usize) {
+                let batch: Vec<_> = (start..(start + BATCH).min(args.sessions))
+                    .into_par_iter()
+                    .map(|i| session(&scenario, args.seed, i))
+                    .collect();
+                write_all(&mut w, &batch)?;
+            }
+            Ok(())
+        })?;
     } else {
-        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-        (0..args.sessions)
-            .into_par_iter()
-            .try_for_each(|i| -> Result<()> {
-                let s = session(&scenario, args.seed, i);
-                let path = out.join(format!("{}.ndjson", s.id));
-                if path.exists() && !args.force {
-                    return Err(exists_err(&path));
-                }
-                let mut w =
-                    BufWriter::new(std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?);
-                write_all(&mut w, std::slice::from_ref(&s))
-                    .and_then(|_| w.flush())
-                    .map_err(|e| Error::io(&path, e))
-            })?;
+        target.write_dir(&output::SIMULATION, |dir| {
+            (0..args.sessions)
+                .into_par_iter()
+                .try_for_each(|i| -> Result<()> {
+                    let s = session(&scenario, args.seed, i);
+                    let path = dir.join(format!("{}.ndjson", s.id));
+                    let file = std::fs::File::create_new(&path).map_err(|e| Error::io(&path, e))?;
+                    let mut w = BufWriter::new(file);
+                    write_all(&mut w, std::slice::from_ref(&s))
+                        .and_then(|_| w.flush())
+                        .map_err(|e| Error::io(&path, e))
+                })
+        })?;
     }
     eprintln!(
         "wrote {} simulated session(s) of {} to {}",

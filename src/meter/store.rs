@@ -21,10 +21,13 @@ use super::transcript::{Dropped, Line, Requests};
 use super::{session, shard_of, MeterOptions};
 use crate::error::{Error, Result, Skipped};
 use crate::ingest::record::hash_id;
+use crate::output::{sweep, Temp};
 use crate::usage::SessionUsage;
 
 /// The default budget for per-session state in memory, in MB (`--memory`).
 pub const DEFAULT_BUDGET_MB: usize = 16;
+
+const SPILL_PREFIX: &str = "agentmeter-spill-";
 
 /// Spill partitions: the state read back at once is about 1/PARTITIONS of what spilled.
 const PARTITIONS: usize = 64;
@@ -48,7 +51,8 @@ struct Inner {
 }
 
 struct Spill {
-    dir: tempfile::TempDir,
+    /// Removed on drop, on SIGINT/SIGTERM, and after a SIGKILL by the next run that spills.
+    dir: Temp,
     /// Entries written per partition.
     entries: Vec<u64>,
     bytes: u64,
@@ -134,15 +138,14 @@ impl<'o> Store<'o> {
 impl Inner {
     fn spill_all(&mut self) -> Result<()> {
         if self.spill.is_none() {
-            let dir = tempfile::Builder::new()
-                .prefix("agentmeter-spill-")
-                .tempdir()
-                .map_err(|e| {
-                    Error::new(format!(
-                        "cannot create a temporary directory to spill to: {e}"
-                    ))
-                    .with_hint("set TMPDIR to a writable directory, or raise --memory")
-                })?;
+            let tmp = std::env::temp_dir();
+            sweep(&tmp, SPILL_PREFIX, None);
+            let dir = Temp::new_dir(&tmp, SPILL_PREFIX, "").map_err(|e| {
+                Error::new(format!(
+                    "cannot create a temporary directory to spill to: {e}"
+                ))
+                .with_hint("set TMPDIR to a writable directory, or raise --memory")
+            })?;
             self.spill = Some(Spill {
                 dir,
                 entries: vec![0; PARTITIONS],

@@ -11,6 +11,7 @@ use super::{GroupRow, MeterReport};
 use crate::error::{Error, Result};
 use crate::export::{self, projection, Grid};
 use crate::money::exact;
+use crate::output::{self, Output};
 use crate::project::{Projection, COST_CATEGORIES};
 
 /// A part of a report: a heading, tables (each with an optional heading) and notes.
@@ -315,16 +316,21 @@ fn projection_csv(ps: &[Projection]) -> String {
     s
 }
 
-/// Write the report into `dir` (created; an existing report is replaced only with `force`).
-pub fn write(dir: &Path, r: &Report, force: bool) -> Result<Vec<PathBuf>> {
-    if dir.join("index.html").exists() && !force {
-        return Err(
-            Error::new(format!("{} already holds a report", dir.display()))
-                .with_hint("pass --force to replace it, or choose another directory"),
-        );
-    }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut written = Vec::new();
+/// Write the report as the directory `to` (replaced whole, and only a report, with `force`):
+/// the files written, as paths under `to`.
+pub fn write(to: &Path, r: &Report, force: bool) -> Result<Vec<PathBuf>> {
+    let written = Output::new(Some(to), force).write_dir(&output::REPORT, |dir| {
+        let mut written = Vec::new();
+        write_into(dir, r, &mut written)?;
+        Ok(written
+            .iter()
+            .filter_map(|p| p.strip_prefix(dir).ok().map(|rel| to.join(rel)))
+            .collect())
+    })?;
+    Ok(written)
+}
+
+fn write_into(dir: &Path, r: &Report, written: &mut Vec<PathBuf>) -> Result<()> {
     let generated = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut versions = r.pricing_versions.clone();
     versions.sort();
@@ -363,7 +369,7 @@ pub fn write(dir: &Path, r: &Report, force: bool) -> Result<Vec<PathBuf>> {
         }
     }
     for (name, contents) in &r.data {
-        write_file(dir, name, contents, &mut written)?;
+        write_file(dir, name, contents, written)?;
     }
     if !r.charts.is_empty() {
         html.push_str("<h2>Charts</h2>\n");
@@ -371,7 +377,7 @@ pub fn write(dir: &Path, r: &Report, force: bool) -> Result<Vec<PathBuf>> {
     }
     for (name, c) in &r.charts {
         let svg = chart::to_svg(c)?;
-        write_file(dir, &format!("{name}.svg"), &svg, &mut written)?;
+        write_file(dir, &format!("{name}.svg"), &svg, written)?;
         let png = dir.join(format!("{name}.png"));
         chart::to_png(c, &png)?;
         written.push(png);
@@ -383,7 +389,6 @@ pub fn write(dir: &Path, r: &Report, force: bool) -> Result<Vec<PathBuf>> {
         let _ = writeln!(md, "![{}]({name}.png)\n", c.title());
     }
     html.push_str("</body></html>\n");
-    write_file(dir, "report.md", &md, &mut written)?;
-    write_file(dir, "index.html", &html, &mut written)?;
-    Ok(written)
+    write_file(dir, "report.md", &md, written)?;
+    write_file(dir, "index.html", &html, written)
 }

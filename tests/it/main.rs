@@ -19,3 +19,4 @@ mod report;
 mod rules;
 mod scale;
 mod transcripts;
+mod user_files;
