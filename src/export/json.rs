@@ -104,7 +104,7 @@ struct SessionOut<'a> {
 #[derive(Serialize)]
 struct AdvisorOut<'a> {
     model: &'a str,
-    iterations: u64,
+    consultations: u64,
     cost: String,
 }
 
@@ -112,7 +112,7 @@ fn advisor(list: &[AdvisorSpend]) -> Vec<AdvisorOut<'_>> {
     list.iter()
         .map(|a| AdvisorOut {
             model: &a.model,
-            iterations: a.iterations,
+            consultations: a.consultations,
             cost: exact(a.cost),
         })
         .collect()

@@ -258,10 +258,10 @@ pub fn notes(report: &MeterReport) -> Vec<String> {
     }
     for a in &report.totals.advisor {
         out.push(format!(
-            "note: advisor consultations at {}: {} ({} iteration(s); included above)",
+            "note: advisor consultations at {}: {} ({} consultation(s); included above)",
             a.model,
             usd(a.cost),
-            count(a.iterations)
+            count(a.consultations)
         ));
     }
     let reported: Vec<_> = (report.sessions.iter())

@@ -20,6 +20,9 @@ pub struct AgentConfig {
     pub model: Option<String>,
     pub speed: Option<Speed>,
     pub inference_geo: Option<String>,
+    /// An advisor thread's agent (`{"type": "advisor", ...}`): its requests are consultations.
+    #[serde(default)]
+    pub advisor: bool,
 }
 
 impl AgentConfig {
@@ -30,7 +33,9 @@ impl AgentConfig {
             model,
             speed,
             inference_geo,
+            advisor,
         } = newer.clone();
+        self.advisor |= advisor;
         self.name = name.or(self.name.take());
         self.model = model.or(self.model.take());
         self.speed = speed.or(self.speed.take());
@@ -460,12 +465,14 @@ fn agent_config(raw: &RawValue) -> Result<AgentConfig, String> {
     let a: A = object(raw.get(), "`agent`")?;
     // An advisor thread's agent is `{"type": "advisor", "model": "<id>"}` with no name: it is
     // named for what it is, so `--group-by agent` shows its consultations as one agent.
-    let name = match raw_str(a.kind).as_deref() {
-        Some("advisor") => a.name.or_else(|| Some(ADVISOR.to_string())),
-        _ => a.name,
+    let advisor = raw_str(a.kind).as_deref() == Some("advisor");
+    let name = match advisor {
+        true => a.name.or_else(|| Some(ADVISOR.to_string())),
+        false => a.name,
     };
     let mut cfg = AgentConfig {
         name,
+        advisor,
         ..Default::default()
     };
     if let Some(m) = a.model {

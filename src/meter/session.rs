@@ -158,7 +158,7 @@ pub fn finalize(
                 cache_write_1h: p.usage.cache_write - w5,
                 cache_read: p.usage.cache_read,
             },
-            advisor: false,
+            advisor: p.agent.advisor,
             continues: false,
             origin: Some(origin_of(p.event)),
         });

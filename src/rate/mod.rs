@@ -156,27 +156,28 @@ pub struct RatedSession {
     pub advisor: Vec<AdvisorSpend>,
 }
 
-/// What advisor consultations (Claude Code's `usage.iterations`) cost at one model.
+/// What advisor consultations (Claude Code's `usage.iterations`, advisor threads) cost at
+/// one model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdvisorSpend {
     pub model: Arc<str>,
-    pub iterations: u64,
+    pub consultations: u64,
     pub cost: Decimal,
 }
 
 impl AdvisorSpend {
-    /// Add `cost` of `iterations` at `model` to a list kept sorted by model.
-    pub fn add(list: &mut Vec<AdvisorSpend>, model: &Arc<str>, iterations: u64, cost: Decimal) {
+    /// Add `cost` of `consultations` at `model` to a list kept sorted by model.
+    pub fn add(list: &mut Vec<AdvisorSpend>, model: &Arc<str>, consultations: u64, cost: Decimal) {
         match list.binary_search_by(|a| a.model.cmp(model)) {
             Ok(i) => {
-                list[i].iterations += iterations;
+                list[i].consultations += consultations;
                 list[i].cost += cost;
             }
             Err(i) => list.insert(
                 i,
                 AdvisorSpend {
                     model: model.clone(),
-                    iterations,
+                    consultations,
                     cost,
                 },
             ),
@@ -654,7 +655,7 @@ impl Totals {
         let mut t = Totals::default();
         for s in sessions {
             for a in &s.advisor {
-                AdvisorSpend::add(&mut t.advisor, &a.model, a.iterations, a.cost);
+                AdvisorSpend::add(&mut t.advisor, &a.model, a.consultations, a.cost);
             }
             t.sessions += 1;
             let q = &s.quantities;

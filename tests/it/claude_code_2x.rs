@@ -119,7 +119,7 @@ fn a_claude_code_2_tree_meters_every_request_once_at_its_own_model() {
         assert_eq!(s["requests"], 5);
         // The advisor's spend, on its own: part of the total above.
         assert_eq!(s["advisor"][0]["model"], "claude-opus-4-8");
-        assert_eq!(s["advisor"][0]["iterations"], 1);
+        assert_eq!(s["advisor"][0]["consultations"], 1);
         assert_eq!(amount(&s["advisor"][0]["cost"]), dec("0.044415"));
         assert_eq!(amount(&v["totals"]["advisor"][0]["cost"]), dec("0.044415"));
         // Tokens: A + B's three inferences + C + E + D.
@@ -205,7 +205,7 @@ fn nothing_is_silently_zero() {
     );
     assert!(
         r.stdout
-            .contains("note: advisor consultations at claude-opus-4-8: $0.04 (1 iteration(s); included above)"),
+            .contains("note: advisor consultations at claude-opus-4-8: $0.04 (1 consultation(s); included above)"),
         "{}",
         r.stdout
     );

@@ -99,6 +99,11 @@ fn an_advisor_thread_is_priced_at_its_model_and_grouped_as_the_advisor() {
         rows.contains(&("advisor", dec("0.10"))) && rows.contains(&("researcher", dec("0.015"))),
         "{rows:?}"
     );
+    // Its consultations are the advisor spend, per model, as for Claude Code's iterations.
+    let advisor = &v["totals"]["advisor"][0];
+    assert_eq!(advisor["model"], "claude-opus-5");
+    assert_eq!(advisor["consultations"], 1);
+    assert_eq!(dec(advisor["cost"].as_str().unwrap()), dec("0.10"));
     // The advisor sets no geo, so it runs in the workspace's default: with `us`, Opus 5 (listed
     // by inference_geo_us) costs 0.10 x 1.1 = 0.11; Haiku 4.5 is not listed and stays 0.015.
     let v = meter_json(&tmp, &advised_session(), &["--default-inference-geo", "us"]);
