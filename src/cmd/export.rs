@@ -61,10 +61,9 @@ pub struct ExportArgs {
     pub scenario_tag: Option<String>,
     #[arg(long)]
     pub skip_invalid: bool,
-    /// Export only shard I of N of the sessions (as `meter --shard`): N jobs write N exports
-    /// of one schema that engines read as one table.
-    #[arg(long, value_name = "I/N")]
-    pub shard: Option<String>,
+    /// N jobs write N exports of one schema that engines read as one table.
+    #[command(flatten)]
+    pub shard: super::ShardArgs,
     /// Replace an existing output (a directory whole: no file of the old export is kept).
     #[arg(long)]
     pub force: bool,
@@ -267,12 +266,7 @@ pub fn run(args: ExportArgs) -> Result<i32> {
     // FOCUS charge periods are UTC days, so items are cut at UTC midnight.
     let opts = MeterOptions {
         skip_invalid: args.skip_invalid,
-        shard: args
-            .shard
-            .as_deref()
-            .map(crate::cmd::meter::parse_shard)
-            .transpose()?,
-        ..args.geo.meter_options()
+        ..args.shard.apply(args.geo.meter_options())
     };
     let (sessions, _, skipped) = meter_rated(&args.paths, &table, &opts, Zone::default(), true)?;
     for s in &skipped.kept {

@@ -74,10 +74,8 @@ pub struct MeterArgs {
     /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Keep only shard I of N (1-based) of the sessions, by a stable hash of the session id:
-    /// N jobs that each take one shard meter a fleet together, with no overlap.
-    #[arg(long, value_name = "I/N")]
-    pub shard: Option<String>,
+    #[command(flatten)]
+    pub shard: super::ShardArgs,
     /// Also write the usage and line items as Parquet into DIR (sessions.parquet,
     /// line_items.parquet), for merging shards with any Parquet engine.
     #[arg(long, value_name = "DIR")]
@@ -203,24 +201,6 @@ pub fn selection(
     Ok(Selection { window, project })
 }
 
-/// "2/8" -> (2, 8).
-pub(crate) fn parse_shard(s: &str) -> Result<(u32, u32)> {
-    let bad = || {
-        Error::new(format!(
-            "--shard {s:?}: expected I/N with 1 <= I <= N, e.g. 2/8"
-        ))
-    };
-    let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let (i, n) = (
-        i.trim().parse::<u32>().map_err(|_| bad())?,
-        n.trim().parse::<u32>().map_err(|_| bad())?,
-    );
-    if n == 0 || i == 0 || i > n {
-        return Err(bad());
-    }
-    Ok((i, n))
-}
-
 pub fn run(args: MeterArgs) -> Result<i32> {
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
     if let Some(m) = &args.model {
@@ -234,12 +214,10 @@ pub fn run(args: MeterArgs) -> Result<i32> {
             .with_hint("`agentmeter pricing list` shows the known models and aliases"));
         }
     }
-    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    let opts = MeterOptions {
+    let opts = args.shard.apply(MeterOptions {
         model: args.model.clone(),
         cache_ttl: args.cache_ttl,
         skip_invalid: args.skip_invalid,
-        shard,
         memory_mb: Some(args.memory),
         select: selection(
             args.since.as_deref(),
@@ -253,7 +231,8 @@ pub fn run(args: MeterArgs) -> Result<i32> {
             max_record: args.max_record_mb.saturating_mul(1 << 20),
         },
         default_inference_geo: args.geo.default_inference_geo.clone(),
-    };
+        ..Default::default()
+    });
     let paths = match (args.paths.is_empty(), args.source) {
         (false, _) => args.paths.clone(),
         (true, InputSource::ClaudeCode) => claude_code_folders()?,

@@ -14,7 +14,7 @@ pub mod report;
 pub mod simulate;
 pub mod watch;
 
-use crate::meter::MeterOptions;
+use crate::meter::{MeterOptions, ShardBy};
 
 /// `--default-inference-geo`, on every command that meters exports.
 #[derive(clap::Args, Clone, Debug, Default)]
@@ -34,4 +34,54 @@ impl GeoArgs {
             ..MeterOptions::with_progress()
         }
     }
+}
+
+/// `--shard I/N` and `--shard-by`, on the commands that can run as one of N jobs.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ShardArgs {
+    /// Take only shard I of N (1-based): N jobs that each take one shard cover the inputs
+    /// together, with no overlap. By file (the default), a job opens only its own files.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
+    /// What --shard splits: whole files by a stable hash of their names (each job reads about
+    /// 1/N of the bytes; a session split over files of different shards is counted by each,
+    /// so merged outputs show its id twice), or sessions by a stable hash of their ids (for
+    /// exports that interleave sessions in big files; every job reads everything).
+    #[arg(long, value_enum, default_value = "file", requires = "shard")]
+    pub shard_by: ShardByArg,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ShardByArg {
+    #[default]
+    File,
+    Session,
+}
+
+impl ShardArgs {
+    /// These flags on `opts`.
+    pub fn apply(&self, opts: MeterOptions) -> MeterOptions {
+        MeterOptions {
+            shard: self.shard,
+            shard_by: match self.shard_by {
+                ShardByArg::File => ShardBy::File,
+                ShardByArg::Session => ShardBy::Session,
+            },
+            ..opts
+        }
+    }
+}
+
+/// "2/8" -> (2, 8).
+pub fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("{s:?}: expected I/N with 1 <= I <= N, e.g. 2/8");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n) = (
+        i.trim().parse::<u32>().map_err(|_| bad())?,
+        n.trim().parse::<u32>().map_err(|_| bad())?,
+    );
+    if n == 0 || i == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
 }

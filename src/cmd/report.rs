@@ -27,6 +27,8 @@ pub struct ReportArgs {
     pub paths: Vec<String>,
     #[command(flatten)]
     pub geo: super::GeoArgs,
+    #[command(flatten)]
+    pub shard: super::ShardArgs,
     /// A scenario to project.
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
@@ -157,7 +159,7 @@ pub fn run(args: ReportArgs) -> Result<i32> {
     } else {
         let opts = MeterOptions {
             skip_invalid: args.skip_invalid,
-            ..args.geo.meter_options()
+            ..args.shard.apply(args.geo.meter_options())
         };
         Some(meter_rated(&args.paths, &table, &opts, args.tz, true)?)
     };

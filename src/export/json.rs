@@ -182,6 +182,9 @@ struct Doc<'a> {
     /// What the search for inputs passed over, each `PATH: why`.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     passed_over: &'a [String],
+    /// With `--shard`: which one, and what it read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     groups: Option<Value>,
 }
@@ -258,6 +261,19 @@ fn doc<'a>(r: &'a MeterReport, sessions: &'a [RatedSession]) -> Doc<'a> {
         stream_errors: &r.summary.stream_errors,
         empty_files: &r.summary.empty_files,
         passed_over: &r.summary.passed_over,
+        shard: r.summary.shard.map(|s| {
+            json!({
+                "index": s.index,
+                "of": s.of,
+                "by": match s.by {
+                    crate::meter::ShardBy::File => "file",
+                    crate::meter::ShardBy::Session => "session",
+                },
+                "files": s.files,
+                "all_files": s.all_files,
+                "bytes": s.bytes,
+            })
+        }),
         groups: r.groups.as_ref().map(|(by, rows)| {
             json!({
                 "by": names(by),

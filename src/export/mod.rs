@@ -286,6 +286,18 @@ pub fn notes(report: &MeterReport) -> Vec<String> {
         ));
     }
     const EMPTY_SHOWN: usize = 10;
+    if let Some(s) = report.summary.shard {
+        out.push(match s.by {
+            crate::meter::ShardBy::File => format!(
+                "note: shard {}/{} by file: {} of {} file(s) read ({}); a session whose files fall in different shards is counted in part by each, so merged outputs show its id more than once",
+                s.index, s.of, count(s.files), count(s.all_files), crate::progress::bytes(s.bytes)
+            ),
+            crate::meter::ShardBy::Session => format!(
+                "note: shard {}/{} by session: every file read ({}), the other shards' sessions left out",
+                s.index, s.of, crate::progress::bytes(s.bytes)
+            ),
+        });
+    }
     for p in &report.summary.passed_over {
         out.push(format!("note: {p}"));
     }

@@ -37,8 +37,10 @@ pub struct MeterOptions {
     pub cache_ttl: CacheTtl,
     /// Go on past bad records, counting and listing them (`--skip-invalid`).
     pub skip_invalid: bool,
-    /// Keep only the sessions of shard `i` of `n` (1-based), by [`shard_of`].
+    /// Keep only shard `i` of `n` (1-based): the files (default) or the sessions of it.
     pub shard: Option<(u32, u32)>,
+    /// What `shard` splits: whole files, or sessions (which reads every file).
+    pub shard_by: ShardBy,
     /// MB of per-session state to keep in memory before spilling to disk (`--memory`);
     /// `None`: [`DEFAULT_BUDGET_MB`].
     pub memory_mb: Option<usize>,
@@ -63,15 +65,55 @@ impl MeterOptions {
     }
 }
 
-/// The shard (1..=n) a session belongs to: FNV-1a (64-bit) of its id, modulo n. Stable across
-/// machines and versions, so N jobs that each meter shard i/N split a fleet with no overlap.
-pub fn shard_of(session_id: &str, n: u32) -> u32 {
+/// What `--shard I/N` splits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ShardBy {
+    /// Whole files, by a stable hash of the file's name: a shard opens only its own files, so
+    /// N machines read the fleet once between them (a session written as one file, as
+    /// `fetch` writes them, lands in one shard).
+    #[default]
+    File,
+    /// Sessions, by a stable hash of the session id: for exports that interleave sessions in
+    /// big files; every shard reads every file.
+    Session,
+}
+
+impl MeterOptions {
+    /// The shard kept session by session (sharding by file filters the inputs instead).
+    pub fn session_shard(&self) -> Option<(u32, u32)> {
+        self.shard.filter(|_| self.shard_by == ShardBy::Session)
+    }
+}
+
+/// The shard (1..=n) a key (a session id, or a file's name) belongs to: FNV-1a (64-bit) of
+/// it, modulo n. Stable across machines and versions, so N jobs that each take shard i/N
+/// split a fleet with no overlap.
+pub fn shard_of(key: &str, n: u32) -> u32 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in session_id.bytes() {
+    for b in key.bytes() {
         h ^= b as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     (h % n.max(1) as u64) as u32 + 1
+}
+
+/// The inputs of file shard `i` of `n`: each file by the hash of its name (not its directory,
+/// so the same fleet under another path splits the same way). Stdin cannot be split by file.
+pub fn shard_files(sources: &[Source], (i, n): (u32, u32)) -> Result<Vec<Source>> {
+    if sources.iter().any(|s| s.path.is_none()) {
+        return Err(
+            crate::error::Error::new("--shard by file cannot split standard input")
+                .with_hint("give the files themselves, or pass --shard-by session"),
+        );
+    }
+    Ok(sources
+        .iter()
+        .filter(|s| {
+            let name = s.path.as_ref().and_then(|p| p.file_name());
+            shard_of(&name.map(|n| n.to_string_lossy()).unwrap_or_default(), n) == i
+        })
+        .cloned()
+        .collect())
 }
 
 /// What metering found besides the sessions themselves.
@@ -93,6 +135,8 @@ pub struct MeterSummary {
     pub unselected_sessions: u64,
     /// Input files that gave no session, event or request, each with why (`FILE: why`).
     pub empty_files: Vec<String>,
+    /// With `--shard`: which shard, and what it read.
+    pub shard: Option<ShardRead>,
     /// What the search for inputs passed over (`PATH: why`): FIFOs, links read once, ...
     /// (set by the caller that searched: see `ingest::Inputs`).
     pub passed_over: Vec<String>,
@@ -109,6 +153,48 @@ pub struct Metered {
 /// particular order). Files are read in parallel; per-session state is kept under the memory
 /// budget (`MeterOptions::memory_mb`), spilling to disk beyond it.
 pub fn meter_each(
+    sources: &[Source],
+    opts: &MeterOptions,
+    each: impl Fn(SessionUsage) + Sync,
+) -> Result<MeterSummary> {
+    let all_files = sources.len() as u64;
+    let mine;
+    let sources = match (opts.shard, opts.shard_by) {
+        (Some(shard), ShardBy::File) => {
+            mine = shard_files(sources, shard)?;
+            &mine[..]
+        }
+        _ => sources,
+    };
+    let read_before = ingest::READ_BYTES.load(Ordering::Relaxed);
+    let mut summary = meter_shard(sources, opts, each)?;
+    if let Some((index, of)) = opts.shard {
+        summary.shard = Some(ShardRead {
+            index,
+            of,
+            by: opts.shard_by,
+            files: sources.len() as u64,
+            all_files,
+            bytes: ingest::READ_BYTES.load(Ordering::Relaxed) - read_before,
+        });
+    }
+    Ok(summary)
+}
+
+/// What one shard read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShardRead {
+    pub index: u32,
+    pub of: u32,
+    pub by: ShardBy,
+    /// Files opened, of all the inputs found.
+    pub files: u64,
+    pub all_files: u64,
+    /// Bytes read (as stored: a compressed file's compressed bytes).
+    pub bytes: u64,
+}
+
+fn meter_shard(
     sources: &[Source],
     opts: &MeterOptions,
     each: impl Fn(SessionUsage) + Sync,

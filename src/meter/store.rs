@@ -74,7 +74,7 @@ impl<'o> Store<'o> {
     /// over the budget.
     pub fn absorb(&self, sessions: QuickMap<Arc<str>, Accum>, requests: Vec<Line>, bytes: usize) {
         let mut g = self.inner.lock().expect("a metering thread panicked");
-        let shard = self.opts.shard;
+        let shard = self.opts.session_shard();
         g.requests.absorb(
             requests
                 .into_iter()
@@ -82,7 +82,7 @@ impl<'o> Store<'o> {
                 .collect(),
         );
         for (id, acc) in sessions {
-            if self.opts.shard.is_some_and(|(i, n)| shard_of(&id, n) != i) {
+            if shard.is_some_and(|(i, n)| shard_of(&id, n) != i) {
                 continue;
             }
             match g.sessions.get_mut(&id) {

@@ -152,7 +152,7 @@ fn focus_csv_rows_are_well_typed_and_sum_to_the_meter_total() {
     );
 }
 
-fn read_parquet(path: &std::path::Path) -> DataFrame {
+pub(crate) fn read_parquet(path: &std::path::Path) -> DataFrame {
     let f = std::fs::File::open(path).unwrap();
     ParquetReader::new(f).finish().unwrap()
 }
@@ -161,7 +161,7 @@ fn billed_sum(df: &DataFrame) -> Decimal {
     sum_of(df, "BilledCost")
 }
 
-fn sum_of(df: &DataFrame, col: &str) -> Decimal {
+pub(crate) fn sum_of(df: &DataFrame, col: &str) -> Decimal {
     agentmeter::export::columns::decimals(df.column(col).unwrap())
         .unwrap()
         .into_iter()

@@ -18,5 +18,6 @@ mod reconcile;
 mod report;
 mod rules;
 mod scale;
+mod shards;
 mod transcripts;
 mod user_files;
