@@ -119,7 +119,9 @@ fn params(args: &AnomaliesArgs) -> Result<Params> {
     Ok(Params {
         weeks: args.weeks,
         threshold,
-        min_usd: crate::compare::gate::parse_usd("--min-usd", &args.min_usd)?,
+        min_usd: crate::compare::gate::parse_usd("--min-usd", &args.min_usd).map_err(|e| {
+            e.with_hint("the smallest move in dollars that can alarm, such as 1.00 (cent-level noise never does)")
+        })?,
         low: args.low,
         since,
         until,
