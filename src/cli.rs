@@ -39,6 +39,8 @@ pub enum Command {
     Export(cmd::export::ExportArgs),
     /// Computed vs provider-reported cost per session, and vs the invoice by day.
     Reconcile(cmd::reconcile::ReconcileArgs),
+    /// Days whose spend per agent, model or project is far from the same weekday's usual.
+    Anomalies(cmd::anomalies::AnomaliesArgs),
     /// Fetch session exports from the Managed Agents API (key from ANTHROPIC_API_KEY).
     Fetch(cmd::fetch::FetchArgs),
     /// Follow a session live: status, running time, tokens and cost so far.
@@ -76,6 +78,7 @@ pub fn main() -> i32 {
         Command::Fetch(args) => cmd::fetch::run(args),
         Command::Watch(args) => cmd::watch::run(args),
         Command::Reconcile(args) => cmd::reconcile::run(args),
+        Command::Anomalies(args) => cmd::anomalies::run(args),
         Command::Baseline(args) => cmd::baseline::run(args),
         Command::Check(args) => cmd::check::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),

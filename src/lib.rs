@@ -23,6 +23,7 @@ macro_rules! put {
     }};
 }
 
+pub mod anomaly;
 pub mod cli;
 pub mod cmd;
 pub mod compare;

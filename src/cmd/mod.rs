@@ -1,5 +1,6 @@
 //! One file per subcommand (as xsv has them): argument struct + `run`.
 
+pub mod anomalies;
 pub mod baseline;
 pub mod check;
 pub mod compare;

@@ -1,5 +1,6 @@
 //! The one integration-test binary (each tests/*.rs would link polars again).
 
+mod anomalies;
 mod claude_code_2x;
 mod cli;
 mod common;
