@@ -256,7 +256,13 @@ fn handle(conn: TcpStream, state: &Arc<Mutex<State>>) {
             retry.map(|r| vec![("retry-after", r)]).unwrap_or_default();
         return respond(&conn, status, &headers, "{\"type\":\"error\"}");
     }
-    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    // Segments are decoded as a server would: an escaped id is the id.
+    let decoded: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(urldecode)
+        .collect();
+    let parts: Vec<&str> = decoded.iter().map(String::as_str).collect();
     if let Some(allowed) = documented(&parts) {
         if let Some((k, _)) = pairs.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
             st.rejected.push((target.clone(), k.clone()));
