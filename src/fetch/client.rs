@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::Url;
 use serde_json::Value;
 
-use super::redact::{redact, shown};
+use super::redact::{redact, redact_keys, shown};
 use crate::error::{Error, Result};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
@@ -49,7 +49,8 @@ pub struct Client {
     pub max_pages: u64,
 }
 
-/// Why a request did not give a body: worth another try, or not.
+/// Why a request did not give a body: worth another try (after the server's wait, if it
+/// gave one; the reason without the path), or not.
 pub(crate) enum Failure {
     Retry(Option<Duration>, String),
     Fatal(Error),
@@ -126,6 +127,31 @@ impl Client {
         }
     }
 
+    /// `v` with the key (and any `sk-ant-` token) taken out of every string: what the API
+    /// sends is stored, and a hostile one could echo the key into a title.
+    pub fn scrub(&self, v: &mut Value) {
+        match v {
+            Value::String(s) => {
+                let r = redact_keys(s, &self.key);
+                if r != *s {
+                    *s = r;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|x| self.scrub(x)),
+            Value::Object(o) => {
+                let keyed = o.keys().any(|k| redact_keys(k, &self.key) != *k);
+                if keyed {
+                    *o = std::mem::take(o)
+                        .into_iter()
+                        .map(|(k, x)| (redact_keys(&k, &self.key), x))
+                        .collect();
+                }
+                o.values_mut().for_each(|x| self.scrub(x));
+            }
+            _ => {}
+        }
+    }
+
     fn request(&self, path: &str, query: &[(&str, String)]) -> reqwest::blocking::RequestBuilder {
         let mut q: Vec<(&str, String)> = vec![("beta", "true".into())];
         q.extend(query.iter().cloned());
@@ -177,7 +203,8 @@ impl Client {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let head = format!("GET {path}: {status} (request-id {request_id})");
+        let what = format!("{status} (request-id {request_id})");
+        let head = format!("GET {path}: {what}");
         let fatal = |msg: String, hint: &str| {
             Failure::Fatal(self.redact_error(Error::new(msg).with_hint(hint)))
         };
@@ -207,13 +234,14 @@ impl Client {
         }
         let detail = error_detail(resp);
         let msg = format!("{head}{detail}");
+        let why = format!("{what}{detail}");
         Err(match status.as_u16() {
             401 | 403 => fatal(
                 msg,
                 "check ANTHROPIC_API_KEY: is it set, current, and allowed to use Managed Agents?",
             ),
             404 => fatal(msg, "check the session id and --base-url"),
-            429 | 500..=599 => Failure::Retry(retry_after, self.redact(&msg)),
+            429 | 500..=599 => Failure::Retry(retry_after, self.redact(&why)),
             _ => Failure::Fatal(self.redact_error(Error::new(msg))),
         })
     }
@@ -321,12 +349,7 @@ impl Client {
             .header("accept", "text/event-stream")
             .timeout(Duration::from_secs(60 * 60 * 24))
             .send()
-            .map_err(|e| {
-                Failure::Retry(
-                    None,
-                    format!("GET {path}: {}", self.redact(&e.without_url().to_string())),
-                )
-            })?;
+            .map_err(|e| Failure::Retry(None, self.redact(&e.without_url().to_string())))?;
         self.check(path, resp)
     }
 }

@@ -187,9 +187,21 @@ pub(crate) fn thread_events_query() -> [(&'static str, String); 1] {
     [("limit", "1000".to_string())]
 }
 
-/// An object the API sent, through the whitelist; not an object at all is an error.
-fn sanitized_object(v: &Value, what: &str) -> Result<Value> {
-    sanitize::object(v).ok_or_else(|| Error::new(format!("{what} is not a JSON object")))
+/// An object the API sent, through the whitelist and scrubbed of the key; not an object at
+/// all is an error.
+fn sanitized_object(client: &Client, v: &Value, what: &str) -> Result<Value> {
+    let mut o =
+        sanitize::object(v).ok_or_else(|| Error::new(format!("{what} is not a JSON object")))?;
+    client.scrub(&mut o);
+    Ok(o)
+}
+
+/// An event the API sent, through the whitelist and scrubbed of the key; `None` when it is
+/// not an object at all.
+pub(crate) fn sanitized_event(client: &Client, v: &Value) -> Option<Value> {
+    let mut e = sanitize::event(v)?;
+    client.scrub(&mut e);
+    Some(e)
 }
 
 /// A session's threads, without its primary thread.
@@ -203,7 +215,7 @@ pub(crate) fn child_threads(client: &Client, id: &str) -> Result<Vec<(String, Va
     let mut threads = Vec::new();
     let path = endpoint(&["v1", "sessions", id, "threads"]);
     client.list_each(&path, &[("limit", "100".to_string())], |t| {
-        let t = sanitized_object(&t, &format!("session {id}: a listed thread"))?;
+        let t = sanitized_object(client, &t, &format!("session {id}: a listed thread"))?;
         let tid = t
             .get("id")
             .and_then(Value::as_str)
@@ -222,7 +234,7 @@ pub(crate) fn child_threads(client: &Client, id: &str) -> Result<Vec<(String, Va
 /// The session object of `id`, through the whitelist; it must be that session.
 pub(crate) fn session_object(client: &Client, id: &str) -> Result<Value> {
     let path = endpoint(&["v1", "sessions", id]);
-    let s = sanitized_object(&client.get(&path, &[])?, &format!("GET {path}"))?;
+    let s = sanitized_object(client, &client.get(&path, &[])?, &format!("GET {path}"))?;
     if s["id"] != id {
         return Err(Error::new(format!(
             "GET {path}: the API answered with another session ({:?})",
@@ -241,7 +253,7 @@ pub(crate) fn events_each(
     mut each: impl FnMut(Value) -> Result<()>,
 ) -> Result<u64> {
     let mut not_objects = 0;
-    client.list_each(path, query, |e| match sanitize::event(&e) {
+    client.list_each(path, query, |e| match sanitized_event(client, &e) {
         Some(e) => each(e),
         None => {
             not_objects += 1;
@@ -298,7 +310,7 @@ pub fn fetch(client: &Client, opts: &FetchOptions) -> Result<FetchSummary> {
         }
         let mut listed = Vec::new();
         client.list_each("/v1/sessions", &q, |s| {
-            let s = sanitized_object(&s, "GET /v1/sessions: a listed session")?;
+            let s = sanitized_object(client, &s, "GET /v1/sessions: a listed session")?;
             let id = s["id"].as_str().unwrap_or_default();
             check_id(id, "sesn_", "GET /v1/sessions: the listed session")?;
             listed.push((id.to_string(), s["updated_at"].as_str().map(str::to_string)));
@@ -421,7 +433,8 @@ fn fetch_report(
         if let Some(p) = &pager.next {
             q.push(("page", p.clone()));
         }
-        let doc = client.get(endpoint, &q)?;
+        let mut doc = client.get(endpoint, &q)?;
+        client.scrub(&mut doc);
         let path = out.join(format!("{stem}-{n:03}.json"));
         write_atomically(&path, std::slice::from_ref(&doc))?;
         written.push(path);

@@ -22,17 +22,27 @@ fn token_char(c: char) -> bool {
 /// `text` without `key`, without `sk-ant-...` tokens, and without the value after any
 /// x-api-key / authorization name (`name: v`, `"name": "v"`, `name=v`, `<td>name</td><td>v`).
 pub fn redact(text: &str, key: &str) -> String {
-    let mut out = if key.len() >= 8 {
-        text.replace(key, REDACTED)
-    } else {
-        text.to_string()
-    };
-    out = redact_after(&out, "sk-ant-", 0, false);
+    let mut out = redact_keys(text, key);
     for name in SECRET_NAMES {
         // Whole names only: ANTHROPIC_API_KEY in a hint is not an echoed header.
         out = redact_after(&out, name, 40, true);
     }
     out
+}
+
+/// `text` without `key` and `sk-ant-...` tokens: for what is stored, where a header name
+/// followed by a word is just text.
+pub fn redact_keys(text: &str, key: &str) -> String {
+    let out = if key.len() >= 8 && text.contains(key) {
+        text.replace(key, REDACTED)
+    } else {
+        text.to_string()
+    };
+    if out.to_ascii_lowercase().contains("sk-ant-") {
+        redact_after(&out, "sk-ant-", 0, false)
+    } else {
+        out
+    }
 }
 
 /// Each occurrence of `marker` (ASCII, any case) followed, within `gap` characters of

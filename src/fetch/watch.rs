@@ -192,7 +192,7 @@ pub fn watch(
                     let Some(v) = frame.push(&line, client.max_body)? else {
                         continue;
                     };
-                    let Some(v) = super::sanitize::event(&v) else {
+                    let Some(v) = super::sanitized_event(client, &v) else {
                         seen.not_objects += 1;
                         continue;
                     };
@@ -212,7 +212,7 @@ pub fn watch(
             // A refused redirect, a bad key, a missing session: trying again will not help.
             Err(Failure::Fatal(e)) => return Err(e),
             Err(Failure::Retry(_, why)) if reconnects >= opts.max_reconnects => {
-                return Err(Error::new(why))
+                return Err(Error::new(format!("GET {stream}: {why}")))
             }
             Err(Failure::Retry(..)) => {}
         }
