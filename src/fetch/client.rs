@@ -72,8 +72,14 @@ impl Client {
 
     pub fn new(key: String, base_url: Option<&str>) -> Result<Self> {
         let base = base_url.unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
+        // Credentials in a URL are not echoed either.
+        let echo = if base.contains('@') {
+            "(a URL with credentials)".to_string()
+        } else {
+            shown(&redact(base, &key))
+        };
         let bad = |why: &str| {
-            Error::new(format!("--base-url {}: {why}", shown(&redact(base, &key))))
+            Error::new(format!("--base-url {echo}: {why}"))
                 .with_hint(format!("give the API's origin, e.g. {DEFAULT_BASE_URL}"))
         };
         let base = Url::parse(base).map_err(|e| bad(&e.to_string()))?;
@@ -107,7 +113,9 @@ impl Client {
             base,
             key,
             http,
-            max_retries: 6,
+            // 0.5 + 1 + 2 + 4 s of backoff (or the server's Retry-After): more patient than
+            // the SDK's two retries, and a dead server is given up on in seconds, not minutes.
+            max_retries: 4,
             backoff: Duration::from_millis(500),
             max_body: DEFAULT_MAX_BODY_MB << 20,
             max_pages: DEFAULT_MAX_PAGES,

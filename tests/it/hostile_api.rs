@@ -211,7 +211,7 @@ fn an_echoing_error_page_never_shows_the_key() {
         // Retried until it gives up (Retry-After 0: no wait), then shown.
         (
             echo(503, html, vec![("retry-after".into(), "0".into())]),
-            "gave up after 7 attempts",
+            "gave up after 5 attempts",
         ),
     ];
     for (canned, expect) in cases {
@@ -626,5 +626,31 @@ fn an_oversized_body_is_an_error() {
         let r = fetch(&mock.url, &tmp.path("runs"), &[]);
         assert_eq!(r.code, 0, "{}", r.stderr);
         assert!(r.stderr.contains("0 session(s) fetched"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn a_base_url_that_is_not_an_origin_is_refused() {
+    let tmp = Tmp::new();
+    for bad in [
+        "not a url",
+        "ftp://127.0.0.1:1",
+        "http://user:pass@127.0.0.1:1",
+        "http://127.0.0.1:1/?x=1",
+        "file:///etc",
+    ] {
+        let r = fetch(bad, &tmp.path("runs"), &[]);
+        no_panic(&r);
+        assert_eq!(r.code, 2, "{bad}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("--base-url") && r.stderr.contains("hint:"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains("pass"),
+            "credentials are not echoed: {}",
+            r.stderr
+        );
     }
 }
