@@ -50,10 +50,10 @@ pub fn run(args: WatchArgs) -> Result<i32> {
         },
     };
     // Whatever the server sent may echo the key: every message is redacted.
-    let (last, not_objects) = watch(&client, &table, &opts).map_err(|e| client.redact_error(e))?;
-    if not_objects > 0 {
+    let (last, left_out) = watch(&client, &table, &opts).map_err(|e| client.redact_error(e))?;
+    if left_out > 0 {
         eprintln!(
-            "note: {not_objects} item(s) of the API's pages or stream were not JSON objects and were left out"
+            "note: {left_out} item(s) of the API's pages or stream were not events (not JSON objects, or without an id) and were left out"
         );
     }
     if let Some(s) = last {

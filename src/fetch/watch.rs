@@ -36,14 +36,20 @@ struct Seen {
     threads: BTreeMap<String, (Value, Vec<Value>)>,
     ids: HashSet<String>,
     done: bool,
-    /// Items that were not objects (bare strings or lists): left out, and said so at the end.
-    not_objects: u64,
+    /// Items that were not events (not objects, or billable-looking without an id): left
+    /// out, and said so at the end.
+    left_out: u64,
 }
 
 impl Seen {
-    /// Add a sanitized event; false if it was seen before (or has no id).
+    /// Add a sanitized event; false if it was seen before or has no id (it cannot be told
+    /// from a copy: counted as left out, unless it is stream furniture).
     fn add(&mut self, e: Value, until_idle: bool, thread: Option<&str>) -> Result<bool> {
         let Some(id) = e.get("id").and_then(Value::as_str).map(str::to_string) else {
+            let kind = e.get("type").and_then(Value::as_str);
+            if !matches!(kind, Some("ping" | "event_start" | "event_delta")) {
+                self.left_out += 1;
+            }
             return Ok(false);
         };
         if self.ids.len() as u64 >= MAX_ITEMS {
@@ -86,7 +92,7 @@ fn fill(client: &Client, id: &str, seen: &mut Seen, until_idle: bool) -> Result<
     let n = super::events_each(client, &path, &q, |e| {
         seen.add(e, until_idle, None).map(drop)
     })?;
-    seen.not_objects += n;
+    seen.left_out += n;
     for (tid, t) in super::child_threads(client, id)? {
         seen.threads
             .entry(tid.clone())
@@ -96,7 +102,7 @@ fn fill(client: &Client, id: &str, seen: &mut Seen, until_idle: bool) -> Result<
         let n = super::events_each(client, &path, &q, |e| {
             seen.add(e, until_idle, Some(&tid)).map(drop)
         })?;
-        seen.not_objects += n;
+        seen.left_out += n;
     }
     Ok(())
 }
@@ -130,7 +136,7 @@ fn status_line(s: &RatedSession, state: &str) -> String {
 }
 
 /// Follow the session until it ends (or goes idle, with `until_idle`). Returns the final
-/// metering and how many items of the API's pages and stream were not objects (left out).
+/// metering and how many items of the API's pages and stream were not events (left out).
 pub fn watch(
     client: &Client,
     table: &PriceTable,
@@ -159,7 +165,7 @@ pub fn watch(
         threads: BTreeMap::new(),
         ids: HashSet::new(),
         done: false,
-        not_objects: 0,
+        left_out: 0,
     };
     let tty = std::io::stderr().is_terminal();
     let mut last = None;
@@ -193,7 +199,7 @@ pub fn watch(
                         continue;
                     };
                     let Some(v) = super::sanitized_event(client, &v) else {
-                        seen.not_objects += 1;
+                        seen.left_out += 1;
                         continue;
                     };
                     let thread = v
@@ -245,7 +251,7 @@ pub fn watch(
     if tty {
         eprintln!();
     }
-    Ok((last, seen.not_objects))
+    Ok((last, seen.left_out))
 }
 
 /// One line of the stream into `buf` (without its end), at most `max` bytes: a line that

@@ -461,7 +461,7 @@ fn bare_strings_lists_and_nested_content_never_reach_the_export() {
 #[test]
 fn watch_keeps_bare_stream_items_out_of_its_export() {
     // History: running at 10:00. The stream: a bare list, a bare string, then idle at 10:30
-    // with content in its stop reason. 0.5 h x $0.08 = $0.04.
+    // with content in its stop reason. 0.5 h x $0.08 = $0.04 (no tokens).
     let mut st = State::default();
     st.sessions.push(session("sesn_w", "claude-haiku-4-5"));
     st.events.insert(
@@ -472,8 +472,10 @@ fn watch_keeps_bare_stream_items_out_of_its_export() {
         ev("e2", "session.status_idle", "2026-09-02T10:30:00Z"),
         json!({"stop_reason": {"type": "end_turn", "message": "SECRET"}}),
     );
+    // Also an event without an id (it cannot be de-duplicated: left out, and counted) and a
+    // ping (stream furniture: not counted).
     let body = format!(
-        "event: x\ndata: [\"SECRET\"]\n\ndata: \"SECRET\"\n\nevent: session.status_idle\ndata: {idle}\n\n"
+        "event: x\ndata: [\"SECRET\"]\n\ndata: \"SECRET\"\n\ndata: {{\"type\": \"agent.message\", \"content\": \"SECRET\"}}\n\nevent: ping\ndata: {{}}\n\nevent: session.status_idle\ndata: {idle}\n\n"
     );
     st.streams
         .insert("sesn_w".into(), vec![(body, vec![idle.clone()])].into());
@@ -495,7 +497,7 @@ fn watch_keeps_bare_stream_items_out_of_its_export() {
         BOUND_S,
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("2 item(s)"), "{}", r.stderr);
+    assert!(r.stderr.contains("3 item(s)"), "{}", r.stderr);
     no_secret_in(tmp.0.path(), "SECRET");
     assert_eq!(total(tmp.0.path()), dec("0.04"));
 }
