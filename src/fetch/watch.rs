@@ -317,3 +317,29 @@ impl Frame {
 pub fn final_line(s: &RatedSession) -> String {
     status_line(s, "done")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_lines_and_frames_are_bounded() {
+        // A line of 20 bytes against a bound of 10: an error, not a 20-byte buffer.
+        let mut r = std::io::Cursor::new(vec![b'x'; 20]);
+        let mut buf = Vec::new();
+        assert!(read_line(&mut r, &mut buf, 10).is_err());
+        let mut r = std::io::Cursor::new(b"data: 1\r\n\n".to_vec());
+        assert_eq!(read_line(&mut r, &mut buf, 10).unwrap(), 9);
+        assert_eq!(buf, b"data: 1");
+        // Data lines of 6 + 6 bytes against a frame bound of 10: the second is refused.
+        let mut f = Frame::default();
+        assert!(f.push(b"data: 123456", 10).unwrap().is_none());
+        assert!(f.push(b"data: 123456", 10).is_err());
+        // A frame within the bound gives its JSON at the blank line, typed by `event:`.
+        let mut f = Frame::default();
+        f.push(b"event: session.status_idle", 100).unwrap();
+        f.push(b"data: {\"id\": \"e\"}", 100).unwrap();
+        let v = f.push(b"", 100).unwrap().unwrap();
+        assert_eq!(v["type"], "session.status_idle");
+    }
+}
