@@ -5,7 +5,32 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::error::Result;
-use crate::fetch::{fetch, fetch_admin_reports, Client, FetchOptions};
+use crate::fetch::{
+    fetch, fetch_admin_reports, Client, FetchOptions, DEFAULT_MAX_BODY_MB, DEFAULT_MAX_PAGES,
+};
+
+/// Bounds on what the server may make us read (`fetch` and `watch`).
+#[derive(Args, Debug)]
+pub struct LimitArgs {
+    /// The largest response body (or stream event) read, in MB; a larger one is an error.
+    #[arg(long, value_name = "MB", default_value_t = DEFAULT_MAX_BODY_MB,
+          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_body_mb: u64,
+    /// The most pages one list may take; more is an error.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PAGES,
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_pages: u64,
+}
+
+impl LimitArgs {
+    /// A client with the key from `var`, these limits, and every error it gives redacted.
+    pub fn client(&self, var: &str, base_url: Option<&str>) -> Result<Client> {
+        let mut c = Client::from_env(var, base_url)?;
+        c.max_body = self.max_body_mb << 20;
+        c.max_pages = self.max_pages;
+        Ok(c)
+    }
+}
 
 #[derive(Args, Debug)]
 #[command(
@@ -41,9 +66,11 @@ pub struct FetchArgs {
     /// API base URL (for proxies and tests).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
-    /// Sessions fetched at once.
-    #[arg(long, default_value_t = 4)]
-    pub concurrency: usize,
+    /// Sessions fetched at once (1 to 64).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Fetch the Admin API cost and usage reports (with ANTHROPIC_ADMIN_KEY) from --created-since instead.
     #[arg(long)]
     pub admin: bool,
@@ -59,12 +86,15 @@ pub fn run(args: FetchArgs) -> Result<i32> {
     let since = args.created_since.as_deref().map(instant).transpose()?;
     let until = args.created_until.as_deref().map(instant).transpose()?;
     if args.admin {
-        let client = Client::from_env("ANTHROPIC_ADMIN_KEY", args.base_url.as_deref())?;
+        let client = args
+            .limits
+            .client("ANTHROPIC_ADMIN_KEY", args.base_url.as_deref())?;
         let since = since.ok_or_else(|| {
             crate::error::Error::new("--admin needs --created-since (the report's starting_at)")
         })?;
-        let files = fetch_admin_reports(&client, &since, until.as_deref(), &args.out)?;
-        eprintln!(
+        let files = fetch_admin_reports(&client, &since, until.as_deref(), &args.out)
+            .map_err(|e| client.redact_error(e))?;
+        crate::say!(
             "wrote {} cost report page(s) to {}",
             files.len(),
             args.out.display()
@@ -78,7 +108,9 @@ pub fn run(args: FetchArgs) -> Result<i32> {
             )));
         }
     }
-    let client = Client::from_env("ANTHROPIC_API_KEY", args.base_url.as_deref())?;
+    let client = args
+        .limits
+        .client("ANTHROPIC_API_KEY", args.base_url.as_deref())?;
     let opts = FetchOptions {
         sessions: args.sessions,
         created_since: since,
@@ -87,11 +119,18 @@ pub fn run(args: FetchArgs) -> Result<i32> {
         statuses: args.statuses,
         skip_archived: args.no_archived,
         out: args.out.clone(),
-        concurrency: args.concurrency,
+        concurrency: args.concurrency.into(),
         progress: true,
     };
-    let s = fetch(&client, &opts)?;
-    eprintln!(
+    // Whatever the server sent may echo the key: every message is redacted.
+    let s = fetch(&client, &opts).map_err(|e| client.redact_error(e))?;
+    if s.not_objects > 0 {
+        crate::say!(
+            "note: {} item(s) of the API's pages were not JSON objects and were left out",
+            s.not_objects
+        );
+    }
+    crate::say!(
         "{} session(s) fetched ({} events), {} unchanged, in {}",
         s.fetched,
         s.events,

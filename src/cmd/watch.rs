@@ -6,7 +6,6 @@ use clap::Args;
 
 use crate::error::Result;
 use crate::fetch::watch::{final_line, watch, WatchOptions};
-use crate::fetch::Client;
 use crate::pricing::PriceTable;
 
 #[derive(Args, Debug)]
@@ -29,13 +28,17 @@ pub struct WatchArgs {
     pub max_reconnects: u32,
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
+    #[command(flatten)]
+    pub limits: super::fetch::LimitArgs,
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
 }
 
 pub fn run(args: WatchArgs) -> Result<i32> {
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
-    let client = Client::from_env("ANTHROPIC_API_KEY", args.base_url.as_deref())?;
+    let client = args
+        .limits
+        .client("ANTHROPIC_API_KEY", args.base_url.as_deref())?;
     let opts = WatchOptions {
         session: args.session,
         out: args.out,
@@ -46,8 +49,15 @@ pub fn run(args: WatchArgs) -> Result<i32> {
             ..Default::default()
         },
     };
-    if let Some(s) = watch(&client, &table, &opts)? {
-        println!("{}", final_line(&s));
+    // Whatever the server sent may echo the key: every message is redacted.
+    let (last, left_out) = watch(&client, &table, &opts).map_err(|e| client.redact_error(e))?;
+    if left_out > 0 {
+        crate::say!(
+            "note: {left_out} item(s) of the API's pages or stream were not events (not JSON objects, or without an id) and were left out"
+        );
+    }
+    if let Some(s) = last {
+        crate::put!("{}", final_line(&s));
     }
     Ok(0)
 }

@@ -2,186 +2,152 @@
 //! threads, and write one export per session in the design.md format, atomically and
 //! incrementally. Retries 429, 5xx and connection errors; fails at once on 401/403/404.
 
+mod client;
+mod redact;
 pub mod sanitize;
 pub mod watch;
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use rayon::prelude::*;
 use serde_json::Value;
 
+use client::Pager;
+pub use client::{
+    Client, ANTHROPIC_VERSION, BETA, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_MB, DEFAULT_MAX_PAGES,
+};
+use redact::shown;
+
 use crate::error::{Error, Result};
 
-pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
-pub const ANTHROPIC_VERSION: &str = "2023-06-01";
-pub const BETA: &str = "managed-agents-2026-04-01";
+/// The longest id taken (real ones are about 30 characters); it keeps file names short.
+const MAX_ID: usize = 64;
 
-/// An API client. The key is only ever sent in the `x-api-key` header: it is not in any URL,
-/// message or file.
-pub struct Client {
-    base: String,
-    key: String,
-    http: reqwest::blocking::Client,
-    pub max_retries: u32,
-    /// The first backoff; it doubles each retry (with jitter), up to 30 s.
-    pub backoff: Duration,
+/// `id` if it is an id of this kind: `prefix` then letters, digits and `_ - . ~` (URL-safe
+/// as they are), at most 64 characters. `what` names where it came from, for the error.
+pub fn check_id<'a>(id: &'a str, prefix: &str, what: &str) -> Result<&'a str> {
+    let ok = id.len() <= MAX_ID
+        && id.len() > prefix.len()
+        && id.starts_with(prefix)
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.~".contains(&b));
+    if ok {
+        Ok(id)
+    } else {
+        Err(Error::new(format!("{what} {:?} is not a valid id", shown(id))).with_hint(format!(
+            "an id is {prefix} then letters, digits, _ - . or ~ (at most {MAX_ID} characters), as the API lists it"
+        )))
+    }
 }
 
-impl Client {
-    /// A client with the key from `var` (ANTHROPIC_API_KEY or ANTHROPIC_ADMIN_KEY).
-    pub fn from_env(var: &str, base_url: Option<&str>) -> Result<Self> {
-        let key = std::env::var(var)
-            .ok()
-            .filter(|k| !k.trim().is_empty())
-            .ok_or_else(|| {
-                Error::new(format!("{var} is not set")).with_hint(format!(
-                    "export {var}=... (keys are read from the environment only)"
-                ))
-            })?;
-        let http = reqwest::blocking::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
-            .user_agent(concat!("agentmeter/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::new(format!("cannot start an HTTP client: {e}")))?;
-        Ok(Client {
-            base: base_url
-                .unwrap_or(DEFAULT_BASE_URL)
-                .trim_end_matches('/')
-                .to_string(),
-            key,
-            http,
-            max_retries: 6,
-            backoff: Duration::from_millis(500),
+/// A path segment or file name for `s`: letters, digits, `_` and `-` as they are, every other
+/// byte as `%XX`. One-to-one (`%` itself is escaped), so two ids never share a file, and
+/// nothing in it can leave a directory or a URL path segment.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// An API path from its segments, each escaped.
+pub(crate) fn endpoint(segments: &[&str]) -> String {
+    segments.iter().map(|s| format!("/{}", escape(s))).collect()
+}
+
+/// An export file being written: a temporary file of its own next to `path` (unique per
+/// writer: two fetches into one directory never share one), renamed over `path` when
+/// complete, removed if dropped before.
+pub(crate) struct AtomicFile {
+    path: PathBuf,
+    tmp: std::io::BufWriter<tempfile::NamedTempFile>,
+    /// Lines written so far.
+    pub lines: u64,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> Result<Self> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let name: String = path
+            .file_name()
+            .map(|n| n.to_string_lossy().chars().take(64).collect())
+            .unwrap_or_default();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}.{}-", std::process::id()))
+            .suffix(".part")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(dir, e))?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp: std::io::BufWriter::new(tmp),
+            lines: 0,
         })
     }
 
-    fn request(&self, path: &str, query: &[(&str, String)]) -> reqwest::blocking::RequestBuilder {
-        let mut q: Vec<(&str, String)> = vec![("beta", "true".into())];
-        q.extend(query.iter().cloned());
-        self.http
-            .get(format!("{}{path}", self.base))
-            .query(&q)
-            .header("x-api-key", &self.key)
-            .header("anthropic-version", ANTHROPIC_VERSION)
-            .header("anthropic-beta", BETA)
+    pub fn line(&mut self, v: &Value) -> Result<()> {
+        let path = &self.path;
+        serde_json::to_writer(&mut self.tmp, v)
+            .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+        self.tmp.write_all(b"\n").map_err(|e| Error::io(path, e))?;
+        self.lines += 1;
+        Ok(())
     }
 
-    /// The wait before retry `attempt` (0-based): `retry-after` when the server sent one.
-    fn wait(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(r) = retry_after {
-            return r.min(Duration::from_secs(120));
-        }
-        let base = self
-            .backoff
-            .saturating_mul(1 << attempt.min(10))
-            .min(Duration::from_secs(30));
-        // Jitter from the clock's nanoseconds: spreads retries of parallel workers.
-        let jitter = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos()) as u64
-            % 1000;
-        base + base.mul_f64(jitter as f64 / 4000.0)
+    pub fn commit(self) -> Result<()> {
+        let path = self.path;
+        let tmp = self
+            .tmp
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?;
+        tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
+        tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+        Ok(())
     }
+}
 
-    /// GET a JSON document, retrying what can be retried.
-    pub fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value> {
-        let mut attempt = 0;
-        loop {
-            let outcome = self.request(path, query).send();
-            let (retry_after, why) = match outcome {
-                Ok(resp) => {
-                    let status = resp.status();
-                    if status.is_success() {
-                        return resp.json::<Value>().map_err(|e| {
-                            Error::new(format!(
-                                "GET {path}: the response is not JSON: {}",
-                                e.without_url()
-                            ))
-                        });
-                    }
-                    let request_id = resp
-                        .headers()
-                        .get("request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("none")
-                        .to_string();
-                    let retry_after = resp
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<f64>().ok())
-                        .map(Duration::from_secs_f64);
-                    match status.as_u16() {
-                        401 | 403 => {
-                            return Err(Error::new(format!("GET {path}: {status} (request-id {request_id})"))
-                                .with_hint("check ANTHROPIC_API_KEY: is it set, current, and allowed to use Managed Agents?"))
-                        }
-                        404 => return Err(Error::new(format!("GET {path}: {status} (request-id {request_id})")).with_hint("check the session id and --base-url")),
-                        429 | 500..=599 => (retry_after, format!("{status} (request-id {request_id})")),
-                        _ => {
-                            let body = resp.text().unwrap_or_default();
-                            let detail: String = body.chars().take(300).collect();
-                            return Err(Error::new(format!("GET {path}: {status} (request-id {request_id}): {detail}")));
-                        }
-                    }
-                }
-                Err(e) => (None, e.without_url().to_string()),
-            };
-            if attempt >= self.max_retries {
-                return Err(Error::new(format!(
-                    "GET {path}: gave up after {} attempts: {why}",
-                    attempt + 1
-                )));
-            }
-            std::thread::sleep(self.wait(attempt, retry_after));
-            attempt += 1;
-        }
+/// Write `lines` to `path` through a temporary file and a rename: never half a file.
+pub(crate) fn write_atomically(path: &Path, lines: &[Value]) -> Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    for l in lines {
+        f.line(l)?;
     }
+    f.commit()
+}
 
-    /// Every item of a paginated list (`{data, next_page}`), in order.
-    pub fn list(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<Value>> {
-        let mut out = Vec::new();
-        let mut page: Option<String> = None;
-        loop {
-            let mut q = query.to_vec();
-            if let Some(p) = &page {
-                q.push(("page", p.clone()));
-            }
-            let doc = self.get(path, &q)?;
-            match doc.get("data").and_then(Value::as_array) {
-                Some(items) => out.extend(items.iter().cloned()),
-                None => {
-                    return Err(Error::new(format!(
-                        "GET {path}: the response has no `data` list"
-                    )))
-                }
-            }
-            page = doc
-                .get("next_page")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            if page.is_none() {
-                return Ok(out);
-            }
+/// Whether `path` may be (re)written with session `id`'s export: it does not exist, or it is
+/// an export of that same session (then its `updated_at`, if any, is returned). Anything else
+/// there is the user's, and is not overwritten.
+pub(crate) fn replaceable(path: &Path, id: &str) -> Result<Option<String>> {
+    let file = match std::fs::File::open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        other => other.map_err(|e| Error::io(path, e))?,
+    };
+    // One line, bounded: a session object is small, and the file may be anything.
+    let mut first = Vec::new();
+    std::io::Read::take(std::io::BufReader::new(file), 1 << 20)
+        .read_until(b'\n', &mut first)
+        .map_err(|e| Error::io(path, e))?;
+    let head: Option<Value> = serde_json::from_slice(&first).ok();
+    match head {
+        Some(v) if v["type"] == "session" && v["id"] == id => {
+            Ok(v["updated_at"].as_str().map(str::to_string))
         }
-    }
-
-    /// Open an SSE stream (no overall timeout: it stays open).
-    pub fn stream(&self, path: &str) -> Result<reqwest::blocking::Response> {
-        let resp = self
-            .request(path, &[])
-            .header("accept", "text/event-stream")
-            .timeout(Duration::from_secs(60 * 60 * 24))
-            .send()
-            .map_err(|e| Error::new(format!("GET {path}: {}", e.without_url())))?;
-        if !resp.status().is_success() {
-            return Err(Error::new(format!("GET {path}: {}", resp.status())));
-        }
-        Ok(resp)
+        _ => Err(Error::new(format!(
+            "{} exists and is not an export of {id}: not overwritten",
+            path.display()
+        ))
+        .with_hint("move it away, or give another --out")),
     }
 }
 
@@ -206,36 +172,8 @@ pub struct FetchSummary {
     pub fetched: u64,
     pub unchanged: u64,
     pub events: u64,
-}
-
-/// The `updated_at` of the session object at the top of an existing export, if any.
-fn existing_updated_at(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let first: Value = serde_json::from_str(text.lines().next()?).ok()?;
-    first.get("updated_at")?.as_str().map(str::to_string)
-}
-
-/// Write `lines` to `path` through a temporary file and a rename: never half a file.
-pub(crate) fn write_atomically(path: &Path, lines: &[Value]) -> Result<()> {
-    let tmp = path.with_file_name(format!(
-        ".{}.part",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    ));
-    let mut f =
-        std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?);
-    for l in lines {
-        serde_json::to_writer(&mut f, l)
-            .map_err(|e| Error::new(format!("{}: {e}", tmp.display())))?;
-        f.write_all(b"\n").map_err(|e| Error::io(&tmp, e))?;
-    }
-    f.flush().map_err(|e| Error::io(&tmp, e))?;
-    f.into_inner()
-        .map_err(|e| Error::io(&tmp, e.into_error()))?
-        .sync_all()
-        .map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    /// Items of the API's pages that were not objects (a bare string or list): left out.
+    pub not_objects: u64,
 }
 
 // Each list endpoint is sent only the query parameters its SDK params type documents
@@ -249,26 +187,43 @@ pub(crate) fn thread_events_query() -> [(&'static str, String); 1] {
     [("limit", "1000".to_string())]
 }
 
+/// An object the API sent, through the whitelist and scrubbed of the key; not an object at
+/// all is an error.
+fn sanitized_object(client: &Client, v: &Value, what: &str) -> Result<Value> {
+    let mut o =
+        sanitize::object(v).ok_or_else(|| Error::new(format!("{what} is not a JSON object")))?;
+    client.scrub(&mut o);
+    Ok(o)
+}
+
+/// An event the API sent, through the whitelist and scrubbed of the key; `None` when it is
+/// not an object at all.
+pub(crate) fn sanitized_event(client: &Client, v: &Value) -> Option<Value> {
+    let mut e = sanitize::event(v)?;
+    client.scrub(&mut e);
+    Some(e)
+}
+
 /// A session's threads, without its primary thread.
 ///
 /// The thread list includes the primary thread (`parent_thread_id: null`), whose events are
 /// the session's own events (the session-level stream): fetching them again would write every
 /// event twice, and its agent snapshot would shadow later `session.updated` changes. When no
 /// thread or several have no parent (an older or hand-written listing), none is taken for the
-/// primary and all are kept.
+/// primary and all are kept. Each thread comes through the whitelist, with a checked id.
 pub(crate) fn child_threads(client: &Client, id: &str) -> Result<Vec<(String, Value)>> {
     let mut threads = Vec::new();
-    for t in client.list(
-        &format!("/v1/sessions/{id}/threads"),
-        &[("limit", "100".to_string())],
-    )? {
+    let path = endpoint(&["v1", "sessions", id, "threads"]);
+    client.list_each(&path, &[("limit", "100".to_string())], |t| {
+        let t = sanitized_object(client, &t, &format!("session {id}: a listed thread"))?;
         let tid = t
             .get("id")
             .and_then(Value::as_str)
-            .ok_or_else(|| Error::new(format!("session {id}: a thread has no id")))?
-            .to_string();
-        threads.push((tid, t));
-    }
+            .ok_or_else(|| Error::new(format!("session {id}: a thread has no id")))?;
+        check_id(tid, "sthr_", &format!("session {id}: the thread"))?;
+        threads.push((tid.to_string(), t));
+        Ok(())
+    })?;
     let is_root = |t: &Value| t.get("parent_thread_id").is_none_or(Value::is_null);
     if threads.iter().filter(|(_, t)| is_root(t)).count() == 1 {
         threads.retain(|(_, t)| !is_root(t));
@@ -276,46 +231,66 @@ pub(crate) fn child_threads(client: &Client, id: &str) -> Result<Vec<(String, Va
     Ok(threads)
 }
 
-/// A session's export: the session object, its events, then each child thread and its events.
-pub fn session_export(client: &Client, listed: &Value) -> Result<Vec<Value>> {
-    let id = listed
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::new("a listed session has no id"))?;
-    // The session object itself: its usage and stats are the freshest the API has.
-    let session = client.get(&format!("/v1/sessions/{id}"), &[])?;
-    let mut lines = vec![sanitize::object(&session)];
-    for e in client.list(
-        &format!("/v1/sessions/{id}/events"),
-        &session_events_query(),
-    )? {
-        lines.push(sanitize::event(&e));
+/// The session object of `id`, through the whitelist; it must be that session.
+pub(crate) fn session_object(client: &Client, id: &str) -> Result<Value> {
+    let path = endpoint(&["v1", "sessions", id]);
+    let s = sanitized_object(client, &client.get(&path, &[])?, &format!("GET {path}"))?;
+    if s["id"] != id {
+        return Err(Error::new(format!(
+            "GET {path}: the API answered with another session ({:?})",
+            shown(s["id"].as_str().unwrap_or("no id"))
+        )));
     }
-    for (tid, t) in child_threads(client, id)? {
-        lines.push(sanitize::object(&t));
-        let path = format!("/v1/sessions/{id}/threads/{tid}/events");
-        for e in client.list(&path, &thread_events_query())? {
-            lines.push(sanitize::event(&e));
-        }
-    }
-    Ok(lines)
+    Ok(s)
 }
 
-fn safe_file_name(id: &str) -> String {
-    id.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+/// Every sanitized event of one events list, handed to `each`; returns how many items were
+/// not objects (left out, and counted for the summary).
+pub(crate) fn events_each(
+    client: &Client,
+    path: &str,
+    query: &[(&str, String)],
+    mut each: impl FnMut(Value) -> Result<()>,
+) -> Result<u64> {
+    let mut not_objects = 0;
+    client.list_each(path, query, |e| match sanitized_event(client, &e) {
+        Some(e) => each(e),
+        None => {
+            not_objects += 1;
+            Ok(())
+        }
+    })?;
+    Ok(not_objects)
+}
+
+/// A session's export, written to `out` as it comes (one page in memory at a time): the
+/// session object, its events, then each child thread and its events. Returns (events, items
+/// left out).
+fn session_export(client: &Client, id: &str, out: &mut AtomicFile) -> Result<(u64, u64)> {
+    // The session object itself: its usage and stats are the freshest the API has.
+    out.line(&session_object(client, id)?)?;
+    let mut left_out = events_each(
+        client,
+        &endpoint(&["v1", "sessions", id, "events"]),
+        &session_events_query(),
+        |e| out.line(&e),
+    )?;
+    let threads = child_threads(client, id)?;
+    for (tid, t) in &threads {
+        out.line(t)?;
+        let path = endpoint(&["v1", "sessions", id, "threads", tid, "events"]);
+        left_out += events_each(client, &path, &thread_events_query(), |e| out.line(&e))?;
+    }
+    Ok((out.lines - 1 - threads.len() as u64, left_out))
 }
 
 pub fn fetch(client: &Client, opts: &FetchOptions) -> Result<FetchSummary> {
+    for id in &opts.sessions {
+        check_id(id, "sesn_", "--session")?;
+    }
     std::fs::create_dir_all(&opts.out).map_err(|e| Error::io(&opts.out, e))?;
-    let sessions: Vec<Value> = if opts.sessions.is_empty() {
+    // (id, updated_at) of each session, checked before anything is written.
+    let sessions: Vec<(String, Option<String>)> = if opts.sessions.is_empty() {
         let mut q = vec![("limit", "100".to_string()), ("order", "asc".to_string())];
         if let Some(s) = &opts.created_since {
             q.push(("created_at[gte]", s.clone()));
@@ -333,16 +308,34 @@ pub fn fetch(client: &Client, opts: &FetchOptions) -> Result<FetchSummary> {
         if !opts.skip_archived {
             q.push(("include_archived", "true".to_string()));
         }
-        client.list("/v1/sessions", &q)?
+        let mut listed = Vec::new();
+        client.list_each("/v1/sessions", &q, |s| {
+            let s = sanitized_object(client, &s, "GET /v1/sessions: a listed session")?;
+            let id = s["id"].as_str().unwrap_or_default();
+            check_id(id, "sesn_", "GET /v1/sessions: the listed session")?;
+            listed.push((id.to_string(), s["updated_at"].as_str().map(str::to_string)));
+            Ok(())
+        })?;
+        listed
     } else {
         opts.sessions
             .iter()
-            .map(|id| client.get(&format!("/v1/sessions/{id}"), &[]))
+            .map(|id| {
+                let s = session_object(client, id)?;
+                Ok((id.clone(), s["updated_at"].as_str().map(str::to_string)))
+            })
             .collect::<Result<_>>()?
     };
+    // A session listed (or given) twice is fetched once: two writers of one file would race.
+    let mut once = std::collections::HashSet::new();
+    let sessions: Vec<_> = sessions
+        .into_iter()
+        .filter(|(id, _)| once.insert(id.clone()))
+        .collect();
     let done = AtomicU64::new(0);
     let events = AtomicU64::new(0);
     let unchanged = AtomicU64::new(0);
+    let not_objects = AtomicU64::new(0);
     let total = sessions.len() as u64;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.concurrency.max(1))
@@ -352,22 +345,25 @@ pub fn fetch(client: &Client, opts: &FetchOptions) -> Result<FetchSummary> {
         let bar = crate::progress::bar(done.load(Ordering::Relaxed), total, "sessions");
         format!("{bar}, {} events", events.load(Ordering::Relaxed))
     };
+    let one = |id: &str, updated: Option<&str>| -> Result<()> {
+        let path = opts.out.join(format!("{}.ndjson", escape(id)));
+        let existing = replaceable(&path, id)?;
+        if updated.is_some() && existing.as_deref() == updated {
+            unchanged.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        let mut file = AtomicFile::create(&path)?;
+        let (n, left_out) = session_export(client, id, &mut file)?;
+        file.commit()?;
+        events.fetch_add(n, Ordering::Relaxed);
+        not_objects.fetch_add(left_out, Ordering::Relaxed);
+        Ok(())
+    };
     let fetch_all = || {
         sessions
             .par_iter()
-            .map(|s| {
-                let id = s.get("id").and_then(Value::as_str).unwrap_or("unknown");
-                let path = opts.out.join(format!("{}.ndjson", safe_file_name(id)));
-                let updated = s.get("updated_at").and_then(Value::as_str);
-                let r = if updated.is_some() && existing_updated_at(&path).as_deref() == updated {
-                    unchanged.fetch_add(1, Ordering::Relaxed);
-                    Ok(())
-                } else {
-                    session_export(client, s).and_then(|lines| {
-                        events.fetch_add(lines.len() as u64 - 1, Ordering::Relaxed);
-                        write_atomically(&path, &lines)
-                    })
-                };
+            .map(|(id, updated)| {
+                let r = one(id, updated.as_deref());
                 done.fetch_add(1, Ordering::Relaxed);
                 r
             })
@@ -380,6 +376,7 @@ pub fn fetch(client: &Client, opts: &FetchOptions) -> Result<FetchSummary> {
         fetched: total - unchanged,
         unchanged,
         events: events.load(Ordering::Relaxed),
+        not_objects: not_objects.load(Ordering::Relaxed),
     })
 }
 
@@ -422,7 +419,7 @@ fn fetch_report(
     let (endpoint, stem, group_by) = report;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let mut written = Vec::new();
-    let mut page: Option<String> = None;
+    let mut pager = Pager::new(endpoint, client.max_pages);
     for n in 1.. {
         let mut q = vec![
             ("starting_at", starting_at.to_string()),
@@ -433,25 +430,52 @@ fn fetch_report(
         if let Some(e) = ending_at {
             q.push(("ending_at", e.to_string()));
         }
-        if let Some(p) = &page {
+        if let Some(p) = &pager.next {
             q.push(("page", p.clone()));
         }
-        let doc = client.get(endpoint, &q)?;
+        let mut doc = client.get(endpoint, &q)?;
+        client.scrub(&mut doc);
         let path = out.join(format!("{stem}-{n:03}.json"));
         write_atomically(&path, std::slice::from_ref(&doc))?;
         written.push(path);
-        page = doc
-            .get("next_page")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        if !doc
+        let more = doc
             .get("has_more")
             .and_then(Value::as_bool)
-            .unwrap_or(false)
-            || page.is_none()
-        {
+            .unwrap_or(false);
+        if !pager.advance(&doc, more)? {
             break;
         }
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_checked_and_escaped_one_to_one() {
+        assert!(check_id("sesn_011CZkZTqDZgX8MmM5nT2aVD", "sesn_", "--session").is_ok());
+        for bad in [
+            "../../v1/x?beta=false#",
+            "sesn_a/b",
+            "sesn_",
+            "sthr_1",
+            "sesn_a b",
+            "sesn_a%2F",
+            "sesn_\u{e9}",
+            &format!("sesn_{}", "a".repeat(60)),
+        ] {
+            let e = check_id(bad, "sesn_", "--session").unwrap_err();
+            assert!(e.message.contains("not a valid id"), "{bad}");
+        }
+        assert_eq!(escape("sesn_a-b_c"), "sesn_a-b_c");
+        // `.` and `_` (and `%` itself) escape apart: sesn_a.b and sesn_a_b get two files.
+        assert_eq!(escape("sesn_a.b"), "sesn_a%2Eb");
+        assert_eq!(escape("a%2Eb"), "a%252Eb");
+        assert_eq!(
+            endpoint(&["v1", "sessions", "../x?y#"]),
+            "/v1/sessions/%2E%2E%2Fx%3Fy%23"
+        );
+    }
 }

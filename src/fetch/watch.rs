@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{sanitize, Client};
+use super::client::{Failure, MAX_ITEMS};
+use super::{check_id, endpoint, Client};
 use crate::error::{Error, Result};
 use crate::ingest::Source;
 use crate::meter::{meter, MeterOptions};
@@ -35,15 +36,29 @@ struct Seen {
     threads: BTreeMap<String, (Value, Vec<Value>)>,
     ids: HashSet<String>,
     done: bool,
+    /// Items that were not events (not objects, or billable-looking without an id): left
+    /// out, and said so at the end.
+    left_out: u64,
 }
 
 impl Seen {
-    fn add(&mut self, e: Value, until_idle: bool, thread: Option<&str>) -> bool {
+    /// Add a sanitized event; false if it was seen before or has no id (it cannot be told
+    /// from a copy: counted as left out, unless it is stream furniture).
+    fn add(&mut self, e: Value, until_idle: bool, thread: Option<&str>) -> Result<bool> {
         let Some(id) = e.get("id").and_then(Value::as_str).map(str::to_string) else {
-            return false;
+            let kind = e.get("type").and_then(Value::as_str);
+            if !matches!(kind, Some("ping" | "event_start" | "event_delta")) {
+                self.left_out += 1;
+            }
+            return Ok(false);
         };
+        if self.ids.len() as u64 >= MAX_ITEMS {
+            return Err(Error::new(format!(
+                "more than {MAX_ITEMS} events in one session; stopping"
+            )));
+        }
         if !self.ids.insert(id) {
-            return false;
+            return Ok(false);
         }
         let kind = e.get("type").and_then(Value::as_str).unwrap_or("");
         if thread.is_none()
@@ -54,17 +69,17 @@ impl Seen {
             self.done = true;
         }
         match thread.and_then(|t| self.threads.get_mut(t)) {
-            Some((_, evs)) => evs.push(sanitize::event(&e)),
-            None => self.events.push(sanitize::event(&e)),
+            Some((_, evs)) => evs.push(e),
+            None => self.events.push(e),
         }
-        true
+        Ok(true)
     }
 
     fn lines(&self) -> Vec<Value> {
-        let mut out = vec![sanitize::object(&self.session)];
+        let mut out = vec![self.session.clone()];
         out.extend(self.events.iter().cloned());
         for (t, evs) in self.threads.values() {
-            out.push(sanitize::object(t));
+            out.push(t.clone());
             out.extend(evs.iter().cloned());
         }
         out
@@ -72,18 +87,22 @@ impl Seen {
 }
 
 fn fill(client: &Client, id: &str, seen: &mut Seen, until_idle: bool) -> Result<()> {
-    let path = format!("/v1/sessions/{id}/events");
-    for e in client.list(&path, &super::session_events_query())? {
-        seen.add(e, until_idle, None);
-    }
+    let path = endpoint(&["v1", "sessions", id, "events"]);
+    let q = super::session_events_query();
+    let n = super::events_each(client, &path, &q, |e| {
+        seen.add(e, until_idle, None).map(drop)
+    })?;
+    seen.left_out += n;
     for (tid, t) in super::child_threads(client, id)? {
         seen.threads
             .entry(tid.clone())
             .or_insert_with(|| (t, Vec::new()));
-        let path = format!("/v1/sessions/{id}/threads/{tid}/events");
-        for e in client.list(&path, &super::thread_events_query())? {
-            seen.add(e, until_idle, Some(&tid));
-        }
+        let path = endpoint(&["v1", "sessions", id, "threads", &tid, "events"]);
+        let q = super::thread_events_query();
+        let n = super::events_each(client, &path, &q, |e| {
+            seen.add(e, until_idle, Some(&tid)).map(drop)
+        })?;
+        seen.left_out += n;
     }
     Ok(())
 }
@@ -116,28 +135,37 @@ fn status_line(s: &RatedSession, state: &str) -> String {
     )
 }
 
-/// Follow the session until it ends (or goes idle, with `until_idle`). Returns the final metering.
+/// Follow the session until it ends (or goes idle, with `until_idle`). Returns the final
+/// metering and how many items of the API's pages and stream were not events (left out).
 pub fn watch(
     client: &Client,
     table: &PriceTable,
     opts: &WatchOptions,
-) -> Result<Option<RatedSession>> {
-    let id = opts.session.as_str();
-    let session = client.get(&format!("/v1/sessions/{id}"), &[])?;
+) -> Result<(Option<RatedSession>, u64)> {
+    let id = check_id(&opts.session, "sesn_", "session")?;
+    // Without --out the export lives in a directory of its own, removed at the end.
+    let tmp;
+    let path = match &opts.out {
+        Some(p) => {
+            super::replaceable(p, id)?;
+            p.clone()
+        }
+        None => {
+            tmp = tempfile::Builder::new()
+                .prefix("agentmeter-watch-")
+                .tempdir()
+                .map_err(|e| Error::new(format!("cannot make a temporary directory: {e}")))?;
+            tmp.path().join(format!("{}.ndjson", super::escape(id)))
+        }
+    };
+    let session = super::session_object(client, id)?;
     let mut seen = Seen {
         session,
         events: Vec::new(),
         threads: BTreeMap::new(),
         ids: HashSet::new(),
         done: false,
-    };
-    let tmp;
-    let path = match &opts.out {
-        Some(p) => p.clone(),
-        None => {
-            tmp = tempfile_path(id);
-            tmp.clone()
-        }
+        left_out: 0,
     };
     let tty = std::io::stderr().is_terminal();
     let mut last = None;
@@ -145,7 +173,7 @@ pub fn watch(
         super::write_atomically(&path, &seen.lines())?;
         if let Some(s) = meter_export(&path, table, &opts.meter)? {
             if tty {
-                eprint!("\r\x1b[2K{}", status_line(&s, state));
+                let _ = write!(std::io::stderr(), "\r\x1b[2K{}", status_line(&s, state));
                 let _ = std::io::stderr().flush();
             }
             last = Some(s);
@@ -154,57 +182,45 @@ pub fn watch(
     };
     fill(client, id, &mut seen, opts.until_idle)?;
     refresh(&seen, "history")?;
+    let stream = endpoint(&["v1", "sessions", id, "events", "stream"]);
     let mut reconnects = 0;
     while !seen.done {
-        match client.stream(&format!("/v1/sessions/{id}/events/stream")) {
+        match client.stream(&stream) {
             Ok(resp) => {
                 let mut reader = BufReader::new(resp);
-                let mut event_name: Option<String> = None;
-                let mut data = String::new();
-                let mut line = String::new();
+                let mut frame = Frame::default();
+                let mut line = Vec::new();
                 loop {
-                    line.clear();
-                    match reader.read_line(&mut line) {
+                    match read_line(&mut reader, &mut line, client.max_body) {
                         Ok(0) | Err(_) => break, // dropped
                         Ok(_) => {}
                     }
-                    let l = line.trim_end_matches(['\r', '\n']);
-                    if l.is_empty() {
-                        let name = event_name.take();
-                        let body = std::mem::take(&mut data);
-                        if body.is_empty() || name.as_deref() == Some("ping") {
-                            continue;
-                        }
-                        if let Ok(mut v) = serde_json::from_str::<Value>(&body) {
-                            if v.get("type").is_none() {
-                                if let (Some(o), Some(n)) = (v.as_object_mut(), name) {
-                                    o.insert("type".into(), Value::String(n));
-                                }
-                            }
-                            let thread = v
-                                .get("session_thread_id")
-                                .and_then(Value::as_str)
-                                .map(str::to_string)
-                                .filter(|t| seen.threads.contains_key(t));
-                            if seen.add(v, opts.until_idle, thread.as_deref()) {
-                                refresh(&seen, "live")?;
-                            }
-                        }
-                        if seen.done {
-                            break;
-                        }
-                    } else if let Some(v) = l.strip_prefix("event:") {
-                        event_name = Some(v.trim().to_string());
-                    } else if let Some(v) = l.strip_prefix("data:") {
-                        if !data.is_empty() {
-                            data.push('\n');
-                        }
-                        data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                    let Some(v) = frame.push(&line, client.max_body)? else {
+                        continue;
+                    };
+                    let Some(v) = super::sanitized_event(client, &v) else {
+                        seen.left_out += 1;
+                        continue;
+                    };
+                    let thread = v
+                        .get("session_thread_id")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .filter(|t| seen.threads.contains_key(t));
+                    if seen.add(v, opts.until_idle, thread.as_deref())? {
+                        refresh(&seen, "live")?;
+                    }
+                    if seen.done {
+                        break;
                     }
                 }
             }
-            Err(e) if reconnects >= opts.max_reconnects => return Err(e),
-            Err(_) => {}
+            // A refused redirect, a bad key, a missing session: trying again will not help.
+            Err(Failure::Fatal(e)) => return Err(e),
+            Err(Failure::Retry(_, why)) if reconnects >= opts.max_reconnects => {
+                return Err(Error::new(format!("GET {stream}: {why}")))
+            }
+            Err(Failure::Retry(..)) => {}
         }
         if seen.done {
             break;
@@ -219,7 +235,7 @@ pub fn watch(
             ));
         }
         if tty {
-            eprint!("\r\x1b[2Kreconnecting ({reconnects})...");
+            let _ = write!(std::io::stderr(), "\r\x1b[2Kreconnecting ({reconnects})...");
         }
         std::thread::sleep(
             client
@@ -233,22 +249,97 @@ pub fn watch(
     }
     refresh(&seen, "done")?;
     if tty {
-        eprintln!();
+        crate::say!();
     }
-    if opts.out.is_none() {
-        let _ = std::fs::remove_file(&path);
-    }
-    Ok(last)
+    Ok((last, seen.left_out))
 }
 
-fn tempfile_path(id: &str) -> PathBuf {
-    std::env::temp_dir().join(format!(
-        "agentmeter-watch-{}-{}.ndjson",
-        std::process::id(),
-        id.replace(['/', '\\'], "_")
-    ))
+/// One line of the stream into `buf` (without its end), at most `max` bytes: a line that
+/// never ends is an error, not a memory blow-up. 0 at the end of the stream.
+fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>, max: u64) -> std::io::Result<usize> {
+    buf.clear();
+    let n = std::io::Read::take(&mut *r, max.saturating_add(1)).read_until(b'\n', buf)?;
+    if buf.len() as u64 > max {
+        return Err(std::io::Error::other("an SSE line is too long"));
+    }
+    while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        buf.pop();
+    }
+    Ok(n)
+}
+
+/// The SSE frame being read: its `event:` name and `data:` lines.
+#[derive(Default)]
+struct Frame {
+    name: Option<String>,
+    data: String,
+}
+
+impl Frame {
+    /// Take one line; at a frame's end, its JSON (pings and frames that are not JSON give
+    /// none). A frame larger than `max` bytes is an error.
+    fn push(&mut self, line: &[u8], max: u64) -> Result<Option<Value>> {
+        let l = String::from_utf8_lossy(line);
+        if l.is_empty() {
+            let name = self.name.take();
+            let body = std::mem::take(&mut self.data);
+            if body.is_empty() || name.as_deref() == Some("ping") {
+                return Ok(None);
+            }
+            let Ok(mut v) = serde_json::from_str::<Value>(&body) else {
+                return Ok(None);
+            };
+            if v.get("type").is_none() {
+                if let (Some(o), Some(n)) = (v.as_object_mut(), name) {
+                    o.insert("type".into(), Value::String(n));
+                }
+            }
+            return Ok(Some(v));
+        }
+        if let Some(v) = l.strip_prefix("event:") {
+            self.name = Some(v.trim().chars().take(200).collect());
+        } else if let Some(v) = l.strip_prefix("data:") {
+            if self.data.len() as u64 + v.len() as u64 > max {
+                return Err(Error::new(format!(
+                    "an event of the stream is larger than {} MB",
+                    max >> 20
+                )));
+            }
+            if !self.data.is_empty() {
+                self.data.push('\n');
+            }
+            self.data.push_str(v.strip_prefix(' ').unwrap_or(v));
+        }
+        Ok(None)
+    }
 }
 
 pub fn final_line(s: &RatedSession) -> String {
     status_line(s, "done")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_lines_and_frames_are_bounded() {
+        // A line of 20 bytes against a bound of 10: an error, not a 20-byte buffer.
+        let mut r = std::io::Cursor::new(vec![b'x'; 20]);
+        let mut buf = Vec::new();
+        assert!(read_line(&mut r, &mut buf, 10).is_err());
+        let mut r = std::io::Cursor::new(b"data: 1\r\n\n".to_vec());
+        assert_eq!(read_line(&mut r, &mut buf, 10).unwrap(), 9);
+        assert_eq!(buf, b"data: 1");
+        // Data lines of 6 + 6 bytes against a frame bound of 10: the second is refused.
+        let mut f = Frame::default();
+        assert!(f.push(b"data: 123456", 10).unwrap().is_none());
+        assert!(f.push(b"data: 123456", 10).is_err());
+        // A frame within the bound gives its JSON at the blank line, typed by `event:`.
+        let mut f = Frame::default();
+        f.push(b"event: session.status_idle", 100).unwrap();
+        f.push(b"data: {\"id\": \"e\"}", 100).unwrap();
+        let v = f.push(b"", 100).unwrap().unwrap();
+        assert_eq!(v["type"], "session.status_idle");
+    }
 }

@@ -165,26 +165,31 @@ pub fn wait_within(child: &mut std::process::Child, secs: u64) -> std::process::
     }
 }
 
-/// [`run`] bounded in time by [`wait_within`].
+/// [`run`] bounded in time by [`wait_within`], stdin closed.
 pub fn run_within<I, S>(secs: u64, args: I) -> Run
 where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
+    let mut cmd = bin();
+    cmd.args(args).stdin(std::process::Stdio::null());
+    run_cmd_within(&mut cmd, secs)
+}
+
+/// Run `cmd` to its end, or kill it and fail after `secs`: a hang is a failure, not a stuck
+/// suite. Its output is drained as it comes, so a full pipe never stalls it.
+pub fn run_cmd_within(cmd: &mut Command, secs: u64) -> Run {
     use std::io::Read;
-    use std::process::Stdio;
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("run agentmeter");
     let drain = |mut r: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = r.read_to_string(&mut s);
-            s
+            let mut s = Vec::new();
+            let _ = r.read_to_end(&mut s);
+            String::from_utf8_lossy(&s).into_owned()
         })
     };
     let out = drain(Box::new(child.stdout.take().unwrap()));
@@ -192,7 +197,7 @@ where
     let status = wait_within(&mut child, secs);
     Run {
         code: status.code().unwrap_or(-1),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
     }
 }

@@ -8,6 +8,7 @@ mod export;
 mod fetch;
 mod fixtures;
 mod gate;
+mod hostile_api;
 mod hostile_inputs;
 mod managed;
 mod mock;

@@ -30,6 +30,30 @@ pub struct State {
     pub delay: Option<(String, std::time::Duration)>,
     /// Requests answered 400 for an undocumented query parameter: (path with query, parameter).
     pub rejected: Vec<(String, String)>,
+    /// Responses served instead of the API's (hostile servers and proxies), first match wins.
+    pub canned: Vec<Canned>,
+    /// Requests whose path starts with .0 are sent a 307 to the same target with .0 replaced
+    /// by .1, on this same origin.
+    pub moved: Option<(String, String)>,
+    /// Every request's header lines, as received.
+    pub headers: Vec<String>,
+}
+
+/// A response served to requests whose path starts with `path` (and whose query has the pair
+/// `query`, `k=v`, when given), before the key is even checked: a redirect, a proxy's echo
+/// page, a looping cursor, a huge body.
+#[derive(Clone, Default)]
+pub struct Canned {
+    pub path: String,
+    pub query: Option<String>,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// `{headers}` in it becomes the request's own header lines (an echoing page).
+    pub body: String,
+    /// Served every time (else once).
+    pub repeat: bool,
+    /// No Content-Length: the body ends when the connection closes.
+    pub no_length: bool,
 }
 
 /// `created_at[...]`, a filter of the session list and the session events list.
@@ -163,16 +187,33 @@ impl Mock {
     }
 }
 
-fn respond(mut conn: &TcpStream, status: u16, headers: &[(&str, String)], body: &str) {
+fn respond(conn: &TcpStream, status: u16, headers: &[(&str, String)], body: &str) {
+    respond_sized(conn, status, headers, body, true)
+}
+
+fn respond_sized(
+    mut conn: &TcpStream,
+    status: u16,
+    headers: &[(&str, String)],
+    body: &str,
+    sized: bool,
+) {
     let reason = match status {
         200 => "OK",
+        302 => "Found",
+        307 => "Temporary Redirect",
         400 => "Bad Request",
         401 => "Unauthorized",
         404 => "Not Found",
         429 => "Too Many Requests",
         _ => "Error",
     };
-    let mut head = format!("HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\nrequest-id: req_mock_{status}\r\n", body.len());
+    let mut head = format!(
+        "HTTP/1.1 {status} {reason}\r\nConnection: close\r\nrequest-id: req_mock_{status}\r\n"
+    );
+    if sized {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -204,11 +245,13 @@ fn handle(conn: TcpStream, state: &Arc<Mutex<State>>) {
         return;
     }
     let mut key_ok = false;
+    let mut raw_headers = String::new();
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).is_err() || h == "\r\n" || h.is_empty() {
             break;
         }
+        raw_headers.push_str(&h);
         if let Some((k, v)) = h.split_once(':') {
             if k.eq_ignore_ascii_case("x-api-key") && v.trim() == KEY {
                 key_ok = true;
@@ -227,11 +270,41 @@ fn handle(conn: TcpStream, state: &Arc<Mutex<State>>) {
         .map(|(k, v)| (urldecode(k), urldecode(v)))
         .collect();
     let query: HashMap<String, String> = pairs.iter().cloned().collect();
-    let delay = {
+    let (delay, canned, moved) = {
         let mut st = state.lock().unwrap();
         st.hits.push((target.clone(), key_ok));
-        st.delay.clone()
+        st.headers.push(raw_headers.clone());
+        let hit = st.canned.iter().position(|c| {
+            path.starts_with(c.path.as_str())
+                && c.query.as_ref().is_none_or(|q| {
+                    pairs
+                        .iter()
+                        .any(|(k, v)| q.split_once('=') == Some((k.as_str(), v.as_str())))
+                })
+        });
+        let canned = hit.map(|i| {
+            if st.canned[i].repeat {
+                st.canned[i].clone()
+            } else {
+                st.canned.remove(i)
+            }
+        });
+        (st.delay.clone(), canned, st.moved.clone())
     };
+    if let Some(c) = canned {
+        let headers: Vec<(&str, String)> = c
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        let body = c.body.replace("{headers}", &raw_headers);
+        return respond_sized(&conn, c.status, &headers, &body, !c.no_length);
+    }
+    if let Some((from, to)) = moved {
+        if let Some(rest) = target.strip_prefix(from.as_str()) {
+            return respond(&conn, 307, &[("location", format!("{to}{rest}"))], "");
+        }
+    }
     if let Some((prefix, d)) = delay {
         if path.starts_with(prefix.as_str()) {
             std::thread::sleep(d);
@@ -256,7 +329,13 @@ fn handle(conn: TcpStream, state: &Arc<Mutex<State>>) {
             retry.map(|r| vec![("retry-after", r)]).unwrap_or_default();
         return respond(&conn, status, &headers, "{\"type\":\"error\"}");
     }
-    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    // Segments are decoded as a server would: an escaped id is the id.
+    let decoded: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(urldecode)
+        .collect();
+    let parts: Vec<&str> = decoded.iter().map(String::as_str).collect();
     if let Some(allowed) = documented(&parts) {
         if let Some((k, _)) = pairs.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
             st.rejected.push((target.clone(), k.clone()));
