@@ -18,5 +18,6 @@ mod reconcile;
 mod report;
 mod rules;
 mod scale;
+mod ship;
 mod transcripts;
 mod user_files;
