@@ -600,3 +600,47 @@ fn the_man_page_has_a_title_and_every_subcommand_and_dir_writes_one_page_each() 
         0
     );
 }
+
+#[test]
+fn the_script_is_shellcheck_clean() {
+    let script = repo("scripts/cost-check.sh");
+    match Command::new("shellcheck").arg(&script).output() {
+        Err(_) => eprintln!("shellcheck is not installed (apt-get install shellcheck): not run"),
+        Ok(out) => assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        ),
+    }
+}
+
+#[test]
+fn the_readmes_workflow_gives_the_action_only_its_inputs() {
+    let readme = text("README.md");
+    let inputs = yaml("action.yml")["inputs"].clone();
+    let block = readme
+        .split("```yaml\n")
+        .map(|b| b.split("```").next().unwrap())
+        .find(|b| b.contains("uses: OWNER/agentmeter@v1"))
+        .expect("a workflow using the action");
+    let wf: Yaml = serde_norway::from_str(block).unwrap();
+    let step = wf["jobs"]["cost"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["uses"].as_str() == Some("OWNER/agentmeter@v1"))
+        .unwrap();
+    let with = step["with"].as_mapping().unwrap();
+    for key in with.keys() {
+        assert!(inputs.get(s(key)).is_some(), "README: no input {}", s(key));
+    }
+    for (name, input) in inputs.as_mapping().unwrap() {
+        if input["required"].as_bool() == Some(true) {
+            assert!(
+                with.contains_key(name),
+                "README: required {} missing",
+                s(name)
+            );
+        }
+    }
+}
