@@ -379,6 +379,7 @@ fn the_action_is_what_the_runner_needs_and_every_input_the_script_reads_exists()
     ] {
         assert!(inputs.contains(want), "action input {want} missing");
     }
+    let script = text("scripts/cost-check.sh");
     let steps = get(&action, &["runs", "steps"]).as_sequence().unwrap();
     let mut given = BTreeSet::new();
     for step in steps {
@@ -388,6 +389,11 @@ fn the_action_is_what_the_runner_needs_and_every_input_the_script_reads_exists()
                 "bash",
                 "a run step needs its shell: {step:?}"
             );
+            // The script is run from the action's own directory, in a mode it has.
+            let mode = s(&step["run"])
+                .strip_prefix("bash \"$GITHUB_ACTION_PATH/scripts/cost-check.sh\" ")
+                .unwrap_or_else(|| panic!("{step:?}"));
+            assert!(script.contains(&format!("\n  {mode}) {mode} ;;")), "{mode}");
         } else {
             assert!(s(&step["uses"]).contains('@'), "{step:?}");
         }
@@ -402,7 +408,6 @@ fn the_action_is_what_the_runner_needs_and_every_input_the_script_reads_exists()
         }
     }
     // Every INPUT_* the script reads is an input of the action, and set by a step.
-    let script = text("scripts/cost-check.sh");
     let read: BTreeSet<String> = script
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|w| w.starts_with("INPUT_") && w.len() > "INPUT_".len())
