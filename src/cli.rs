@@ -56,6 +56,10 @@ pub enum Command {
     /// Inspect, validate and compare price tables.
     #[command(subcommand)]
     Pricing(cmd::pricing::PricingCommand),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    Completions(cmd::completions::CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --dir.
+    Man(cmd::completions::ManArgs),
 }
 
 /// Run the command line; returns the process exit code.
@@ -84,6 +88,8 @@ pub fn main() -> i32 {
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Fit(args) => cmd::fit::run(args),
         Command::Report(args) => cmd::report::run(args),
+        Command::Completions(args) => cmd::completions::completions(args),
+        Command::Man(args) => cmd::completions::man(args),
     };
     match result {
         Ok(code) => code,

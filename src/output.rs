@@ -577,6 +577,7 @@ fn remove(p: &Path) {
 
 /// On SIGINT or SIGTERM: remove every registered temporary path, then exit with 128 + the
 /// signal's number (130 for Ctrl-C). Call once, early.
+#[cfg(unix)]
 pub fn remove_temps_on_signals() {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
@@ -594,6 +595,10 @@ pub fn remove_temps_on_signals() {
         }
     });
 }
+
+/// Elsewhere (Windows): no POSIX signals; errors and panics still clean up.
+#[cfg(not(unix))]
+pub fn remove_temps_on_signals() {}
 
 /// Remove the leftovers of dead agentmeter processes in `dir` (a SIGKILL runs no cleanup):
 /// entries named `{prefix}{pid}-...` whose process is gone. Only where `/proc` tells. An

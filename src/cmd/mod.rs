@@ -4,6 +4,7 @@ pub mod anomalies;
 pub mod baseline;
 pub mod check;
 pub mod compare;
+pub mod completions;
 pub mod export;
 pub mod fetch;
 pub mod fit;

@@ -21,5 +21,6 @@ mod report;
 mod rules;
 mod scale;
 mod shards;
+mod ship;
 mod transcripts;
 mod user_files;
