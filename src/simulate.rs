@@ -29,7 +29,7 @@ fn pick_agent(scenario: &Scenario, rng: &mut SmallRng) -> usize {
         .iter()
         .map(|a| {
             crate::project::sessions_per_day(a, 0, days)
-                .to_f64()
+                .and_then(|v| v.to_f64())
                 .unwrap_or(0.0)
                 * days as f64
         })
