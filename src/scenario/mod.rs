@@ -717,7 +717,7 @@ pub fn parse_values(text: &str, b: Bound) -> std::result::Result<Vec<f64>, (usiz
         match l.parse::<f64>() {
             Ok(v) if v.is_finite() && v >= 0.0 && v <= b.max_f64() => out.push(v),
             Ok(v) if v.is_finite() && v > 0.0 => {
-                return Err((i + 1, format!("{v} is more than {} {}", b.max, b.unit)))
+                return Err((i + 1, format!("{l} is more than {} {}", b.max, b.unit)))
             }
             Ok(v) => return Err((i + 1, format!("{v} is not a non-negative number"))),
             Err(_) if out.is_empty() && i == 0 => continue,

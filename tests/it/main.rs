@@ -7,6 +7,7 @@ mod export;
 mod fetch;
 mod fixtures;
 mod gate;
+mod hostile_numbers;
 mod managed;
 mod mock;
 mod prices;
