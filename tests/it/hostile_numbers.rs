@@ -208,6 +208,26 @@ fn months_and_sessions_flags_are_bounded_like_the_file() {
     // 5,000 sessions of 100,000 requests: 2 lines a request, 1e9 lines.
     refused(&sim("5000", &heavy), "--sessions: 5000 sessions of");
     assert!(!out.exists(), "nothing is written when refused");
+    // fit writes `months` into a scenario: the same range.
+    let export = tmp.write(
+        "run/a.ndjson",
+        &ndjson(&[session("sesn_1", "claude-sonnet-4-6")]),
+    );
+    let fitted = tmp.path("fitted.toml");
+    let r = run_bounded(
+        [
+            "fit",
+            export.to_str().unwrap(),
+            "-o",
+            fitted.to_str().unwrap(),
+            "--months",
+            "4000000000",
+        ],
+        SECS,
+        MIB,
+    );
+    refused(&r, "--months: must be a whole number from 1 to 600");
+    assert!(!fitted.exists());
 }
 
 fn d(v: &Value) -> Decimal {
