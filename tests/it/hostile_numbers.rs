@@ -433,3 +433,53 @@ proptest! {
         }
     }
 }
+
+/// The bundled table plus a model `pricey` at `input` USD per million input tokens.
+fn pricey_table(tmp: &Tmp, input: &str) -> PathBuf {
+    tmp.write(
+        "prices.toml",
+        &format!(
+            "{}\n[[model]]\nid = \"pricey\"\naliases = []\n[[model.price]]\neffective = \"2026-01-01T00:00:00Z\"\ninput = \"{input}\"\noutput = \"1\"\ncache_write_5m = \"1\"\ncache_write_1h = \"1\"\ncache_read = \"1\"\nsource = \"test\"\n",
+            agentmeter::pricing::BUNDLED
+        ),
+    )
+}
+
+#[test]
+fn monte_carlo_sums_never_wrap_and_large_means_are_kept() {
+    let tmp = Tmp::new();
+    let run = |tokens: &str, input_price: &str| {
+        let table = pricey_table(&tmp, input_price);
+        let p = write(
+            &tmp,
+            &scenario(
+                "sessions_per_day = 1000000000",
+                &format!("active_minutes = 0\nrequests = 1\ninput_tokens = {tokens}"),
+            )
+            .replace("claude-sonnet-4-6", "pricey"),
+        );
+        project_run(
+            &p,
+            &["--pricing", table.to_str().unwrap(), "--format", "json"],
+        )
+    };
+    // $1e8/M = $100 a token. 1e7 tokens: $1e9 a session, 30e9 sessions: $3e19 a month, 3e37
+    // atto-dollars (i128 holds 1.7e38). Its mean in pico-dollars (3e31) is past a Decimal's
+    // 7.9e28: it must not read $0.
+    let r = run("10000000", "100000000");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let want = dec("30000000000000000000");
+    assert_eq!(d(&v["total"]["expected"]), want);
+    for k in ["mean", "p50"] {
+        let got = d(&v["total"][k]);
+        assert!(((got - want) / want).abs() < dec("0.000001"), "{k}: {got}");
+    }
+    // 1e8 tokens: $1e10 a session, $3e20 a month: past i128 atto-dollars, an error.
+    refused(
+        &run("100000000", "100000000"),
+        "too large to simulate exactly",
+    );
+    // $1e9/M is $1,000 a token: more than the Monte Carlo prices.
+    refused(&run("1", "1000000000"), "is outside 0..=$100");
+}
