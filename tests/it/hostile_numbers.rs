@@ -483,3 +483,23 @@ fn monte_carlo_sums_never_wrap_and_large_means_are_kept() {
     // $1e9/M is $1,000 a token: more than the Monte Carlo prices.
     refused(&run("1", "1000000000"), "is outside 0..=$100");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// A price table with one quoted price replaced by a hostile number: parsed and checked
+    /// without a panic; a table that is accepted prices a projection's month or says why not.
+    #[test]
+    fn hostile_prices_never_panic(which in 0usize..200, n in number()) {
+        let text = agentmeter::pricing::BUNDLED;
+        let spots: Vec<usize> = text.match_indices(" = \"").map(|(i, _)| i + 4).collect();
+        let at = spots[which % spots.len()];
+        let end = at + text[at..].find('"').unwrap();
+        let edited = format!("{}{n}{}", &text[..at], &text[end..]);
+        let (table, _) = agentmeter::pricing::check::parse_and_check(&edited, "p.toml");
+        if let Some(t) = table {
+            let s = Scenario::parse(&scenario("sessions_per_day = 1000000000", SESSION), "s.toml", Path::new(".")).unwrap();
+            let _ = project(&s, &t, &ProjectOptions { runs: 2, ..Default::default() });
+        }
+    }
+}
