@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::scenario::Scenario;
-use crate::simulate::{session, write_all};
+use crate::simulate::{agent_weights, session, write_all};
 
 #[derive(Args, Debug)]
 #[command(
@@ -70,6 +70,7 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
         .with_hint("simulate fewer sessions, or sessions with fewer requests and searches"));
     }
     let batch = ((BATCH_LINES / per_session) as u64).clamp(1, BATCH);
+    let weights = agent_weights(&scenario);
     let out = &args.output;
     let one_file = out
         .extension()
@@ -87,7 +88,7 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
         for start in (0..args.sessions).step_by(batch as usize) {
             let batch: Vec<_> = (start..(start + batch).min(args.sessions))
                 .into_par_iter()
-                .map(|i| session(&scenario, args.seed, i))
+                .map(|i| session(&scenario, &weights, args.seed, i))
                 .collect();
             write_all(&mut w, &batch).map_err(|e| Error::io(out, e))?;
         }
@@ -97,7 +98,7 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
         (0..args.sessions)
             .into_par_iter()
             .try_for_each(|i| -> Result<()> {
-                let s = session(&scenario, args.seed, i);
+                let s = session(&scenario, &weights, args.seed, i);
                 let path = out.join(format!("{}.ndjson", s.id));
                 if path.exists() && !args.force {
                     return Err(exists_err(&path));

@@ -137,16 +137,7 @@ const MAX_RUNNING_MS: i64 = 3_653 * 86_400_000;
 const MAX_REQUEST_TOKENS: u64 = 1_000_000_000;
 
 pub fn read_baseline(path: &std::path::Path) -> Result<Baseline> {
-    let len = std::fs::metadata(path)
-        .map_err(|e| Error::io(path, e))?
-        .len();
-    if len > MAX_BASELINE_BYTES {
-        return Err(Error::new(format!(
-            "{}: the baseline is {len} bytes, more than {MAX_BASELINE_BYTES}",
-            path.display()
-        )));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::scenario::read_bounded(path, MAX_BASELINE_BYTES, "a baseline")?;
     parse_baseline(&text, &path.display().to_string())
 }
 

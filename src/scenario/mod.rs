@@ -71,7 +71,7 @@ pub struct Scenario {
 
 impl Scenario {
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = read_bounded(path, MAX_SCENARIO_BYTES, "a scenario")?;
         Self::parse(
             &text,
             &path.display().to_string(),
@@ -98,6 +98,24 @@ impl Scenario {
         NaiveDate::from_ymd_opt(m0.div_euclid(12), m0.rem_euclid(12) as u32 + 1, 1)
             .unwrap_or(self.start)
     }
+}
+
+/// A text file of at most `max` bytes. Read through a limit, not by its size on disk, so a
+/// device or a pipe (`/dev/zero`) cannot fill memory.
+pub fn read_bounded(path: &Path, max: u64, what: &str) -> Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > max {
+        return Err(Error::new(format!(
+            "{}: more than the {max} bytes {what} may have",
+            path.display()
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| Error::new(format!("{}: not UTF-8 text", path.display())))
 }
 
 pub fn days_in_month(first: NaiveDate) -> u32 {
@@ -150,6 +168,10 @@ pub const TOKENS: Bound = Bound {
 /// Growth per month, in percent: above -100% (volume stays positive) and at most +1000%.
 pub const GROWTH_MAX_PERCENT: i64 = 1000;
 pub const MAX_MONTHS: u32 = 600;
+/// Agents in one scenario: a projection plans every agent-month.
+pub const MAX_AGENTS: usize = 1000;
+/// A scenario file larger than this is refused before it is read.
+pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
 /// An empirical file larger than this is refused before it is read.
 pub const MAX_EMPIRICAL_BYTES: u64 = 64 << 20;
 
@@ -374,6 +396,14 @@ impl Parser<'_> {
             },
             None => None,
         };
+        if agents.len() > MAX_AGENTS {
+            return Err(self
+                .err(
+                    "agent",
+                    format!("{} agents, more than {MAX_AGENTS}", agents.len()),
+                )
+                .with_hint(BOUND_HINT));
+        }
         let mut out = Vec::new();
         for (i, a) in agents.iter().enumerate() {
             let path = format!("agent[{i}]");
@@ -674,19 +704,13 @@ impl Parser<'_> {
                     &format!("{path}.file"),
                 )?;
                 let full = self.dir.join(&file);
-                let len = std::fs::metadata(&full).map(|m| m.len()).unwrap_or(0);
-                if len > MAX_EMPIRICAL_BYTES {
-                    return Err(self.err(
-                        &format!("{path}.file"),
-                        format!("{} is {len} bytes, more than the {MAX_EMPIRICAL_BYTES} an empirical file may have", full.display()),
-                    ).with_hint("sample the values down to a smaller file"));
-                }
-                let text = std::fs::read_to_string(&full).map_err(|e| {
-                    self.err(
-                        &format!("{path}.file"),
-                        format!("cannot read {}: {e}", full.display()),
-                    )
-                })?;
+                let text =
+                    read_bounded(&full, MAX_EMPIRICAL_BYTES, "an empirical file").map_err(|e| {
+                        self.err(
+                            &format!("{path}.file"),
+                            format!("cannot read {}", e.message),
+                        )
+                    })?;
                 let values = parse_values(&text, b).map_err(|(line, msg)| {
                     self.err(
                         &format!("{path}.file"),

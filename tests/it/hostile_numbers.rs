@@ -448,13 +448,13 @@ fn pricey_table(tmp: &Tmp, input: &str) -> PathBuf {
 #[test]
 fn monte_carlo_sums_never_wrap_and_large_means_are_kept() {
     let tmp = Tmp::new();
-    let run = |tokens: &str, input_price: &str| {
+    let run = |requests: &str, input_price: &str| {
         let table = pricey_table(&tmp, input_price);
         let p = write(
             &tmp,
             &scenario(
                 "sessions_per_day = 1000000000",
-                &format!("active_minutes = 0\nrequests = 1\ninput_tokens = {tokens}"),
+                &format!("active_minutes = 0\nrequests = {requests}\ninput_tokens = 100000000"),
             )
             .replace("claude-sonnet-4-6", "pricey"),
         );
@@ -463,10 +463,10 @@ fn monte_carlo_sums_never_wrap_and_large_means_are_kept() {
             &["--pricing", table.to_str().unwrap(), "--format", "json"],
         )
     };
-    // $1e8/M = $100 a token. 1e7 tokens: $1e9 a session, 30e9 sessions: $3e19 a month, 3e37
-    // atto-dollars (i128 holds 1.7e38). Its mean in pico-dollars (3e31) is past a Decimal's
-    // 7.9e28: it must not read $0.
-    let r = run("10000000", "100000000");
+    // $1,000,000/M (the most a table may say) is $1 a token. 10 requests of 1e8 tokens: $1e9
+    // a session; 30e9 sessions: $3e19 a month, 3e37 atto-dollars (i128 holds 1.7e38). Its
+    // mean in pico-dollars (3e31) is past a Decimal's 7.9e28: it must not read $0.
+    let r = run("10", "1000000");
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     let want = dec("30000000000000000000");
@@ -475,31 +475,55 @@ fn monte_carlo_sums_never_wrap_and_large_means_are_kept() {
         let got = d(&v["total"][k]);
         assert!(((got - want) / want).abs() < dec("0.000001"), "{k}: {got}");
     }
-    // 1e8 tokens: $1e10 a session, $3e20 a month: past i128 atto-dollars, an error.
-    refused(
-        &run("100000000", "100000000"),
-        "too large to simulate exactly",
-    );
-    // $1e9/M is $1,000 a token: more than the Monte Carlo prices.
-    refused(&run("1", "1000000000"), "is outside 0..=$100");
+    // 100 requests: $1e10 a session, $3e20 a month: past i128 atto-dollars, an error.
+    refused(&run("100", "1000000"), "too large to simulate exactly");
+    // $1e9/M is refused by the table itself.
+    refused(&run("1", "1000000000"), "1000000000 is more than 1000000");
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
-
-    /// A price table with one quoted price replaced by a hostile number: parsed and checked
-    /// without a panic; a table that is accepted prices a projection's month or says why not.
-    #[test]
-    fn hostile_prices_never_panic(which in 0usize..200, n in number()) {
-        let text = agentmeter::pricing::BUNDLED;
-        let spots: Vec<usize> = text.match_indices(" = \"").map(|(i, _)| i + 4).collect();
-        let at = spots[which % spots.len()];
-        let end = at + text[at..].find('"').unwrap();
-        let edited = format!("{}{n}{}", &text[..at], &text[end..]);
-        let (table, _) = agentmeter::pricing::check::parse_and_check(&edited, "p.toml");
-        if let Some(t) = table {
-            let s = Scenario::parse(&scenario("sessions_per_day = 1000000000", SESSION), "s.toml", Path::new(".")).unwrap();
-            let _ = project(&s, &t, &ProjectOptions { runs: 2, ..Default::default() });
-        }
-    }
+#[test]
+fn endless_files_and_too_many_agents_are_refused() {
+    let tmp = Tmp::new();
+    // /dev/zero never ends: each read stops at its file's limit (1 GiB address space here).
+    refused(
+        &project_run(Path::new("/dev/zero"), &[]),
+        "/dev/zero: more than the 16777216 bytes a scenario may have",
+    );
+    let p = write(
+        &tmp,
+        &scenario(
+            "sessions_per_day = 1",
+            "active_minutes = 1\nrequests = { dist = \"empirical\", file = \"/dev/zero\" }",
+        ),
+    );
+    refused(
+        &project_run(&p, &[]),
+        "agent[0].session.requests.file: cannot read /dev/zero: more than the 67108864 bytes",
+    );
+    let run = tmp.write(
+        "run/a.ndjson",
+        &ndjson(&[session("sesn_1", "claude-sonnet-4-6")]),
+    );
+    let r = run_bounded(
+        [
+            "check",
+            run.to_str().unwrap(),
+            "--baseline",
+            "/dev/zero",
+            "--budget",
+            "1",
+        ],
+        SECS,
+        MIB,
+    );
+    refused(
+        &r,
+        "/dev/zero: more than the 268435456 bytes a baseline may have",
+    );
+    let agent = "[[agent]]\nname = \"a\"\nmodel = \"claude-sonnet-4-6\"\nsessions_per_day = 1\n[agent.session]\nactive_minutes = 1\nrequests = 1\n";
+    let p = write(
+        &tmp,
+        &format!("start = \"2026-11\"\n{}", agent.repeat(1001)),
+    );
+    refused(&project_run(&p, &[]), "agent: 1001 agents, more than 1000");
 }
