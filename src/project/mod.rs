@@ -220,22 +220,32 @@ pub fn expected_session_cost(a: &AgentSpec, p: &DayPrices) -> Result<ByCost<Deci
 }
 
 /// Sessions of an agent on each day of month `m` (volume spread evenly over the days), or
-/// `None` once growth takes it past the scenario's bound on sessions a day.
+/// `None` once growth takes the volume past the bound the scenario's key has (a day's or a
+/// month's sessions).
 pub fn sessions_per_day(a: &AgentSpec, m: u32, days: u32) -> Option<Decimal> {
-    let max = Decimal::from(scenario::SESSIONS_PER_DAY.max);
-    let base = match a.volume {
-        Volume::PerDay(v) => v,
-        Volume::PerMonth(v) => v / Decimal::from(days.max(1)),
-    };
-    let mut v = base;
+    let (v, bound) = volume_and_bound(a);
+    if v.is_zero() {
+        return Some(v);
+    }
+    // (1 + growth)^m first, then times the volume: the order of the exact sums before bounds.
+    let mut g = Decimal::ONE;
     for _ in 0..m {
-        v = v.checked_mul(Decimal::ONE + a.growth)?;
-        if v > max {
+        g = g.checked_mul(Decimal::ONE + a.growth)?;
+        if v.checked_mul(g)? > Decimal::from(bound.max) {
             return None;
         }
     }
-    // A month's volume at the bound a day (31e9 a month spread over 31 days) is fine.
-    (v <= max).then_some(v)
+    Some(match a.volume {
+        Volume::PerDay(_) => v * g,
+        Volume::PerMonth(_) => v * g / Decimal::from(days.max(1)),
+    })
+}
+
+fn volume_and_bound(a: &AgentSpec) -> (Decimal, scenario::Bound) {
+    match a.volume {
+        Volume::PerDay(v) => (v, scenario::SESSIONS_PER_DAY),
+        Volume::PerMonth(v) => (v, scenario::SESSIONS_PER_MONTH),
+    }
 }
 
 /// The plan of a projection: per agent and month, the prices of each day and the expected cost.
@@ -278,8 +288,8 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
                     scenario.origin,
                     (a.growth * Decimal::ONE_HUNDRED).normalize(),
                     a.name,
-                    scenario::SESSIONS_PER_DAY.max,
-                    scenario::SESSIONS_PER_DAY.unit,
+                    volume_and_bound(a).1.max,
+                    volume_and_bound(a).1.unit,
                     first.format("%Y-%m")
                 ))
                 .with_hint("lower the growth or the sessions, or project fewer months")

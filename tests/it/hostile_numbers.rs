@@ -61,6 +61,13 @@ fn a_growth_of_a_million_percent_is_refused() {
         &r,
         "agent[0].growth_per_month: 1000000% is more than 1000% a month",
     );
+    // 31e9 a month is legal in every month, February's 28 days too (1.1e9 a day).
+    let p = write(
+        &tmp,
+        &scenario("sessions_per_month = 31000000000", SESSION).replace("2026-11", "2027-02"),
+    );
+    let r = project_run(&p, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
     // The largest legal growth compounds past the volume bound: also a clear error, by month.
     // 1e6 a day x 11^m passes 1e9 at m = 3 (1.331e9): 2027-02.
     let p = write(
