@@ -280,6 +280,10 @@ impl Limits {
     }
 }
 
+/// The largest thresholds taken: far past any real limit, and far inside a Decimal.
+const MAX_PERCENT: i64 = 1_000_000;
+const MAX_USD: i64 = 1_000_000_000_000;
+
 /// "10%" -> 0.10. A bare number is refused: is `10` ten percent or ten dollars?
 pub fn parse_percent(what: &str, s: &str) -> Result<Decimal> {
     let t = s.trim();
@@ -292,6 +296,11 @@ pub fn parse_percent(what: &str, s: &str) -> Result<Decimal> {
         .map_err(|_| Error::new(format!("{what} {s:?} is not a percentage")))?;
     if v.is_sign_negative() {
         return Err(Error::new(format!("{what} {s:?} must not be negative")));
+    }
+    if v > Decimal::from(MAX_PERCENT) {
+        return Err(Error::new(format!(
+            "{what} {s:?} is more than {MAX_PERCENT}%"
+        )));
     }
     Ok(v / Decimal::ONE_HUNDRED)
 }
@@ -308,6 +317,9 @@ pub fn parse_usd(what: &str, s: &str) -> Result<Decimal> {
         .map_err(|_| Error::new(format!("{what} {s:?} is not an amount in dollars")))?;
     if v.is_sign_negative() {
         return Err(Error::new(format!("{what} {s:?} must not be negative")));
+    }
+    if v > Decimal::from(MAX_USD) {
+        return Err(Error::new(format!("{what} {s:?} is more than ${MAX_USD}")));
     }
     Ok(v)
 }
@@ -334,17 +346,17 @@ impl Delta {
     /// Check `limits`; thresholds on the increase apply to the volume part only.
     pub fn check(&mut self, limits: &Limits) {
         if let Some(p) = limits.max_increase {
-            let allowed = self.baseline * p;
+            // Checked: a tiny baseline and a large change must not overflow a Decimal.
+            let allowed = self.baseline.checked_mul(p).unwrap_or(Decimal::MAX);
             if self.volume > allowed && (self.volume > Decimal::ZERO) {
-                let pct = if self.baseline.is_zero() {
-                    "from nothing".to_string()
-                } else {
-                    format!(
-                        "+{}%",
-                        (self.volume / self.baseline * Decimal::ONE_HUNDRED)
-                            .round_dp(1)
-                            .normalize()
-                    )
+                let pct = self
+                    .volume
+                    .checked_div(self.baseline)
+                    .and_then(|r| r.checked_mul(Decimal::ONE_HUNDRED));
+                let pct = match pct {
+                    _ if self.baseline.is_zero() => "from nothing".to_string(),
+                    Some(r) => format!("+{}%", r.round_dp(1).normalize()),
+                    None => "from nearly nothing".to_string(),
                 };
                 self.failed.push(format!(
                     "volume {pct} > max increase {}%",
@@ -536,6 +548,34 @@ mod tests {
         );
         assert!(parse_usd("--max-increase-usd", "5%").is_err());
         assert!(parse_usd("--budget", "ten").is_err());
+        assert!(
+            parse_percent("--max-increase", "79228162514264337593543950335%")
+                .unwrap_err()
+                .message
+                .contains("is more than 1000000%")
+        );
+        assert!(parse_usd("--budget", "1000000000001").is_err());
+    }
+
+    #[test]
+    fn a_huge_change_on_a_tiny_baseline_does_not_overflow() {
+        // 1e16 / 1e-27 = 1e43, past a Decimal (7.9e28): said in words, and still a failure.
+        let mut d = Delta {
+            task: "t".into(),
+            baseline: Decimal::new(1, 27),
+            current: Decimal::from(10_000_000_000_000_000i64),
+            volume: Decimal::from(10_000_000_000_000_000i64),
+            price: Decimal::ZERO,
+            failed: vec![],
+        };
+        d.check(&Limits {
+            max_increase: Some(Decimal::from(10_000)),
+            ..Default::default()
+        });
+        assert_eq!(
+            d.failed,
+            vec!["volume from nearly nothing > max increase 1000000%"]
+        );
     }
 
     #[test]
