@@ -384,6 +384,8 @@ fn number() -> impl Strategy<Value = String> {
             "99999999999",
             "1000000000",
             "100000",
+            "79228162514264337593543950335",
+            "0.0000000000000000000000000001",
         ])
         .prop_map(String::from),
     ]
@@ -533,4 +535,50 @@ fn endless_files_and_too_many_agents_are_refused() {
         &format!("start = \"2026-11\"\n{}", agent.repeat(1001)),
     );
     refused(&project_run(&p, &[]), "agent: 1001 agents, more than 1000");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// A price table with one quoted value replaced by a hostile number: parsed and checked
+    /// without a panic; a table that is accepted prices a month of 1e9 sessions a day or says
+    /// why not.
+    #[test]
+    fn hostile_prices_never_panic(which in 0usize..200, n in number()) {
+        let text = agentmeter::pricing::BUNDLED;
+        // The quoted values of prices and factors (not dates, ids or sources).
+        let keys = ["input", "output", "cache_write_5m", "cache_write_1h", "cache_read", "usd_per_hour", "usd_per_1000", "factor"];
+        let spots: Vec<usize> = text
+            .match_indices(" = \"")
+            .filter(|(i, _)| keys.iter().any(|k| text[..*i].ends_with(k)))
+            .map(|(i, _)| i + 4)
+            .collect();
+        let at = spots[which % spots.len()];
+        let end = at + text[at..].find('"').unwrap();
+        let edited = format!("{}{n}{}", &text[..at], &text[end..]);
+        let (table, _) = agentmeter::pricing::check::parse_and_check(&edited, "p.toml");
+        if let Some(t) = table {
+            let text = scenario("sessions_per_day = 1000000000", SESSION);
+            let s = Scenario::parse(&text, "s.toml", Path::new(".")).unwrap();
+            let _ = project(&s, &t, &ProjectOptions { runs: 2, ..Default::default() });
+        }
+    }
+}
+
+#[test]
+fn a_price_past_a_million_a_unit_is_refused() {
+    // Decimal::MAX as Sonnet 4.6's input price: its ratio checks overflowed (a panic).
+    let edited = agentmeter::pricing::BUNDLED.replacen(
+        "input = \"3\"\n",
+        "input = \"79228162514264337593543950335\"\n",
+        1,
+    );
+    let (table, problems) = agentmeter::pricing::check::parse_and_check(&edited, "p.toml");
+    assert!(table.is_none());
+    let all: Vec<String> = problems.iter().map(|p| p.message.clone()).collect();
+    assert!(
+        all.iter()
+            .any(|m| m.contains("79228162514264337593543950335 is more than 1000000")),
+        "{all:?}"
+    );
 }
