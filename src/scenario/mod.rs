@@ -610,7 +610,7 @@ impl Parser<'_> {
                 .err(
                     path,
                     format!(
-                        "the mean of {} is {mean:e}, more than {} {}",
+                        "the mean of {} is {mean:.3e}, more than {} {}",
                         d.describe(),
                         b.max,
                         b.unit

@@ -177,6 +177,11 @@ fn months_and_sessions_flags_are_bounded_like_the_file() {
         "--months: must be a whole number from 1 to 600 (got 4000000000)",
     );
     refused(&project_run(&p, &["--months", "0"]), "--months");
+    let models: Vec<&str> = ["--model", "claude-sonnet-4-6"].repeat(17);
+    refused(
+        &project_run(&p, &models),
+        "--model: 17 models, more than 16 side by side",
+    );
     // Runs x sessions x requests past the draw limit: refused before any work.
     let heavy = write(
         &tmp,
