@@ -2,6 +2,8 @@
 //! Samples are f64 (Monte Carlo may draw in floating point); the quantities built from them are
 //! rounded to integers before anything is priced.
 
+use std::sync::Arc;
+
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Poisson};
 use rust_decimal::prelude::*;
@@ -30,9 +32,10 @@ pub enum Dist {
     Poisson {
         mean: f64,
     },
-    /// Values observed in a metered run, drawn with equal weight.
+    /// Values observed in a metered run, drawn with equal weight. Shared, not copied, by every
+    /// sampler (a file may hold millions of values, and `simulate` builds one per session).
     Empirical {
-        values: Vec<f64>,
+        values: Arc<[f64]>,
         file: String,
     },
 }
@@ -133,7 +136,7 @@ enum Draw {
     Normal(Normal<f64>),
     LogNormal(Normal<f64>),
     Poisson(Poisson<f64>),
-    Empirical(Vec<f64>),
+    Empirical(Arc<[f64]>),
 }
 
 impl Sampler {

@@ -723,7 +723,10 @@ impl Parser<'_> {
                         format!("{} has no values", full.display()),
                     ));
                 }
-                Dist::Empirical { values, file }
+                Dist::Empirical {
+                    values: values.into(),
+                    file,
+                }
             }
         })
     }
