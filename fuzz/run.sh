@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bounded cargo-fuzz run of every target: replays fuzz/regressions, then fuzzes each target for
-# FUZZ_SECONDS (default 30) from a corpus seeded with fuzz/seeds, tests/fixtures and docs/examples.
+# FUZZ_SECONDS (default 30) from a corpus seeded with fuzz/seeds, tests/fixtures and docs/examples
+# (scenario: scenarios/*.toml; pricing: pricing/*.toml).
 # Exits non-zero (printing the artifact path) on a crash; skips (exit 0) without cargo-fuzz.
 #
 #   FUZZ_SECONDS=120 bash fuzz/run.sh            # longer run
@@ -20,7 +21,7 @@ fi
 export RUSTC_BOOTSTRAP=1
 
 seconds="${FUZZ_SECONDS:-30}"
-targets="${FUZZ_TARGETS:-record ingest}"
+targets="${FUZZ_TARGETS:-record ingest scenario pricing baseline}"
 build="${FUZZ_BUILD:---dev}"
 # Keep libFuzzer's options in one place; -timeout flags inputs that hang.
 opts=(-max_total_time="$seconds" -timeout=10 -print_final_stats=1)
@@ -38,6 +39,12 @@ seed() { # target
   local t="$1" dir="corpus/$1" f
   mkdir -p "$dir"
   if [ -d "seeds/$t" ]; then cp seeds/"$t"/* "$dir"/; fi
+  # The text parsers start from the bundled files of their format.
+  case "$t" in
+    scenario) for f in "$root"/scenarios/*.toml; do put "$dir" <"$f"; done; return ;;
+    pricing) for f in "$root"/pricing/*.toml; do put "$dir" <"$f"; done; return ;;
+    baseline) return ;;
+  esac
   for f in "$root"/tests/fixtures/*.ndjson "$root"/docs/examples/*; do
     [ -f "$f" ] || continue
     case "$t" in

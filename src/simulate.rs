@@ -21,22 +21,27 @@ pub struct SimSession {
     pub lines: Vec<String>,
 }
 
-/// Which agent each of `n` sessions belongs to, in proportion to the agents' first-month volume.
-fn pick_agent(scenario: &Scenario, rng: &mut SmallRng) -> usize {
+/// Each agent's share of the sessions: its first-month volume. Computed once per run, not per
+/// session (a scenario may have many agents).
+pub fn agent_weights(scenario: &Scenario) -> Vec<f64> {
     let days = days_in_month(scenario.start);
-    let weights: Vec<f64> = scenario
+    scenario
         .agents
         .iter()
         .map(|a| {
             crate::project::sessions_per_day(a, 0, days)
-                .to_f64()
+                .and_then(|v| v.to_f64())
                 .unwrap_or(0.0)
                 * days as f64
         })
-        .collect();
+        .collect()
+}
+
+/// Which agent a session belongs to, in proportion to `weights`.
+fn pick_agent(weights: &[f64], rng: &mut SmallRng) -> usize {
     let total: f64 = weights.iter().sum();
     if total <= 0.0 {
-        return rng.random_range(0..scenario.agents.len());
+        return rng.random_range(0..weights.len());
     }
     let mut x = rng.random::<f64>() * total;
     for (i, w) in weights.iter().enumerate() {
@@ -49,9 +54,10 @@ fn pick_agent(scenario: &Scenario, rng: &mut SmallRng) -> usize {
 }
 
 /// Simulate session `i` of a run seeded with `seed`; sessions start in the scenario's first month.
-pub fn session(scenario: &Scenario, seed: u64, i: u64) -> SimSession {
+/// `weights` are [`agent_weights`] of the scenario.
+pub fn session(scenario: &Scenario, weights: &[f64], seed: u64, i: u64) -> SimSession {
     let mut rng = SmallRng::seed_from_u64(split_seed(seed, i));
-    let ai = pick_agent(scenario, &mut rng);
+    let ai = pick_agent(weights, &mut rng);
     let a = &scenario.agents[ai];
     let id = format!("sesn_sim_{seed:x}_{i:06}");
     let month_start = scenario

@@ -55,7 +55,7 @@ pub fn run(args: BaselineArgs) -> Result<i32> {
         .map_err(|e| Error::new(format!("writing the baseline: {e}")))?
         + "\n";
     Output::new(Some(&args.output), args.force).write(&text)?;
-    eprintln!(
+    crate::say!(
         "wrote {}: {} task(s), total ${}, prices {}",
         args.output.display(),
         b.tasks.len(),
@@ -63,7 +63,7 @@ pub fn run(args: BaselineArgs) -> Result<i32> {
         b.pricing.version
     );
     if !no_key.is_empty() {
-        eprintln!(
+        crate::say!(
             "warning: {} session(s) without a task key ({key}) are not in the baseline: {}",
             no_key.len(),
             no_key.join(", ")

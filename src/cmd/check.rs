@@ -344,9 +344,12 @@ pub fn run(args: CheckArgs) -> Result<i32> {
                 "missing_tasks": result.missing_tasks.iter().map(|(t, c)| json!({"task": t, "baseline": exact(*c)})).collect::<Vec<_>>(),
                 "notes": result.notes,
             });
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            crate::put!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
-        "text" => print!("{md}"),
+        "text" => {
+            use std::io::Write as _;
+            let _ = write!(std::io::stdout(), "{md}");
+        }
         other => {
             return Err(Error::new(format!(
                 "--format {other:?}: expected text or json"

@@ -53,10 +53,14 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 fn num(x: f64) -> String {
     let r = (x * 1000.0).round() / 1000.0;
-    if r.fract() == 0.0 {
+    // `as i64` would saturate; past 2^53 a whole f64 is written as a TOML float instead
+    // (the scenario's bounds then name the key, never a silently wrong integer).
+    if r.fract() == 0.0 && r.abs() < 9e15 {
         format!("{}", r as i64)
-    } else {
+    } else if r.abs() < 9e15 {
         format!("{r}")
+    } else {
+        format!("{r:e}")
     }
 }
 
@@ -148,6 +152,7 @@ fn observe(by_agent: &mut BTreeMap<String, Observed>, s: &SessionUsage) {
 }
 
 pub fn run(args: FitArgs) -> Result<i32> {
+    crate::scenario::check_months(args.months.into(), "--months")?;
     let out = Output::new(Some(&args.output), args.force);
     let data = Output::new(Some(&args.output.with_extension("data")), args.force);
     out.check()?;
@@ -260,7 +265,7 @@ pub fn run(args: FitArgs) -> Result<i32> {
         })?;
     }
     out.write(&text)?;
-    eprintln!(
+    crate::say!(
         "wrote {} ({} agent(s))",
         args.output.display(),
         by_agent.len()
@@ -280,5 +285,12 @@ mod tests {
         let v: Vec<f64> = (1..=10).map(f64::from).collect();
         assert_eq!(fit(&v, false), "{ dist = \"lognormal\", p50 = 5, p90 = 9 }");
         assert!(fit(&[0.0, 2.0], false).starts_with("{ dist = \"normal\", mean = 1"));
+    }
+
+    #[test]
+    fn huge_values_are_written_as_floats_not_saturated_integers() {
+        assert_eq!(num(1.8e19), "1.8e19");
+        assert_eq!(num(12.5), "12.5");
+        assert_eq!(num(30.0), "30");
     }
 }

@@ -50,7 +50,17 @@ pub struct ProjectArgs {
 }
 
 /// Load the scenario and its prices, and project every requested model.
+/// `--model` variants at most: each is a whole projection (with its own draw limit).
+const MAX_MODELS: usize = 16;
+
 pub fn projections(args: &ProjectArgs) -> Result<(Scenario, PriceTable, Vec<Projection>)> {
+    if args.models.len() > MAX_MODELS {
+        return Err(Error::new(format!(
+            "--model: {} models, more than {MAX_MODELS} side by side",
+            args.models.len()
+        ))
+        .with_hint("compare fewer models at a time"));
+    }
     let scenario = Scenario::load(&args.scenario)?;
     let table =
         PriceTable::load_or_bundled(args.pricing.as_deref().or(scenario.pricing.as_deref()))?;

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::output::{self, Output};
 use crate::scenario::Scenario;
-use crate::simulate::{session, write_all};
+use crate::simulate::{agent_weights, session, write_all};
 
 #[derive(Args, Debug)]
 #[command(
@@ -36,9 +36,43 @@ pub struct SimulateArgs {
 }
 
 const BATCH: u64 = 10_000;
+/// Lines held in memory at once when writing one file (a batch of sessions).
+const BATCH_LINES: f64 = 1e6;
+/// Bounds on what one `simulate` writes, so a typo cannot fill the disk or run for days.
+pub const MAX_SESSIONS: u64 = 10_000_000;
+pub const MAX_LINES: f64 = 2e8;
+
+/// The expected NDJSON lines of one session of the heaviest agent: the session object, up to
+/// three stretches of user message, running and idle, two per request and per search.
+fn lines_per_session(scenario: &Scenario) -> f64 {
+    scenario
+        .agents
+        .iter()
+        .map(|a| 10.0 + 2.0 * (a.session.requests.mean_f64() + a.session.web_searches.mean_f64()))
+        .fold(0.0, f64::max)
+}
 
 pub fn run(args: SimulateArgs) -> Result<i32> {
+    if args.sessions > MAX_SESSIONS {
+        return Err(Error::new(format!(
+            "--sessions: {} is more than {MAX_SESSIONS} sessions",
+            args.sessions
+        ))
+        .with_hint("simulate in several runs with different --seed values"));
+    }
     let scenario = Scenario::load(&args.scenario)?;
+    let per_session = lines_per_session(&scenario);
+    let lines = per_session * args.sessions as f64;
+    if lines > MAX_LINES {
+        return Err(Error::new(format!(
+            "--sessions: {} sessions of {} would write about {lines:.1e} lines, more than {MAX_LINES:e}",
+            args.sessions,
+            args.scenario.display()
+        ))
+        .with_hint("simulate fewer sessions, or sessions with fewer requests and searches"));
+    }
+    let batch = ((BATCH_LINES / per_session) as u64).clamp(1, BATCH);
+    let weights = agent_weights(&scenario);
     let out = &args.output;
     let target = Output::new(Some(out), args.force);
     let one_file = target.path().is_none()
@@ -47,10 +81,10 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
             .is_some_and(|e| e == "ndjson" || e == "jsonl");
     if one_file {
         target.write_with(|mut w| {
-            for start in (0..args.sessions).step_by(BATCH as usize) {
-                let batch: Vec<_> = (start..(start + BATCH).min(args.sessions))
+            for start in (0..args.sessions).step_by(batch as usize) {
+                let batch: Vec<_> = (start..(start + batch).min(args.sessions))
                     .into_par_iter()
-                    .map(|i| session(&scenario, args.seed, i))
+                    .map(|i| session(&scenario, &weights, args.seed, i))
                     .collect();
                 write_all(&mut w, &batch)?;
             }
@@ -61,7 +95,7 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
             (0..args.sessions)
                 .into_par_iter()
                 .try_for_each(|i| -> Result<()> {
-                    let s = session(&scenario, args.seed, i);
+                    let s = session(&scenario, &weights, args.seed, i);
                     let path = dir.join(format!("{}.ndjson", s.id));
                     let file = std::fs::File::create_new(&path).map_err(|e| Error::io(&path, e))?;
                     let mut w = BufWriter::new(file);
@@ -71,7 +105,7 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
                 })
         })?;
     }
-    eprintln!(
+    crate::say!(
         "wrote {} simulated session(s) of {} to {}",
         args.sessions,
         scenario.name,

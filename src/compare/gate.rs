@@ -127,17 +127,136 @@ pub fn baseline(
     ))
 }
 
+/// A baseline larger than this is refused before it is read.
+pub const MAX_BASELINE_BYTES: u64 = 256 << 20;
+/// The instants a baseline may hold: 1970-01-01 to 9999-12-31 (UTC), in ms.
+const MAX_INSTANT_MS: i64 = 253_402_300_799_999;
+/// A session's running time at most (ten years): the rater cuts it per day.
+const MAX_RUNNING_MS: i64 = 3_653 * 86_400_000;
+/// Tokens of one request in any category at most (a thousand 1M-token contexts).
+const MAX_REQUEST_TOKENS: u64 = 1_000_000_000;
+
 pub fn read_baseline(path: &std::path::Path) -> Result<Baseline> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| Error::new(format!("{}: not a JSON baseline: {e}", path.display())))?;
-    let schema = v.get("schema").and_then(|s| s.as_str()).unwrap_or("(none)");
+    let text = crate::scenario::read_bounded(path, MAX_BASELINE_BYTES, "a baseline")?;
+    parse_baseline(&text, &path.display().to_string())
+}
+
+/// A baseline-v1 document, every quantity checked into its bound (a baseline is a file
+/// format: what a hand edit or an attacker writes must fail clearly, not hang the rater).
+pub fn parse_baseline(text: &str, origin: &str) -> Result<Baseline> {
+    let b = parse_baseline_unchecked(text, origin)?;
+    validate(&b).map_err(|(at, msg)| {
+        Error::new(format!("{origin}: {at}: {msg}"))
+            .with_hint("write a new baseline with `agentmeter baseline PATH... -o baseline.json`")
+    })?;
+    Ok(b)
+}
+
+fn validate(b: &Baseline) -> std::result::Result<(), (String, String)> {
+    let amount = |at: String, s: &str| {
+        Decimal::from_str(s.trim())
+            .map(|_| ())
+            .map_err(|_| (at, format!("{s:?} is not an amount in dollars")))
+    };
+    amount("total".into(), &b.total)?;
+    let instant = |at: &dyn Fn() -> String, ms: i64| {
+        if (0..=MAX_INSTANT_MS).contains(&ms) {
+            Ok(())
+        } else {
+            Err((
+                at(),
+                format!("{ms} ms is not an instant between 1970 and 9999"),
+            ))
+        }
+    };
+    for (ti, t) in b.tasks.iter().enumerate() {
+        amount(format!("tasks[{ti}].cost"), &t.cost)?;
+        if t.sessions != t.usage.len() {
+            return Err((
+                format!("tasks[{ti}].sessions"),
+                format!(
+                    "{} but the task has {} session(s) of usage",
+                    t.sessions,
+                    t.usage.len()
+                ),
+            ));
+        }
+        for (ui, u) in t.usage.iter().enumerate() {
+            let at = format!("tasks[{ti}].usage[{ui}]");
+            for (k, v) in [
+                ("first_event_at", u.first_event_at),
+                ("last_event_at", u.last_event_at),
+            ] {
+                if let Some(ms) = v {
+                    instant(&|| format!("{at}.{k}"), ms)?;
+                }
+            }
+            let mut prev_end = 0;
+            let mut running = 0i64;
+            for (ii, iv) in u.running.iter().enumerate() {
+                let here = || format!("{at}.running[{ii}]");
+                instant(&|| format!("{}.start", here()), iv.start)?;
+                instant(&|| format!("{}.end", here()), iv.end)?;
+                if iv.start < prev_end || iv.end < iv.start {
+                    return Err((
+                        here(),
+                        "intervals must be sorted, disjoint and end after they start".into(),
+                    ));
+                }
+                prev_end = iv.end;
+                running += iv.ms();
+                if running > MAX_RUNNING_MS {
+                    return Err((
+                        here(),
+                        format!("the session runs more than {MAX_RUNNING_MS} ms (ten years)"),
+                    ));
+                }
+            }
+            for (ri, r) in u.requests.iter().enumerate() {
+                let here = format!("{at}.requests[{ri}]");
+                instant(&|| format!("{here}.at"), r.at)?;
+                let t = &r.tokens;
+                for (k, n) in [
+                    ("input", t.input),
+                    ("output", t.output),
+                    ("cache_write_5m", t.cache_write_5m),
+                    ("cache_write_1h", t.cache_write_1h),
+                    ("cache_read", t.cache_read),
+                ] {
+                    if n > MAX_REQUEST_TOKENS {
+                        return Err((
+                            format!("{here}.tokens.{k}"),
+                            format!("{n} is more than {MAX_REQUEST_TOKENS} tokens for one request"),
+                        ));
+                    }
+                }
+            }
+            for (si, w) in u.web_searches.iter().enumerate() {
+                instant(&|| format!("{at}.web_searches[{si}].at"), w.at)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_baseline_unchecked(text: &str, origin: &str) -> Result<Baseline> {
+    // The schema first, without building the document as a `Value` (several times its size).
+    #[derive(Deserialize)]
+    struct Schema {
+        schema: Option<serde_json::Value>,
+    }
+    let head: Schema = serde_json::from_str(text)
+        .map_err(|e| Error::new(format!("{origin}: not a JSON baseline: {e}")))?;
+    let schema = head
+        .schema
+        .as_ref()
+        .and_then(|s| s.as_str())
+        .unwrap_or("(none)");
     if schema != BASELINE_SCHEMA {
-        return Err(Error::new(format!("{}: baseline schema {schema:?} is not {BASELINE_SCHEMA:?}", path.display()))
+        return Err(Error::new(format!("{origin}: baseline schema {schema:?} is not {BASELINE_SCHEMA:?}"))
             .with_hint("write a new baseline with this agentmeter: `agentmeter baseline PATH... -o baseline.json`"));
     }
-    serde_json::from_value(v)
-        .map_err(|e| Error::new(format!("{}: malformed baseline: {e}", path.display())))
+    serde_json::from_str(text).map_err(|e| Error::new(format!("{origin}: malformed baseline: {e}")))
 }
 
 /// A threshold on the change.
@@ -161,6 +280,10 @@ impl Limits {
     }
 }
 
+/// The largest thresholds taken: far past any real limit, and far inside a Decimal.
+const MAX_PERCENT: i64 = 1_000_000;
+const MAX_USD: i64 = 1_000_000_000_000;
+
 /// "10%" -> 0.10. A bare number is refused: is `10` ten percent or ten dollars?
 pub fn parse_percent(what: &str, s: &str) -> Result<Decimal> {
     let t = s.trim();
@@ -173,6 +296,11 @@ pub fn parse_percent(what: &str, s: &str) -> Result<Decimal> {
         .map_err(|_| Error::new(format!("{what} {s:?} is not a percentage")))?;
     if v.is_sign_negative() {
         return Err(Error::new(format!("{what} {s:?} must not be negative")));
+    }
+    if v > Decimal::from(MAX_PERCENT) {
+        return Err(Error::new(format!(
+            "{what} {s:?} is more than {MAX_PERCENT}%"
+        )));
     }
     Ok(v / Decimal::ONE_HUNDRED)
 }
@@ -189,6 +317,9 @@ pub fn parse_usd(what: &str, s: &str) -> Result<Decimal> {
         .map_err(|_| Error::new(format!("{what} {s:?} is not an amount in dollars")))?;
     if v.is_sign_negative() {
         return Err(Error::new(format!("{what} {s:?} must not be negative")));
+    }
+    if v > Decimal::from(MAX_USD) {
+        return Err(Error::new(format!("{what} {s:?} is more than ${MAX_USD}")));
     }
     Ok(v)
 }
@@ -215,17 +346,17 @@ impl Delta {
     /// Check `limits`; thresholds on the increase apply to the volume part only.
     pub fn check(&mut self, limits: &Limits) {
         if let Some(p) = limits.max_increase {
-            let allowed = self.baseline * p;
+            // Checked: a tiny baseline and a large change must not overflow a Decimal.
+            let allowed = self.baseline.checked_mul(p).unwrap_or(Decimal::MAX);
             if self.volume > allowed && (self.volume > Decimal::ZERO) {
-                let pct = if self.baseline.is_zero() {
-                    "from nothing".to_string()
-                } else {
-                    format!(
-                        "+{}%",
-                        (self.volume / self.baseline * Decimal::ONE_HUNDRED)
-                            .round_dp(1)
-                            .normalize()
-                    )
+                let pct = self
+                    .volume
+                    .checked_div(self.baseline)
+                    .and_then(|r| r.checked_mul(Decimal::ONE_HUNDRED));
+                let pct = match pct {
+                    _ if self.baseline.is_zero() => "from nothing".to_string(),
+                    Some(r) => format!("+{}%", r.round_dp(1).normalize()),
+                    None => "from nearly nothing".to_string(),
                 };
                 self.failed.push(format!(
                     "volume {pct} > max increase {}%",
@@ -417,6 +548,34 @@ mod tests {
         );
         assert!(parse_usd("--max-increase-usd", "5%").is_err());
         assert!(parse_usd("--budget", "ten").is_err());
+        assert!(
+            parse_percent("--max-increase", "79228162514264337593543950335%")
+                .unwrap_err()
+                .message
+                .contains("is more than 1000000%")
+        );
+        assert!(parse_usd("--budget", "1000000000001").is_err());
+    }
+
+    #[test]
+    fn a_huge_change_on_a_tiny_baseline_does_not_overflow() {
+        // 1e16 / 1e-27 = 1e43, past a Decimal (7.9e28): said in words, and still a failure.
+        let mut d = Delta {
+            task: "t".into(),
+            baseline: Decimal::new(1, 27),
+            current: Decimal::from(10_000_000_000_000_000i64),
+            volume: Decimal::from(10_000_000_000_000_000i64),
+            price: Decimal::ZERO,
+            failed: vec![],
+        };
+        d.check(&Limits {
+            max_increase: Some(Decimal::from(10_000)),
+            ..Default::default()
+        });
+        assert_eq!(
+            d.failed,
+            vec!["volume from nearly nothing > max increase 1000000%"]
+        );
     }
 
     #[test]

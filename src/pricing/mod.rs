@@ -328,8 +328,22 @@ pub(crate) struct RowFile {
     pub ratio_exception: Option<String>,
 }
 
+/// The largest price or factor a table may hold (in magnitude): a million dollars per unit,
+/// so the checks' ratios and every amount priced from it stay far inside a Decimal.
+pub const MAX_PRICE: i64 = 1_000_000;
+
 /// A price as a string ("0.30") or an integer; never a float, which could not be exact.
 fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    let v = decimal_any(d)?;
+    if v.abs() > Decimal::from(MAX_PRICE) {
+        return Err(serde::de::Error::custom(format!(
+            "{v} is more than {MAX_PRICE} (prices are USD per million tokens, per hour or per 1,000 searches)"
+        )));
+    }
+    Ok(v)
+}
+
+fn decimal_any<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
     struct V;
     impl serde::de::Visitor<'_> for V {
         type Value = Decimal;

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::meter::CacheTtl;
 use crate::pricing::{PriceTable, Rates};
 use crate::rate::{RateQuery, Rater, MS_PER_HOUR, TOKENS_PER_PRICE_UNIT};
-use crate::scenario::{days_in_month, AgentSpec, Scenario, Volume};
+use crate::scenario::{self, days_in_month, AgentSpec, Scenario, Volume};
 use crate::time::Zone;
 
 /// The six cost categories of a projection (the `cost` keys of meter-v1, without the total).
@@ -170,8 +170,22 @@ pub fn day_prices(
     })
 }
 
+/// `a * b` or an error: a projection never shows a wrapped or saturated amount.
+fn mul(a: Decimal, b: Decimal) -> Result<Decimal> {
+    a.checked_mul(b).ok_or_else(too_large)
+}
+
+fn add(a: Decimal, b: Decimal) -> Result<Decimal> {
+    a.checked_add(b).ok_or_else(too_large)
+}
+
+fn too_large() -> Error {
+    Error::new("the projection's expected cost is too large for an exact decimal (over 7.9e28 USD)")
+        .with_hint("project fewer months, agents or sessions, or check the price table's rates")
+}
+
 /// Expected cost of one session from the means (long context decided on the mean request).
-pub fn expected_session_cost(a: &AgentSpec, p: &DayPrices) -> ByCost<Decimal> {
+pub fn expected_session_cost(a: &AgentSpec, p: &DayPrices) -> Result<ByCost<Decimal>> {
     let s = &a.session;
     let (input, output, write, read) = (
         s.input_tokens.mean(),
@@ -190,26 +204,47 @@ pub fn expected_session_cost(a: &AgentSpec, p: &DayPrices) -> ByCost<Decimal> {
     };
     let per_m = Decimal::from(TOKENS_PER_PRICE_UNIT);
     let requests = s.requests.mean();
-    [
-        s.active_minutes.mean() * Decimal::from(60_000) * p.usd_per_hour
-            / Decimal::from(MS_PER_HOUR),
-        requests * input * rates.input / per_m,
-        requests * output * rates.output / per_m,
-        requests * write * write_rate / per_m,
-        requests * read * rates.cache_read / per_m,
-        s.web_searches.mean() * p.usd_per_1000_searches / Decimal::from(1000),
-    ]
+    // Quantities are bounded by the scenario, prices by nothing but the table: checked.
+    let tokens = |q: Decimal, rate: Decimal| Ok(mul(mul(requests, q)?, rate)? / per_m);
+    Ok([
+        mul(
+            mul(s.active_minutes.mean(), Decimal::from(60_000))?,
+            p.usd_per_hour,
+        )? / Decimal::from(MS_PER_HOUR),
+        tokens(input, rates.input)?,
+        tokens(output, rates.output)?,
+        tokens(write, write_rate)?,
+        tokens(read, rates.cache_read)?,
+        mul(s.web_searches.mean(), p.usd_per_1000_searches)? / Decimal::from(1000),
+    ])
 }
 
-/// Sessions of an agent on each day of month `m` (volume spread evenly over the days).
-pub fn sessions_per_day(a: &AgentSpec, m: u32, days: u32) -> Decimal {
+/// Sessions of an agent on each day of month `m` (volume spread evenly over the days), or
+/// `None` once growth takes the volume past the bound the scenario's key has (a day's or a
+/// month's sessions).
+pub fn sessions_per_day(a: &AgentSpec, m: u32, days: u32) -> Option<Decimal> {
+    let (v, bound) = volume_and_bound(a);
+    if v.is_zero() {
+        return Some(v);
+    }
+    // (1 + growth)^m first, then times the volume: the order of the exact sums before bounds.
     let mut g = Decimal::ONE;
     for _ in 0..m {
-        g *= Decimal::ONE + a.growth;
+        g = g.checked_mul(Decimal::ONE + a.growth)?;
+        if v.checked_mul(g)? > Decimal::from(bound.max) {
+            return None;
+        }
     }
+    Some(match a.volume {
+        Volume::PerDay(_) => v * g,
+        Volume::PerMonth(_) => v * g / Decimal::from(days.max(1)),
+    })
+}
+
+fn volume_and_bound(a: &AgentSpec) -> (Decimal, scenario::Bound) {
     match a.volume {
-        Volume::PerDay(v) => v * g,
-        Volume::PerMonth(v) => v * g / Decimal::from(days),
+        Volume::PerDay(v) => (v, scenario::SESSIONS_PER_DAY),
+        Volume::PerMonth(v) => (v, scenario::SESSIONS_PER_MONTH),
     }
 }
 
@@ -229,10 +264,10 @@ pub struct Cell {
 
 pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> Result<Plan> {
     let rater = Rater::new(table, Zone::default());
-    let months = opts.months.unwrap_or(scenario.months);
-    if months == 0 {
-        return Err(Error::new("--months must be at least 1"));
-    }
+    let months = match opts.months {
+        Some(m) => scenario::check_months(Decimal::from(m), "--months")?,
+        None => scenario.months,
+    };
     let mut agents = scenario.agents.clone();
     if let Some(m) = &opts.model {
         for a in &mut agents {
@@ -247,7 +282,18 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
         let mut last: Option<Arc<DayPrices>> = None;
         for (mi, first) in month_starts.iter().enumerate() {
             let n_days = days_in_month(*first);
-            let per_day = sessions_per_day(a, mi as u32, n_days);
+            let per_day = sessions_per_day(a, mi as u32, n_days).ok_or_else(|| {
+                Error::new(format!(
+                    "{}: agent[{ai}].growth_per_month: {}% a month takes {} past {} {} by {}",
+                    scenario.origin,
+                    (a.growth * Decimal::ONE_HUNDRED).normalize(),
+                    a.name,
+                    volume_and_bound(a).1.max,
+                    volume_and_bound(a).1.unit,
+                    first.format("%Y-%m")
+                ))
+                .with_hint("lower the growth or the sessions, or project fewer months")
+            })?;
             let mut days = Vec::with_capacity(n_days as usize);
             let mut expected = [Decimal::ZERO; 6];
             for d in 0..n_days {
@@ -258,9 +304,9 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
                     _ => Arc::new(p),
                 };
                 last = Some(p.clone());
-                let cost = expected_session_cost(a, &p);
+                let cost = expected_session_cost(a, &p)?;
                 for (e, c) in expected.iter_mut().zip(cost) {
-                    *e += per_day * c;
+                    *e = add(*e, mul(per_day, c)?)?;
                 }
                 days.push(p);
             }
@@ -279,6 +325,11 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
     })
 }
 
+/// The checked sum of some amounts.
+fn total(v: impl IntoIterator<Item = Decimal>) -> Result<Decimal> {
+    v.into_iter().try_fold(Decimal::ZERO, add)
+}
+
 /// Project a scenario: the exact expectation and the Monte Carlo distribution.
 pub fn project(
     scenario: &Scenario,
@@ -287,44 +338,51 @@ pub fn project(
 ) -> Result<Projection> {
     let plan = plan(scenario, table, opts)?;
     let mc = montecarlo::run(&plan, opts)?;
-    let sum = |v: &[Decimal]| v.iter().copied().sum::<Decimal>();
     let n_months = plan.months.len();
     let months = (0..n_months)
         .map(|m| {
-            let by_agent: Vec<Decimal> =
-                plan.cells.iter().map(|row| sum(&row[m].expected)).collect();
+            let by_agent = plan
+                .cells
+                .iter()
+                .map(|row| total(row[m].expected))
+                .collect::<Result<Vec<Decimal>>>()?;
             let mut by_category = [Decimal::ZERO; 6];
             for row in &plan.cells {
                 for (c, v) in by_category.iter_mut().zip(row[m].expected) {
-                    *c += v;
+                    *c = add(*c, v)?;
                 }
             }
-            MonthOut {
+            Ok(MonthOut {
                 month: plan.months[m],
-                expected_sessions: plan.cells.iter().map(|row| row[m].expected_sessions).sum(),
-                stats: mc.months[m].with_expected(sum(&by_agent)),
+                expected_sessions: total(plan.cells.iter().map(|row| row[m].expected_sessions))?,
+                stats: mc.months[m].with_expected(total(by_agent.iter().copied())?),
                 by_agent,
                 by_category,
-            }
+            })
         })
-        .collect::<Vec<_>>();
-    let total_expected: Decimal = months.iter().map(|m| sum(&m.by_agent)).sum();
+        .collect::<Result<Vec<_>>>()?;
+    let total_expected = total(months.iter().map(|m| m.stats.expected))?;
     let agents = plan
         .agents
         .iter()
         .enumerate()
-        .map(|(ai, a)| AgentOut {
-            name: a.name.clone(),
-            model: a.model.clone(),
-            stats: mc.agents[ai].with_expected(months.iter().map(|m| m.by_agent[ai]).sum()),
-            by_category: std::array::from_fn(|c| {
-                plan.cells[ai].iter().map(|cell| cell.expected[c]).sum()
-            }),
+        .map(|(ai, a)| {
+            let mut by_category = [Decimal::ZERO; 6];
+            for (c, v) in by_category.iter_mut().enumerate() {
+                *v = total(plan.cells[ai].iter().map(|cell| cell.expected[c]))?;
+            }
+            Ok(AgentOut {
+                name: a.name.clone(),
+                model: a.model.clone(),
+                stats: mc.agents[ai].with_expected(total(months.iter().map(|m| m.by_agent[ai]))?),
+                by_category,
+            })
         })
-        .collect();
-    let categories = std::array::from_fn(|c| {
-        mc.categories[c].with_expected(months.iter().map(|m| m.by_category[c]).sum())
-    });
+        .collect::<Result<Vec<_>>>()?;
+    let mut categories: ByCost<Stats> = Default::default();
+    for (c, st) in categories.iter_mut().enumerate() {
+        *st = mc.categories[c].with_expected(total(months.iter().map(|m| m.by_category[c]))?);
+    }
     Ok(Projection {
         scenario: scenario.name.clone(),
         variant: opts.model.clone(),

@@ -3,7 +3,7 @@
 //! for the random draws and for the quantile sketch. Runs are independent (one seeded RNG per
 //! run), so results do not depend on threads, and memory does not grow with the run count.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -18,14 +18,22 @@ use crate::meter::CacheTtl;
 use crate::pricing::Rates;
 use crate::rate::{MS_PER_HOUR, TOKENS_PER_PRICE_UNIT};
 use crate::scenario::dist::Sampler;
-use crate::scenario::{AgentSpec, Arrivals};
+use crate::scenario::{self, AgentSpec, Arrivals};
 
 /// Agent-months with more expected sessions than this use the normal approximation of a sum
 /// of many independent sessions (central limit theorem) instead of simulating each one.
 pub const EXACT_MAX_SESSIONS: f64 = 1000.0;
-/// Sessions simulated to estimate the per-session mean and variance for that approximation.
+/// Sessions simulated to estimate the per-session mean and variance for that approximation
+/// (fewer for sessions of many requests: see [`pilot_sessions`]).
 const PILOT_SESSIONS: u32 = 100_000;
+const PILOT_DRAWS: f64 = 2e8;
+/// Random draws a projection may take (about a minute): more is refused up front, not hung on.
+pub const MAX_DRAWS: f64 = 1e10;
 const ATTO: f64 = 1e18;
+/// The highest unit price (per token, running millisecond or search) a projection takes, in
+/// atto-dollars ($100): with the scenario's bounds, a session's cost then fits in i128 many
+/// times over, and the run's sums are checked.
+const MAX_ATTO_PRICE: i128 = 100 * 1_000_000_000_000_000_000;
 
 /// Unit prices in atto-dollars (1e-18 USD): per token (input, output, 5m write, 1h write,
 /// read), per running millisecond, per search.
@@ -57,13 +65,28 @@ fn per_token(r: &Rates) -> [i128; 5] {
 }
 
 impl AttoPrices {
-    pub fn of(p: &DayPrices) -> Self {
-        AttoPrices {
+    pub fn of(p: &DayPrices) -> Result<Self> {
+        let a = AttoPrices {
             standard: per_token(&p.standard),
             long_context: p.long_context.as_ref().map(|(t, r)| (*t, per_token(r))),
             per_ms: atto(p.usd_per_hour / Decimal::from(MS_PER_HOUR)),
             per_search: atto(p.usd_per_1000_searches / Decimal::from(1000)),
+        };
+        let all = a
+            .standard
+            .iter()
+            .chain(a.long_context.iter().flat_map(|(_, r)| r))
+            .chain([&a.per_ms, &a.per_search]);
+        for v in all {
+            if !(0..=MAX_ATTO_PRICE).contains(v) {
+                return Err(Error::new(format!(
+                    "a unit price of {} USD (per token, running millisecond or search) is outside 0..=$100, more than the Monte Carlo can price",
+                    Decimal::from_i128_with_scale(*v, 18).normalize()
+                ))
+                .with_hint("check the price table's rates (per million tokens, per hour, per 1,000 searches)"));
+            }
         }
+        Ok(a)
     }
 }
 
@@ -79,15 +102,16 @@ pub struct SessionSampler {
 impl SessionSampler {
     pub fn new(a: &AgentSpec) -> Self {
         let s = &a.session;
+        let tokens = scenario::TOKENS.max_f64();
         SessionSampler {
-            minutes: s.active_minutes.sampler(),
-            requests: s.requests.sampler(),
-            searches: s.web_searches.sampler(),
+            minutes: s.active_minutes.sampler(scenario::ACTIVE_MINUTES.max_f64()),
+            requests: s.requests.sampler(scenario::REQUESTS.max_f64()),
+            searches: s.web_searches.sampler(scenario::WEB_SEARCHES.max_f64()),
             tokens: [
-                s.input_tokens.sampler(),
-                s.output_tokens.sampler(),
-                s.cache_write_tokens.sampler(),
-                s.cache_read_tokens.sampler(),
+                s.input_tokens.sampler(tokens),
+                s.output_tokens.sampler(tokens),
+                s.cache_write_tokens.sampler(tokens),
+                s.cache_read_tokens.sampler(tokens),
             ],
             one_hour: s.cache_ttl == CacheTtl::OneHour,
         }
@@ -193,15 +217,23 @@ pub struct McStats {
     sketch: Sketch,
 }
 
+/// `acc += v`, saturating and raising `overflow` past i128 (then the projection is refused).
+fn add_checked(acc: &mut i128, v: i128, overflow: &AtomicBool) {
+    *acc = acc.checked_add(v).unwrap_or_else(|| {
+        overflow.store(true, Ordering::Relaxed);
+        i128::MAX
+    });
+}
+
 impl McStats {
-    fn add(&mut self, v: i128) {
-        self.sum_atto += v;
+    fn add(&mut self, v: i128, overflow: &AtomicBool) {
+        add_checked(&mut self.sum_atto, v, overflow);
         self.runs += 1;
         self.sketch.add(v as f64 / ATTO);
     }
 
-    fn merge(&mut self, o: &McStats) {
-        self.sum_atto += o.sum_atto;
+    fn merge(&mut self, o: &McStats, overflow: &AtomicBool) {
+        add_checked(&mut self.sum_atto, o.sum_atto, overflow);
         self.runs += o.runs;
         self.sketch.merge(&o.sketch);
     }
@@ -213,12 +245,15 @@ impl McStats {
 
     pub fn with_expected(&self, expected: Decimal) -> Stats {
         let q = |x: f64| Decimal::from_f64(x).unwrap_or_default().round_dp(6);
-        let mean_pico = self.sum_atto / self.runs.max(1) as i128 / 1_000_000;
+        let mean_atto = self.sum_atto / self.runs.max(1) as i128;
+        // Pico-dollars fit a Decimal up to $7.9e16; above that, micro-dollars (to $7.9e22,
+        // beyond any checked sum).
+        let mean = Decimal::try_from_i128_with_scale(mean_atto / 1_000_000, 12)
+            .or_else(|_| Decimal::try_from_i128_with_scale(mean_atto / 1_000_000_000_000, 6))
+            .unwrap_or(Decimal::MAX);
         Stats {
             expected,
-            mean: Decimal::try_from_i128_with_scale(mean_pico, 12)
-                .unwrap_or_default()
-                .round_dp(6),
+            mean: mean.round_dp(6),
             p5: q(self.sketch.quantile(0.05)),
             p50: q(self.sketch.quantile(0.50)),
             p95: q(self.sketch.quantile(0.95)),
@@ -246,17 +281,17 @@ impl McResult {
         }
     }
 
-    fn merge(mut self, o: McResult) -> Self {
+    fn merge(mut self, o: McResult, overflow: &AtomicBool) -> Self {
         for (a, b) in self.months.iter_mut().zip(&o.months) {
-            a.merge(b);
+            a.merge(b, overflow);
         }
         for (a, b) in self.agents.iter_mut().zip(&o.agents) {
-            a.merge(b);
+            a.merge(b, overflow);
         }
         for (a, b) in self.categories.iter_mut().zip(&o.categories) {
-            a.merge(b);
+            a.merge(b, overflow);
         }
-        self.total.merge(&o.total);
+        self.total.merge(&o.total, overflow);
         self.simulated_sessions += o.simulated_sessions;
         self
     }
@@ -278,11 +313,27 @@ fn run_rng(seed: u64, stream: u64) -> SmallRng {
     SmallRng::seed_from_u64(split_seed(seed, stream))
 }
 
-fn pilot(sampler: &SessionSampler, cell: &CellSim, seed: u64) -> Moments {
+/// Random draws one session of `a` takes on average: minutes, request count, searches, a day's
+/// prices and four token counts per request.
+fn draws_per_session(a: &AgentSpec) -> f64 {
+    let requests = a
+        .session
+        .requests
+        .mean_f64()
+        .min(scenario::REQUESTS.max_f64());
+    4.0 + 4.0 * requests
+}
+
+/// The pilot's size: 100,000 sessions, fewer (down to 1,000) when sessions take many draws.
+fn pilot_sessions(draws_per_session: f64) -> u32 {
+    (PILOT_DRAWS / draws_per_session).clamp(1000.0, PILOT_SESSIONS as f64) as u32
+}
+
+fn pilot(sampler: &SessionSampler, cell: &CellSim, seed: u64, sessions: u32) -> Moments {
     let mut rng = run_rng(seed, 0xC0FF_EE00);
     let (mut sum, mut sum_sq) = (0f64, 0f64);
     let mut cats = [0f64; 6];
-    for _ in 0..PILOT_SESSIONS {
+    for _ in 0..sessions {
         let mut out = [0i128; 6];
         let prices = cell.prices(&mut rng);
         sampler.simulate(&mut rng, prices, &mut out);
@@ -293,7 +344,7 @@ fn pilot(sampler: &SessionSampler, cell: &CellSim, seed: u64) -> Moments {
             *c += v as f64 / ATTO;
         }
     }
-    let n = PILOT_SESSIONS as f64;
+    let n = sessions as f64;
     let mean = sum / n;
     let var = (sum_sq / n - mean * mean).max(0.0) * n / (n - 1.0);
     let shares = cats.map(|c| if sum > 0.0 { c / sum } else { 0.0 });
@@ -304,22 +355,48 @@ fn pilot(sampler: &SessionSampler, cell: &CellSim, seed: u64) -> Moments {
     }
 }
 
+/// Refuse a plan whose simulation would take more than [`MAX_DRAWS`] random draws.
+fn check_work(plan: &Plan, runs: u32) -> Result<()> {
+    let runs = runs as f64;
+    let mut draws = 0f64;
+    for (a, row) in plan.agents.iter().zip(&plan.cells) {
+        let per_session = draws_per_session(a);
+        for cell in row {
+            let lambda = cell.expected_sessions.to_f64().unwrap_or(f64::INFINITY);
+            draws += if lambda > EXACT_MAX_SESSIONS {
+                pilot_sessions(per_session) as f64 * per_session + runs * 2.0
+            } else {
+                runs * (1.0 + lambda * per_session)
+            };
+        }
+    }
+    if draws.is_nan() || draws > MAX_DRAWS {
+        return Err(Error::new(format!(
+            "this projection would take about {draws:.1e} random draws (runs x months x sessions x requests), more than the limit of {MAX_DRAWS:e}"
+        ))
+        .with_hint("use fewer --runs or --months (a month of more than 1,000 sessions costs one draw a run)"));
+    }
+    Ok(())
+}
+
 /// Simulate `opts.runs` runs of the plan.
 pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
     if opts.runs == 0 {
         return Err(Error::new("--runs must be at least 1"));
     }
+    check_work(plan, opts.runs)?;
     let samplers: Vec<SessionSampler> = plan.agents.iter().map(SessionSampler::new).collect();
     let mut notes = Vec::new();
     let mut cells: Vec<Vec<CellSim>> = Vec::new();
     for (ai, row) in plan.cells.iter().enumerate() {
         let mut sims = Vec::new();
         let mut approximated = 0;
+        let pilot_n = pilot_sessions(draws_per_session(&plan.agents[ai]));
         for (mi, cell) in row.iter().enumerate() {
             let mut prices: Vec<AttoPrices> = Vec::new();
             let mut day = Vec::with_capacity(cell.days.len());
             for p in &cell.days {
-                let a = AttoPrices::of(p);
+                let a = AttoPrices::of(p)?;
                 let idx = prices.iter().position(|x| *x == a).unwrap_or_else(|| {
                     prices.push(a);
                     prices.len() - 1
@@ -340,6 +417,7 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
                     &samplers[ai],
                     &sim,
                     opts.seed ^ ((ai as u64) << 32) ^ mi as u64,
+                    pilot_n,
                 ));
             }
             sims.push(sim);
@@ -347,7 +425,7 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
         if approximated > 0 {
             notes.push(format!(
                 "agent {}: {approximated} month(s) with more than {EXACT_MAX_SESSIONS} sessions use a normal approximation of the month's sum \
-                 (mean and variance per session from {PILOT_SESSIONS} simulated sessions)",
+                 (mean and variance per session from {pilot_n} simulated sessions)",
                 plan.agents[ai].name
             ));
         }
@@ -356,6 +434,7 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
 
     let (n_months, n_agents) = (plan.months.len(), plan.agents.len());
     let done = AtomicU64::new(0);
+    let overflow = AtomicBool::new(false);
     let runs = opts.runs as u64;
     let line = |_| crate::progress::bar(done.load(Ordering::Relaxed), runs, "runs");
     let result = crate::progress::during(opts.progress, line, || {
@@ -367,6 +446,7 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
                     let mut rng = run_rng(opts.seed, run);
                     let mut month_tot = vec![0i128; n_months];
                     let mut cat_tot = [0i128; 6];
+                    let mut total = 0i128;
                     for (ai, row) in cells.iter().enumerate() {
                         let mut agent_tot = 0i128;
                         for (mi, cell) in row.iter().enumerate() {
@@ -379,7 +459,12 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
                                         .map_or(nf * m.mean, |d| d.sample(&mut rng))
                                         .max(0.0);
                                     for (o, share) in out.iter_mut().zip(m.shares) {
-                                        *o = (total * share * ATTO) as i128;
+                                        let x = total * share * ATTO;
+                                        // `as` would saturate silently; past i128 is an error.
+                                        if x.is_nan() || x >= i128::MAX as f64 {
+                                            overflow.store(true, Ordering::Relaxed);
+                                        }
+                                        *o = x as i128;
                                     }
                                 }
                                 None => {
@@ -390,27 +475,37 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
                                     acc.simulated_sessions += n;
                                 }
                             }
-                            let s: i128 = out.iter().sum();
-                            month_tot[mi] += s;
-                            agent_tot += s;
                             for (c, v) in cat_tot.iter_mut().zip(out) {
-                                *c += v;
+                                add_checked(c, v, &overflow);
+                                add_checked(&mut month_tot[mi], v, &overflow);
+                                add_checked(&mut agent_tot, v, &overflow);
+                                add_checked(&mut total, v, &overflow);
                             }
                         }
-                        acc.agents[ai].add(agent_tot);
+                        acc.agents[ai].add(agent_tot, &overflow);
                     }
                     for (m, v) in acc.months.iter_mut().zip(&month_tot) {
-                        m.add(*v);
+                        m.add(*v, &overflow);
                     }
                     for (c, v) in acc.categories.iter_mut().zip(cat_tot) {
-                        c.add(v);
+                        c.add(v, &overflow);
                     }
-                    acc.total.add(month_tot.iter().sum());
+                    acc.total.add(total, &overflow);
                     done.fetch_add(1, Ordering::Relaxed);
                     acc
                 },
             )
-            .reduce(|| McResult::empty(n_months, n_agents), McResult::merge)
+            .reduce(
+                || McResult::empty(n_months, n_agents),
+                |a, b| a.merge(b, &overflow),
+            )
     });
+    if overflow.load(Ordering::Relaxed) {
+        return Err(Error::new(format!(
+            "the projection is too large to simulate exactly: a run's sums pass {} USD (atto-dollars in 128 bits)",
+            i128::MAX / 1_000_000_000_000_000_000
+        ))
+        .with_hint("project fewer months, agents or sessions"));
+    }
     Ok(McResult { notes, ..result })
 }

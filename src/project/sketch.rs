@@ -1,16 +1,21 @@
-//! A mergeable quantile sketch with fixed memory (DDSketch-style log buckets): quantiles of
+//! A mergeable quantile sketch with bounded memory (DDSketch-style log buckets): quantiles of
 //! Monte Carlo totals without storing every run. Each bucket keeps its exact min and max, so a
-//! value that never varies comes back exactly.
+//! value that never varies comes back exactly. Only filled buckets are stored, at most
+//! [`MAX_BUCKETS`]: past that the buckets are merged pairwise (gamma squared), so values that
+//! span many orders of magnitude cost accuracy, never memory.
 
-const ALPHA: f64 = 0.0002; // relative accuracy of a quantile
+const ALPHA: f64 = 0.0002; // relative accuracy of a quantile (until buckets are merged)
+/// Filled buckets a sketch keeps (32 bytes each).
+pub const MAX_BUCKETS: usize = 8192;
 
 #[derive(Clone, Debug)]
 pub struct Sketch {
     gamma_ln: f64,
     zeros: u64,
-    /// Buckets from index `offset`: (count, min, max).
-    offset: i32,
-    buckets: Vec<(u64, f64, f64)>,
+    /// Each bucket is 2^level level-0 buckets wide.
+    level: u32,
+    /// Filled buckets by index, ascending: (index, count, min, max).
+    buckets: Vec<(i64, u64, f64, f64)>,
     count: u64,
 }
 
@@ -20,11 +25,16 @@ impl Default for Sketch {
         Sketch {
             gamma_ln: gamma.ln(),
             zeros: 0,
-            offset: 0,
+            level: 0,
             buckets: Vec::new(),
             count: 0,
         }
     }
+}
+
+/// ceil(i / 2^levels): a bucket's index `levels` merges up (exact: ceil(ceil(y)/n) = ceil(y/n)).
+fn up(i: i64, levels: u32) -> i64 {
+    -((-i).div_euclid(1i64 << levels.min(62)))
 }
 
 impl Sketch {
@@ -34,53 +44,63 @@ impl Sketch {
             self.zeros += 1;
             return;
         }
-        let i = (x.ln() / self.gamma_ln).ceil() as i32;
-        self.ensure(i);
-        let b = &mut self.buckets[(i - self.offset) as usize];
-        if b.0 == 0 {
-            *b = (1, x, x);
-        } else {
-            *b = (b.0 + 1, b.1.min(x), b.2.max(x));
+        // Finite for every finite positive x (ln of the smallest subnormal is about -745).
+        let i0 = (x.ln() / self.gamma_ln).ceil().clamp(-1e15, 1e15) as i64;
+        self.insert((up(i0, self.level), 1, x, x));
+        self.bound();
+    }
+
+    fn insert(&mut self, b: (i64, u64, f64, f64)) {
+        match self.buckets.binary_search_by_key(&b.0, |x| x.0) {
+            Ok(k) => {
+                let m = &mut self.buckets[k];
+                *m = (m.0, m.1 + b.1, m.2.min(b.2), m.3.max(b.3));
+            }
+            Err(k) => self.buckets.insert(k, b),
         }
     }
 
-    fn ensure(&mut self, i: i32) {
-        if self.buckets.is_empty() {
-            self.offset = i;
-            self.buckets.push((0, 0.0, 0.0));
-        } else if i < self.offset {
-            let grow = (self.offset - i) as usize;
-            self.buckets
-                .splice(0..0, std::iter::repeat_n((0, 0.0, 0.0), grow));
-            self.offset = i;
-        } else if i - self.offset >= self.buckets.len() as i32 {
-            self.buckets
-                .resize((i - self.offset + 1) as usize, (0, 0.0, 0.0));
+    /// Merge buckets pairwise until at most `MAX_BUCKETS` remain.
+    fn bound(&mut self) {
+        while self.buckets.len() > MAX_BUCKETS {
+            self.coarsen(1);
         }
+    }
+
+    fn coarsen(&mut self, levels: u32) {
+        if levels == 0 {
+            return;
+        }
+        self.level += levels;
+        let mut out: Vec<(i64, u64, f64, f64)> = Vec::with_capacity(self.buckets.len());
+        for &(i, n, lo, hi) in &self.buckets {
+            let j = up(i, levels);
+            match out.last_mut() {
+                Some(l) if l.0 == j => *l = (j, l.1 + n, l.2.min(lo), l.3.max(hi)),
+                _ => out.push((j, n, lo, hi)),
+            }
+        }
+        self.buckets = out;
     }
 
     pub fn merge(&mut self, o: &Sketch) {
+        let mut o = o.clone();
+        // Both at the coarser level; the result does not depend on how runs were split, as
+        // the level reached is always the least at which all values fit in MAX_BUCKETS.
+        self.coarsen(o.level.saturating_sub(self.level));
+        o.coarsen(self.level - o.level);
         self.count += o.count;
         self.zeros += o.zeros;
-        for (k, b) in o.buckets.iter().enumerate() {
-            if b.0 == 0 {
-                continue;
-            }
-            let i = o.offset + k as i32;
-            self.ensure(i);
-            let mine = &mut self.buckets[(i - self.offset) as usize];
-            *mine = if mine.0 == 0 {
-                *b
-            } else {
-                (mine.0 + b.0, mine.1.min(b.1), mine.2.max(b.2))
-            };
+        for b in o.buckets {
+            self.insert(b);
         }
+        self.bound();
     }
 
     /// The distribution as `bins` equal-width bins from the smallest to the largest value:
     /// (from, to, count). Each sketch bucket counts in the bin of its midpoint.
     pub fn histogram(&self, bins: usize) -> Vec<(f64, f64, u64)> {
-        let filled: Vec<_> = self.buckets.iter().filter(|b| b.0 > 0).collect();
+        let filled: Vec<_> = self.buckets.iter().map(|b| (b.1, b.2, b.3)).collect();
         let lo = if self.zeros > 0 {
             0.0
         } else {
@@ -124,12 +144,12 @@ impl Sketch {
         }
         let mut seen = self.zeros;
         for b in &self.buckets {
-            seen += b.0;
+            seen += b.1;
             if seen >= rank {
-                return if b.1 == b.2 { b.1 } else { (b.1 + b.2) / 2.0 };
+                return if b.2 == b.3 { b.2 } else { (b.2 + b.3) / 2.0 };
             }
         }
-        self.buckets.last().map_or(0.0, |b| b.2)
+        self.buckets.last().map_or(0.0, |b| b.3)
     }
 }
 
@@ -166,5 +186,37 @@ mod tests {
         z.add(0.0);
         z.add(1.0);
         assert_eq!(z.quantile(0.5), 0.0);
+    }
+
+    #[test]
+    fn memory_is_bounded_and_merging_still_order_free() {
+        // 100,000 values 1.001^i span e^100: 2.5 level-0 buckets apart (ln 1.001 / ln gamma,
+        // 0.0009995 / 0.0004), 250,000 buckets in all, so the sketch must merge buckets.
+        let xs: Vec<f64> = (0..100_000).map(|i| 1.001f64.powi(i)).collect();
+        let mut all = Sketch::default();
+        let (mut even, mut odd) = (Sketch::default(), Sketch::default());
+        for (i, x) in xs.iter().enumerate() {
+            all.add(*x);
+            if i % 2 == 0 {
+                even.add(*x)
+            } else {
+                odd.add(*x)
+            }
+        }
+        assert!(all.buckets.len() <= MAX_BUCKETS && all.level > 0);
+        even.merge(&odd);
+        for q in [0.05, 0.5, 0.99] {
+            assert_eq!(even.quantile(q), all.quantile(q), "q{q}");
+        }
+        // 250,000 / 2^5 = 7,813 buckets fit: each is e^(32 x 0.0004) = 1.3% wide.
+        let want = 1.001f64.powi(49_999);
+        assert!((all.quantile(0.5) - want).abs() / want < 0.02);
+        // The extremes of atto-dollar totals do not blow it up either.
+        let mut wide = Sketch::default();
+        for x in [1e-18, 1.7e20, f64::MIN_POSITIVE, f64::MAX] {
+            wide.add(x);
+        }
+        assert_eq!(wide.quantile(1.0), f64::MAX);
+        assert_eq!(wide.histogram(30).iter().map(|b| b.2).sum::<u64>(), 4);
     }
 }

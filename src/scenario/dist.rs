@@ -2,6 +2,8 @@
 //! Samples are f64 (Monte Carlo may draw in floating point); the quantities built from them are
 //! rounded to integers before anything is priced.
 
+use std::sync::Arc;
+
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Poisson};
 use rust_decimal::prelude::*;
@@ -30,9 +32,10 @@ pub enum Dist {
     Poisson {
         mean: f64,
     },
-    /// Values observed in a metered run, drawn with equal weight.
+    /// Values observed in a metered run, drawn with equal weight. Shared, not copied, by every
+    /// sampler (a file may hold millions of values, and `simulate` builds one per session).
     Empirical {
-        values: Vec<f64>,
+        values: Arc<[f64]>,
         file: String,
     },
 }
@@ -62,23 +65,47 @@ impl Dist {
         matches!(self, Dist::Fixed(_))
     }
 
-    pub fn sampler(&self) -> Sampler {
+    /// The mean in floating point, for bounds checks: unlike [`Dist::mean`] it cannot hide an
+    /// overflow (a huge lognormal mean is `inf` here, never a silent 0).
+    pub fn mean_f64(&self) -> f64 {
         match self {
-            Dist::Fixed(v) => Sampler::Fixed(v.to_f64().unwrap_or(0.0)),
-            Dist::Uniform { min, max } => Sampler::Uniform(*min, *max),
-            Dist::Normal { mean, sd } => Sampler::Normal(
+            Dist::Fixed(v) => v.to_f64().unwrap_or(f64::INFINITY),
+            Dist::Uniform { min, max } => min / 2.0 + max / 2.0,
+            Dist::Normal { mean, sd } => truncated_normal_mean(*mean, *sd),
+            Dist::LogNormal { p50, p90 } => {
+                let (mu, sigma) = lognormal_params(*p50, *p90);
+                (mu + sigma * sigma / 2.0).exp()
+            }
+            Dist::Poisson { mean } => *mean,
+            Dist::Empirical { values, .. } => {
+                values.iter().sum::<f64>() / values.len().max(1) as f64
+            }
+        }
+    }
+
+    /// A sampler whose draws are capped at `max` (the key's bound), so no draw can overflow
+    /// the integer quantities built from it or loop without end.
+    pub fn sampler(&self, max: f64) -> Sampler {
+        let draw = match self {
+            Dist::Fixed(v) => Draw::Fixed(v.to_f64().unwrap_or(0.0)),
+            Dist::Uniform { min, max } => Draw::Uniform(*min, *max),
+            Dist::Normal { mean, sd } => Draw::Normal(
                 Normal::new(*mean, *sd).unwrap_or(Normal::new(*mean, 0.0).expect("sd 0")),
             ),
             Dist::LogNormal { p50, p90 } => {
                 let (mu, sigma) = lognormal_params(*p50, *p90);
-                Sampler::LogNormal(
+                Draw::LogNormal(
                     Normal::new(mu, sigma).unwrap_or(Normal::new(mu, 0.0).expect("sd 0")),
                 )
             }
-            Dist::Poisson { mean } if *mean <= 0.0 => Sampler::Fixed(0.0),
-            Dist::Poisson { mean } => Sampler::Poisson(Poisson::new(*mean).expect("positive mean")),
-            Dist::Empirical { values, .. } => Sampler::Empirical(values.clone()),
-        }
+            Dist::Poisson { mean } => match Poisson::new(*mean) {
+                Ok(p) if *mean > 0.0 => Draw::Poisson(p),
+                // A mean the parser's bounds let through is always valid; 0 draws 0.
+                _ => Draw::Fixed(0.0),
+            },
+            Dist::Empirical { values, .. } => Draw::Empirical(values.clone()),
+        };
+        Sampler { draw, max }
     }
 
     pub fn describe(&self) -> String {
@@ -95,36 +122,44 @@ impl Dist {
     }
 }
 
-/// A ready-to-draw form of a [`Dist`].
+/// A ready-to-draw form of a [`Dist`], capped at a bound.
 #[derive(Clone, Debug)]
-pub enum Sampler {
+pub struct Sampler {
+    draw: Draw,
+    max: f64,
+}
+
+#[derive(Clone, Debug)]
+enum Draw {
     Fixed(f64),
     Uniform(f64, f64),
     Normal(Normal<f64>),
     LogNormal(Normal<f64>),
     Poisson(Poisson<f64>),
-    Empirical(Vec<f64>),
+    Empirical(Arc<[f64]>),
 }
 
 impl Sampler {
     pub fn sample(&self, rng: &mut impl Rng) -> f64 {
-        match self {
-            Sampler::Fixed(v) => *v,
-            Sampler::Uniform(a, b) => a + (b - a) * rng.random::<f64>(),
-            Sampler::Normal(n) => {
+        let x = match &self.draw {
+            Draw::Fixed(v) => *v,
+            Draw::Uniform(a, b) => a + (b - a) * rng.random::<f64>(),
+            Draw::Normal(n) => 'normal: {
                 // Truncated at 0 by rejection; a mean far below 0 is refused when parsing.
                 for _ in 0..64 {
                     let x = n.sample(rng);
                     if x >= 0.0 {
-                        return x;
+                        break 'normal x;
                     }
                 }
                 0.0
             }
-            Sampler::LogNormal(n) => n.sample(rng).exp(),
-            Sampler::Poisson(p) => p.sample(rng),
-            Sampler::Empirical(v) => v[rng.random_range(0..v.len())],
-        }
+            Draw::LogNormal(n) => n.sample(rng).exp(),
+            Draw::Poisson(p) => p.sample(rng),
+            Draw::Empirical(v) => v[rng.random_range(0..v.len())],
+        };
+        // `min` also turns a NaN into the cap; `count` then rounds it.
+        x.min(self.max)
     }
 
     /// A sample rounded to a non-negative integer count.
@@ -196,7 +231,7 @@ mod tests {
 
     #[test]
     fn samples_are_reproducible_and_counts_non_negative() {
-        let s = Dist::Normal { mean: 1.0, sd: 5.0 }.sampler();
+        let s = Dist::Normal { mean: 1.0, sd: 5.0 }.sampler(f64::MAX);
         let mut a = rand::rngs::SmallRng::seed_from_u64(7);
         let mut b = rand::rngs::SmallRng::seed_from_u64(7);
         let xs: Vec<u64> = (0..100).map(|_| s.count(&mut a)).collect();

@@ -71,7 +71,7 @@ pub struct Scenario {
 
 impl Scenario {
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = read_bounded(path, MAX_SCENARIO_BYTES, "a scenario")?;
         Self::parse(
             &text,
             &path.display().to_string(),
@@ -100,6 +100,24 @@ impl Scenario {
     }
 }
 
+/// A text file of at most `max` bytes. Read through a limit, not by its size on disk, so a
+/// device or a pipe (`/dev/zero`) cannot fill memory.
+pub fn read_bounded(path: &Path, max: u64, what: &str) -> Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > max {
+        return Err(Error::new(format!(
+            "{}: more than the {max} bytes {what} may have",
+            path.display()
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| Error::new(format!("{}: not UTF-8 text", path.display())))
+}
+
 pub fn days_in_month(first: NaiveDate) -> u32 {
     let next = if first.month() == 12 {
         NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
@@ -107,6 +125,66 @@ pub fn days_in_month(first: NaiveDate) -> u32 {
         NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
     };
     next.map_or(30, |n| (n - first).num_days() as u32)
+}
+
+/// The largest value a scenario key may take. Every number is bounded so that a projection's
+/// exact sums fit in `Decimal`, its atto-dollar sums in `i128`, and its work stays finite.
+#[derive(Clone, Copy, Debug)]
+pub struct Bound {
+    pub max: i64,
+    pub unit: &'static str,
+}
+
+impl Bound {
+    pub fn max_f64(&self) -> f64 {
+        self.max as f64
+    }
+}
+
+pub const SESSIONS_PER_DAY: Bound = Bound {
+    max: 1_000_000_000,
+    unit: "sessions a day",
+};
+pub const SESSIONS_PER_MONTH: Bound = Bound {
+    max: 31_000_000_000,
+    unit: "sessions a month",
+};
+pub const ACTIVE_MINUTES: Bound = Bound {
+    max: 1_000_000,
+    unit: "minutes per session",
+};
+pub const REQUESTS: Bound = Bound {
+    max: 100_000,
+    unit: "requests per session",
+};
+pub const WEB_SEARCHES: Bound = Bound {
+    max: 100_000,
+    unit: "searches per session",
+};
+pub const TOKENS: Bound = Bound {
+    max: 100_000_000,
+    unit: "tokens per request",
+};
+/// Growth per month, in percent: above -100% (volume stays positive) and at most +1000%.
+pub const GROWTH_MAX_PERCENT: i64 = 1000;
+pub const MAX_MONTHS: u32 = 600;
+/// Agents in one scenario: a projection plans every agent-month.
+pub const MAX_AGENTS: usize = 1000;
+/// A scenario file larger than this is refused before it is read.
+pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+/// An empirical file larger than this is refused before it is read.
+pub const MAX_EMPIRICAL_BYTES: u64 = 64 << 20;
+
+const BOUND_HINT: &str = "scenario numbers are bounded so that projections stay exact and finish (see README, \"Scenario files\")";
+
+/// `--months` and the scenario's `months` share one range.
+pub fn check_months(m: Decimal, what: &str) -> Result<u32> {
+    if m < Decimal::ONE || m.fract() != Decimal::ZERO || m > Decimal::from(MAX_MONTHS) {
+        return Err(Error::new(format!(
+            "{what}: must be a whole number from 1 to {MAX_MONTHS} (got {m})"
+        )));
+    }
+    Ok(m.to_u32().unwrap_or(1))
 }
 
 struct Parser<'a> {
@@ -179,8 +257,11 @@ impl Parser<'_> {
     fn number(&self, v: &Value, path: &str) -> Result<Decimal> {
         match v {
             Value::Integer(i) => Ok(Decimal::from(*i)),
+            Value::Float(f) if !f.is_finite() => {
+                Err(self.err(path, format!("{f} is not a finite number")))
+            }
             Value::Float(f) => Decimal::from_f64(*f)
-                .ok_or_else(|| self.err(path, format!("{f} is not a finite number"))),
+                .ok_or_else(|| self.err(path, format!("{f:e} is too large a number"))),
             Value::String(s) => s
                 .trim()
                 .parse::<Decimal>()
@@ -197,11 +278,21 @@ impl Parser<'_> {
         Ok(d)
     }
 
-    fn float(&self, t: &Table, key: &str, path: &str) -> Result<f64> {
+    fn bounded(&self, v: &Value, path: &str, b: Bound) -> Result<Decimal> {
+        let d = self.non_negative(v, path)?;
+        if d > Decimal::from(b.max) {
+            return Err(self
+                .err(path, format!("{d} is more than {} {}", b.max, b.unit))
+                .with_hint(BOUND_HINT));
+        }
+        Ok(d)
+    }
+
+    fn float(&self, t: &Table, key: &str, path: &str, b: Bound) -> Result<f64> {
         let v = t
             .get(key)
             .ok_or_else(|| self.err(path, format!("needs `{key}`")))?;
-        let d = self.non_negative(v, &format!("{path}.{key}"))?;
+        let d = self.bounded(v, &format!("{path}.{key}"), b)?;
         Ok(d.to_f64().unwrap_or(0.0))
     }
 
@@ -229,6 +320,10 @@ impl Parser<'_> {
                             format!("{s:?} is not a date (2026-12-01 or 2026-12)"),
                         )
                     })?;
+                // Keeps every day of a 600-month horizon a valid date and a valid instant.
+                if !(1970..=9999).contains(&date.year()) {
+                    return Err(self.err("start", format!("{s:?} is not between 1970 and 9999")));
+                }
                 date.with_day(1).unwrap_or(date)
             }
             None => {
@@ -239,16 +334,10 @@ impl Parser<'_> {
             }
         };
         let months = match root.get("months") {
-            Some(v) => {
-                let m = self.number(v, "months")?;
-                if m < Decimal::ONE || m.fract() != Decimal::ZERO || m > Decimal::from(600) {
-                    return Err(self.err(
-                        "months",
-                        format!("must be a whole number from 1 to 600 (got {m})"),
-                    ));
-                }
-                m.to_u32().unwrap_or(1)
-            }
+            Some(v) => check_months(
+                self.number(v, "months")?,
+                &format!("{}: months", self.origin),
+            )?,
             None => 12,
         };
         let pricing = root
@@ -307,6 +396,14 @@ impl Parser<'_> {
             },
             None => None,
         };
+        if agents.len() > MAX_AGENTS {
+            return Err(self
+                .err(
+                    "agent",
+                    format!("{} agents, more than {MAX_AGENTS}", agents.len()),
+                )
+                .with_hint(BOUND_HINT));
+        }
         let mut out = Vec::new();
         for (i, a) in agents.iter().enumerate() {
             let path = format!("agent[{i}]");
@@ -339,12 +436,16 @@ impl Parser<'_> {
             None => return Err(self.err(path, "needs a `model` (e.g. \"claude-sonnet-4-6\")")),
         };
         let volume = match (t.get("sessions_per_day"), t.get("sessions_per_month")) {
-            (Some(v), None) => {
-                Volume::PerDay(self.non_negative(v, &format!("{path}.sessions_per_day"))?)
-            }
-            (None, Some(v)) => {
-                Volume::PerMonth(self.non_negative(v, &format!("{path}.sessions_per_month"))?)
-            }
+            (Some(v), None) => Volume::PerDay(self.bounded(
+                v,
+                &format!("{path}.sessions_per_day"),
+                SESSIONS_PER_DAY,
+            )?),
+            (None, Some(v)) => Volume::PerMonth(self.bounded(
+                v,
+                &format!("{path}.sessions_per_month"),
+                SESSIONS_PER_MONTH,
+            )?),
             (Some(_), Some(_)) => {
                 return Err(self.err(
                     path,
@@ -368,6 +469,14 @@ impl Parser<'_> {
                     .map_err(|_| self.err(&p, format!("{s:?} is not a percentage")))?;
                 if pct <= Decimal::from(-100) {
                     return Err(self.err(&p, format!("{s} would make volume negative")));
+                }
+                if pct > Decimal::from(GROWTH_MAX_PERCENT) {
+                    return Err(self
+                        .err(
+                            &p,
+                            format!("{s} is more than {GROWTH_MAX_PERCENT}% a month"),
+                        )
+                        .with_hint(BOUND_HINT));
                 }
                 pct / Decimal::ONE_HUNDRED
             }
@@ -455,9 +564,9 @@ impl Parser<'_> {
                         .and_then(|d| d.get(key).map(|v| (v, format!("defaults.session.{key}"))))
                 })
         };
-        let dist = |key: &str, default: Option<i64>| -> Result<Dist> {
+        let dist = |key: &str, default: Option<i64>, b: Bound| -> Result<Dist> {
             match get(key) {
-                Some((v, p)) => self.dist(v, &p),
+                Some((v, p)) => self.dist(v, &p, b),
                 None => match default {
                     Some(d) => Ok(Dist::Fixed(Decimal::from(d))),
                     None => Err(self.err(
@@ -476,22 +585,43 @@ impl Parser<'_> {
             },
         };
         Ok(SessionSpec {
-            active_minutes: dist("active_minutes", None)?,
-            requests: dist("requests", None)?,
-            web_searches: dist("web_searches", Some(0))?,
-            input_tokens: dist("input_tokens", Some(0))?,
-            output_tokens: dist("output_tokens", Some(0))?,
-            cache_read_tokens: dist("cache_read_tokens", Some(0))?,
-            cache_write_tokens: dist("cache_write_tokens", Some(0))?,
+            active_minutes: dist("active_minutes", None, ACTIVE_MINUTES)?,
+            requests: dist("requests", None, REQUESTS)?,
+            web_searches: dist("web_searches", Some(0), WEB_SEARCHES)?,
+            input_tokens: dist("input_tokens", Some(0), TOKENS)?,
+            output_tokens: dist("output_tokens", Some(0), TOKENS)?,
+            cache_read_tokens: dist("cache_read_tokens", Some(0), TOKENS)?,
+            cache_write_tokens: dist("cache_write_tokens", Some(0), TOKENS)?,
             cache_ttl,
         })
     }
 
-    fn dist(&self, v: &Value, path: &str) -> Result<Dist> {
+    /// A distribution whose every parameter and whose mean are within `b`.
+    fn dist(&self, v: &Value, path: &str, b: Bound) -> Result<Dist> {
         let t = match v {
             Value::Table(t) => t,
-            other => return Ok(Dist::Fixed(self.non_negative(other, path)?)),
+            other => return Ok(Dist::Fixed(self.bounded(other, path, b)?)),
         };
+        let d = self.dist_table(t, path, b)?;
+        // Bounded parameters can still give an unbounded mean (a lognormal's long tail).
+        let mean = d.mean_f64();
+        if !(mean.is_finite() && mean <= b.max_f64()) {
+            return Err(self
+                .err(
+                    path,
+                    format!(
+                        "the mean of {} is {mean:.3e}, more than {} {}",
+                        d.describe(),
+                        b.max,
+                        b.unit
+                    ),
+                )
+                .with_hint(BOUND_HINT));
+        }
+        Ok(d)
+    }
+
+    fn dist_table(&self, t: &Table, path: &str, b: Bound) -> Result<Dist> {
         let kind = match t.get("dist") {
             Some(k) => self.string(k, &format!("{path}.dist"))?,
             None => return Err(self.err(path, "a distribution needs `dist` (fixed, uniform, normal, lognormal, poisson, empirical)")),
@@ -524,14 +654,18 @@ impl Parser<'_> {
         self.known_keys(t, keys, path)?;
         Ok(match kind.as_str() {
             "fixed" => Dist::Fixed(
-                self.non_negative(
+                self.bounded(
                     t.get("value")
                         .ok_or_else(|| self.err(path, "fixed needs `value`"))?,
                     &format!("{path}.value"),
+                    b,
                 )?,
             ),
             "uniform" => {
-                let (min, max) = (self.float(t, "min", path)?, self.float(t, "max", path)?);
+                let (min, max) = (
+                    self.float(t, "min", path, b)?,
+                    self.float(t, "max", path, b)?,
+                );
                 if max < min {
                     return Err(
                         self.err(path, format!("uniform max ({max}) must be >= min ({min})"))
@@ -540,12 +674,15 @@ impl Parser<'_> {
                 Dist::Uniform { min, max }
             }
             "normal" => {
-                let mean = self.float(t, "mean", path)?;
-                let sd = self.float(t, "sd", path)?;
+                let mean = self.float(t, "mean", path, b)?;
+                let sd = self.float(t, "sd", path, b)?;
                 Dist::Normal { mean, sd }
             }
             "lognormal" => {
-                let (p50, p90) = (self.float(t, "p50", path)?, self.float(t, "p90", path)?);
+                let (p50, p90) = (
+                    self.float(t, "p50", path, b)?,
+                    self.float(t, "p90", path, b)?,
+                );
                 if p50 <= 0.0 {
                     return Err(self.err(path, format!("lognormal p50 ({p50}) must be > 0")));
                 }
@@ -558,7 +695,7 @@ impl Parser<'_> {
                 Dist::LogNormal { p50, p90 }
             }
             "poisson" => Dist::Poisson {
-                mean: self.float(t, "mean", path)?,
+                mean: self.float(t, "mean", path, b)?,
             },
             _ => {
                 let file = self.string(
@@ -567,13 +704,14 @@ impl Parser<'_> {
                     &format!("{path}.file"),
                 )?;
                 let full = self.dir.join(&file);
-                let text = std::fs::read_to_string(&full).map_err(|e| {
-                    self.err(
-                        &format!("{path}.file"),
-                        format!("cannot read {}: {e}", full.display()),
-                    )
-                })?;
-                let values = parse_values(&text).map_err(|(line, msg)| {
+                let text =
+                    read_bounded(&full, MAX_EMPIRICAL_BYTES, "an empirical file").map_err(|e| {
+                        self.err(
+                            &format!("{path}.file"),
+                            format!("cannot read {}", e.message),
+                        )
+                    })?;
+                let values = parse_values(&text, b).map_err(|(line, msg)| {
                     self.err(
                         &format!("{path}.file"),
                         format!("{}:{line}: {msg}", full.display()),
@@ -585,15 +723,18 @@ impl Parser<'_> {
                         format!("{} has no values", full.display()),
                     ));
                 }
-                Dist::Empirical { values, file }
+                Dist::Empirical {
+                    values: values.into(),
+                    file,
+                }
             }
         })
     }
 }
 
-/// One number per line; blank lines, `#` comments and a non-numeric first line (a CSV header)
-/// are skipped.
-pub fn parse_values(text: &str) -> std::result::Result<Vec<f64>, (usize, String)> {
+/// One number per line, each within `b`; blank lines, `#` comments and a non-numeric first line
+/// (a CSV header) are skipped.
+pub fn parse_values(text: &str, b: Bound) -> std::result::Result<Vec<f64>, (usize, String)> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let l = line.split(',').next().unwrap_or("").trim();
@@ -601,7 +742,10 @@ pub fn parse_values(text: &str) -> std::result::Result<Vec<f64>, (usize, String)
             continue;
         }
         match l.parse::<f64>() {
-            Ok(v) if v.is_finite() && v >= 0.0 => out.push(v),
+            Ok(v) if v.is_finite() && v >= 0.0 && v <= b.max_f64() => out.push(v),
+            Ok(v) if v.is_finite() && v > 0.0 => {
+                return Err((i + 1, format!("{l} is more than {} {}", b.max, b.unit)))
+            }
             Ok(v) => return Err((i + 1, format!("{v} is not a non-negative number"))),
             Err(_) if out.is_empty() && i == 0 => continue,
             Err(_) => return Err((i + 1, format!("{l:?} is not a number"))),

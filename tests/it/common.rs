@@ -201,3 +201,19 @@ pub fn run_cmd_within(cmd: &mut Command, secs: u64) -> Run {
         stderr: err.join().unwrap_or_default(),
     }
 }
+
+/// Run the binary with a wall-clock limit and an address-space limit (`ulimit -v`), so a
+/// regression to a hang or a blow-up fails the test instead of stalling or eating the machine.
+pub fn run_bounded<I, S>(args: I, secs: u64, mem_mib: u64) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("ulimit -v {}; exec \"$0\" \"$@\"", mem_mib * 1024))
+        .arg(env!("CARGO_BIN_EXE_agentmeter"))
+        .args(args)
+        .stdin(std::process::Stdio::null());
+    run_cmd_within(&mut cmd, secs)
+}

@@ -10,6 +10,7 @@ mod fixtures;
 mod gate;
 mod hostile_api;
 mod hostile_inputs;
+mod hostile_numbers;
 mod managed;
 mod mock;
 mod prices;
