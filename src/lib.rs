@@ -26,6 +26,7 @@ macro_rules! put {
 pub mod cli;
 pub mod cmd;
 pub mod compare;
+pub mod contract;
 pub mod error;
 pub mod export;
 pub mod fetch;
