@@ -3,6 +3,7 @@
 pub mod baseline;
 pub mod check;
 pub mod compare;
+pub mod contract;
 pub mod export;
 pub mod fetch;
 pub mod fit;
