@@ -3,6 +3,7 @@
 mod claude_code_2x;
 mod cli;
 mod common;
+mod contracts;
 mod export;
 mod fetch;
 mod fixtures;
