@@ -392,3 +392,86 @@ fn focus_rows_sum_to_the_billed_total_with_shortfall_and_credit_rows() {
         .all(|r| get(r, "ServiceProviderName") == "Anthropic"
             && get(r, "x_ContractVersion").starts_with("acme@")));
 }
+
+#[test]
+fn focus_parquet_under_a_contract_has_the_one_schema_and_sums_to_the_billed_total() {
+    use polars::prelude::*;
+    let tmp = Tmp::new();
+    let contract = format!(
+        "{OPUS_15}[[commitment]]\neffective = \"2026-05-01\"\nmonthly_minimum_usd = \"1\"\n\
+         [[credit]]\neffective = \"2026-05-01\"\namount_usd = \"1\"\nexpires = \"2026-06-30\"\n"
+    );
+    let c = tmp.write("contract.toml", &format!("{HEAD}{contract}"));
+    let dir = runs(&tmp);
+    let export = |out: &std::path::Path, contract: bool| {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "export".into(),
+            dir.clone().into_os_string(),
+            "--format".into(),
+            "focus-parquet".into(),
+            "--partition".into(),
+            "day".into(),
+            "-o".into(),
+            out.into(),
+        ];
+        if contract {
+            args.extend(["--contract".into(), c.clone().into_os_string()]);
+        }
+        let r = run_within(60, &args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    };
+    let (with, without) = (tmp.path("with"), tmp.path("without"));
+    export(&with, true);
+    export(&without, false);
+    let files = |d: &std::path::Path| -> Vec<std::path::PathBuf> {
+        let mut v: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path().join("part-0.parquet"))
+            .collect();
+        v.sort();
+        v
+    };
+    let read = |p: &std::path::Path| {
+        ParquetReader::new(std::fs::File::open(p).unwrap())
+            .finish()
+            .unwrap()
+    };
+    let schema = read(&files(&without)[0]).schema().clone();
+    let mut billed = Decimal::ZERO;
+    for f in files(&with) {
+        let df = read(&f);
+        // Shortfall and credit rows (null unit prices, no resource) keep the schema too.
+        assert_eq!(df.schema(), &schema, "{}", f.display());
+        billed += agentmeter::export::columns::decimals(df.column("BilledCost").unwrap())
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .sum::<Decimal>();
+    }
+    // As worked out above: 2.146 + 0.854 - 1 = 2.
+    assert_eq!(billed, dec("2"));
+    // Three shortfalls and the credit are dated on their months' last days: 05-31 (the
+    // shortfall and the credit), 06-30, 07-31; plus the three days of usage.
+    let days: Vec<String> = files(&with)
+        .iter()
+        .map(|f| {
+            f.parent()
+                .unwrap()
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(
+        days,
+        [
+            "x_ChargeDate=2026-05-04",
+            "x_ChargeDate=2026-05-31",
+            "x_ChargeDate=2026-06-05",
+            "x_ChargeDate=2026-06-30",
+            "x_ChargeDate=2026-07-06",
+            "x_ChargeDate=2026-07-31"
+        ]
+    );
+}
