@@ -795,6 +795,31 @@ mod tests {
     }
 
     #[test]
+    fn discounts_overlap_only_on_a_shared_charge() {
+        let d = |eff: &str, extra: &str| {
+            format!("[[discount]]\neffective = \"{eff}\"\npercent = \"5%\"\n{extra}")
+        };
+        // Other models, other categories, or one ending where the other starts: no overlap.
+        for body in [
+            d("2026-01-01", "models = [\"claude-opus-4-6\"]\n")
+                + &d("2026-01-01", "models = [\"claude-sonnet-4-6\"]\n"),
+            d("2026-01-01", "categories = [\"runtime\"]\n")
+                + &d("2026-01-01", "models = [\"claude-opus-4-6\"]\n"),
+            d("2026-01-01", "until = \"2026-03-01\"\n") + &d("2026-03-01", ""),
+        ] {
+            assert!(errors(&body).is_empty(), "{body}: {:?}", errors(&body));
+        }
+        let e = errors(
+            &(d("2026-01-01", "categories = [\"cache_write\"]\n")
+                + &d("2026-02-01", "categories = [\"cache_write_1h\"]\n")),
+        );
+        assert!(
+            e[0].contains("discount[1]: overlaps discount[0] on cache_write_1h of every model from 2026-02-01"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
     fn strictness_names_the_key_path() {
         let d = "[[discount]]\neffective = \"2026-01-01\"\n";
         let e = errors(&format!("{d}percent = \"150%\"\n"));
@@ -823,6 +848,13 @@ mod tests {
         );
         let e = errors("[[commitment]]\neffective = \"2026-01-02\"\nmonthly_minimum_usd = 10.5\n");
         assert_eq!(e.len(), 2, "{e:?}");
+        let e = errors(&format!(
+            "{d}percent = \"5%\"\nmodels = [\"claude-opus-4-6\"]\ncategories = [\"runtime\"]\n"
+        ));
+        assert!(
+            e[0].contains("discount[0].categories[0]: runtime is priced the same for every model"),
+            "{e:?}"
+        );
         let (c, p) = check(&format!(
             "{d}percent = \"5%\"\nmodels = [\"claude-opus-4-66\"]\n"
         ));

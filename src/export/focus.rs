@@ -1,5 +1,7 @@
 //! FOCUS 1.3 rows (the FinOps Open Cost and Usage Specification): one row per session x SKU x
-//! day, as CSV or Parquet, for finance tools and query engines.
+//! day, as CSV or Parquet, for finance tools and query engines. Under a contract, each month's
+//! commitment shortfall and credits used are rows of their own, so `BilledCost` still sums to
+//! what is billed.
 
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
