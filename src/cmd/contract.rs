@@ -35,14 +35,7 @@ pub fn run(c: ContractCommand) -> Result<i32> {
     let text = crate::files::read_small(&a.file)?;
     let origin = a.file.display().to_string();
     let (contract, problems) = Contract::parse_and_check(&text, &origin, &table);
-    for p in &problems {
-        let level = match p.level {
-            Level::Error => "error",
-            Level::Warning => "warning",
-            Level::Info => "info",
-        };
-        crate::put!("{level}: {origin}: {}", p.message);
-    }
+    super::pricing::show_problems(&origin, &problems);
     let count = |l: Level| problems.iter().filter(|p| p.level == l).count();
     match contract {
         Some(c) => {
