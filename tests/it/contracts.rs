@@ -178,6 +178,36 @@ fn a_discount_on_one_models_tokens_leaves_runtime_and_other_models_at_list() {
     let row = r.stdout.lines().nth(2).unwrap();
     // $0.84 list, $0.726 shown to the cent (half away from zero): $0.73.
     assert!(row.ends_with("$0.84       $0.73"), "{row}");
+
+    // CSV: the contracted amount beside each list one (0.50 -> 0.425; runtime 0.08 stays).
+    let r = run_within(
+        60,
+        [
+            "meter".as_ref(),
+            tmp.path("runs/a.ndjson").as_os_str(),
+            "--contract".as_ref(),
+            c.as_os_str(),
+            "-f".as_ref(),
+            "csv".as_ref(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(
+        lines[0].ends_with(",cost_usd,pricing_version,contracted_usd,contract_version"),
+        "{}",
+        lines[0]
+    );
+    let line = |cat: &str| {
+        let l = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("opus_may,{cat},")))
+            .unwrap();
+        let f: Vec<&str> = l.split(',').collect();
+        (dec(f[4]), dec(f[6]))
+    };
+    assert_eq!(line("input"), (dec("0.5"), dec("0.425")));
+    assert_eq!(line("runtime"), (dec("0.08"), dec("0.08")));
 }
 
 #[test]
