@@ -422,6 +422,15 @@ fn overlap(a: &Discount, b: &Discount) -> Option<String> {
     ))
 }
 
+/// A TOML file with a contract's rows (for a hint when one is given to `pricing check`).
+pub fn looks_like_contract(text: &str) -> bool {
+    text.parse::<Table>().is_ok_and(|t| {
+        ["discount", "commitment", "credit"]
+            .iter()
+            .any(|k| t.contains_key(*k))
+    })
+}
+
 impl Contract {
     /// Parse and list every problem (errors make the contract unusable; models that are not
     /// in `table` are warnings). The contract is returned when it has no error.

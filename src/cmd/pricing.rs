@@ -348,6 +348,9 @@ fn check(a: CheckArgs) -> Result<i32> {
                 "error: {origin}: {} error(s); the table cannot be used",
                 count(Level::Error)
             );
+            if crate::contract::looks_like_contract(&text) {
+                crate::say!("hint: {origin} looks like a contract: `agentmeter contract check {origin}` checks it");
+            }
             Ok(crate::error::EXIT_ERROR)
         }
     }

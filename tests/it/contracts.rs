@@ -326,6 +326,15 @@ fn overlapping_discounts_are_refused_at_load_time() {
     let r = run_within(60, ["contract".as_ref(), "check".as_ref(), ok.as_os_str()]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.stdout.contains("2 discount(s)"), "{}", r.stdout);
+    // A contract given to `pricing check` is not a table, and the hint says where to go.
+    let r = run_within(60, ["pricing".as_ref(), "check".as_ref(), ok.as_os_str()]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("looks like a contract: `agentmeter contract check"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
