@@ -470,8 +470,11 @@ impl Contract {
                 String::new()
             }
         };
-        if !name.is_empty() && (name.trim().is_empty() || name.contains(['@', ' '])) {
-            c.error("name", format!("{name:?} must not have spaces or '@'"));
+        if root.contains_key("name") && (name.trim().is_empty() || name.contains(['@', ' '])) {
+            c.error(
+                "name",
+                format!("{name:?} must be non-empty, without spaces or '@'"),
+            );
         }
         match root.get("currency") {
             None => {}
@@ -835,6 +838,15 @@ mod tests {
         assert!(
             e[0].contains("discount[0].percent: \"150%\" is outside"),
             "{e:?}"
+        );
+        let (_, p) = Contract::parse_and_check(
+            "schema = 1\nname = \"\"\n",
+            "c.toml",
+            &PriceTable::bundled().unwrap(),
+        );
+        assert!(
+            p[0].message.starts_with("name: \"\" must be non-empty"),
+            "{p:?}"
         );
         let e = errors(&format!("{d}percent = \"15\"\n"));
         assert!(e[0].contains("needs a % sign"), "{e:?}");
