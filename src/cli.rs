@@ -53,6 +53,9 @@ pub enum Command {
     Simulate(cmd::simulate::SimulateArgs),
     /// Write a report (HTML, markdown, charts, CSV, JSON) of exports and/or a scenario.
     Report(cmd::report::ReportArgs),
+    /// Validate a contract (discounts, commitments, credits) for `--contract`.
+    #[command(subcommand)]
+    Contract(cmd::contract::ContractCommand),
     /// Inspect, validate and compare price tables.
     #[command(subcommand)]
     Pricing(cmd::pricing::PricingCommand),
@@ -76,6 +79,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Meter(args) => cmd::meter::run(args),
         Command::Pricing(c) => cmd::pricing::run(c),
+        Command::Contract(c) => cmd::contract::run(c),
         Command::Project(args) => cmd::project::run(args),
         Command::Compare(args) => cmd::compare::run(args),
         Command::Export(args) => cmd::export::run(args),

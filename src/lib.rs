@@ -27,6 +27,7 @@ pub mod anomaly;
 pub mod cli;
 pub mod cmd;
 pub mod compare;
+pub mod contract;
 pub mod error;
 pub mod export;
 pub mod fetch;

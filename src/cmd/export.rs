@@ -9,6 +9,7 @@ use polars::prelude::*;
 use rust_decimal::Decimal;
 
 use crate::cmd::meter::meter_rated;
+use crate::contract;
 use crate::error::{Error, Result};
 use crate::export::columns;
 use crate::export::focus::{self, Account};
@@ -50,6 +51,11 @@ pub struct ExportArgs {
     pub partition: Option<String>,
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
+    /// A contract applied after rating (FOCUS formats): ContractedCost after its discounts,
+    /// BilledCost and EffectiveCost after its commitments and credits, which get rows of
+    /// their own.
+    #[arg(long, value_name = "FILE")]
+    pub contract: Option<PathBuf>,
     /// FOCUS BillingAccountId (the Anthropic organization, say).
     #[arg(long, default_value = "anthropic-organization")]
     pub billing_account: String,
@@ -263,6 +269,13 @@ pub fn run(args: ExportArgs) -> Result<i32> {
         out.check()?;
     }
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
+    let contract = crate::cmd::meter::load_contract(args.contract.as_deref(), &table)?;
+    if contract.is_some() && args.format == ExportFormat::Parquet {
+        return Err(Error::new(
+            "--contract applies to the FOCUS formats; `--format parquet` writes the rated line items, at list prices",
+        )
+        .with_hint("use --format focus-csv or focus-parquet"));
+    }
     // FOCUS charge periods are UTC days, so items are cut at UTC midnight.
     let opts = MeterOptions {
         skip_invalid: args.skip_invalid,
@@ -276,10 +289,14 @@ pub fn run(args: ExportArgs) -> Result<i32> {
         id: &args.billing_account,
         name: &args.billing_account_name,
     };
-    let total: Decimal = sessions.iter().map(|s| s.cost.total()).sum();
+    let billing = contract.as_ref().map(|c| contract::apply(c, &sessions));
+    let total: Decimal = match &billing {
+        Some(b) => b.billed,
+        None => sessions.iter().map(|s| s.cost.total()).sum(),
+    };
     match args.format {
         ExportFormat::FocusCsv => {
-            let rows = focus::rows(&sessions, args.scenario_tag.as_deref());
+            let rows = focus::rows(&sessions, billing.as_ref(), args.scenario_tag.as_deref());
             out.write(&focus::to_csv(&rows, &table, &account)?)?;
             crate::say!(
                 "wrote {} FOCUS rows to {} (BilledCost total {})",
@@ -289,7 +306,7 @@ pub fn run(args: ExportArgs) -> Result<i32> {
             );
         }
         ExportFormat::FocusParquet => {
-            let rows = focus::rows(&sessions, args.scenario_tag.as_deref());
+            let rows = focus::rows(&sessions, billing.as_ref(), args.scenario_tag.as_deref());
             let frame = |rows: &[focus::FocusRow]| focus::frame(rows, &table, &account);
             let files = if by_day {
                 out.write_dir(&output::EXPORT, |dir| {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use std::sync::Mutex;
 
+use crate::contract::{self, Contract};
 use crate::error::{settle, Error, Result, Skips};
 use crate::export::{self, Format};
 use crate::ingest;
@@ -55,6 +56,10 @@ pub struct MeterArgs {
     /// Price table (TOML); default: the bundled pricing/anthropic.toml.
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
+    /// A contract (TOML: discounts, monthly commitments, credits) applied after rating: list
+    /// and contracted cost side by side, and what is billed.
+    #[arg(long, value_name = "FILE")]
+    pub contract: Option<PathBuf>,
     /// Price every request as this model, whatever the session's agent ran.
     #[arg(long, value_name = "ID")]
     pub model: Option<String>,
@@ -201,6 +206,21 @@ pub fn selection(
     Ok(Selection { window, project })
 }
 
+/// `--contract FILE`, checked against the price table; its warnings are shown.
+pub fn load_contract(
+    path: Option<&std::path::Path>,
+    table: &PriceTable,
+) -> Result<Option<Contract>> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let (contract, warnings) = Contract::load(path, table)?;
+    for w in warnings {
+        crate::say!("{w}");
+    }
+    Ok(Some(contract))
+}
+
 pub fn run(args: MeterArgs) -> Result<i32> {
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
     if let Some(m) = &args.model {
@@ -214,6 +234,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
             .with_hint("`agentmeter pricing list` shows the known models and aliases"));
         }
     }
+    let contract = load_contract(args.contract.as_deref(), &table)?;
     let opts = args.shard.apply(MeterOptions {
         model: args.model.clone(),
         cache_ttl: args.cache_ttl,
@@ -242,8 +263,9 @@ pub fn run(args: MeterArgs) -> Result<i32> {
         }
     };
     // Line items are what grouping, CSV, Parquet and reports are made of; a plain table or
-    // JSON needs only each session's totals.
+    // JSON needs only each session's totals (a contract applies to line items).
     let keep_items = args.group_by != [GroupBy::Session]
+        || contract.is_some()
         || args.format == Format::Csv
         || args.export.is_some()
         || args.report.is_some();
@@ -253,11 +275,13 @@ pub fn run(args: MeterArgs) -> Result<i32> {
         Output::new(Some(dir), args.force).check_dir(&output::EXPORT)?;
     }
     let (sessions, metered, skipped) = meter_rated(&paths, &table, &opts, args.tz, keep_items)?;
+    let billing = contract.as_ref().map(|c| contract::apply(c, &sessions));
     let report = MeterReport {
         groups: match args.group_by.as_slice() {
             [GroupBy::Session] => None,
             by => Some((by.to_vec(), group(&sessions, by)?)),
         },
+        billing: billing.as_ref(),
         ..MeterReport::new(&table, &sessions, &metered, &skipped)
     };
     let notes = export::notes(&report);

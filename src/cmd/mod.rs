@@ -5,6 +5,7 @@ pub mod baseline;
 pub mod check;
 pub mod compare;
 pub mod completions;
+pub mod contract;
 pub mod export;
 pub mod fetch;
 pub mod fit;

@@ -328,14 +328,7 @@ fn check(a: CheckArgs) -> Result<i32> {
         problems.extend(stale(t, today));
         problems.sort_by_key(|p| p.level);
     }
-    for p in &problems {
-        let level = match p.level {
-            Level::Error => "error",
-            Level::Warning => "warning",
-            Level::Info => "info",
-        };
-        crate::put!("{level}: {origin}: {}", p.message);
-    }
+    show_problems(&origin, &problems);
     let count = |l: Level| problems.iter().filter(|p| p.level == l).count();
     match table {
         Some(t) => {
@@ -355,8 +348,23 @@ fn check(a: CheckArgs) -> Result<i32> {
                 "error: {origin}: {} error(s); the table cannot be used",
                 count(Level::Error)
             );
+            if crate::contract::looks_like_contract(&text) {
+                crate::say!("hint: {origin} looks like a contract: `agentmeter contract check {origin}` checks it");
+            }
             Ok(crate::error::EXIT_ERROR)
         }
+    }
+}
+
+/// `error: FILE: ...`, `warning: ...`, `info: ...`, one a line (`pricing check`, `contract check`).
+pub(crate) fn show_problems(origin: &str, problems: &[Problem]) {
+    for p in problems {
+        let level = match p.level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Info => "info",
+        };
+        crate::put!("{level}: {origin}: {}", p.message);
     }
 }
 

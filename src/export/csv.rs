@@ -27,6 +27,11 @@ pub fn render_to(report: &MeterReport, out: &mut dyn std::io::Write) -> std::io:
         "cost_usd",
         "pricing_version",
     ]);
+    // Under a contract, per session: the contracted amount beside the list one.
+    let billing = report.billing.filter(|_| report.groups.is_none());
+    if billing.is_some() {
+        header.extend(["contracted_usd", "contract_version"]);
+    }
     w.write_record(&header).map_err(err)?;
     let rows: Vec<(Vec<&str>, ByCategory)> = match &report.groups {
         None => report
@@ -39,7 +44,13 @@ pub fn render_to(report: &MeterReport, out: &mut dyn std::io::Write) -> std::io:
             .map(|g| (g.keys.iter().map(String::as_str).collect(), g.sums))
             .collect(),
     };
-    for (keys, sums) in rows {
+    for (k, (keys, sums)) in rows.into_iter().enumerate() {
+        let mut contracted = [rust_decimal::Decimal::ZERO; 7];
+        if let Some(b) = billing {
+            for (item, t) in report.sessions[k].items.iter().zip(&b.sessions[k].items) {
+                contracted[item.category as usize] += t.amount;
+            }
+        }
         for cat in Category::ALL {
             let i = cat as usize;
             let (quantity, amount) = (sums.quantity[i].to_string(), exact(sums.amount[i]));
@@ -51,6 +62,10 @@ pub fn render_to(report: &MeterReport, out: &mut dyn std::io::Write) -> std::io:
                 &amount,
                 &report.table.version,
             ]);
+            let contracted = exact(contracted[i]);
+            if let Some(b) = billing {
+                record.extend([contracted.as_str(), &b.contract.version]);
+            }
             w.write_record(&record).map_err(err)?;
         }
     }

@@ -1,10 +1,13 @@
 //! FOCUS 1.3 rows (the FinOps Open Cost and Usage Specification): one row per session x SKU x
-//! day, as CSV or Parquet, for finance tools and query engines.
+//! day, as CSV or Parquet, for finance tools and query engines. Under a contract, each month's
+//! commitment shortfall and credits used are rows of their own, so `BilledCost` still sums to
+//! what is billed.
 
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 use rust_decimal::Decimal;
 
+use crate::contract::{Billing, Contract, ItemTerms};
 use crate::error::{Error, Result};
 use crate::money::exact;
 use crate::pricing::PriceTable;
@@ -12,7 +15,7 @@ use crate::rate::{Category, LineItem, RatedSession, MS_PER_HOUR, TOKENS_PER_PRIC
 use crate::time::format_ms;
 
 /// Column order of the export (FOCUS names, then `x_` extensions).
-pub const COLUMNS: [&str; 39] = [
+pub const COLUMNS: [&str; N] = [
     "BillingAccountId",
     "BillingAccountName",
     "BillingCurrency",
@@ -39,6 +42,8 @@ pub const COLUMNS: [&str; 39] = [
     "ServiceSubcategory",
     "ServiceName",
     "ProviderName",
+    "ServiceProviderName",
+    "HostProviderName",
     "PublisherName",
     "InvoiceIssuerName",
     "ResourceId",
@@ -52,32 +57,57 @@ pub const COLUMNS: [&str; 39] = [
     "x_Agent",
     "x_Model",
     "x_Category",
+    "x_ContractVersion",
+    "x_ContractRow",
 ];
+const N: usize = 43;
+
+/// FOCUS 1.3 has no category of its own for a minimum-spend shortfall (ChargeCategory:
+/// Usage, Purchase, Tax, Credit, Adjustment). Its worked example of a spend agreement billed
+/// in arrears with a monthly minimum (appendix "SaaS Spend Agreements", scenario A2,
+/// `specification/data/saas_examples/spend_agreements/saas_spend_agreements_a2.csv` in
+/// FinOps-Open-Cost-and-Usage-Spec/FOCUS_Spec) bills the "Monthly unused fee" as
+/// ChargeCategory `Usage` with ChargeFrequency `One-Time`, so that is what a shortfall row is.
+pub const SHORTFALL_CHARGE_CATEGORY: &str = "Usage";
+/// Credits are FOCUS's own category ("charges granted by the provider ... e.g. promotional
+/// credits"), negative amounts.
+pub const CREDIT_CHARGE_CATEGORY: &str = "Credit";
 
 /// One FOCUS row. Money and quantities are exact decimals.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FocusRow {
+    /// The UTC day of the charge (a contract's rows: the last day of their month).
     pub day: NaiveDate,
     pub charge_start: i64,
     pub charge_end: i64,
     pub billing_start: i64,
     pub billing_end: i64,
+    pub charge_category: &'static str,
+    pub charge_frequency: &'static str,
     pub description: String,
-    pub cost: Decimal,
-    pub list_unit_price: Decimal,
-    pub pricing_unit: &'static str,
-    pub pricing_quantity: Decimal,
-    pub consumed_quantity: Decimal,
-    pub consumed_unit: &'static str,
-    pub resource_id: String,
+    pub list_cost: Decimal,
+    pub contracted_cost: Decimal,
+    /// Billed and effective: after commitments and credits.
+    pub billed_cost: Decimal,
+    pub list_unit_price: Option<Decimal>,
+    pub contracted_unit_price: Option<Decimal>,
+    pub pricing_unit: Option<&'static str>,
+    pub pricing_quantity: Option<Decimal>,
+    pub consumed_quantity: Option<Decimal>,
+    pub consumed_unit: Option<&'static str>,
+    pub resource_id: Option<String>,
     pub resource_name: Option<String>,
     pub sku_id: String,
     pub sku_price_id: String,
     pub tags: String,
     pub agent: Option<String>,
     pub model: Option<String>,
-    pub category: Category,
-    pub price_effective: String,
+    /// `x_Category`: the charge category, `commitment_shortfall` or `credit`.
+    pub category: &'static str,
+    pub price_effective: Option<String>,
+    pub contract_version: Option<String>,
+    /// The contract row that changed the amount (`discount[0]@2026-01-01`).
+    pub contract_row: Option<String>,
 }
 
 fn midnight(d: NaiveDate) -> i64 {
@@ -94,7 +124,12 @@ fn month_bounds(d: NaiveDate) -> (i64, i64) {
     (midnight(first), midnight(next))
 }
 
-fn row(s: &RatedSession, i: &LineItem, scenario: Option<&str>) -> FocusRow {
+fn row(
+    s: &RatedSession,
+    i: &LineItem,
+    terms: Option<(&Contract, &ItemTerms)>,
+    scenario: Option<&str>,
+) -> FocusRow {
     let model = i.model.as_deref().map(str::to_string);
     let (sku, description, pricing_unit, pricing_quantity, consumed_quantity, consumed_unit) =
         match i.category {
@@ -159,37 +194,155 @@ fn row(s: &RatedSession, i: &LineItem, scenario: Option<&str>) -> FocusRow {
     if let Some(sc) = scenario {
         tags.insert("scenario".into(), sc.into());
     }
+    let (contracted, unit_price, contract_row) = match terms {
+        Some((c, t)) => match t.discount {
+            Some(d) => (
+                t.amount,
+                i.rate * (Decimal::ONE - c.discounts[d].fraction),
+                Some(c.discount_ref(d)),
+            ),
+            None => (t.amount, i.rate, None),
+        },
+        None => (i.amount, i.rate, None),
+    };
     FocusRow {
         day: i.day,
         charge_start: midnight(i.day),
         charge_end: midnight(i.day.succ_opt().unwrap_or(i.day)),
         billing_start,
         billing_end,
+        charge_category: "Usage",
+        charge_frequency: "Usage-Based",
         description,
-        cost: i.amount,
-        list_unit_price: i.rate,
-        pricing_unit,
-        pricing_quantity,
-        consumed_quantity,
-        consumed_unit,
-        resource_id: s.usage.session_id.to_string(),
+        list_cost: i.amount,
+        contracted_cost: contracted,
+        billed_cost: contracted,
+        list_unit_price: Some(i.rate),
+        contracted_unit_price: Some(unit_price),
+        pricing_unit: Some(pricing_unit),
+        pricing_quantity: Some(pricing_quantity),
+        consumed_quantity: Some(consumed_quantity),
+        consumed_unit: Some(consumed_unit),
+        resource_id: Some(s.usage.session_id.to_string()),
         resource_name: s.usage.title.as_deref().map(str::to_string),
         sku_price_id: format!("{sku}@{}", &effective[..10]),
         sku_id: sku,
         tags: serde_json::Value::Object(tags).to_string(),
         agent: i.agent.as_deref().map(str::to_string),
         model,
-        category: i.category,
-        price_effective: effective,
+        category: i.category.name(),
+        price_effective: Some(effective),
+        contract_version: terms.map(|(c, _)| c.version.clone()),
+        contract_row,
     }
 }
 
-/// Rows of every line item (items must be rated in UTC: FOCUS periods are UTC days).
-pub fn rows(sessions: &[RatedSession], scenario: Option<&str>) -> Vec<FocusRow> {
-    let mut out: Vec<FocusRow> = sessions
-        .iter()
-        .flat_map(|s| s.items.iter().map(move |i| row(s, i, scenario)))
+/// A month's row of a contract: a shortfall (positive) or a credit used (negative), for the
+/// whole month, dated on its last day.
+fn contract_row(
+    c: &Contract,
+    first: NaiveDate,
+    (category, charge_category): (&'static str, &'static str),
+    row: String,
+    description: String,
+    amount: Decimal,
+) -> FocusRow {
+    let (billing_start, billing_end) = month_bounds(first);
+    let last = first
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(first);
+    // A shortfall is owed at contracted prices; a credit has no list or contracted price.
+    let owed = if amount > Decimal::ZERO {
+        amount
+    } else {
+        Decimal::ZERO
+    };
+    FocusRow {
+        day: last,
+        charge_start: billing_start,
+        charge_end: billing_end,
+        billing_start,
+        billing_end,
+        charge_category,
+        charge_frequency: "One-Time",
+        description,
+        list_cost: owed,
+        contracted_cost: owed,
+        billed_cost: amount,
+        list_unit_price: None,
+        contracted_unit_price: None,
+        pricing_unit: None,
+        pricing_quantity: None,
+        consumed_quantity: None,
+        consumed_unit: None,
+        resource_id: None,
+        resource_name: None,
+        sku_id: format!("contract:{category}"),
+        sku_price_id: format!("{}:{row}", c.version),
+        tags: "{}".into(),
+        agent: None,
+        model: None,
+        category,
+        price_effective: None,
+        contract_version: Some(c.version.clone()),
+        contract_row: Some(row),
+    }
+}
+
+/// Each month's commitment shortfall and credits used, as their own rows.
+fn contract_rows(b: &Billing) -> Vec<FocusRow> {
+    let c = b.contract;
+    let mut out = Vec::new();
+    for m in &b.months {
+        if let (Some((i, min)), true) = (m.commitment, m.shortfall > Decimal::ZERO) {
+            out.push(contract_row(
+                c,
+                m.first,
+                ("commitment_shortfall", SHORTFALL_CHARGE_CATEGORY),
+                c.commitment_ref(i),
+                format!(
+                    "Commitment shortfall: {} contracted against a monthly minimum of {}",
+                    exact(m.contracted),
+                    exact(min)
+                ),
+                m.shortfall,
+            ));
+        }
+        for &(i, used) in &m.credits {
+            out.push(contract_row(
+                c,
+                m.first,
+                ("credit", CREDIT_CHARGE_CATEGORY),
+                c.credit_ref(i),
+                format!(
+                    "Credit of {} (expires {}) applied",
+                    exact(c.credits[i].amount),
+                    c.credits[i].expires
+                ),
+                -used,
+            ));
+        }
+    }
+    out
+}
+
+/// Rows of every line item (items must be rated in UTC: FOCUS periods are UTC days), and
+/// under a contract its shortfalls and credits.
+pub fn rows(
+    sessions: &[RatedSession],
+    billing: Option<&Billing>,
+    scenario: Option<&str>,
+) -> Vec<FocusRow> {
+    let mut out: Vec<FocusRow> = (sessions.iter().enumerate())
+        .flat_map(|(k, s)| {
+            s.items.iter().enumerate().map(move |(j, i)| {
+                let terms = billing.map(|b| (b.contract, &b.sessions[k].items[j]));
+                row(s, i, terms, scenario)
+            })
+        })
         .collect();
+    out.extend(billing.map(contract_rows).unwrap_or_default());
     out.sort_by(|a, b| {
         (a.day, &a.resource_id, &a.sku_price_id).cmp(&(b.day, &b.resource_id, &b.sku_price_id))
     });
@@ -201,13 +354,9 @@ pub struct Account<'a> {
     pub name: &'a str,
 }
 
-fn values<'r>(
-    r: &'r FocusRow,
-    table: &'r PriceTable,
-    account: &'r Account,
-) -> [Option<String>; 39] {
+fn values<'r>(r: &'r FocusRow, table: &'r PriceTable, account: &'r Account) -> [Option<String>; N] {
     let s = |x: &str| Some(x.to_string());
-    let money = Some(exact(r.cost));
+    let usage = r.charge_category == "Usage";
     [
         s(account.id),
         s(account.name),
@@ -216,38 +365,48 @@ fn values<'r>(
         Some(format_ms(r.billing_end)),
         Some(format_ms(r.charge_start)),
         Some(format_ms(r.charge_end)),
-        s("Usage"),
+        s(r.charge_category),
         None,
         Some(r.description.clone()),
-        s("Usage-Based"),
-        money.clone(),
-        money.clone(),
-        money.clone(),
-        money,
-        Some(exact(r.list_unit_price)),
-        Some(exact(r.list_unit_price)),
-        s("Standard"),
-        s(r.pricing_unit),
-        Some(exact(r.pricing_quantity)),
-        Some(exact(r.consumed_quantity)),
-        s(r.consumed_unit),
+        s(r.charge_frequency),
+        Some(exact(r.billed_cost)),
+        Some(exact(r.billed_cost)),
+        Some(exact(r.list_cost)),
+        Some(exact(r.contracted_cost)),
+        r.list_unit_price.map(exact),
+        r.contracted_unit_price.map(exact),
+        usage.then(|| "Standard".to_string()),
+        r.pricing_unit.map(str::to_string),
+        r.pricing_quantity.map(exact),
+        r.consumed_quantity.map(exact),
+        r.consumed_unit.map(str::to_string),
         s("AI and Machine Learning"),
         s("Generative AI"),
         s("Claude Managed Agents"),
         s("Anthropic"),
+        // FOCUS 1.3 ServiceProviderName: the entity that made the services available.
+        s("Anthropic"),
+        // HostProviderName: where they run, which Anthropic does not let the customer choose
+        // or see, so (as FOCUS says then) the service provider; null for rows that are not
+        // about a resource (credits, shortfalls).
+        r.resource_id.as_ref().map(|_| "Anthropic".to_string()),
         s("Anthropic"),
         s("Anthropic"),
-        Some(r.resource_id.clone()),
+        r.resource_id.clone(),
         r.resource_name.clone(),
-        s("Managed Agents Session"),
+        r.resource_id
+            .as_ref()
+            .map(|_| "Managed Agents Session".to_string()),
         Some(r.sku_id.clone()),
         Some(r.sku_price_id.clone()),
         Some(r.tags.clone()),
         Some(table.version.clone()),
-        Some(r.price_effective.clone()),
+        r.price_effective.clone(),
         r.agent.clone(),
         r.model.clone(),
-        s(r.category.name()),
+        s(r.category),
+        r.contract_version.clone(),
+        r.contract_row.clone(),
     ]
 }
 
@@ -295,10 +454,13 @@ const DECIMAL_COLUMNS: [&str; 8] = [
 /// The value of one of the [`DECIMAL_COLUMNS`] (amounts and FOCUS quantities).
 fn decimal_value(r: &FocusRow, name: &str) -> Option<Decimal> {
     match name {
-        "BilledCost" | "EffectiveCost" | "ListCost" | "ContractedCost" => Some(r.cost),
-        "ListUnitPrice" | "ContractedUnitPrice" => Some(r.list_unit_price),
-        "PricingQuantity" => Some(r.pricing_quantity),
-        "ConsumedQuantity" => Some(r.consumed_quantity),
+        "BilledCost" | "EffectiveCost" => Some(r.billed_cost),
+        "ListCost" => Some(r.list_cost),
+        "ContractedCost" => Some(r.contracted_cost),
+        "ListUnitPrice" => r.list_unit_price,
+        "ContractedUnitPrice" => r.contracted_unit_price,
+        "PricingQuantity" => r.pricing_quantity,
+        "ConsumedQuantity" => r.consumed_quantity,
         _ => None,
     }
 }
@@ -306,7 +468,7 @@ fn decimal_value(r: &FocusRow, name: &str) -> Option<Decimal> {
 /// The rows as a typed frame: decimals as Decimal(38, 12), periods as UTC timestamps, text as
 /// strings; the types do not depend on the rows, so every partition has the same schema.
 pub fn frame(rows: &[FocusRow], table: &PriceTable, account: &Account) -> Result<DataFrame> {
-    let cells: Vec<[Option<String>; 39]> = rows.iter().map(|r| values(r, table, account)).collect();
+    let cells: Vec<[Option<String>; N]> = rows.iter().map(|r| values(r, table, account)).collect();
     let mut cols = Vec::with_capacity(COLUMNS.len());
     for (k, name) in COLUMNS.iter().enumerate() {
         let col = if DECIMAL_COLUMNS.contains(name) {

@@ -6,6 +6,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::contract::{Billing, SessionTerms};
 use crate::money::exact;
 use crate::rate::{AdvisorSpend, ByCategory, Category, Cost, RatedSession};
 use crate::report::group::names;
@@ -92,6 +93,9 @@ struct SessionOut<'a> {
     tokens: TokensOut,
     web_searches: u64,
     cost: CostOut,
+    /// Under `--contract`: the cost after its discounts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contracted_cost: Option<CostOut>,
     provider_reported: Option<ProviderOut>,
     warnings: &'a [String],
     duplicate_events: u64,
@@ -118,7 +122,7 @@ fn advisor(list: &[AdvisorSpend]) -> Vec<AdvisorOut<'_>> {
         .collect()
 }
 
-fn session(s: &RatedSession) -> SessionOut<'_> {
+fn session<'a>(s: &'a RatedSession, terms: Option<&SessionTerms>) -> SessionOut<'a> {
     let u = &s.usage;
     SessionOut {
         session_id: &u.session_id,
@@ -131,6 +135,7 @@ fn session(s: &RatedSession) -> SessionOut<'_> {
         tokens: (&s.quantities.tokens).into(),
         web_searches: s.quantities.web_searches,
         cost: (&s.cost).into(),
+        contracted_cost: terms.map(|t| (&t.cost).into()),
         provider_reported: u.provider_reported.as_ref().map(|p| ProviderOut {
             list_cost: p.list_cost_usd.map(exact),
             active_seconds: p.active_seconds.map(exact),
@@ -158,11 +163,11 @@ fn group_sums(b: &ByCategory) -> (Value, Value) {
 
 /// The sessions, each turned into JSON only as it is written: a fleet's worth of sessions
 /// never sits in memory as one JSON tree.
-struct Sessions<'a>(&'a [RatedSession]);
+struct Sessions<'a>(&'a [RatedSession], Option<&'a [SessionTerms]>);
 
 impl Serialize for Sessions<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(session))
+        s.collect_seq((self.0.iter().enumerate()).map(|(i, x)| session(x, self.1.map(|t| &t[i]))))
     }
 }
 
@@ -171,6 +176,8 @@ impl Serialize for Sessions<'_> {
 struct Doc<'a> {
     schema: &'static str,
     pricing: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contract: Option<Value>,
     sessions: Sessions<'a>,
     totals: Value,
     dropped: Value,
@@ -208,11 +215,43 @@ pub fn render_to(r: &MeterReport, w: &mut dyn std::io::Write) -> std::io::Result
     if r.sessions.is_empty() {
         w.write_all(b"]")?;
     } else {
-        write_sessions(r.sessions, w)?;
+        write_sessions(r.sessions, terms(r), w)?;
         w.write_all(b"\n  ]")?;
     }
     w.write_all(&head[at..])?;
     w.write_all(b"\n")
+}
+
+fn terms<'a>(r: &'a MeterReport) -> Option<&'a [SessionTerms]> {
+    r.billing.map(|b| b.sessions.as_slice())
+}
+
+/// The contract's terms as applied: its version, each month's bill and each credit's use.
+fn contract(b: &Billing) -> Value {
+    let c = b.contract;
+    json!({
+        "name": c.name,
+        "version": c.version,
+        "months": b.months.iter().map(|m| json!({
+            "month": m.first.format("%Y-%m").to_string(),
+            "list": exact(m.list),
+            "contracted": exact(m.contracted),
+            "commitment": m.commitment.map(|(i, _)| c.commitment_ref(i)),
+            "minimum": m.commitment.map(|(_, min)| exact(min)),
+            "shortfall": exact(m.shortfall),
+            "credits": m.credits.iter().map(|(i, used)| json!({
+                "row": c.credit_ref(*i), "used": exact(*used),
+            })).collect::<Vec<_>>(),
+            "billed": exact(m.billed),
+        })).collect::<Vec<_>>(),
+        "credits": c.credits.iter().zip(&b.credits).enumerate().map(|(i, (k, u))| json!({
+            "row": c.credit_ref(i),
+            "expires": k.expires.to_string(),
+            "amount": exact(k.amount),
+            "used": exact(u.used),
+            "remaining": exact(u.remaining),
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// The document with these sessions.
@@ -229,10 +268,17 @@ fn doc<'a>(r: &'a MeterReport, sessions: &'a [RatedSession]) -> Doc<'a> {
     if !t.advisor.is_empty() {
         totals["advisor"] = serde_json::to_value(advisor(&t.advisor)).expect("plain data");
     }
+    if let Some(b) = r.billing {
+        totals["contracted_cost"] = cost(&b.contracted);
+        totals["commitment_shortfall"] = exact(b.shortfall).into();
+        totals["credits_used"] = exact(b.credits_used).into();
+        totals["billed"] = exact(b.billed).into();
+    }
     Doc {
         schema: SCHEMA,
         pricing: json!({"name": r.table.name, "version": r.table.version}),
-        sessions: Sessions(sessions),
+        contract: r.billing.map(contract),
+        sessions: Sessions(sessions, terms(r).filter(|_| !sessions.is_empty())),
         totals,
         dropped: json!({
             "duplicate_events": r.duplicate_events,
@@ -306,7 +352,11 @@ const SESSIONS_MARK: &[u8] = b"\n  \"sessions\": []";
 /// The elements of the top-level sessions array, byte for byte as `to_writer_pretty` writes
 /// them at depth 2: each one pretty-printed alone, its lines indented 4 more spaces. A few
 /// thousand at a time, so the rendered text held stays small.
-fn write_sessions(sessions: &[RatedSession], w: &mut dyn std::io::Write) -> std::io::Result<()> {
+fn write_sessions(
+    sessions: &[RatedSession],
+    terms: Option<&[SessionTerms]>,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     const PER_TASK: usize = 256;
     for (n, window) in sessions.chunks(PER_TASK * 16).enumerate() {
         let parts: Vec<Vec<u8>> = window
@@ -317,9 +367,11 @@ fn write_sessions(sessions: &[RatedSession], w: &mut dyn std::io::Write) -> std:
                 let mut one = Vec::with_capacity(2048);
                 for (i, s) in chunk.iter().enumerate() {
                     let first = n == 0 && k == 0 && i == 0;
+                    let at = (n * 16 + k) * PER_TASK + i;
                     out.extend_from_slice(if first { b"\n    " } else { b",\n    " });
                     one.clear();
-                    serde_json::to_writer_pretty(&mut one, &session(s)).expect("plain data");
+                    serde_json::to_writer_pretty(&mut one, &session(s, terms.map(|t| &t[at])))
+                        .expect("plain data");
                     for (j, line) in one.split(|&b| b == b'\n').enumerate() {
                         if j > 0 {
                             out.extend_from_slice(b"\n    ");

@@ -113,14 +113,19 @@ impl Rows for MeterRows<'_> {
         };
         match &self.0.groups {
             None => {
-                for s in self.0.sessions {
+                let terms = self.0.billing.map(|b| &b.sessions);
+                for (i, s) in self.0.sessions.iter().enumerate() {
                     let cells = vec![
                         s.usage.session_id.to_string(),
                         model_cell(s),
                         duration(s.quantities.active_ms),
                         count(s.quantities.requests),
                     ];
-                    f(&with_money(cells, &s.cost));
+                    let mut cells = with_money(cells, &s.cost);
+                    if let Some(t) = terms {
+                        cells.push(usd(t[i].cost.total()));
+                    }
+                    f(&cells);
                 }
             }
             Some((_, groups)) => {
@@ -181,6 +186,13 @@ pub fn grid<'r>(report: &'r MeterReport<'r>) -> Grid<MeterRows<'r>> {
     numeric.extend([true; 7]);
     let mut total = total;
     total.extend(money_cells(&t.cost));
+    // The contracted figure beside the list total, per session (groups are cut from list
+    // line items; the notes give the contract's totals).
+    if let (Some(b), None) = (report.billing, &report.groups) {
+        header.push("Contracted".into());
+        numeric.push(true);
+        total.push(usd(b.contracted.total()));
+    }
     Grid {
         header,
         numeric,
@@ -221,6 +233,9 @@ pub fn notes(report: &MeterReport) -> Vec<String> {
     }
     if let Some(note) = after_checked(report) {
         out.push(note);
+    }
+    if let Some(b) = report.billing {
+        out.extend(contract_notes(b, report.totals.cost.total()));
     }
     if report.duplicate_events > 0 {
         out.push(format!(
@@ -335,6 +350,44 @@ pub fn notes(report: &MeterReport) -> Vec<String> {
                 report.skipped.kept.len()
             ));
         }
+    }
+    out
+}
+
+/// What the contract changed: the totals, each month's shortfall, each credit's use.
+fn contract_notes(b: &crate::contract::Billing, list: Decimal) -> Vec<String> {
+    let c = b.contract;
+    let mut out = vec![format!(
+        "note: contract {} ({}): list {}, contracted {}, commitment shortfall {}, credits used {}: billed {}",
+        c.version,
+        c.origin,
+        usd(list),
+        usd(b.contracted.total()),
+        usd(b.shortfall),
+        usd(b.credits_used),
+        usd(b.billed)
+    )];
+    for m in b.months.iter().filter(|m| m.shortfall > Decimal::ZERO) {
+        if let Some((i, min)) = m.commitment {
+            out.push(format!(
+                "note: {}: contracted {} is below the monthly minimum {} ({}): shortfall {} billed",
+                m.first.format("%Y-%m"),
+                usd(m.contracted),
+                usd(min),
+                c.commitment_ref(i),
+                usd(m.shortfall)
+            ));
+        }
+    }
+    for (i, (k, u)) in c.credits.iter().zip(&b.credits).enumerate() {
+        out.push(format!(
+            "note: {}: {} of {} used, {} left (expires {})",
+            c.credit_ref(i),
+            usd(u.used),
+            usd(k.amount),
+            usd(u.remaining),
+            k.expires
+        ));
     }
     out
 }

@@ -26,6 +26,8 @@ pub struct MeterReport<'a> {
     /// transcript lines, unselected sessions).
     pub summary: &'a MeterSummary,
     pub duplicate_events: u64,
+    /// What the sessions cost under `--contract` (list amounts stay in `sessions`).
+    pub billing: Option<&'a crate::contract::Billing<'a>>,
 }
 
 impl<'a> MeterReport<'a> {
@@ -43,6 +45,7 @@ impl<'a> MeterReport<'a> {
             skipped,
             summary,
             duplicate_events: sessions.iter().map(|s| s.usage.duplicate_events).sum(),
+            billing: None,
         }
     }
 }

@@ -4,6 +4,7 @@ mod anomalies;
 mod claude_code_2x;
 mod cli;
 mod common;
+mod contracts;
 mod export;
 mod fetch;
 mod fixtures;

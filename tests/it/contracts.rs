@@ -1,0 +1,516 @@
+//! `--contract FILE`: discounts, monthly commitments and credits applied after rating, on
+//! `meter` and `export`. Every expected amount is worked out by hand below.
+//!
+//! Prices (bundled table, 2026): Opus 4.6 input $5/M, output $25/M, cache read $0.50/M;
+//! Sonnet 4.6 input $3/M, output $15/M; runtime $0.08 per session-hour.
+//!
+//! - `opus_may` (2026-05-04): 1 h running, 100,000 in, 10,000 out, 20,000 cache read:
+//!   runtime 0.08 + input 0.50 + output 0.25 + cache read 0.01 = 0.84 at list.
+//! - `sonnet_june` (2026-06-05): 0.5 h running (0.04), 100,000 in (0.30), 10,000 out (0.15):
+//!   0.49 at list.
+//! - `opus_july` (2026-07-06): 1 h running (0.08), 200,000 in (1.00): 1.08 at list.
+
+use rust_decimal::Decimal;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::common::*;
+
+fn export(
+    id: &str,
+    model: &str,
+    day: &str,
+    hours_end: &str,
+    input: u64,
+    output: u64,
+    read: u64,
+) -> String {
+    ndjson(&[
+        session(id, model),
+        ev(
+            &format!("{id}_r"),
+            "session.status_running",
+            &format!("{day}T10:00:00Z"),
+        ),
+        request(
+            &format!("{id}_q"),
+            &format!("{day}T10:15:00Z"),
+            input,
+            output,
+            0,
+            read,
+        ),
+        ev(
+            &format!("{id}_i"),
+            "session.status_idle",
+            &format!("{day}T{hours_end}Z"),
+        ),
+    ])
+}
+
+/// The three sessions of the header, one file each.
+fn runs(tmp: &Tmp) -> std::path::PathBuf {
+    tmp.write(
+        "runs/a.ndjson",
+        &export(
+            "opus_may",
+            "claude-opus-4-6",
+            "2026-05-04",
+            "11:00:00",
+            100_000,
+            10_000,
+            20_000,
+        ),
+    );
+    tmp.write(
+        "runs/b.ndjson",
+        &export(
+            "sonnet_june",
+            "claude-sonnet-4-6",
+            "2026-06-05",
+            "10:30:00",
+            100_000,
+            10_000,
+            0,
+        ),
+    );
+    tmp.write(
+        "runs/c.ndjson",
+        &export(
+            "opus_july",
+            "claude-opus-4-6",
+            "2026-07-06",
+            "11:00:00",
+            200_000,
+            0,
+            0,
+        ),
+    );
+    tmp.path("runs")
+}
+
+const HEAD: &str = "schema = 1\nname = \"acme\"\ncurrency = \"USD\"\n";
+
+fn meter_json(tmp: &Tmp, only: &[&str], contract: &str) -> Value {
+    let c = tmp.write("contract.toml", &format!("{HEAD}{contract}"));
+    let dir = runs(tmp);
+    let mut args: Vec<std::ffi::OsString> = vec!["meter".into()];
+    args.extend(only.iter().map(|f| dir.join(f).into_os_string()));
+    if only.is_empty() {
+        args.push(dir.into_os_string());
+    }
+    args.extend([
+        "--contract".into(),
+        c.into_os_string(),
+        "-f".into(),
+        "json".into(),
+    ]);
+    let r = run_within(60, &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serde_json::from_str(&r.stdout).unwrap()
+}
+
+fn amount(v: &Value) -> Decimal {
+    dec(v.as_str().unwrap_or_else(|| panic!("not an amount: {v}")))
+}
+
+const OPUS_15: &str =
+    "[[discount]]\neffective = \"2026-01-01\"\npercent = \"15%\"\nmodels = [\"claude-opus-4-6\"]\n";
+
+#[test]
+fn a_discount_on_one_models_tokens_leaves_runtime_and_other_models_at_list() {
+    let tmp = Tmp::new();
+    let v = meter_json(&tmp, &["a.ndjson", "b.ndjson"], OPUS_15);
+    let text = format!("{HEAD}{OPUS_15}");
+    let sha = Sha256::digest(text.as_bytes());
+    let hex: String = sha.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    assert_eq!(v["contract"]["name"], "acme");
+    assert_eq!(v["contract"]["version"], format!("acme@{hex}"));
+    let s = |id: &str| {
+        v["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["session_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let opus = s("opus_may");
+    // List stays list: 0.84.
+    assert_eq!(amount(&opus["cost"]["total"]), dec("0.84"));
+    let c = &opus["contracted_cost"];
+    // Opus tokens at 85%: input 0.50 x 0.85 = 0.425, output 0.25 x 0.85 = 0.2125,
+    // cache read 0.01 x 0.85 = 0.0085; runtime 0.08 is not a model's charge: at list.
+    assert_eq!(amount(&c["input"]), dec("0.425"));
+    assert_eq!(amount(&c["output"]), dec("0.2125"));
+    assert_eq!(amount(&c["cache_read"]), dec("0.0085"));
+    assert_eq!(amount(&c["runtime"]), dec("0.08"));
+    // 0.425 + 0.2125 + 0.0085 + 0.08 = 0.726.
+    assert_eq!(amount(&c["total"]), dec("0.726"));
+    // Sonnet is not named: 0.04 + 0.30 + 0.15 = 0.49, at list.
+    assert_eq!(
+        amount(&s("sonnet_june")["contracted_cost"]["total"]),
+        dec("0.49")
+    );
+    let t = &v["totals"];
+    // 0.84 + 0.49 = 1.33 list; 0.726 + 0.49 = 1.216 contracted, and billed (no commitment
+    // or credit).
+    assert_eq!(amount(&t["cost"]["total"]), dec("1.33"));
+    assert_eq!(amount(&t["contracted_cost"]["total"]), dec("1.216"));
+    assert_eq!(amount(&t["commitment_shortfall"]), Decimal::ZERO);
+    assert_eq!(amount(&t["credits_used"]), Decimal::ZERO);
+    assert_eq!(amount(&t["billed"]), dec("1.216"));
+
+    // The table: a Contracted column beside the list total.
+    let c = tmp.path("contract.toml");
+    let r = run_within(
+        60,
+        [
+            "meter".as_ref(),
+            tmp.path("runs/a.ndjson").as_os_str(),
+            "--contract".as_ref(),
+            c.as_os_str(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let header = r.stdout.lines().next().unwrap();
+    assert!(header.ends_with("Total  Contracted"), "{header}");
+    let row = r.stdout.lines().nth(2).unwrap();
+    // $0.84 list, $0.726 shown to the cent (half away from zero): $0.73.
+    assert!(row.ends_with("$0.84       $0.73"), "{row}");
+
+    // CSV: the contracted amount beside each list one (0.50 -> 0.425; runtime 0.08 stays).
+    let r = run_within(
+        60,
+        [
+            "meter".as_ref(),
+            tmp.path("runs/a.ndjson").as_os_str(),
+            "--contract".as_ref(),
+            c.as_os_str(),
+            "-f".as_ref(),
+            "csv".as_ref(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(
+        lines[0].ends_with(",cost_usd,pricing_version,contracted_usd,contract_version"),
+        "{}",
+        lines[0]
+    );
+    let line = |cat: &str| {
+        let l = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("opus_may,{cat},")))
+            .unwrap();
+        let f: Vec<&str> = l.split(',').collect();
+        (dec(f[4]), dec(f[6]))
+    };
+    assert_eq!(line("input"), (dec("0.5"), dec("0.425")));
+    assert_eq!(line("runtime"), (dec("0.08"), dec("0.08")));
+}
+
+#[test]
+fn a_month_below_the_minimum_bills_the_shortfall_even_a_quiet_one() {
+    let tmp = Tmp::new();
+    let v = meter_json(
+        &tmp,
+        &["a.ndjson", "c.ndjson"],
+        "[[commitment]]\neffective = \"2026-05-01\"\nmonthly_minimum_usd = \"1\"\n",
+    );
+    let months = v["contract"]["months"].as_array().unwrap();
+    let m: Vec<(&str, Decimal)> = months
+        .iter()
+        .map(|m| (m["month"].as_str().unwrap(), amount(&m["shortfall"])))
+        .collect();
+    // May: 1 - 0.84 = 0.16; June has no usage at all: the whole 1; July: 1.08 >= 1: none.
+    assert_eq!(
+        m,
+        [
+            ("2026-05", dec("0.16")),
+            ("2026-06", dec("1")),
+            ("2026-07", Decimal::ZERO)
+        ]
+    );
+    assert_eq!(months[1]["commitment"], "commitment[0]@2026-05-01");
+    let t = &v["totals"];
+    // Contracted 0.84 + 1.08 = 1.92 (no discount); shortfall 0.16 + 1 = 1.16;
+    // billed 1.92 + 1.16 = 3.08.
+    assert_eq!(amount(&t["contracted_cost"]["total"]), dec("1.92"));
+    assert_eq!(amount(&t["commitment_shortfall"]), dec("1.16"));
+    assert_eq!(amount(&t["billed"]), dec("3.08"));
+}
+
+#[test]
+fn credits_are_used_oldest_first_across_months_and_not_after_they_expire() {
+    let tmp = Tmp::new();
+    let v = meter_json(
+        &tmp,
+        &["a.ndjson", "b.ndjson", "c.ndjson"],
+        "[[credit]]\neffective = \"2026-06-01\"\namount_usd = \"0.50\"\nexpires = \"2026-06-30\"\n\
+         [[credit]]\neffective = \"2026-05-01\"\namount_usd = \"1\"\nexpires = \"2026-06-30\"\n",
+    );
+    let months = v["contract"]["months"].as_array().unwrap();
+    let used = |m: usize| -> Vec<(String, Decimal)> {
+        months[m]["credits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["row"].as_str().unwrap().to_string(), amount(&c["used"])))
+            .collect()
+    };
+    // May owes 0.84: credit[1] (the oldest, from 05-01) pays it, 1 - 0.84 = 0.16 left.
+    assert_eq!(used(0), [("credit[1]@2026-05-01".to_string(), dec("0.84"))]);
+    assert_eq!(amount(&months[0]["billed"]), Decimal::ZERO);
+    // June owes 0.49: the rest of credit[1] (0.16) first, then credit[0] 0.49 - 0.16 = 0.33.
+    assert_eq!(
+        used(1),
+        [
+            ("credit[0]@2026-06-01".to_string(), dec("0.33")),
+            ("credit[1]@2026-05-01".to_string(), dec("0.16"))
+        ]
+    );
+    assert_eq!(amount(&months[1]["billed"]), Decimal::ZERO);
+    // July: both expired on 06-30, so its 1.08 is billed whole; credit[0] keeps
+    // 0.50 - 0.33 = 0.17, reported.
+    assert!(used(2).is_empty());
+    assert_eq!(amount(&months[2]["billed"]), dec("1.08"));
+    let credits = v["contract"]["credits"].as_array().unwrap();
+    assert_eq!(amount(&credits[0]["remaining"]), dec("0.17"));
+    assert_eq!(amount(&credits[1]["remaining"]), Decimal::ZERO);
+    let t = &v["totals"];
+    // Used 0.84 + 0.16 + 0.33 = 1.33; billed 0.84 + 0.49 + 1.08 - 1.33 = 1.08.
+    assert_eq!(amount(&t["credits_used"]), dec("1.33"));
+    assert_eq!(amount(&t["billed"]), dec("1.08"));
+}
+
+#[test]
+fn overlapping_discounts_are_refused_at_load_time() {
+    let tmp = Tmp::new();
+    let dir = runs(&tmp);
+    let overlapping = "[[discount]]\neffective = \"2026-01-01\"\nuntil = \"2026-07-01\"\npercent = \"10%\"\nmodels = [\"claude-opus-4-6\"]\n\
+                       [[discount]]\neffective = \"2026-06-01\"\npercent = \"5%\"\ncategories = [\"input\"]\n";
+    let c = tmp.write("overlap.toml", &format!("{HEAD}{overlapping}"));
+    let r = run_within(
+        60,
+        [
+            "meter".as_ref(),
+            dir.as_os_str(),
+            "--contract".as_ref(),
+            c.as_os_str(),
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    let want = format!(
+        "error: {}: discount[1]: overlaps discount[0] on input of claude-opus-4-6 from 2026-06-01",
+        c.display()
+    );
+    assert!(r.stderr.starts_with(&want), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("hint: run `agentmeter contract check"),
+        "{}",
+        r.stderr
+    );
+    let r = run_within(60, ["contract".as_ref(), "check".as_ref(), c.as_os_str()]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stdout.contains("discount[1]: overlaps discount[0]"),
+        "{}",
+        r.stdout
+    );
+    // Ending the first where the second starts is fine.
+    let ok = tmp.write(
+        "ok.toml",
+        &format!("{HEAD}{}", overlapping.replace("2026-07-01", "2026-06-01")),
+    );
+    let r = run_within(60, ["contract".as_ref(), "check".as_ref(), ok.as_os_str()]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("2 discount(s)"), "{}", r.stdout);
+    // A contract given to `pricing check` is not a table, and the hint says where to go.
+    let r = run_within(60, ["pricing".as_ref(), "check".as_ref(), ok.as_os_str()]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("looks like a contract: `agentmeter contract check"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn focus_rows_sum_to_the_billed_total_with_shortfall_and_credit_rows() {
+    let tmp = Tmp::new();
+    let contract = format!(
+        "{OPUS_15}[[commitment]]\neffective = \"2026-05-01\"\nmonthly_minimum_usd = \"1\"\n\
+         [[credit]]\neffective = \"2026-05-01\"\namount_usd = \"1\"\nexpires = \"2026-06-30\"\n"
+    );
+    let v = meter_json(&tmp, &[], &contract);
+    // Contracted: May 0.726 (above), June 0.49, July 0.08 + 1.00 x 0.85 = 0.93: 2.146.
+    // Shortfalls: 1 - 0.726 = 0.274, 1 - 0.49 = 0.51, 1 - 0.93 = 0.07: 0.854.
+    // The credit pays May's 0.726 and then its shortfall 0.274: all of its 1.
+    // Billed: 2.146 + 0.854 - 1 = 2.
+    let t = &v["totals"];
+    assert_eq!(amount(&t["contracted_cost"]["total"]), dec("2.146"));
+    assert_eq!(amount(&t["commitment_shortfall"]), dec("0.854"));
+    assert_eq!(amount(&t["credits_used"]), dec("1"));
+    assert_eq!(amount(&t["billed"]), dec("2"));
+
+    let out = tmp.path("focus.csv");
+    let r = run_within(
+        60,
+        [
+            "export".as_ref(),
+            tmp.path("runs").as_os_str(),
+            "--contract".as_ref(),
+            tmp.path("contract.toml").as_os_str(),
+            "--format".as_ref(),
+            "focus-csv".as_ref(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut rd = csv::Reader::from_path(&out).unwrap();
+    let header: Vec<String> = rd.headers().unwrap().iter().map(str::to_string).collect();
+    let col = |n: &str| {
+        header
+            .iter()
+            .position(|h| h == n)
+            .unwrap_or_else(|| panic!("{n}"))
+    };
+    let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
+    let get = |r: &csv::StringRecord, n: &str| r.get(col(n)).unwrap().to_string();
+    let sum = |n: &str, keep: &dyn Fn(&csv::StringRecord) -> bool| -> Decimal {
+        rows.iter()
+            .filter(|r| keep(r))
+            .map(|r| dec(&get(r, n)))
+            .sum()
+    };
+    let all = |_: &csv::StringRecord| true;
+    assert_eq!(sum("BilledCost", &all), amount(&t["billed"]));
+    assert_eq!(sum("EffectiveCost", &all), dec("2"));
+    let usage = |r: &csv::StringRecord| {
+        get(r, "x_Category") != "commitment_shortfall" && get(r, "ChargeCategory") == "Usage"
+    };
+    // ListCost of the usage rows: 0.84 + 0.49 + 1.08 = 2.41; ContractedCost 2.146.
+    assert_eq!(sum("ListCost", &usage), dec("2.41"));
+    assert_eq!(sum("ContractedCost", &usage), dec("2.146"));
+    let credits: Vec<_> = rows
+        .iter()
+        .filter(|r| get(r, "ChargeCategory") == "Credit")
+        .collect();
+    assert_eq!(credits.len(), 1);
+    assert_eq!(dec(&get(credits[0], "BilledCost")), dec("-1"));
+    assert_eq!(get(credits[0], "x_ContractRow"), "credit[0]@2026-05-01");
+    let shortfalls: Vec<_> = rows
+        .iter()
+        .filter(|r| get(r, "x_Category") == "commitment_shortfall")
+        .collect();
+    assert_eq!(shortfalls.len(), 3);
+    assert_eq!(
+        sum("BilledCost", &|r| get(r, "x_Category")
+            == "commitment_shortfall"),
+        dec("0.854")
+    );
+    assert!(shortfalls
+        .iter()
+        .all(|r| get(r, "ChargeFrequency") == "One-Time"
+            && get(r, "ChargePeriodStart").ends_with("-01T00:00:00.000Z")));
+    // Each discounted row names its row; a July Opus input row: list 1.00, contracted 0.85
+    // at 5 x 0.85 = 4.25 per million.
+    let july_input = rows
+        .iter()
+        .find(|r| get(r, "ResourceId") == "opus_july" && get(r, "x_Category") == "input")
+        .unwrap();
+    assert_eq!(dec(&get(july_input, "ListCost")), dec("1"));
+    assert_eq!(dec(&get(july_input, "ContractedCost")), dec("0.85"));
+    assert_eq!(dec(&get(july_input, "ContractedUnitPrice")), dec("4.25"));
+    assert_eq!(get(july_input, "x_ContractRow"), "discount[0]@2026-01-01");
+    assert!(rows
+        .iter()
+        .all(|r| get(r, "ServiceProviderName") == "Anthropic"
+            && get(r, "x_ContractVersion").starts_with("acme@")));
+}
+
+#[test]
+fn focus_parquet_under_a_contract_has_the_one_schema_and_sums_to_the_billed_total() {
+    use polars::prelude::*;
+    let tmp = Tmp::new();
+    let contract = format!(
+        "{OPUS_15}[[commitment]]\neffective = \"2026-05-01\"\nmonthly_minimum_usd = \"1\"\n\
+         [[credit]]\neffective = \"2026-05-01\"\namount_usd = \"1\"\nexpires = \"2026-06-30\"\n"
+    );
+    let c = tmp.write("contract.toml", &format!("{HEAD}{contract}"));
+    let dir = runs(&tmp);
+    let export = |out: &std::path::Path, contract: bool| {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "export".into(),
+            dir.clone().into_os_string(),
+            "--format".into(),
+            "focus-parquet".into(),
+            "--partition".into(),
+            "day".into(),
+            "-o".into(),
+            out.into(),
+        ];
+        if contract {
+            args.extend(["--contract".into(), c.clone().into_os_string()]);
+        }
+        let r = run_within(60, &args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    };
+    let (with, without) = (tmp.path("with"), tmp.path("without"));
+    export(&with, true);
+    export(&without, false);
+    let files = |d: &std::path::Path| -> Vec<std::path::PathBuf> {
+        let mut v: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path().join("part-0.parquet"))
+            .collect();
+        v.sort();
+        v
+    };
+    let read = |p: &std::path::Path| {
+        ParquetReader::new(std::fs::File::open(p).unwrap())
+            .finish()
+            .unwrap()
+    };
+    let schema = read(&files(&without)[0]).schema().clone();
+    let mut billed = Decimal::ZERO;
+    for f in files(&with) {
+        let df = read(&f);
+        // Shortfall and credit rows (null unit prices, no resource) keep the schema too.
+        assert_eq!(df.schema(), &schema, "{}", f.display());
+        billed += agentmeter::export::columns::decimals(df.column("BilledCost").unwrap())
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .sum::<Decimal>();
+    }
+    // As worked out above: 2.146 + 0.854 - 1 = 2.
+    assert_eq!(billed, dec("2"));
+    // Three shortfalls and the credit are dated on their months' last days: 05-31 (the
+    // shortfall and the credit), 06-30, 07-31; plus the three days of usage.
+    let days: Vec<String> = files(&with)
+        .iter()
+        .map(|f| {
+            f.parent()
+                .unwrap()
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(
+        days,
+        [
+            "x_ChargeDate=2026-05-04",
+            "x_ChargeDate=2026-05-31",
+            "x_ChargeDate=2026-06-05",
+            "x_ChargeDate=2026-06-30",
+            "x_ChargeDate=2026-07-06",
+            "x_ChargeDate=2026-07-31"
+        ]
+    );
+}
