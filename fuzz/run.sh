@@ -21,7 +21,7 @@ fi
 export RUSTC_BOOTSTRAP=1
 
 seconds="${FUZZ_SECONDS:-30}"
-targets="${FUZZ_TARGETS:-record ingest scenario pricing baseline}"
+targets="${FUZZ_TARGETS:-record ingest sse scenario pricing baseline}"
 build="${FUZZ_BUILD:---dev}"
 # Keep libFuzzer's options in one place; -timeout flags inputs that hang.
 opts=(-max_total_time="$seconds" -timeout=10 -print_final_stats=1)
@@ -44,6 +44,7 @@ seed() { # target
     scenario) for f in "$root"/scenarios/*.toml; do put "$dir" <"$f"; done; return ;;
     pricing) for f in "$root"/pricing/*.toml; do put "$dir" <"$f"; done; return ;;
     baseline) return ;;
+    sse) for f in "$root"/docs/examples/*.sse; do [ -f "$f" ] && put "$dir" <"$f"; done; return ;;
   esac
   for f in "$root"/tests/fixtures/*.ndjson "$root"/docs/examples/*; do
     [ -f "$f" ] || continue

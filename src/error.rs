@@ -88,6 +88,49 @@ impl Skipped {
     }
 }
 
+/// Where every skipped record is written as it is found (`--skipped-out`), one
+/// `FILE:LINE: reason` line each, in the order found: the full list, in constant memory.
+#[derive(Clone, Default)]
+pub struct SkipLog(Option<std::sync::Arc<std::sync::Mutex<std::io::BufWriter<std::fs::File>>>>);
+
+impl SkipLog {
+    pub fn to(file: std::fs::File) -> Self {
+        SkipLog(Some(std::sync::Arc::new(std::sync::Mutex::new(
+            std::io::BufWriter::new(file),
+        ))))
+    }
+
+    pub fn log(&self, s: &Skipped) {
+        use std::io::Write;
+        if let Some(w) = &self.0 {
+            let mut w = w.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = match &s.origin {
+                Some(o) => writeln!(w, "{o}: {}", s.reason),
+                None => writeln!(w, "{}", s.reason),
+            };
+        }
+    }
+
+    /// Write out what is buffered.
+    pub fn flush(&self) -> std::io::Result<()> {
+        use std::io::Write;
+        match &self.0 {
+            Some(w) => w.lock().unwrap_or_else(|e| e.into_inner()).flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for SkipLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "SkipLog(on)"
+        } else {
+            "SkipLog(off)"
+        })
+    }
+}
+
 /// How many problems a run keeps to show (the first, in input order); every one is counted.
 pub const SKIPPED_KEPT: usize = 1000;
 

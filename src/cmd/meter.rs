@@ -73,9 +73,14 @@ pub struct MeterArgs {
     /// Time zone of day buckets (IANA name); runtime is split at its midnights.
     #[arg(long, value_name = "ZONE", default_value = "UTC")]
     pub tz: Zone,
-    /// Skip bad records (listed in the output) instead of stopping at the first.
+    /// Skip bad records (counted, and the first 1,000 listed in the output) instead of
+    /// stopping at the first.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// With --skip-invalid: also write every skipped record to FILE (`FILE:LINE: reason`, in
+    /// the order found), however many there are.
+    #[arg(long, value_name = "FILE", requires = "skip_invalid")]
+    pub skipped_out: Option<PathBuf>,
     /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -119,6 +124,9 @@ pub fn meter_rated(
         session.shed_detail();
         if !keep_items {
             session.items = Vec::new();
+        }
+        for p in &problems {
+            opts.skip_log.log(p);
         }
         let mut g = rated.lock().expect("poisoned");
         g.0.push(session);
@@ -235,7 +243,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
         }
     }
     let contract = load_contract(args.contract.as_deref(), &table)?;
-    let opts = args.shard.apply(MeterOptions {
+    let mut opts = args.shard.apply(MeterOptions {
         model: args.model.clone(),
         cache_ttl: args.cache_ttl,
         skip_invalid: args.skip_invalid,
@@ -274,7 +282,35 @@ pub fn run(args: MeterArgs) -> Result<i32> {
     if let Some(dir) = &args.export {
         Output::new(Some(dir), args.force).check_dir(&output::EXPORT)?;
     }
+    // The full list goes to a temporary file beside FILE as it is found, then into FILE
+    // whole: constant memory, and no half-written FILE.
+    let skipped_out = match &args.skipped_out {
+        None => None,
+        Some(file) => {
+            let out = Output::new(Some(file), args.force);
+            out.check()?;
+            let dir = file
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let mut handle = None;
+            let temp = output::Temp::create(dir, ".agentmeter-skipped-", ".tmp", |p| {
+                handle = Some(std::fs::File::create_new(p)?);
+                Ok(())
+            })
+            .map_err(|e| Error::io(dir, e))?;
+            opts.skip_log = crate::error::SkipLog::to(handle.expect("created"));
+            Some((out, temp))
+        }
+    };
     let (sessions, metered, skipped) = meter_rated(&paths, &table, &opts, args.tz, keep_items)?;
+    if let Some((out, temp)) = skipped_out {
+        opts.skip_log
+            .flush()
+            .map_err(|e| Error::io(temp.path(), e))?;
+        let mut all = std::fs::File::open(temp.path()).map_err(|e| Error::io(temp.path(), e))?;
+        out.write_with(|w| std::io::copy(&mut all, w).map(drop))?;
+    }
     let billing = contract.as_ref().map(|c| contract::apply(c, &sessions));
     let report = MeterReport {
         groups: match args.group_by.as_slice() {

@@ -367,6 +367,7 @@ impl Sink for Collector<'_> {
             hint: Some(SKIP_HINT.into()),
         };
         if self.skip_invalid {
+            self.store.opts.skip_log.log(&skipped);
             self.part.skipped.push(skipped);
             Ok(())
         } else {

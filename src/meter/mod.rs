@@ -48,6 +48,8 @@ pub struct MeterOptions {
     pub select: Selection,
     /// Show progress on stderr (when it is a terminal and the work takes a moment).
     pub progress: bool,
+    /// Where every skipped record is written as it is found (`--skipped-out`).
+    pub skip_log: crate::error::SkipLog,
     /// How to read the inputs (`--source claude-code`, `--max-record-mb`).
     pub read: ingest::ReadOptions,
     /// The workspace's `default_inference_geo` (`--default-inference-geo`): the geo of
@@ -308,6 +310,9 @@ fn meter_sources(
     let unselected = AtomicUsize::new(0);
     let (spilled, dropped) = store.finish(&files, |usage, p| {
         if !p.is_empty() {
+            for s in &p {
+                opts.skip_log.log(s);
+            }
             problems.lock().expect("poisoned").add_all(p);
         }
         match opts.select.apply(usage) {

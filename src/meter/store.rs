@@ -33,7 +33,7 @@ const SPILL_PREFIX: &str = "agentmeter-spill-";
 const PARTITIONS: usize = 64;
 
 pub struct Store<'o> {
-    opts: &'o MeterOptions,
+    pub(super) opts: &'o MeterOptions,
     budget: usize,
     /// A file's collector hands over its state when it holds this much.
     pub flush_at: usize,

@@ -274,6 +274,38 @@ fn skipped_records_are_all_counted_and_the_first_thousand_kept() {
     assert_eq!(kept[0]["line"], 2);
     assert_eq!(kept[999]["line"], 1001);
     assert_eq!(v["totals"]["active_ms"], 3_600_000);
+    // The full list, streamed to a file as found: all 3,000, and no temporary file left.
+    let list = tmp.path("skipped.txt").display().to_string();
+    let v = json(&bounded(
+        &[
+            "meter",
+            &f,
+            "-f",
+            "json",
+            "--skip-invalid",
+            "--skipped-out",
+            &list,
+        ],
+        60,
+    ));
+    assert_eq!(v["dropped"]["invalid_records"], 3000);
+    let text = std::fs::read_to_string(&list).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3000);
+    assert!(
+        lines[0].ends_with("bad.ndjson:2: agent.message event bad0 has no `processed_at`"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[2999].contains("bad.ndjson:3001: "), "{}", lines[2999]);
+    let leftovers = std::fs::read_dir(tmp.0.path())
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().contains("agentmeter-skipped")
+        })
+        .count();
+    assert_eq!(leftovers, 0);
     let r = bounded(&["meter", &f, "--skip-invalid"], 60);
     assert!(
         r.stdout
@@ -352,4 +384,49 @@ fn a_decompression_bomb_stops_at_the_record_bound() {
     let r = bounded(&["meter", &path.display().to_string()], 120);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("longer than 256 MiB"), "{}", r.stderr);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
+
+    /// The `sse` fuzz target's property, in the test suite: any stream of SSE lines reads the
+    /// same with LF, CRLF and CR line ends (records, invalid ones and their lines).
+    #[test]
+    fn sse_reads_the_same_whatever_its_line_ends(
+        lines in proptest::collection::vec(proptest::prop_oneof![
+            proptest::prelude::Just(String::new()),
+            proptest::prelude::Just(": comment".to_string()),
+            proptest::prelude::Just("event: session.status_running".to_string()),
+            proptest::prelude::Just("event: ping".to_string()),
+            proptest::prelude::Just(format!("data: {RUN}")),
+            proptest::prelude::Just(format!("data: {IDLE}")),
+            proptest::prelude::Just("data: {\"id\":\"x\",".to_string()),
+            proptest::prelude::Just("data: \"processed_at\":\"2026-05-04T09:30:00Z\"}".to_string()),
+            proptest::prelude::Just("id: 7".to_string()),
+            "[a-z ]{0,8}",
+        ], 1..30)
+    ) {
+        use agentmeter::ingest::{read_bytes, Sink, Source};
+        #[derive(Default, PartialEq, Debug)]
+        struct Seen(Vec<(u64, String)>, Vec<(u64, String)>);
+        impl Sink for Seen {
+            fn record(&mut self, line: u64, r: agentmeter::ingest::record::Record) {
+                self.0.push((line, format!("{r:?}")));
+            }
+            fn invalid(&mut self, line: u64, m: String) -> agentmeter::error::Result<()> {
+                self.1.push((line, m));
+                Ok(())
+            }
+        }
+        let read = |end: &str| {
+            let text = format!("event: session.status_idle{end}{}", lines.join(end));
+            let src = Source { name: "p.sse".into(), path: Some("p.sse".into()) };
+            let mut seen = Seen::default();
+            let ok = read_bytes(text.as_bytes(), &src, &mut seen).is_ok();
+            (ok, seen)
+        };
+        let lf = read("\n");
+        proptest::prop_assert_eq!(&lf, &read("\r\n"));
+        proptest::prop_assert_eq!(&lf, &read("\r"));
+    }
 }
