@@ -12,6 +12,12 @@ pub const MAX_SMALL_FILE: u64 = 256 << 20;
 
 /// Read a small text file whole: a regular file of at most [`MAX_SMALL_FILE`] bytes.
 pub fn read_small(path: &Path) -> Result<String> {
+    read_text(path, MAX_SMALL_FILE, "such a file")
+}
+
+/// Read a text file whole: a regular file (checked before it is opened: opening a FIFO would
+/// wait for a writer) of at most `max` bytes; `what` names it in the error ("a scenario").
+pub fn read_text(path: &Path, max: u64, what: &str) -> Result<String> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if !meta.is_file() {
         return Err(Error::new(format!(
@@ -21,21 +27,20 @@ pub fn read_small(path: &Path) -> Result<String> {
     }
     let too_big = || {
         Error::new(format!(
-            "{}: larger than {} MB, the most agentmeter reads of such a file",
-            path.display(),
-            MAX_SMALL_FILE >> 20
+            "{}: more than the {max} bytes {what} may have",
+            path.display()
         ))
     };
-    if meta.len() > MAX_SMALL_FILE {
+    if meta.len() > max {
         return Err(too_big());
     }
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     // Bounded again while reading: the file may grow after the check.
-    file.take(MAX_SMALL_FILE + 1)
+    file.take(max + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
-    if bytes.len() as u64 > MAX_SMALL_FILE {
+    if bytes.len() as u64 > max {
         return Err(too_big());
     }
     String::from_utf8(bytes).map_err(|e| {

@@ -137,7 +137,7 @@ const MAX_RUNNING_MS: i64 = 3_653 * 86_400_000;
 const MAX_REQUEST_TOKENS: u64 = 1_000_000_000;
 
 pub fn read_baseline(path: &std::path::Path) -> Result<Baseline> {
-    let text = crate::scenario::read_bounded(path, MAX_BASELINE_BYTES, "a baseline")?;
+    let text = crate::files::read_text(path, MAX_BASELINE_BYTES, "a baseline")?;
     parse_baseline(&text, &path.display().to_string())
 }
 

@@ -71,7 +71,7 @@ pub struct Scenario {
 
 impl Scenario {
     pub fn load(path: &Path) -> Result<Self> {
-        let text = read_bounded(path, MAX_SCENARIO_BYTES, "a scenario")?;
+        let text = crate::files::read_text(path, MAX_SCENARIO_BYTES, "a scenario")?;
         Self::parse(
             &text,
             &path.display().to_string(),
@@ -98,24 +98,6 @@ impl Scenario {
         NaiveDate::from_ymd_opt(m0.div_euclid(12), m0.rem_euclid(12) as u32 + 1, 1)
             .unwrap_or(self.start)
     }
-}
-
-/// A text file of at most `max` bytes. Read through a limit, not by its size on disk, so a
-/// device or a pipe (`/dev/zero`) cannot fill memory.
-pub fn read_bounded(path: &Path, max: u64, what: &str) -> Result<String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut bytes = Vec::new();
-    file.take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    if bytes.len() as u64 > max {
-        return Err(Error::new(format!(
-            "{}: more than the {max} bytes {what} may have",
-            path.display()
-        )));
-    }
-    String::from_utf8(bytes).map_err(|_| Error::new(format!("{}: not UTF-8 text", path.display())))
 }
 
 pub fn days_in_month(first: NaiveDate) -> u32 {
@@ -704,8 +686,8 @@ impl Parser<'_> {
                     &format!("{path}.file"),
                 )?;
                 let full = self.dir.join(&file);
-                let text =
-                    read_bounded(&full, MAX_EMPIRICAL_BYTES, "an empirical file").map_err(|e| {
+                let text = crate::files::read_text(&full, MAX_EMPIRICAL_BYTES, "an empirical file")
+                    .map_err(|e| {
                         self.err(
                             &format!("{path}.file"),
                             format!("cannot read {}", e.message),

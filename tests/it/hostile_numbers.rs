@@ -498,10 +498,20 @@ fn monte_carlo_sums_never_wrap_and_large_means_are_kept() {
 #[test]
 fn endless_files_and_too_many_agents_are_refused() {
     let tmp = Tmp::new();
-    // /dev/zero never ends: each read stops at its file's limit (1 GiB address space here).
+    // /dev/zero never ends, and a FIFO would wait for a writer: only regular files are read,
+    // and each only up to its kind's limit (a sparse 17 MiB file, past a scenario's 16 MiB).
     refused(
         &project_run(Path::new("/dev/zero"), &[]),
-        "/dev/zero: more than the 16777216 bytes a scenario may have",
+        "/dev/zero: not a regular file",
+    );
+    let huge = tmp.path("huge.toml");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(17 << 20)
+        .unwrap();
+    refused(
+        &project_run(&huge, &[]),
+        "huge.toml: more than the 16777216 bytes a scenario may have",
     );
     let p = write(
         &tmp,
@@ -512,7 +522,7 @@ fn endless_files_and_too_many_agents_are_refused() {
     );
     refused(
         &project_run(&p, &[]),
-        "agent[0].session.requests.file: cannot read /dev/zero: more than the 67108864 bytes",
+        "agent[0].session.requests.file: cannot read /dev/zero: not a regular file",
     );
     let run = tmp.write(
         "run/a.ndjson",
@@ -530,10 +540,7 @@ fn endless_files_and_too_many_agents_are_refused() {
         SECS,
         MIB,
     );
-    refused(
-        &r,
-        "/dev/zero: more than the 268435456 bytes a baseline may have",
-    );
+    refused(&r, "/dev/zero: not a regular file");
     let agent = "[[agent]]\nname = \"a\"\nmodel = \"claude-sonnet-4-6\"\nsessions_per_day = 1\n[agent.session]\nactive_minutes = 1\nrequests = 1\n";
     let p = write(
         &tmp,
