@@ -1,0 +1,226 @@
+//! Session budgets (reference/updates-2026-12.md §2 "Session budgets"; managed-agents-api.md
+//! §1.4 and §2.4): `budget.max_list_cost` from the session object, `session.updated` and
+//! `session.usage`, `stop_reason: budget_reached` from idles; the figures in `meter`'s JSON,
+//! table and groups; `--notify` and `watch --budget-alert`.
+
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+/// `budget` as the docs write it: integer cents as a string (managed-agents-api.md §2.4).
+fn budget(cents: &str) -> Value {
+    json!({"type": "limit", "max_list_cost": {"amount": cents, "currency": "USD"}})
+}
+
+/// The seed example (managed-agents-api.md §4), in session `id`: 1 h running (0.08) and one
+/// Opus 4.6 request of 50,000 input (x $5/M = 0.25) and 15,000 output (x $25/M = 0.375):
+/// 0.705. `object` extends the session object; `idle` is the stop reason of the idle at 11:00.
+fn seed(id: &str, object: Value, idle: &str) -> Vec<Value> {
+    vec![
+        with(session(id, "claude-opus-4-6"), object),
+        ev("e1", "session.status_running", "2026-10-01T10:00:00Z"),
+        request("e2", "2026-10-01T10:30:00Z", 50_000, 15_000, 0, 0),
+        with(
+            ev("e3", "session.status_idle", "2026-10-01T11:00:00Z"),
+            json!({"stop_reason": {"type": idle}}),
+        ),
+    ]
+}
+
+/// Five sessions, one file each:
+/// - a: $1.00 budget on the session object; 0.705 / 1.00 = 70.5%, not reached.
+/// - b: $25.00 stated by `session.usage`, and the idle says budget_reached: reached, though
+///   0.705 / 25.00 = 2.82% -> 2.8.
+/// - c: no budget: `null`.
+/// - d: $0.80 set by `session.updated` (over the object's $5.00, which is older): 0.705 / 0.80
+///   = 88.125% -> 88.1, flagged (>= 80%), not reached.
+/// - e: $0.70 on the object: 0.705 >= 0.70, reached by cost; 0.705 / 0.70 = 100.714...% -> 100.7.
+fn fleet(tmp: &Tmp) -> std::path::PathBuf {
+    let mut b = seed("sesn_b", json!({}), "budget_reached");
+    b.insert(
+        3,
+        with(
+            ev("u1", "session.usage", "2026-10-01T10:59:59Z"),
+            json!({"usage": {"input_tokens": 50_000, "output_tokens": 15_000,
+                             "list_cost": {"amount": "71", "currency": "USD"}},
+                   "budget": budget("2500")}),
+        ),
+    );
+    let mut d = seed("sesn_d", json!({"budget": budget("500")}), "end_turn");
+    d.insert(
+        1,
+        with(
+            ev("u2", "session.updated", "2026-10-01T10:01:00Z"),
+            json!({"budget": budget("80")}),
+        ),
+    );
+    let files = [
+        (
+            "a",
+            seed("sesn_a", json!({"budget": budget("100")}), "end_turn"),
+        ),
+        ("b", b),
+        ("c", seed("sesn_c", json!({}), "end_turn")),
+        ("d", d),
+        (
+            "e",
+            seed("sesn_e", json!({"budget": budget("70")}), "end_turn"),
+        ),
+    ];
+    for (name, records) in files {
+        tmp.write(&format!("runs/{name}.ndjson"), &ndjson(&records));
+    }
+    tmp.path("runs")
+}
+
+fn meter_json(dir: &std::path::Path, extra: &[&str]) -> Value {
+    let r = run(["meter", dir.to_str().unwrap(), "-f", "json"]
+        .into_iter()
+        .chain(extra.iter().copied()));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serde_json::from_str(&r.stdout).unwrap()
+}
+
+fn by_id<'a>(v: &'a Value, id: &str) -> &'a Value {
+    (v["sessions"].as_array().unwrap().iter())
+        .find(|s| s["session_id"] == id)
+        .unwrap_or_else(|| panic!("no {id}"))
+}
+
+#[test]
+fn meter_json_shows_each_sessions_budget_used_and_reached() {
+    let tmp = Tmp::new();
+    let v = meter_json(&fleet(&tmp), &[]);
+    for id in ["sesn_a", "sesn_b", "sesn_c", "sesn_d", "sesn_e"] {
+        assert_eq!(
+            dec(by_id(&v, id)["cost"]["total"].as_str().unwrap()),
+            dec("0.705"),
+            "{id}"
+        );
+    }
+    assert_eq!(
+        by_id(&v, "sesn_a")["budget"],
+        json!({"max_usd": "1.00", "used_pct": 70.5, "reached": false})
+    );
+    assert_eq!(
+        by_id(&v, "sesn_b")["budget"],
+        json!({"max_usd": "25.00", "used_pct": 2.8, "reached": true})
+    );
+    assert_eq!(by_id(&v, "sesn_c")["budget"], Value::Null);
+    assert_eq!(
+        by_id(&v, "sesn_d")["budget"],
+        json!({"max_usd": "0.80", "used_pct": 88.1, "reached": false})
+    );
+    assert_eq!(
+        by_id(&v, "sesn_e")["budget"],
+        json!({"max_usd": "0.70", "used_pct": 100.7, "reached": true})
+    );
+}
+
+#[test]
+fn a_budget_reached_idle_without_a_stated_budget_is_still_reached() {
+    // A thread's idle says budget_reached (managed-agents-api.md §1.4: thread idles carry a
+    // stop_reason too); no budget object anywhere: reached, with no max and no share.
+    let tmp = Tmp::new();
+    let mut records = seed("sesn_t", json!({}), "end_turn");
+    records.push(with(
+        ev("t1", "session.thread_status_idle", "2026-10-01T10:45:00Z"),
+        json!({"session_thread_id": "sthr_1", "agent_name": "researcher",
+               "stop_reason": {"type": "budget_reached"}}),
+    ));
+    tmp.write("runs/t.ndjson", &ndjson(&records));
+    let v = meter_json(&tmp.path("runs"), &[]);
+    assert_eq!(
+        by_id(&v, "sesn_t")["budget"],
+        json!({"max_usd": null, "used_pct": null, "reached": true})
+    );
+}
+
+#[test]
+fn the_table_marks_sessions_at_or_over_80_percent_and_lists_them() {
+    let tmp = Tmp::new();
+    let r = run(["meter", fleet(&tmp).to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let row = |id: &str| {
+        (r.stdout.lines())
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("no row {id}: {}", r.stdout))
+            .to_string()
+    };
+    // a at 70.5% and c without a budget: no marker; d at 88.1%; b and e reached.
+    assert!(!row("sesn_a").contains("[budget"), "{}", r.stdout);
+    assert!(!row("sesn_c").contains("[budget"), "{}", r.stdout);
+    assert!(row("sesn_d").contains("[budget 88.1%]"), "{}", r.stdout);
+    assert!(row("sesn_b").contains("[budget reached]"), "{}", r.stdout);
+    assert!(row("sesn_e").contains("[budget reached]"), "{}", r.stdout);
+    let note = (r.stdout.lines().chain(r.stderr.lines()))
+        .find(|l| l.contains("of their budget"))
+        .unwrap_or_else(|| panic!("no note: {}{}", r.stdout, r.stderr));
+    assert!(note.contains("3 session(s) at or over 80%"), "{note}");
+    assert!(
+        note.contains("sesn_b 2.8% of $25.00 (reached)")
+            && note.contains("sesn_d 88.1% of $0.80")
+            && note.contains("sesn_e 100.7% of $0.70 (reached)")
+            && !note.contains("sesn_a"),
+        "{note}"
+    );
+}
+
+#[test]
+fn group_rows_count_flagged_and_reached_budgets() {
+    // All five run agent "researcher" (common::session): flagged b, d, e = 3; reached b, e = 2.
+    let tmp = Tmp::new();
+    let dir = fleet(&tmp);
+    let v = meter_json(&dir, &["--group-by", "agent"]);
+    let rows = v["groups"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["sessions"], 5);
+    assert_eq!(rows[0]["budgets_over_80"], 3);
+    assert_eq!(rows[0]["budgets_reached"], 2);
+    // By day and agent: the same one day, the same counts; the table has the two columns.
+    let r = run(["meter", dir.to_str().unwrap(), "--group-by", "day,agent"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let header = r.stdout.lines().next().unwrap();
+    assert!(
+        header.contains("Budget >=80%") && header.contains("Reached"),
+        "{header}"
+    );
+    let row = (r.stdout.lines())
+        .find(|l| l.starts_with("2026-10-01"))
+        .unwrap();
+    assert!(row.trim_end().ends_with("3        2"), "{row}");
+}
+
+#[test]
+fn a_budget_of_the_wrong_type_is_an_error_with_its_line() {
+    // The amount is documented as a string of integer cents: a number, a fraction or another
+    // currency is bad input, named by file and line (line 1 is the session object).
+    let tmp = Tmp::new();
+    for (bad, says) in [
+        (
+            json!({"type": "limit", "max_list_cost": {"amount": 2500, "currency": "USD"}}),
+            "not a string of integer cents",
+        ),
+        (budget("25.00"), "not a string of integer cents"),
+        (
+            json!({"type": "limit", "max_list_cost": {"amount": "2500", "currency": "EUR"}}),
+            "only USD",
+        ),
+        (json!("2500"), "`budget` is not an object"),
+    ] {
+        let p = tmp.write(
+            "bad.ndjson",
+            &ndjson(&seed("sesn_x", json!({"budget": bad}), "end_turn")),
+        );
+        let r = run(["meter", p.to_str().unwrap()]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("error: ")
+                && r.stderr.contains("bad.ndjson:1:")
+                && r.stderr.contains(says),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("hint:"), "{}", r.stderr);
+    }
+}
