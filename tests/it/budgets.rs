@@ -224,3 +224,191 @@ fn a_budget_of_the_wrong_type_is_an_error_with_its_line() {
         assert!(r.stderr.contains("hint:"), "{}", r.stderr);
     }
 }
+
+/// A webhook on 127.0.0.1 (a random port): each POST is answered with the next status of
+/// `statuses` (then 200); every request's path and JSON body is kept.
+struct Hook {
+    url: String,
+    got: std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>,
+}
+
+/// The webhook's secret, as a Slack incoming webhook's path is.
+const SECRET_PATH: &str = "/services/T0SECRET/B0SECRET/hunter2XYZ";
+
+fn hook(statuses: &[u16]) -> Hook {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}{SECRET_PATH}", listener.local_addr().unwrap());
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (mut statuses, kept) = (statuses.to_vec(), got.clone());
+    statuses.reverse();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+            let mut r = BufReader::new(conn.try_clone().unwrap());
+            let (mut head, mut line) = (Vec::new(), String::new());
+            while r.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                head.push(std::mem::take(&mut line));
+            }
+            let length = (head.iter())
+                .find_map(|h| {
+                    h.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            let _ = r.read_exact(&mut body);
+            let path = head
+                .first()
+                .and_then(|l| l.split(' ').nth(1))
+                .unwrap_or("")
+                .to_string();
+            kept.lock()
+                .unwrap()
+                .push((path, serde_json::from_slice(&body).unwrap_or(Value::Null)));
+            let status = statuses.pop().unwrap_or(200);
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+            );
+        }
+    });
+    Hook { url, got }
+}
+
+/// A run of one task: the seed session (0.705) with `input` input tokens instead of 50,000.
+fn task_run(tmp: &Tmp, name: &str, input: u64) -> std::path::PathBuf {
+    let mut records = seed(
+        &format!("sesn_{name}"),
+        json!({"title": "alpha"}),
+        "end_turn",
+    );
+    records[2] = request("e2", "2026-10-01T10:30:00Z", input, 15_000, 0, 0);
+    tmp.write(&format!("{name}/a.ndjson"), &ndjson(&records));
+    tmp.path(name)
+}
+
+#[test]
+fn check_notifies_once_when_the_gate_fails_retrying_a_500_and_never_showing_the_path() {
+    // Baseline 0.705; the run has 150,000 input: 0.08 + 0.75 + 0.375 = 1.205, +0.50 = +70.9%
+    // > 10%: the gate fails (exit 1), and the webhook answers 500 first, then 200.
+    let tmp = Tmp::new();
+    let base = task_run(&tmp, "base", 50_000);
+    let baseline = tmp.path("baseline.json");
+    let r = run([
+        "baseline",
+        base.to_str().unwrap(),
+        "-o",
+        baseline.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let pr = task_run(&tmp, "pr", 150_000);
+    let h = hook(&[500]);
+    let args = |pr: &std::path::Path| {
+        vec![
+            "check".to_string(),
+            pr.display().to_string(),
+            "--baseline".into(),
+            baseline.display().to_string(),
+            "--max-increase".into(),
+            "10%".into(),
+            "--notify".into(),
+            h.url.clone(),
+        ]
+    };
+    let r = run_within(60, args(&pr));
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let got = h.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "the 500 and its retry: {got:?}");
+    assert_eq!(got[0], got[1]);
+    let (path, body) = &got[1];
+    assert_eq!(path, SECRET_PATH);
+    assert!(
+        body["text"].as_str().unwrap().contains("$0.71 -> $1.21"),
+        "{body}"
+    );
+    assert_eq!(body["agentmeter"]["passed"], false);
+    assert_eq!(
+        dec(body["agentmeter"]["total"]["current"].as_str().unwrap()),
+        dec("1.205")
+    );
+    assert!(
+        r.stderr.contains("notified http://127.0.0.1:"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("SECRET") && !r.stdout.contains("SECRET"),
+        "{}",
+        r.stderr
+    );
+    // The unchanged run passes: nothing is sent.
+    let r = run_within(60, args(&base));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(h.got.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn a_notify_that_keeps_failing_is_a_warning_and_the_exit_code_stays() {
+    // 503 on every attempt (4 in all: 0.5 + 1 + 2 s of backoff), and a 404 (not retried).
+    let tmp = Tmp::new();
+    let base = task_run(&tmp, "base", 50_000);
+    let baseline = tmp.path("baseline.json");
+    assert_eq!(
+        run([
+            "baseline",
+            base.to_str().unwrap(),
+            "-o",
+            baseline.to_str().unwrap()
+        ])
+        .code,
+        0
+    );
+    let pr = task_run(&tmp, "pr", 150_000);
+    for (statuses, attempts, says) in [
+        (vec![503; 4], 4, "gave up after 4 attempts: HTTP 503"),
+        (vec![404], 1, "HTTP 404"),
+    ] {
+        let h = hook(&statuses);
+        let r = run_within(
+            60,
+            [
+                "check",
+                pr.to_str().unwrap(),
+                "--baseline",
+                baseline.to_str().unwrap(),
+                "--max-increase",
+                "10%",
+                "--notify",
+                &h.url,
+            ],
+        );
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert_eq!(h.got.lock().unwrap().len(), attempts);
+        assert!(
+            r.stderr.contains("warning: --notify http://127.0.0.1:") && r.stderr.contains(says),
+            "{}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("SECRET"), "{}", r.stderr);
+    }
+    // A URL that is not one is an error before any work, and is not echoed.
+    let r = run([
+        "check",
+        pr.to_str().unwrap(),
+        "--baseline",
+        baseline.to_str().unwrap(),
+        "--max-increase",
+        "10%",
+        "--notify",
+        "hooks.example/services/T0SECRET",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--notify") && r.stderr.contains("hint:") && !r.stderr.contains("SECRET"),
+        "{}",
+        r.stderr
+    );
+}
