@@ -412,3 +412,168 @@ fn a_notify_that_keeps_failing_is_a_warning_and_the_exit_code_stays() {
         r.stderr
     );
 }
+
+/// The mock API (tests/it/mock.rs) serving session `id` (with `object` on its session
+/// object): history running at 10:00 and the seed request at 10:30; the stream then sends
+/// the idle at 11:00. History alone: 30 min still running (0.04) + 0.625 = 0.665; with the
+/// idle, 1 h: 0.705.
+fn live(id: &str, object: Value) -> crate::mock::Mock {
+    let records = seed(id, object, "end_turn");
+    let mut state = crate::mock::State::default();
+    state.sessions.push(records[0].clone());
+    state.events.insert(id.into(), records[1..3].to_vec());
+    let idle = records[3].clone();
+    let frame = format!("event: session.status_idle\ndata: {idle}\n\n");
+    state
+        .streams
+        .insert(id.into(), vec![(frame, vec![idle])].into());
+    crate::mock::Mock::start(state)
+}
+
+fn watch(mock: &crate::mock::Mock, id: &str, extra: &[&str]) -> Run {
+    let mut cmd = bin();
+    cmd.args(["watch", id, "--until-idle", "--base-url", &mock.url])
+        .args(extra)
+        .env("ANTHROPIC_API_KEY", crate::mock::KEY)
+        .stdin(std::process::Stdio::null());
+    run_cmd_within(&mut cmd, 60)
+}
+
+#[test]
+fn watch_budget_alert_warns_notifies_and_exits_one_when_the_live_session_crosses_it() {
+    // $1.00 budget: the history's 0.665 is 66.5%, under 70%; the idle brings 0.705 = 70.5%.
+    let h = hook(&[]);
+    let mock = live("sesn_live", json!({"budget": budget("100")}));
+    let r = watch(
+        &mock,
+        "sesn_live",
+        &["--budget-alert", "70%", "--notify", &h.url],
+    );
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let warning =
+        "warning: budget alert: sesn_live: $0.71 of its budget $1.00 = 70.5% (--budget-alert 70%)";
+    assert_eq!(r.stderr.matches(warning).count(), 1, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("sesn_live: done") && r.stdout.contains("$0.71"),
+        "{}",
+        r.stdout
+    );
+    let got = h.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let body = &got[0].1;
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .contains("budget alert: sesn_live"),
+        "{body}"
+    );
+    assert_eq!(body["agentmeter"]["session_id"], "sesn_live");
+    assert_eq!(
+        dec(body["agentmeter"]["cost"].as_str().unwrap()),
+        dec("0.705")
+    );
+    assert_eq!(body["agentmeter"]["budget"], "1.00");
+    assert!(
+        !r.stderr.contains("SECRET") && !r.stderr.contains(crate::mock::KEY),
+        "{}",
+        r.stderr
+    );
+    // At 80% the same session never crosses: exit 0, no warning.
+    let mock = live("sesn_live", json!({"budget": budget("100")}));
+    let r = watch(&mock, "sesn_live", &["--budget-alert", "80%"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("budget alert"), "{}", r.stderr);
+}
+
+#[test]
+fn watch_budget_alert_uses_max_usd_for_a_session_without_a_budget() {
+    // No budget: --max-usd 0.50. The history's 0.665 is already 0.665 / 0.50 = 133.0%.
+    let mock = live("sesn_free", json!({}));
+    let r = watch(
+        &mock,
+        "sesn_free",
+        &["--budget-alert", "100%", "--max-usd", "0.50"],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "budget alert: sesn_free: $0.67 of --max-usd $0.50 = 133.0% (--budget-alert 100%)"
+        ),
+        "{}",
+        r.stderr
+    );
+    // Without --max-usd there is nothing to compare with: said, and exit 0.
+    let mock = live("sesn_free", json!({}));
+    let r = watch(&mock, "sesn_free", &["--budget-alert", "80%"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("states no budget; pass --max-usd"),
+        "{}",
+        r.stderr
+    );
+    let r = watch(&mock, "sesn_free", &["--budget-alert", "eighty"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+#[test]
+fn anomalies_notify_sends_the_anomalies_once_found() {
+    // Four Mondays of the seed session (0.705); on the last, 1,000,000 output tokens instead
+    // of 15,000: 0.08 + 0.25 + 25 = 25.33 against the median 0.705 of the Mondays before.
+    let tmp = Tmp::new();
+    for day in ["01", "08", "15", "22"] {
+        let at = |t: &str| format!("2026-06-{day}T{t}Z");
+        let output = if day == "22" { 1_000_000 } else { 15_000 };
+        let records = [
+            session(&format!("sesn_{day}"), "claude-opus-4-6"),
+            ev("e1", "session.status_running", &at("10:00:00")),
+            request("e2", &at("10:30:00"), 50_000, output, 0, 0),
+            ev("e3", "session.status_idle", &at("11:00:00")),
+        ];
+        tmp.write(&format!("runs/{day}.ndjson"), &ndjson(&records));
+    }
+    let runs = tmp.path("runs");
+    let h = hook(&[]);
+    let r = run_within(
+        60,
+        [
+            "anomalies",
+            runs.to_str().unwrap(),
+            "--weeks",
+            "3",
+            "--notify",
+            &h.url,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let got = h.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let body = &got[0].1;
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .contains("1 spend anomaly (first: 2026-06-22 researcher $25.33, expected $0.71)"),
+        "{body}"
+    );
+    let a = &body["agentmeter"]["anomalies"];
+    assert_eq!(a.as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(dec(a[0]["cost"].as_str().unwrap()), dec("25.33"));
+    assert_eq!(a[0]["sessions"], json!(["sesn_22"]));
+    // Without the spike's week nothing is found and nothing is sent.
+    let r = run_within(
+        60,
+        [
+            "anomalies",
+            runs.to_str().unwrap(),
+            "--weeks",
+            "3",
+            "--until",
+            "2026-06-21",
+            "--notify",
+            &h.url,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(h.got.lock().unwrap().len(), 1);
+}
