@@ -114,7 +114,9 @@ fn meter_json_shows_each_sessions_budget_used_and_reached() {
     assert_eq!(
         by_id(&v, "sesn_e")["budget"],
         json!({"max_usd": "0.70", "used_pct": 100.7, "reached": true})
-    );
+    ); // State spilled to disk (`--memory 0`) carries the budgets just the same.
+    let spilled = meter_json(&tmp.path("runs"), &["--memory", "0"]);
+    assert_eq!(spilled["sessions"], v["sessions"]);
 }
 
 #[test]
