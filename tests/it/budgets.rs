@@ -579,3 +579,24 @@ fn anomalies_notify_sends_the_anomalies_once_found() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(h.got.lock().unwrap().len(), 1);
 }
+
+#[test]
+fn the_80_percent_flag_compares_the_exact_share_not_the_rounded_one() {
+    // $1.00 budget; 1 h (0.08) + 50,000 input (0.25) + output at $25/M:
+    // 18,800 -> 0.47: 0.80 = exactly 80%, flagged;
+    // 18,799 -> 0.469975: 0.799975 = 79.9975%, shown as 80.0 but not flagged.
+    let tmp = Tmp::new();
+    for (id, output) in [("sesn_at", 18_800), ("sesn_under", 18_799)] {
+        let mut records = seed(id, json!({"budget": budget("100")}), "end_turn");
+        records[2] = request("e2", "2026-10-01T10:30:00Z", 50_000, output, 0, 0);
+        tmp.write(&format!("runs/{id}.ndjson"), &ndjson(&records));
+    }
+    let v = meter_json(&tmp.path("runs"), &["--group-by", "agent"]);
+    assert_eq!(by_id(&v, "sesn_at")["budget"]["used_pct"], 80.0);
+    assert_eq!(by_id(&v, "sesn_under")["budget"]["used_pct"], 80.0);
+    assert_eq!(v["groups"]["rows"][0]["budgets_over_80"], 1);
+    assert_eq!(v["groups"]["rows"][0]["budgets_reached"], 0);
+    let r = run(["meter", tmp.path("runs").to_str().unwrap()]);
+    assert!(r.stdout.contains("sesn_at [budget 80.0%]"), "{}", r.stdout);
+    assert!(!r.stdout.contains("sesn_under [budget"), "{}", r.stdout);
+}
