@@ -106,6 +106,16 @@ pub struct ProviderUsage {
     pub list_cost_usd: Option<Decimal>,
 }
 
+/// A session's spending limit as the API states it (`budget.max_list_cost`, in integer US
+/// cents) and whether it stopped there: quantities only, compared with cost after rating.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Budget {
+    /// The latest `max_list_cost` the session stated; `None` when only the stop is known.
+    pub max_cents: Option<u64>,
+    /// An idle (the session's or a thread's) said `stop_reason: budget_reached`.
+    pub reached: bool,
+}
+
 /// Everything a session used: the rater's only input.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionUsage {
@@ -125,6 +135,9 @@ pub struct SessionUsage {
     pub requests: Vec<RequestUsage>,
     pub web_searches: Vec<WebSearch>,
     pub provider_reported: Option<ProviderUsage>,
+    /// `None` when the session states no budget and never stopped at one.
+    #[serde(default)]
+    pub budget: Option<Budget>,
     pub warnings: Vec<String>,
     pub duplicate_events: u64,
     /// Events that came earlier in processed_at than the one before them in their file.

@@ -83,6 +83,10 @@ pub struct AnomaliesArgs {
     pub output: Option<PathBuf>,
     #[arg(long)]
     pub force: bool,
+    /// When an anomaly is found, POST a JSON message here (Slack-compatible `text`, the
+    /// anomalies under `agentmeter`); only its scheme and host are ever shown.
+    #[arg(long, value_name = "URL")]
+    pub notify: Option<String>,
 }
 
 fn params(args: &AnomaliesArgs) -> Result<Params> {
@@ -153,6 +157,7 @@ pub fn run(args: AnomaliesArgs) -> Result<i32> {
             .with_hint("--format json gives every amount exactly"));
     }
     let p = params(&args)?;
+    let notify = crate::fetch::notify::Notify::new(args.notify.as_deref())?;
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
     let out = Output::new(args.output.as_deref(), args.force);
     out.check()?;
@@ -168,26 +173,26 @@ pub fn run(args: AnomaliesArgs) -> Result<i32> {
     let by = args.by.group();
     let found = anomaly::find(&anomaly::daily(&sessions, by)?, &p);
 
+    let doc = json!({
+        "schema": "agentmeter/anomalies-v1",
+        "pricing": table.version,
+        "parameters": {
+            "by": by.name(), "weeks": p.weeks, "threshold": exact(p.threshold),
+            "min_usd": exact(p.min_usd), "low": p.low, "tz": args.tz.0.name(),
+            "since": p.since.map(|d| d.to_string()), "until": p.until.map(|d| d.to_string()),
+            "mad_scale": exact(anomaly::MAD_SCALE),
+        },
+        "judged_days": found.judged_days,
+        "unjudged_days": found.unjudged_days,
+        "anomalies": found.anomalies.iter().map(|a| json!({
+            "day": a.day.to_string(), "key": a.key, "cost": exact(a.cost),
+            "expected": exact(a.expected), "spread": exact(a.spread), "excess": exact(a.excess),
+            "explained_by": {"category": a.explained_by.category,
+                "cost": exact(a.explained_by.cost), "expected": exact(a.explained_by.expected)},
+            "sessions": a.sessions,
+        })).collect::<Vec<_>>(),
+    });
     let text = if args.format == Format::Json {
-        let doc = json!({
-            "schema": "agentmeter/anomalies-v1",
-            "pricing": table.version,
-            "parameters": {
-                "by": by.name(), "weeks": p.weeks, "threshold": exact(p.threshold),
-                "min_usd": exact(p.min_usd), "low": p.low, "tz": args.tz.0.name(),
-                "since": p.since.map(|d| d.to_string()), "until": p.until.map(|d| d.to_string()),
-                "mad_scale": exact(anomaly::MAD_SCALE),
-            },
-            "judged_days": found.judged_days,
-            "unjudged_days": found.unjudged_days,
-            "anomalies": found.anomalies.iter().map(|a| json!({
-                "day": a.day.to_string(), "key": a.key, "cost": exact(a.cost),
-                "expected": exact(a.expected), "spread": exact(a.spread), "excess": exact(a.excess),
-                "explained_by": {"category": a.explained_by.category,
-                    "cost": exact(a.explained_by.cost), "expected": exact(a.explained_by.expected)},
-                "sessions": a.sessions,
-            })).collect::<Vec<_>>(),
-        });
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
     } else {
         let mut key = by.name().to_string();
@@ -226,6 +231,24 @@ pub fn run(args: AnomaliesArgs) -> Result<i32> {
         crate::export::render_tables(args.format, &[(title, grid)], &notes)
     };
     out.write(&text)?;
+    if let Some(a) = found.anomalies.first() {
+        notify.send(
+            &format!(
+                "agentmeter: {} spend anomal{} (first: {} {} {}, expected {})",
+                found.anomalies.len(),
+                if found.anomalies.len() == 1 {
+                    "y"
+                } else {
+                    "ies"
+                },
+                a.day,
+                a.key,
+                usd(a.cost),
+                usd(a.expected)
+            ),
+            doc,
+        );
+    }
     Ok(if args.fail && !found.anomalies.is_empty() {
         1
     } else {

@@ -70,6 +70,10 @@ pub struct CheckArgs {
     /// Output on stdout: text or json.
     #[arg(long, short = 'f', default_value = "text")]
     pub format: String,
+    /// When the gate fails, POST a JSON message here (Slack-compatible `text`, the result
+    /// under `agentmeter`); only its scheme and host are ever shown.
+    #[arg(long, value_name = "URL")]
+    pub notify: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -250,6 +254,7 @@ fn delta_json(d: &Delta) -> serde_json::Value {
 }
 
 pub fn run(args: CheckArgs) -> Result<i32> {
+    let notify = crate::fetch::notify::Notify::new(args.notify.as_deref())?;
     let config_path = args
         .config
         .clone()
@@ -355,6 +360,22 @@ pub fn run(args: CheckArgs) -> Result<i32> {
                 "--format {other:?}: expected text or json"
             )))
         }
+    }
+    if !result.passed() {
+        let t = &result.total;
+        let failed: Vec<_> = (result.tasks.iter())
+            .filter(|d| !d.failed.is_empty())
+            .map(delta_json)
+            .collect();
+        notify.send(
+            &format!(
+                "agentmeter cost check failed: {} -> {}",
+                usd(t.baseline),
+                usd(t.current)
+            ),
+            json!({"schema": "agentmeter/check-v1", "passed": false, "pricing": today.version,
+                   "total": delta_json(t), "tasks": failed}),
+        );
     }
     Ok(if result.passed() { 0 } else { 1 })
 }

@@ -4,8 +4,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::error::Result;
-use crate::fetch::watch::{final_line, watch, WatchOptions};
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+
+use crate::compare::gate::parse_usd;
+use crate::error::{Error, Result};
+use crate::fetch::watch::{final_line, watch, BudgetAlert, WatchOptions, Watched};
 use crate::pricing::PriceTable;
 
 #[derive(Args, Debug)]
@@ -32,9 +37,42 @@ pub struct WatchArgs {
     pub limits: super::fetch::LimitArgs,
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
+    /// Warn, and exit 1 at the end, once the session's cost crosses this share of its budget
+    /// (`budget.max_list_cost`) or, for a session without one, of --max-usd.
+    #[arg(long, value_name = "PCT")]
+    pub budget_alert: Option<String>,
+    /// The amount --budget-alert compares with when the session states no budget.
+    #[arg(long, value_name = "USD", requires = "budget_alert")]
+    pub max_usd: Option<String>,
+    /// When the budget alert fires, POST a JSON message here (Slack-compatible `text`, the
+    /// figures under `agentmeter`); only its scheme and host are ever shown.
+    #[arg(long, value_name = "URL")]
+    pub notify: Option<String>,
+}
+
+/// "80%" (or "80") as a percentage, above 0 and at most 1,000.
+fn percent(s: &str) -> Result<Decimal> {
+    let v = Decimal::from_str(s.trim().trim_end_matches('%').trim()).ok();
+    v.filter(|p| *p > Decimal::ZERO && *p <= Decimal::from(1000))
+        .ok_or_else(|| {
+            Error::new(format!(
+                "--budget-alert {s:?} is not a percentage above 0 and at most 1000%"
+            ))
+            .with_hint("e.g. --budget-alert 80%")
+        })
 }
 
 pub fn run(args: WatchArgs) -> Result<i32> {
+    let notify = crate::fetch::notify::Notify::new(args.notify.as_deref())?;
+    let alert = match &args.budget_alert {
+        Some(p) => Some(BudgetAlert {
+            pct: percent(p)?,
+            max_usd: (args.max_usd.as_deref())
+                .map(|m| parse_usd("--max-usd", m))
+                .transpose()?,
+        }),
+        None => None,
+    };
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
     let client = args
         .limits
@@ -48,9 +86,15 @@ pub fn run(args: WatchArgs) -> Result<i32> {
             default_inference_geo: args.geo.default_inference_geo,
             ..Default::default()
         },
+        alert,
+        notify,
     };
     // Whatever the server sent may echo the key: every message is redacted.
-    let (last, left_out) = watch(&client, &table, &opts).map_err(|e| client.redact_error(e))?;
+    let Watched {
+        last,
+        left_out,
+        alert,
+    } = watch(&client, &table, &opts).map_err(|e| client.redact_error(e))?;
     if left_out > 0 {
         crate::say!(
             "note: {left_out} item(s) of the API's pages or stream were not events (not JSON objects, or without an id) and were left out"
@@ -59,5 +103,5 @@ pub fn run(args: WatchArgs) -> Result<i32> {
     if let Some(s) = last {
         crate::put!("{}", final_line(&s));
     }
-    Ok(0)
+    Ok(if alert.is_some() { 1 } else { 0 })
 }

@@ -7,12 +7,14 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::contract::{Billing, SessionTerms};
-use crate::money::exact;
+use crate::export::BudgetStatus;
+use crate::money::{cents, exact};
 use crate::rate::{AdvisorSpend, ByCategory, Category, Cost, RatedSession};
 use crate::report::group::names;
 use crate::report::MeterReport;
 use crate::time::format_ms;
 use crate::usage::Tokens;
+use rust_decimal::prelude::ToPrimitive;
 
 pub const SCHEMA: &str = "agentmeter/meter-v1";
 
@@ -97,11 +99,31 @@ struct SessionOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     contracted_cost: Option<CostOut>,
     provider_reported: Option<ProviderOut>,
+    budget: Option<BudgetOut>,
     warnings: &'a [String],
     duplicate_events: u64,
     out_of_order_events: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     advisor: Vec<AdvisorOut<'a>>,
+}
+
+/// The session's budget against its list cost (`null` without one).
+#[derive(Serialize)]
+struct BudgetOut {
+    max_usd: Option<String>,
+    /// A number, rounded to one decimal (exactly, then written as JSON's number).
+    used_pct: Option<f64>,
+    reached: bool,
+}
+
+impl From<BudgetStatus> for BudgetOut {
+    fn from(b: BudgetStatus) -> Self {
+        BudgetOut {
+            max_usd: b.max.map(cents),
+            used_pct: b.used_pct_shown().and_then(|p| p.to_f64()),
+            reached: b.reached,
+        }
+    }
 }
 
 /// Advisor consultations at one model: part of the session's cost, shown on their own.
@@ -142,6 +164,7 @@ fn session<'a>(s: &'a RatedSession, terms: Option<&SessionTerms>) -> SessionOut<
             web_search_requests: p.web_search_requests,
             tokens: (&p.tokens).into(),
         }),
+        budget: BudgetStatus::of(s).map(Into::into),
         warnings: &s.warnings,
         duplicate_events: u.duplicate_events,
         out_of_order_events: u.out_of_order_events,
@@ -334,6 +357,8 @@ fn doc<'a>(r: &'a MeterReport, sessions: &'a [RatedSession]) -> Doc<'a> {
                         "key": g.key,
                         "keys": keys,
                         "sessions": g.sessions,
+                        "budgets_over_80": g.budgets_over_80,
+                        "budgets_reached": g.budgets_reached,
                         "active_ms": g.sums.active_ms(),
                         "tokens": tok,
                         "web_searches": g.sums.quantity[Category::WebSearch as usize],

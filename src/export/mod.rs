@@ -116,7 +116,7 @@ impl Rows for MeterRows<'_> {
                 let terms = self.0.billing.map(|b| &b.sessions);
                 for (i, s) in self.0.sessions.iter().enumerate() {
                     let cells = vec![
-                        s.usage.session_id.to_string(),
+                        session_cell(s),
                         model_cell(s),
                         duration(s.quantities.active_ms),
                         count(s.quantities.requests),
@@ -129,10 +129,15 @@ impl Rows for MeterRows<'_> {
                 }
             }
             Some((_, groups)) => {
+                let budgets = any_budget(self.0);
                 for g in groups {
                     let mut cells = g.keys.clone();
                     cells.extend([count(g.sessions), duration(g.sums.active_ms())]);
-                    f(&with_money(cells, &g.sums.cost()));
+                    let mut cells = with_money(cells, &g.sums.cost());
+                    if budgets {
+                        cells.extend([count(g.budgets_over_80), count(g.budgets_reached)]);
+                    }
+                    f(&cells);
                 }
             }
         }
@@ -193,6 +198,17 @@ pub fn grid<'r>(report: &'r MeterReport<'r>) -> Grid<MeterRows<'r>> {
         numeric.push(true);
         total.push(usd(b.contracted.total()));
     }
+    // Group rows count the sessions whose budget is flagged, when any session has one.
+    if report.groups.is_some() && any_budget(report) {
+        let flags: Vec<BudgetStatus> = (report.sessions.iter())
+            .filter_map(BudgetStatus::of)
+            .filter(BudgetStatus::flagged)
+            .collect();
+        let reached = flags.iter().filter(|b| b.reached).count();
+        header.extend([format!("Budget >={BUDGET_FLAG_PCT}%"), "Reached".into()]);
+        numeric.extend([true, true]);
+        total.extend([count(flags.len() as u64), count(reached as u64)]);
+    }
     Grid {
         header,
         numeric,
@@ -223,6 +239,98 @@ fn capitalize(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The share of its budget at which a session is flagged (table marker, `budgets_over_80`).
+pub const BUDGET_FLAG_PCT: u32 = 80;
+
+/// A session's budget against its computed list cost (rated at list prices, before any
+/// contract: the platform enforces budgets at list prices, managed-agents-api.md §2.4).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BudgetStatus {
+    /// `max_list_cost` in USD, when the session stated one.
+    pub max: Option<Decimal>,
+    /// cost / max x 100, exact (`None` without a max, or for a max of 0).
+    pub used_pct: Option<Decimal>,
+    /// An idle said `budget_reached`, or the cost is at or over the max.
+    pub reached: bool,
+}
+
+impl BudgetStatus {
+    pub fn of(s: &crate::rate::RatedSession) -> Option<BudgetStatus> {
+        let b = s.usage.budget?;
+        let max = b.max_cents.map(|c| Decimal::from(c) / Decimal::ONE_HUNDRED);
+        let cost = s.cost.total();
+        Some(BudgetStatus {
+            max,
+            used_pct: max
+                .filter(|m| !m.is_zero())
+                .map(|m| cost * Decimal::ONE_HUNDRED / m),
+            reached: b.reached || max.is_some_and(|m| cost >= m),
+        })
+    }
+
+    /// At or over [`BUDGET_FLAG_PCT`] of the budget, or stopped at it.
+    pub fn flagged(&self) -> bool {
+        self.reached
+            || self
+                .used_pct
+                .is_some_and(|p| p >= Decimal::from(BUDGET_FLAG_PCT))
+    }
+
+    /// The share shown: to one decimal, half away from zero.
+    pub fn used_pct_shown(&self) -> Option<Decimal> {
+        self.used_pct.map(|p| {
+            p.round_dp_with_strategy(1, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        })
+    }
+
+    /// The row marker: `[budget reached]`, `[budget 85.0%]`.
+    fn marker(&self) -> String {
+        match (self.reached, self.used_pct_shown()) {
+            (true, _) | (false, None) => "[budget reached]".into(),
+            (false, Some(p)) => format!("[budget {p:.1}%]"),
+        }
+    }
+}
+
+fn any_budget(report: &MeterReport) -> bool {
+    report.sessions.iter().any(|s| s.usage.budget.is_some())
+}
+
+/// The session cell: its id, and a marker when its budget is flagged.
+fn session_cell(s: &crate::rate::RatedSession) -> String {
+    match BudgetStatus::of(s).filter(BudgetStatus::flagged) {
+        Some(b) => format!("{} {}", s.usage.session_id, b.marker()),
+        None => s.usage.session_id.to_string(),
+    }
+}
+
+/// The note listing the sessions whose budget is flagged.
+fn budget_note(report: &MeterReport) -> Option<String> {
+    let flagged: Vec<String> = (report.sessions.iter())
+        .filter_map(|s| {
+            let b = BudgetStatus::of(s).filter(BudgetStatus::flagged)?;
+            let of = b
+                .max
+                .map_or_else(String::new, |m| format!(" of {}", usd(m)));
+            Some(match (b.reached, b.used_pct_shown()) {
+                (_, Some(p)) => format!(
+                    "{} {p:.1}%{of}{}",
+                    s.usage.session_id,
+                    if b.reached { " (reached)" } else { "" }
+                ),
+                (_, None) => format!("{} reached{of}", s.usage.session_id),
+            })
+        })
+        .collect();
+    (!flagged.is_empty()).then(|| {
+        format!(
+            "note: {} session(s) at or over {BUDGET_FLAG_PCT}% of their budget (list cost against budget.max_list_cost): {}",
+            flagged.len(),
+            flagged.join(", ")
+        )
+    })
+}
+
 /// Notes that follow a table: warnings, skipped records, dropped duplicates. Never content.
 pub fn notes(report: &MeterReport) -> Vec<String> {
     let mut out = Vec::new();
@@ -231,6 +339,7 @@ pub fn notes(report: &MeterReport) -> Vec<String> {
             out.push(format!("warning: {}: {w}", s.usage.session_id));
         }
     }
+    out.extend(budget_note(report));
     if let Some(note) = after_checked(report) {
         out.push(note);
     }

@@ -3,6 +3,7 @@
 //! incrementally. Retries 429, 5xx and connection errors; fails at once on 401/403/404.
 
 mod client;
+pub mod notify;
 mod redact;
 pub mod sanitize;
 pub mod watch;

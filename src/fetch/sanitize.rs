@@ -23,6 +23,9 @@ use Shape::*;
 
 const MONEY: &[(&str, Shape)] = &[("amount", Scalar), ("currency", Scalar)];
 
+/// A session's spending limit (managed-agents-api.md §2.4), on the object and on events.
+const BUDGET: &[(&str, Shape)] = &[("type", Scalar), ("max_list_cost", Fields(MONEY))];
+
 const CACHE_CREATION: &[(&str, Shape)] = &[
     ("ephemeral_5m_input_tokens", Scalar),
     ("ephemeral_1h_input_tokens", Scalar),
@@ -91,10 +94,7 @@ const EVENT: &[(&str, Shape)] = &[
     ("result", Scalar),
     ("server_name", Scalar),
     ("agent", Fields(AGENT)),
-    (
-        "budget",
-        Fields(&[("type", Scalar), ("max_list_cost", Fields(MONEY))]),
-    ),
+    ("budget", Fields(BUDGET)),
 ];
 
 const OBJECT: &[(&str, Shape)] = &[
@@ -108,6 +108,7 @@ const OBJECT: &[(&str, Shape)] = &[
     ("metadata", Labels),
     ("agent", Fields(AGENT)),
     ("usage", Fields(USAGE)),
+    ("budget", Fields(BUDGET)),
     (
         "stats",
         Fields(&[

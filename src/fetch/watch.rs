@@ -7,7 +7,8 @@ use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde_json::Value;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
 
 use super::client::{Failure, MAX_ITEMS};
 use super::{check_id, endpoint, Client};
@@ -27,6 +28,52 @@ pub struct WatchOptions {
     pub max_reconnects: u32,
     /// How the export is metered (`--default-inference-geo`; no progress line).
     pub meter: MeterOptions,
+    /// `--budget-alert`: warn (and notify) once the session's cost crosses this share.
+    pub alert: Option<BudgetAlert>,
+    pub notify: super::notify::Notify,
+}
+
+/// `--budget-alert PCT` against the session's own budget, else `--max-usd`.
+pub struct BudgetAlert {
+    /// The share, as a percentage (80 for "80%").
+    pub pct: Decimal,
+    pub max_usd: Option<Decimal>,
+}
+
+impl BudgetAlert {
+    /// The warning when `s` is at or past the share of its limit; `None` below it. The limit
+    /// is the session's `max_list_cost` (read by the meter as cents), else `--max-usd`.
+    fn check(&self, s: &RatedSession) -> (bool, Option<String>) {
+        let own = crate::export::BudgetStatus::of(s).and_then(|b| b.max);
+        let Some((limit, whose)) = own
+            .map(|m| (m, "its budget"))
+            .or(self.max_usd.map(|m| (m, "--max-usd")))
+        else {
+            return (false, None);
+        };
+        let cost = s.cost.total();
+        if cost * Decimal::ONE_HUNDRED < self.pct * limit {
+            return (true, None);
+        }
+        let used = match limit.is_zero() {
+            true => String::new(),
+            false => format!(
+                " = {:.1}%",
+                (cost * Decimal::ONE_HUNDRED / limit).round_dp_with_strategy(
+                    1,
+                    rust_decimal::RoundingStrategy::MidpointAwayFromZero
+                )
+            ),
+        };
+        let warning = format!(
+            "budget alert: {}: {} of {whose} {}{used} (--budget-alert {}%)",
+            s.usage.session_id,
+            crate::money::usd(cost),
+            crate::money::usd(limit),
+            self.pct.normalize()
+        );
+        (true, Some(warning))
+    }
 }
 
 /// What has been seen of the session so far.
@@ -135,13 +182,16 @@ fn status_line(s: &RatedSession, state: &str) -> String {
     )
 }
 
-/// Follow the session until it ends (or goes idle, with `until_idle`). Returns the final
-/// metering and how many items of the API's pages and stream were not events (left out).
-pub fn watch(
-    client: &Client,
-    table: &PriceTable,
-    opts: &WatchOptions,
-) -> Result<(Option<RatedSession>, u64)> {
+/// How a watch ended: the final metering, how many items of the API's pages and stream were
+/// not events (left out), and the budget alert if one fired.
+pub struct Watched {
+    pub last: Option<RatedSession>,
+    pub left_out: u64,
+    pub alert: Option<String>,
+}
+
+/// Follow the session until it ends (or goes idle, with `until_idle`).
+pub fn watch(client: &Client, table: &PriceTable, opts: &WatchOptions) -> Result<Watched> {
     let id = check_id(&opts.session, "sesn_", "session")?;
     // Without --out the export lives in a directory of its own, removed at the end.
     let tmp;
@@ -169,11 +219,34 @@ pub fn watch(
     };
     let tty = std::io::stderr().is_terminal();
     let mut last = None;
+    let (mut alert, mut limit_known) = (None::<String>, false);
     let mut refresh = |seen: &Seen, state: &str| -> Result<()> {
         super::write_atomically(&path, &seen.lines())?;
         if let Some(s) = meter_export(&path, table, &opts.meter)? {
+            if let (Some(a), None) = (&opts.alert, &alert) {
+                let (known, fired) = a.check(&s);
+                limit_known |= known;
+                if let Some(w) = fired {
+                    // Said once, on a line of its own; the live line stays a warning after.
+                    if tty {
+                        let _ = write!(std::io::stderr(), "\r\x1b[2K");
+                    }
+                    crate::say!("warning: {w}");
+                    opts.notify.send(
+                        &format!("agentmeter {w}"),
+                        json!({"session_id": &*s.usage.session_id, "cost": crate::money::exact(s.cost.total()),
+                               "budget": crate::export::BudgetStatus::of(&s).and_then(|b| b.max).map(crate::money::cents),
+                               "max_usd": a.max_usd.map(crate::money::exact), "alert_pct": crate::money::exact(a.pct)}),
+                    );
+                    alert = Some(w);
+                }
+            }
             if tty {
-                let _ = write!(std::io::stderr(), "\r\x1b[2K{}", status_line(&s, state));
+                let state = match alert {
+                    Some(_) => format!("{state}, BUDGET ALERT"),
+                    None => state.to_string(),
+                };
+                let _ = write!(std::io::stderr(), "\r\x1b[2K{}", status_line(&s, &state));
                 let _ = std::io::stderr().flush();
             }
             last = Some(s);
@@ -251,7 +324,14 @@ pub fn watch(
     if tty {
         crate::say!();
     }
-    Ok((last, seen.left_out))
+    if opts.alert.is_some() && !limit_known {
+        crate::say!("warning: --budget-alert: session {id} states no budget; pass --max-usd to alert against an amount of your own");
+    }
+    Ok(Watched {
+        last,
+        left_out: seen.left_out,
+        alert,
+    })
 }
 
 /// One line of the stream into `buf` (without its end), at most `max` bytes: a line that

@@ -52,6 +52,9 @@ pub struct SessionObject {
     pub agent: AgentConfig,
     pub updated_at: Option<Millis>,
     pub usage: Option<ProviderUsage>,
+    /// `budget.max_list_cost` in integer US cents.
+    #[serde(default)]
+    pub budget_cents: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -59,6 +62,13 @@ pub struct ThreadObject {
     pub id: String,
     pub session_id: Option<String>,
     pub agent: AgentConfig,
+}
+
+/// What a `session.updated` changes: the agent, the budget (integer US cents) or both.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionUpdate {
+    pub agent: Option<AgentConfig>,
+    pub budget_cents: Option<u64>,
 }
 
 /// Token usage of one model request, as a span reports it (no 5m/1h split).
@@ -85,6 +95,9 @@ pub enum EventKind {
     ThreadRunning,
     /// `session.thread_status_idle` / `_rescheduled` / `_terminated`.
     ThreadStopped,
+    /// A session or thread idle with `stop_reason: budget_reached`: stops the clock of its
+    /// thread (`thread_id`, or the session's) as `Stopped` does, and marks the budget reached.
+    BudgetReached,
     ModelRequest(SpanUsage),
     OutcomeEvaluation(SpanUsage),
     WebSearchUse,
@@ -92,8 +105,9 @@ pub enum EventKind {
         tool_use_id: Box<str>,
     },
     // Rare and large: boxed so the common variants stay small.
-    AgentUpdated(Box<AgentConfig>),
-    UsageSnapshot(Box<ProviderUsage>),
+    Updated(Box<SessionUpdate>),
+    /// `session.usage`: the provider's figures and the budget it states (US cents).
+    UsageSnapshot(Box<ProviderUsage>, Option<u64>),
 }
 
 impl EventKind {
@@ -164,6 +178,10 @@ struct Raw<'a> {
     title: Option<&'a RawValue>,
     #[serde(borrow, default)]
     metadata: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    budget: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    stop_reason: Option<&'a RawValue>,
 }
 
 /// What one JSON object turned out to be.
@@ -249,6 +267,10 @@ fn fast_event(text: &str, default_type: Option<&str>) -> Option<Event> {
     let event_kind = if super::skim::cannot_bill(kind, &f) {
         EventKind::Other
     } else if let Some(status) = status_kind(kind) {
+        // Only the full parser reads (and checks) a stop reason: once per turn, rare.
+        if f.stop_reason.is_some_and(|r| r != "null") {
+            return None;
+        }
         status
     } else {
         match (kind, f.name, f.is_error, f.tool_use_id) {
@@ -309,6 +331,13 @@ fn status_kind(kind: &str) -> Option<EventKind> {
 }
 
 fn event_kind(kind: &str, raw: &Raw) -> Result<EventKind, String> {
+    let idle = kind == "session.status_idle" || kind == "session.thread_status_idle";
+    if idle && budget_reached(raw.stop_reason)? {
+        if kind == "session.thread_status_idle" && raw.session_thread_id.is_none() {
+            return Err(format!("{kind} without `session_thread_id`"));
+        }
+        return Ok(EventKind::BudgetReached);
+    }
     if let Some(status) = status_kind(kind) {
         return Ok(status);
     }
@@ -350,16 +379,94 @@ fn event_kind(kind: &str, raw: &Raw) -> Result<EventKind, String> {
                 None => EventKind::Other,
             }
         }
-        "session.updated" => match raw.agent {
-            Some(a) => EventKind::AgentUpdated(Box::new(agent_config(a)?)),
-            None => EventKind::Other,
-        },
-        "session.usage" => match raw.usage {
-            Some(u) if u.get() != "null" => EventKind::UsageSnapshot(Box::new(provider_usage(u)?)),
+        "session.updated" => {
+            let update = SessionUpdate {
+                agent: raw.agent.map(agent_config).transpose()?,
+                budget_cents: budget(raw.budget)?,
+            };
+            match update == SessionUpdate::default() {
+                true => EventKind::Other,
+                false => EventKind::Updated(Box::new(update)),
+            }
+        }
+        "session.usage" => match (raw.usage, budget(raw.budget)?) {
+            (Some(u), cents) if u.get() != "null" => {
+                EventKind::UsageSnapshot(Box::new(provider_usage(u)?), cents)
+            }
+            (_, Some(cents)) => EventKind::Updated(Box::new(SessionUpdate {
+                agent: None,
+                budget_cents: Some(cents),
+            })),
             _ => EventKind::Other,
         },
         _ => EventKind::Other,
     })
+}
+
+/// Whether an idle's `stop_reason` is `{"type": "budget_reached"}` (absent or `null`: no).
+fn budget_reached(v: Option<&RawValue>) -> Result<bool, String> {
+    #[derive(Deserialize)]
+    struct Reason {
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    match v {
+        Some(r) if r.get() != "null" => {
+            Ok(object::<Reason>(r.get(), "`stop_reason`")?.kind == "budget_reached")
+        }
+        _ => Ok(false),
+    }
+}
+
+/// A `budget` (managed-agents-api.md §2.4: `{"type": "limit", "max_list_cost": {"amount":
+/// "2500", "currency": "USD"}}`) as its integer US cents; absent or `null`: none. The amount
+/// is documented as a string of integer cents, so anything else is an error.
+fn budget(v: Option<&RawValue>) -> Result<Option<u64>, String> {
+    #[derive(Deserialize)]
+    struct B<'a> {
+        #[serde(rename = "type", default)]
+        kind: Option<String>,
+        #[serde(borrow)]
+        max_list_cost: &'a RawValue,
+    }
+    let Some(v) = v.filter(|v| v.get() != "null") else {
+        return Ok(None);
+    };
+    let b: B = object(v.get(), "`budget`")?;
+    if b.kind.as_deref().is_some_and(|k| k != "limit") {
+        return Err(format!(
+            "`budget.type` {:?} is not known (expected \"limit\")",
+            clip(&b.kind.unwrap_or_default())
+        ));
+    }
+    let amount = usd_amount(b.max_list_cost, "`budget.max_list_cost`")?;
+    let cents = match &amount {
+        serde_json::Value::String(s) if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) => {
+            s.parse::<u64>().ok().filter(|c| *c <= MAX_COUNT)
+        }
+        _ => None,
+    };
+    cents.map(Some).ok_or_else(|| {
+        format!(
+            "`budget.max_list_cost.amount` is not a string of integer cents such as \"2500\" (got {})",
+            clip(&amount.to_string())
+        )
+    })
+}
+
+/// A money object's `amount`, after checking its currency is USD (or unstated).
+fn usd_amount(v: &RawValue, what: &str) -> Result<serde_json::Value, String> {
+    #[derive(Deserialize)]
+    struct Money {
+        amount: serde_json::Value,
+        #[serde(default)]
+        currency: Option<String>,
+    }
+    let m: Money = object(v.get(), what)?;
+    match m.currency {
+        Some(c) if c != "USD" => Err(format!("{what} is in {}, only USD is supported", clip(&c))),
+        _ => Ok(m.amount),
+    }
 }
 
 fn raw_str(v: Option<&RawValue>) -> Option<String> {
@@ -425,6 +532,7 @@ fn session_object(raw: &Raw) -> Result<SessionObject, String> {
             Some(u) if u.get() != "null" => Some(provider_usage(u)?),
             _ => None,
         },
+        budget_cents: budget(raw.budget)?,
     })
 }
 
@@ -684,12 +792,6 @@ fn usage_figures(u: &RawUsage) -> Result<ProviderUsage, String> {
         #[serde(borrow, default)]
         web_search_requests: Option<&'a RawValue>,
     }
-    #[derive(Deserialize)]
-    struct Money {
-        amount: serde_json::Value,
-        #[serde(default)]
-        currency: Option<String>,
-    }
     let cc: Option<CacheCreation> = match u.cache_creation {
         Some(c) if c.get() != "null" => Some(object(c.get(), "`usage.cache_creation`")?),
         _ => None,
@@ -700,14 +802,7 @@ fn usage_figures(u: &RawUsage) -> Result<ProviderUsage, String> {
     };
     let list_cost_usd = match u.list_cost {
         Some(c) if c.get() != "null" => {
-            let m: Money = object(c.get(), "`usage.list_cost`")?;
-            if m.currency.as_deref().is_some_and(|c| c != "USD") {
-                return Err(format!(
-                    "`usage.list_cost` is in {}, only USD is supported",
-                    m.currency.unwrap_or_default()
-                ));
-            }
-            let cents = match &m.amount {
+            let cents = match &usd_amount(c, "`usage.list_cost`")? {
                 serde_json::Value::String(s) => s.parse::<Decimal>().ok(),
                 serde_json::Value::Number(n) => n.to_string().parse::<Decimal>().ok(),
                 _ => None,
@@ -934,6 +1029,57 @@ mod tests {
             panic!()
         };
         assert_eq!(e.kind, EventKind::Running);
+    }
+
+    /// Budgets (managed-agents-api.md §1.4, §2.4): the stop reason of session and thread
+    /// idles, the budget of `session.updated` and `session.usage`; the fast path hands every
+    /// idle with a stop reason to the full parser, so both give the same record.
+    #[test]
+    fn budgets_and_budget_stops_are_read() {
+        let kind = |s: &str| match parse_text(s, None).unwrap() {
+            Parsed::Record(Record::Event(e)) => {
+                let Parsed::Record(Record::Event(full)) =
+                    parse_object_full(s.as_bytes(), None).unwrap()
+                else {
+                    panic!()
+                };
+                assert_eq!(e, full, "{s}");
+                e.kind
+            }
+            _ => panic!("{s}"),
+        };
+        let at = r#""id":"e","processed_at":"2026-10-01T11:00:00Z""#;
+        let idle = |reason: &str| {
+            format!(r#"{{{at},"type":"session.status_idle","stop_reason":{reason}}}"#)
+        };
+        assert_eq!(
+            kind(&idle(r#"{"type":"budget_reached"}"#)),
+            EventKind::BudgetReached
+        );
+        assert_eq!(kind(&idle(r#"{"type":"end_turn"}"#)), EventKind::Stopped);
+        assert_eq!(kind(&idle("null")), EventKind::Stopped);
+        assert!(parse_text(&idle(r#""budget_reached""#), None).is_err());
+        let thread = format!(
+            r#"{{{at},"type":"session.thread_status_idle","session_thread_id":"sthr_1","stop_reason":{{"type":"budget_reached"}}}}"#
+        );
+        assert_eq!(kind(&thread), EventKind::BudgetReached);
+        let b = r#"{"type":"limit","max_list_cost":{"amount":"2500","currency":"USD"}}"#;
+        let updated = format!(r#"{{{at},"type":"session.updated","budget":{b}}}"#);
+        assert_eq!(
+            kind(&updated),
+            EventKind::Updated(Box::new(SessionUpdate {
+                agent: None,
+                budget_cents: Some(2500)
+            }))
+        );
+        let usage =
+            format!(r#"{{{at},"type":"session.usage","usage":{{"input_tokens":1}},"budget":{b}}}"#);
+        assert!(matches!(
+            kind(&usage),
+            EventKind::UsageSnapshot(_, Some(2500))
+        ));
+        let dup = format!(r#"{{{at},"type":"session.status_idle","budget":null,"budget":null}}"#);
+        assert!(parse_text(&dup, None).is_err());
     }
 
     #[test]

@@ -27,11 +27,13 @@ pub struct Fields<'a> {
     pub tool_use_id: Option<Option<&'a str>>,
     /// The raw `model_usage` value.
     pub model_usage: Option<&'a str>,
+    /// The raw `stop_reason` value (an idle's).
+    pub stop_reason: Option<&'a str>,
 }
 
 /// The keys the full parser reads at the top level: a repeated one is an error there, so
 /// it sends us to the full parser too.
-const KNOWN: [&[u8]; 15] = [
+const KNOWN: [&[u8]; 17] = [
     b"id",
     b"type",
     b"processed_at",
@@ -47,6 +49,8 @@ const KNOWN: [&[u8]; 15] = [
     b"data",
     b"title",
     b"metadata",
+    b"budget",
+    b"stop_reason",
 ];
 
 /// The state of a string scan carried from one 64-byte block to the next.
@@ -593,6 +597,7 @@ pub fn fields(line: &str) -> Option<Fields<'_>> {
                     b"tool_use_id" => f.tool_use_id = Some(None),
                     b"is_error" => f.is_error = Some(None),
                     b"model_usage" => f.model_usage = Some(c.as_text(&c.b[start..c.i])?),
+                    b"stop_reason" => f.stop_reason = Some(c.as_text(&c.b[start..c.i])?),
                     // The full parser wants these as strings (or null).
                     b"updated_at" if &c.b[start..c.i] != b"null" => return None,
                     _ => {}

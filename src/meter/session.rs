@@ -9,7 +9,7 @@ use super::{CacheTtl, MeterOptions};
 use crate::error::Skipped;
 use crate::ingest::record::{AgentConfig, EventKind, SpanUsage};
 use crate::time::format_ms;
-use crate::usage::{ProviderUsage, RequestUsage, SessionUsage, Tokens, WebSearch};
+use crate::usage::{Budget, ProviderUsage, RequestUsage, SessionUsage, Tokens, WebSearch};
 
 struct Pending<'a> {
     at: i64,
@@ -58,6 +58,9 @@ pub fn finalize(
     let mut searches: Vec<(&Billable, AgentConfig)> = Vec::new();
     let mut failed_tools: HashSet<&str> = HashSet::new();
     let mut snapshot: Option<(i64, &ProviderUsage)> = None;
+    // The last budget an event stated (when, cents), and whether an idle stopped at it.
+    let mut budget_set: Option<(i64, u64)> = None;
+    let mut budget_reached = false;
     for e in &acc.events {
         let thread = e.thread.as_deref();
         // A thread's own agent config, else the session's as of now.
@@ -68,6 +71,10 @@ pub fn finalize(
         match &e.kind {
             EventKind::Running | EventKind::ThreadRunning => clock.start(thread, e.at),
             EventKind::Stopped | EventKind::ThreadStopped => clock.stop(thread, e.at),
+            EventKind::BudgetReached => {
+                clock.stop(thread, e.at);
+                budget_reached = true;
+            }
             EventKind::Ended => clock.stop_all(e.at),
             EventKind::ModelRequest(u) | EventKind::OutcomeEvaluation(u) => pending.push(Pending {
                 at: e.at,
@@ -79,8 +86,20 @@ pub fn finalize(
             EventKind::ToolResultError { tool_use_id } => {
                 failed_tools.insert(&**tool_use_id);
             }
-            EventKind::AgentUpdated(cfg) => agent.update(cfg),
-            EventKind::UsageSnapshot(u) => snapshot = Some((e.at, &**u)),
+            EventKind::Updated(u) => {
+                if let Some(cfg) = &u.agent {
+                    agent.update(cfg);
+                }
+                if let Some(c) = u.budget_cents {
+                    budget_set = Some((e.at, c));
+                }
+            }
+            EventKind::UsageSnapshot(u, cents) => {
+                snapshot = Some((e.at, &**u));
+                if let Some(c) = *cents {
+                    budget_set = Some((e.at, c));
+                }
+            }
             EventKind::Other => {}
         }
     }
@@ -109,6 +128,20 @@ pub fn finalize(
         (None, None) => None,
     }
     .cloned();
+
+    // As for the provider's figures: the session object's budget when it is the later word.
+    let max_cents = match (
+        object.and_then(|o| Some((o.updated_at, o.budget_cents?))),
+        budget_set,
+    ) {
+        (Some((obj_at, c)), Some((ev_at, _))) if obj_at.is_some_and(|t| t > ev_at) => Some(c),
+        (_, Some((_, c))) | (Some((_, c)), None) => Some(c),
+        (None, None) => None,
+    };
+    let budget = (max_cents.is_some() || budget_reached).then_some(Budget {
+        max_cents,
+        reached: budget_reached,
+    });
 
     let split = cache_split(
         object.and_then(|o| o.usage.as_ref()),
@@ -191,6 +224,7 @@ pub fn finalize(
         requests,
         web_searches,
         provider_reported,
+        budget,
         warnings,
         duplicate_events: acc.events_seen - acc.seen.len() as u64,
         out_of_order_events: acc.out_of_order,

@@ -54,6 +54,10 @@ pub struct GroupRow {
     pub key: String,
     /// Sessions with at least one item in the group.
     pub sessions: u64,
+    /// Of those, sessions at or over 80% of their budget (or stopped at it), and those
+    /// that reached it (`export::BudgetStatus`).
+    pub budgets_over_80: u64,
+    pub budgets_reached: u64,
     pub sums: ByCategory,
 }
 
@@ -84,7 +88,12 @@ pub fn group(sessions: &[RatedSession], by: &[GroupBy]) -> Result<Vec<GroupRow>>
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
+    // Per key: the last flagged session counted (its items come together), and the counts.
+    let mut budgets: BTreeMap<String, (usize, u64, u64)> = BTreeMap::new();
     for (si, s) in sessions.iter().enumerate() {
+        let flag = crate::export::BudgetStatus::of(s)
+            .filter(crate::export::BudgetStatus::flagged)
+            .map(|b| b.reached);
         for item in &s.items {
             let key_of = |by: GroupBy| match by {
                 GroupBy::Session => s.usage.session_id.to_string(),
@@ -104,7 +113,14 @@ pub fn group(sessions: &[RatedSession], by: &[GroupBy]) -> Result<Vec<GroupRow>>
                     .to_string(),
             };
             let key: Vec<String> = by.iter().map(|&b| key_of(b)).collect();
-            keys.push(key.join(&SEP.to_string()));
+            let key = key.join(&SEP.to_string());
+            if let Some(reached) = flag {
+                let b = budgets.entry(key.clone()).or_insert((usize::MAX, 0, 0));
+                if b.0 != si {
+                    *b = (si, b.1 + 1, b.2 + u64::from(reached));
+                }
+            }
+            keys.push(key);
             sess.push(si as u32);
             cats.push(item.category as u32);
             qty.push(item.quantity);
@@ -182,6 +198,11 @@ pub fn group(sessions: &[RatedSession], by: &[GroupBy]) -> Result<Vec<GroupRow>>
             if let Some(row) = rows.get_mut(key) {
                 row.sessions = n;
             }
+        }
+    }
+    for (key, (_, over, reached)) in budgets {
+        if let Some(row) = rows.get_mut(&key) {
+            (row.budgets_over_80, row.budgets_reached) = (over, reached);
         }
     }
     Ok(rows.into_values().collect())

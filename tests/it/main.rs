@@ -1,6 +1,7 @@
 //! The one integration-test binary (each tests/*.rs would link polars again).
 
 mod anomalies;
+mod budgets;
 mod claude_code_2x;
 mod cli;
 mod common;
