@@ -225,33 +225,29 @@ fn list(items: &[String]) -> String {
 
 /// "970 tasks unchanged, 3 cheaper, 1,010 dearer (2 failed)": the tasks not in a table.
 fn summary(unchanged: usize, rest: &[&Delta]) -> String {
-    let n = |k: usize| count(k as u64);
     let cheaper = rest.iter().filter(|d| d.change() < Decimal::ZERO).count();
     let dearer = rest.iter().filter(|d| d.change() > Decimal::ZERO).count();
     let failed = rest.iter().filter(|d| !d.failed.is_empty()).count();
-    let mut parts = Vec::new();
-    if unchanged > 0 {
-        parts.push(format!("{} unchanged", n(unchanged)));
-    }
-    if cheaper > 0 {
-        parts.push(format!("{} cheaper", n(cheaper)));
-    }
-    if dearer > 0 {
-        parts.push(format!("{} dearer", n(dearer)));
-    }
-    let others = unchanged + cheaper + dearer;
     // A task whose cost did not move can still fail (a budget): counted apart.
     let still = rest.len() - cheaper - dearer;
-    if still > 0 {
-        parts.push(format!("{} failed at the same cost", n(still)));
-    }
-    let word = if others + still == 1 { "task" } else { "tasks" };
+    let parts: Vec<String> = [
+        (unchanged, "unchanged"),
+        (cheaper, "cheaper"),
+        (dearer, "dearer"),
+        (still, "failed at the same cost"),
+    ]
+    .into_iter()
+    .filter(|&(k, _)| k > 0)
+    .enumerate()
+    .map(|(i, (k, what))| match (i, k) {
+        (0, 1) => format!("1 task {what}"),
+        (0, _) => format!("{} tasks {what}", count(k as u64)),
+        _ => format!("{} {what}", count(k as u64)),
+    })
+    .collect();
     let mut s = parts.join(", ");
-    if let Some(at) = s.find(' ') {
-        s.insert_str(at, &format!(" {word}"));
-    }
     if failed > still {
-        let _ = write!(s, " ({} of them failed)", n(failed - still));
+        let _ = write!(s, " ({} of them failed)", count((failed - still) as u64));
     }
     s
 }
@@ -558,4 +554,71 @@ pub fn run(args: CheckArgs) -> Result<i32> {
     }
     Output::new(None, false).write(if json_stdout { &doc } else { &md })?;
     Ok(if result.passed() { 0 } else { 1 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delta(task: &str, baseline: Decimal, current: Decimal, failed: &[&str]) -> Delta {
+        Delta {
+            task: task.into(),
+            baseline,
+            current,
+            volume: current - baseline,
+            price: Decimal::ZERO,
+            failed: failed.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_failing_task_past_the_top_rows_is_still_in_the_table() {
+        // t00..t29 grow by 0.30, 0.29, ..., 0.01 over $1 (already sorted, as check sorts);
+        // t25 (+0.05) fails. "same" does not move.
+        let mut tasks: Vec<Delta> = (0..30)
+            .map(|i| {
+                let failed: &[&str] = if i == 25 { &["boom"] } else { &[] };
+                delta(
+                    &format!("t{i:02}"),
+                    Decimal::ONE,
+                    Decimal::ONE + Decimal::new(30 - i, 2),
+                    failed,
+                )
+            })
+            .collect();
+        tasks.push(delta("same", Decimal::ONE, Decimal::ONE, &[]));
+        let total = delta("total", Decimal::from(31), Decimal::from(31), &[]);
+        let r = CheckResult {
+            total,
+            tasks,
+            new_tasks: vec![],
+            missing_tasks: vec![],
+            no_key: vec![],
+            notes: vec![],
+        };
+        let md = markdown(&r, "v", None, true, "nowhere");
+        let (top, more) = md.split_once("<details>").unwrap();
+        let rows = |s: &str| -> Vec<String> {
+            s.lines()
+                .filter(|l| l.starts_with("| t"))
+                .map(|l| l[2..5].to_string())
+                .collect()
+        };
+        // The 20 largest, then t25: 21 rows; t25 at $1.00 -> $1.05.
+        let want: Vec<String> = (0..20).chain([25]).map(|i| format!("t{i:02}")).collect();
+        assert_eq!(rows(top), want);
+        assert!(top.contains("| t25 | $1.00 | $1.05 | ▲ +$0.05 (+5%) | +$0.05 | $0.00 | ❌ boom |"));
+        // The rest: "same", and t20..t24, t26..t29 (9), all of them in the collapsed table.
+        assert!(
+            top.contains("\nNot in the table: 1 task unchanged, 9 dearer.\n"),
+            "{md}"
+        );
+        assert!(
+            more.starts_with("<summary>9 more changed tasks</summary>"),
+            "{md}"
+        );
+        let want: Vec<String> = (20..25).chain(26..30).map(|i| format!("t{i:02}")).collect();
+        assert_eq!(rows(more), want);
+        assert!(!md.contains("not shown here"), "{md}");
+    }
 }
