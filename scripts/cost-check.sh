@@ -134,7 +134,12 @@ check() {
   {
     echo "$marker"
     if [ -s "$tmp/check.md" ]; then
-      cat "$tmp/check.md"
+      # agentmeter starts its comment with the marker (older releases did not): once.
+      if [ "$(head -n 1 "$tmp/check.md")" = "$marker" ]; then
+        tail -n +2 "$tmp/check.md"
+      else
+        cat "$tmp/check.md"
+      fi
     else
       printf '## agentmeter cost check: error\n\nagentmeter check exited with %s:\n\n```\n' "$code"
       tail -n 20 "$tmp/stderr"

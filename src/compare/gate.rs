@@ -324,6 +324,23 @@ pub fn parse_usd(what: &str, s: &str) -> Result<Decimal> {
     Ok(v)
 }
 
+/// An amount to the cent, or under a cent to two significant digits ($0.0042), so that no
+/// change that is not zero reads as $0.00.
+pub fn amount(d: Decimal) -> String {
+    let a = d.abs();
+    if a.is_zero() || a >= Decimal::new(1, 2) {
+        return crate::money::usd(d);
+    }
+    // The place of the first significant digit: 10^-dp <= a (a Decimal is at least 1e-28).
+    let mut dp = 3;
+    while a < Decimal::new(1, dp) {
+        dp += 1;
+    }
+    let r = a.round_dp_with_strategy(dp + 1, RoundingStrategy::MidpointAwayFromZero);
+    let sign = if d.is_sign_negative() { "-" } else { "" };
+    format!("{sign}${}", r.normalize())
+}
+
 /// One task's (or the total's) change.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Delta {
@@ -368,18 +385,15 @@ impl Delta {
             if self.volume > u {
                 self.failed.push(format!(
                     "volume +{} > max increase {}",
-                    crate::money::usd(self.volume),
-                    crate::money::usd(u)
+                    amount(self.volume),
+                    amount(u)
                 ));
             }
         }
         if let Some(b) = limits.budget {
             if self.current > b {
-                self.failed.push(format!(
-                    "{} > budget {}",
-                    crate::money::usd(self.current),
-                    crate::money::usd(b)
-                ));
+                self.failed
+                    .push(format!("{} > budget {}", amount(self.current), amount(b)));
             }
         }
     }
@@ -406,6 +420,9 @@ pub struct CheckOptions {
     pub total_limits: Limits,
     /// Per-task limits (None: tasks are not checked one by one).
     pub per_task: Option<(Limits, BTreeMap<String, Limits>)>,
+    /// A task whose volume part is under this many dollars fails no increase threshold
+    /// (a sub-cent move is noise, whatever its percentage); the total is judged as it is.
+    pub ignore_below_usd: Decimal,
     pub reprice_baseline: bool,
 }
 
@@ -509,14 +526,22 @@ pub fn check(
     total.check(&opts.total_limits);
     if let Some((default, overrides)) = &opts.per_task {
         for d in &mut deltas {
-            let limits = overrides
+            let mut limits = overrides
                 .get(&d.task)
                 .copied()
                 .unwrap_or_default()
                 .or(*default);
+            if d.volume < opts.ignore_below_usd {
+                limits.max_increase = None;
+                limits.max_increase_usd = None;
+            }
             d.check(&limits);
         }
     }
+    // Largest change first (what a reviewer reads first), then by name.
+    deltas.sort_by(|a, b| {
+        (b.change().abs().cmp(&a.change().abs())).then_with(|| a.task.cmp(&b.task))
+    });
     debug_assert_eq!(total.volume + total.price, total.current - total.baseline);
     Ok(CheckResult {
         total,
@@ -555,6 +580,27 @@ mod tests {
                 .contains("is more than 1000000%")
         );
         assert!(parse_usd("--budget", "1000000000001").is_err());
+    }
+
+    #[test]
+    fn amounts_under_a_cent_keep_two_significant_digits() {
+        let d = |s| Decimal::from_str(s).unwrap();
+        // A cent or more: to the cent, half away from zero (0.0306 -> 0.03, 0.015 -> 0.02).
+        assert_eq!(amount(d("0.0306")), "$0.03");
+        assert_eq!(amount(d("-0.015")), "-$0.02");
+        assert_eq!(amount(d("1234.5")), "$1,234.50");
+        assert_eq!(amount(Decimal::ZERO), "$0.00");
+        // Under: 0.0042 as is, 0.0006 without trailing zeros, 0.000123 -> 0.00012,
+        // 0.00125 -> 0.0013 (half away), 0.00999 -> 0.010 -> $0.01, 1e-28 the smallest.
+        assert_eq!(amount(d("0.0042")), "$0.0042");
+        assert_eq!(amount(d("0.00060")), "$0.0006");
+        assert_eq!(amount(d("-0.000123")), "-$0.00012");
+        assert_eq!(amount(d("0.00125")), "$0.0013");
+        assert_eq!(amount(d("0.00999")), "$0.01");
+        assert_eq!(
+            amount(Decimal::new(1, 28)),
+            "$0.0000000000000000000000000001"
+        );
     }
 
     #[test]

@@ -62,17 +62,12 @@ fn run_dir(tmp: &Tmp, name: &str, alpha_input: u64, with_beta: bool, with_gamma:
 
 /// Run the binary in `dir` (outside any git checkout).
 fn run_in(dir: &Path, args: &[&str]) -> Run {
-    let out = bin()
-        .args(args)
+    let mut cmd = bin();
+    cmd.args(args)
         .current_dir(dir)
         .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: String::from_utf8_lossy(&out.stderr).into(),
-    }
+        .stdin(std::process::Stdio::null());
+    run_cmd_within(&mut cmd, 120)
 }
 
 fn setup() -> (Tmp, PathBuf) {
@@ -148,16 +143,18 @@ fn the_markdown_comment() {
     );
     assert_eq!(r.code, 1);
     let version = agentmeter::pricing::PriceTable::bundled().unwrap().version;
-    // alpha: 0.38 -> 0.68, +0.30 = +78.9% of 0.38; beta unchanged.
+    // alpha: 0.38 -> 0.68, +0.30 = +78.9% of 0.38; beta unchanged. Written by hand: the
+    // hidden marker first (a workflow finds its one comment by it), "1 task" in the singular.
     let want = format!(
-        "## agentmeter cost check: ❌ failed\n\n\
+        "<!-- agentmeter-cost-check -->\n\
+         ## agentmeter cost check: ❌ failed\n\n\
          Total: $0.57 → $0.87 (▲ +$0.30 (+52.6%)): volume +$0.30, price $0.00.\n\
          Baseline priced with `{version}`.\n\n\
          - ❌ total: volume +52.6% > max increase 10%\n\n\
          | Task | Baseline | Now | Change | Volume | Price | Threshold |\n\
          |---|---:|---:|---:|---:|---:|---|\n\
          | alpha | $0.38 | $0.68 | ▲ +$0.30 (+78.9%) | +$0.30 | $0.00 | ❌ volume +78.9% > max increase 10% |\n\n\
-         1 task(s) unchanged.\n"
+         1 task unchanged.\n"
     );
     assert_eq!(
         std::fs::read_to_string(tmp.path("comment.md")).unwrap(),
@@ -499,4 +496,231 @@ fn paired_reports_have_their_charts() {
     }
     let svg = std::fs::read_to_string(dir.join("paired-tasks.svg")).unwrap();
     assert!(svg.contains("Cost per task, A and B") && svg.contains("Cost per task (USD)"));
+}
+
+/// Output tokens of task `i` of the 2,000-task suite, in the baseline and in the run.
+/// Sonnet 4.6 output is $15/M = $0.000015 a token; no running time.
+/// - 0..10: 2,000 -> 2,000 + 1,000 (i + 1): $0.03 -> +$0.015 (i + 1) = +50% (i + 1).
+/// - 10..20: 600 -> 900: $0.009 -> $0.0135, +$0.0045 = +50% (over 10%, under a cent).
+/// - 20..30: 2,000 -> 1,000: -$0.015 = -50%.
+/// - 30..1,030: 2,000 -> 2,040: +40 x 0.000015 = +$0.0006 = +2%.
+/// - 1,030..2,000: 2,000, unchanged.
+fn suite_tokens(i: u64) -> (u64, u64) {
+    match i {
+        0..10 => (2_000, 2_000 + 1_000 * (i + 1)),
+        10..20 => (600, 900),
+        20..30 => (2_000, 1_000),
+        30..1030 => (2_000, 2_040),
+        _ => (2_000, 2_000),
+    }
+}
+
+/// The suite's baseline (written with `agentmeter baseline`) and its run, one file each.
+fn suite() -> (Tmp, PathBuf) {
+    let tmp = Tmp::new();
+    for (dir, pick) in [("base", 0), ("pr", 1)] {
+        let text: String = (0..2_000u64)
+            .map(|i| {
+                let t = suite_tokens(i);
+                let out = if pick == 0 { t.0 } else { t.1 };
+                task(
+                    &format!("task-{i:04}"),
+                    &format!("sesn_{dir}_{i}"),
+                    0,
+                    0,
+                    out,
+                )
+            })
+            .collect();
+        tmp.write(&format!("{dir}/all.ndjson"), &text);
+    }
+    let r = run_in(
+        tmp.0.path(),
+        &[
+            "baseline",
+            tmp.path("base").to_str().unwrap(),
+            "-o",
+            "baseline.json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // 1,990 x 0.03 + 10 x 0.009 = 59.70 + 0.09.
+    let b: Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path("baseline.json")).unwrap()).unwrap();
+    assert_eq!(b["total"], "59.79");
+    let pr = tmp.path("pr");
+    (tmp, pr)
+}
+
+#[test]
+fn a_two_thousand_task_comment_fits_leads_with_the_largest_change_and_sums_up_the_rest() {
+    let (tmp, pr) = suite();
+    let r = check(
+        &tmp,
+        &pr,
+        &[
+            "--max-increase",
+            "10%",
+            "--per-task",
+            "--json",
+            "check.json",
+        ],
+    );
+    // The total: +0.015 x 55 + 10 x 0.0045 - 10 x 0.015 + 1,000 x 0.0006 = 0.825 + 0.045 -
+    // 0.15 + 0.6 = +1.32 on 59.79 (+2.2%): it passes; tasks 0..10 fail.
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let md = &r.stdout;
+    let n = md.chars().count();
+    // GitHub takes 65,536; the comment keeps to its own budget of 60,000.
+    assert!(n <= 60_000, "{n} characters");
+    let mut lines = md.lines();
+    assert_eq!(lines.next(), Some("<!-- agentmeter-cost-check -->"));
+    assert_eq!(md.matches("<!-- agentmeter-cost-check -->").count(), 1);
+    assert!(
+        md.contains("Total: $59.79 → $61.11 (▲ +$1.32 (+2.2%)): volume +$1.32, price $0.00."),
+        "{md}"
+    );
+    // The first row: task 9, $0.03 + 0.015 x 10 = $0.18, +500%.
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| task-")).collect();
+    assert_eq!(
+        rows[0],
+        "| task-0009 | $0.03 | $0.18 | ▲ +$0.15 (+500%) | +$0.15 | $0.00 | ❌ volume +500% > max increase 10% |"
+    );
+    // Then tasks 8..1, then the ties at 0.015 by name: task-0000 (+), task-0020..0029 (-).
+    let names: Vec<&str> = rows.iter().map(|r| &r[2..11]).collect();
+    let want: Vec<String> = (1..10)
+        .rev()
+        .chain(std::iter::once(0))
+        .chain(20..30)
+        .map(|i| format!("task-{i:04}"))
+        .collect();
+    assert_eq!(names[..20], want[..]);
+    assert_eq!(
+        rows[10],
+        // 1,000 x 0.000015 = 0.015: a cent or more, so to the cent, half away from zero.
+        "| task-0020 | $0.03 | $0.02 | ▼ -$0.02 (-50%) | -$0.02 | $0.00 | ✅ |"
+    );
+    // The rest: 970 unchanged, and 10 + 1,000 dearer, none failed.
+    assert!(
+        md.contains("\nNot in the table: 970 tasks unchanged, 1,010 dearer.\n"),
+        "{md}"
+    );
+    assert!(md.contains("<details><summary>"), "{md}");
+    // The collapsed rows: the ten under a cent first ($0.009 -> $0.0135 shows as $0.01).
+    assert_eq!(
+        rows[20],
+        "| task-0010 | $0.009 | $0.01 | ▲ +$0.0045 (+50%) | +$0.0045 | $0.00 | ✅ |"
+    );
+    assert!(
+        // 2,040 x 0.000015 = 0.0306 shows as $0.03; the change under a cent, +$0.0006.
+        rows.contains(&"| task-0030 | $0.03 | $0.03 | ▲ +$0.0006 (+2%) | +$0.0006 | $0.00 | ✅ |"),
+        "{md}"
+    );
+    // 1,010 collapsed rows of about 75 characters do not fit: the rest is in the JSON.
+    assert!(rows.len() < 1_030, "{}", rows.len());
+    assert!(
+        md.contains("changed tasks are not shown here") && md.contains("`check.json`"),
+        "{md}"
+    );
+    // Nothing that moved reads as $0.00: after every "+$0.00" or "-$0.00" comes a digit.
+    for sign in ["+$0.00", "-$0.00"] {
+        for (at, _) in md.match_indices(sign) {
+            let next = md[at + sign.len()..].chars().next();
+            assert!(next.is_some_and(|c| c.is_ascii_digit()), "{sign} at {at}");
+        }
+    }
+    // Exactly tasks 0..10 fail: over 10% and over a cent. Tasks 10..20 (+50%, +$0.0045) do not.
+    assert_eq!(md.matches("| ❌ volume").count(), 10, "{md}");
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path("check.json")).unwrap()).unwrap();
+    let tasks = v["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 2_000);
+    let failed: Vec<&str> = tasks
+        .iter()
+        .filter(|t| !t["failed"].as_array().unwrap().is_empty())
+        .map(|t| t["task"].as_str().unwrap())
+        .collect();
+    let want: Vec<String> = (0..10).rev().map(|i| format!("task-{i:04}")).collect();
+    assert_eq!(failed, want);
+    // Judged to the last fraction of a cent, tasks 10..20 fail as well.
+    let r = check(
+        &tmp,
+        &pr,
+        &[
+            "--max-increase",
+            "10%",
+            "--per-task",
+            "--ignore-below-usd",
+            "0",
+            "--format",
+            "json",
+        ],
+    );
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let failed = v["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| !t["failed"].as_array().unwrap().is_empty())
+        .count();
+    assert_eq!(failed, 20);
+}
+
+#[test]
+fn without_per_task_only_the_total_has_a_verdict() {
+    let (tmp, pr) = suite();
+    // The total grows 2.2%: it fails a 2% limit, and no task row says anything of it.
+    let r = check(&tmp, &pr, &["--max-increase", "2%"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let md = &r.stdout;
+    assert!(
+        md.contains("- ❌ total: volume +2.2% > max increase 2%"),
+        "{md}"
+    );
+    assert_eq!(md.matches('❌').count(), 2, "{md}"); // the heading and the total
+    assert!(!md.contains('✅'), "{md}");
+    assert!(md.contains(
+        "| Task | Baseline | Now | Change | Volume | Price |\n|---|---:|---:|---:|---:|---:|\n"
+    ));
+    assert!(!md.contains("Threshold"), "{md}");
+    assert!(
+        md.contains("| task-0009 | $0.03 | $0.18 | ▲ +$0.15 (+500%) | +$0.15 | $0.00 |\n"),
+        "{md}"
+    );
+    // Without --json, the comment says how to get every task.
+    assert!(md.contains("`--json FILE` writes every task"), "{md}");
+}
+
+#[test]
+fn ignore_below_usd_comes_from_agentmeter_toml_and_flags_win() {
+    let (tmp, pr) = suite();
+    let failed = |r: &Run| -> usize {
+        let v: Value = serde_json::from_str(&r.stdout).unwrap();
+        v["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| !t["failed"].as_array().unwrap().is_empty())
+            .count()
+    };
+    // Task 0 moves +$0.015, tasks 1..10 +$0.03 and more: a 2-cent floor spares task 0 only.
+    tmp.write(
+        "agentmeter.toml",
+        "[check]\nmax_increase = \"10%\"\nper_task = true\nignore_below_usd = \"0.02\"\n",
+    );
+    assert_eq!(failed(&check(&tmp, &pr, &["--format", "json"])), 9);
+    let r = check(
+        &tmp,
+        &pr,
+        &["--format", "json", "--ignore-below-usd", "0.001"],
+    );
+    assert_eq!(failed(&r), 20);
+    let r = check(&tmp, &pr, &["--ignore-below-usd", "1%"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("--ignore-below-usd \"1%\" is a percentage"),
+        "{}",
+        r.stderr
+    );
 }

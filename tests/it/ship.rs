@@ -186,7 +186,9 @@ fn no_comment_yet_posts_one_with_the_marker_and_appends_the_summary() {
     assert_eq!(calls[0].0, format!("api --paginate {LISTING}"));
     assert_eq!(calls[1].0, format!("api --method POST {LISTING} --input -"));
     let body = calls[1].1.as_ref().unwrap()["body"].as_str().unwrap();
+    // agentmeter writes the marker and the script adds it for older releases: once, first.
     assert!(body.starts_with(MARKER), "{body}");
+    assert_eq!(body.matches(MARKER).count(), 1, "{body}");
     assert!(body.contains("agentmeter cost check"), "{body}");
     // Appended once, after what an earlier step wrote; the marker stays out of it.
     let summary = a.summary();
@@ -219,6 +221,7 @@ fn an_existing_marked_comment_is_patched_and_a_failed_gate_exits_1() {
     assert!(!calls.iter().any(|c| c.0.contains("POST")));
     let body = calls[1].1.as_ref().unwrap()["body"].as_str().unwrap();
     assert!(body.starts_with(MARKER) && body.contains("alpha"), "{body}");
+    assert_eq!(body.matches(MARKER).count(), 1, "{body}");
     assert!(a.summary().contains("alpha"));
 }
 
@@ -241,6 +244,7 @@ fn comment_off_calls_no_gh_and_an_error_exits_2_with_a_comment_saying_so() {
         body.starts_with(MARKER) && body.contains("exited with 2") && body.contains("nope.json"),
         "{body}"
     );
+    assert_eq!(body.matches(MARKER).count(), 1, "{body}");
     assert_eq!(a.summary().matches("agentmeter cost check").count(), 2);
 
     // The script's own input errors are exit 2 as well, before any call.
