@@ -84,6 +84,16 @@ pub struct MeterArgs {
     /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Fit the table to N columns (by default the terminal's width, when stdout is one):
+    /// long ids are cut with `…`, then amount columns left out from the right (never Total).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(40..=1000))]
+    pub width: Option<u16>,
+    /// Every column at its full width, whatever the terminal.
+    #[arg(long, conflicts_with = "width")]
+    pub wide: bool,
+    /// Token counts beside the amounts in the table (input, output, cache writes, cache reads).
+    #[arg(long)]
+    pub tokens: bool,
     #[command(flatten)]
     pub shard: super::ShardArgs,
     /// Also write the usage and line items as Parquet into DIR (sessions.parquet,
@@ -229,6 +239,29 @@ pub fn load_contract(
     Ok(Some(contract))
 }
 
+/// The terminal's width when stdout is a terminal: `COLUMNS` if set, else what the terminal
+/// says.
+fn terminal_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    if let Some(n) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return Some(n);
+    }
+    #[cfg(unix)]
+    {
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        // SAFETY: TIOCGWINSZ fills the winsize it is given; stdout is a terminal.
+        if unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0
+            && ws.ws_col > 0
+        {
+            return Some(ws.ws_col as usize);
+        }
+    }
+    None
+}
+
 pub fn run(args: MeterArgs) -> Result<i32> {
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
     if let Some(m) = &args.model {
@@ -318,13 +351,32 @@ pub fn run(args: MeterArgs) -> Result<i32> {
             by => Some((by.to_vec(), group(&sessions, by)?)),
         },
         billing: billing.as_ref(),
+        show_tokens: args.tokens,
         ..MeterReport::new(&table, &sessions, &metered, &skipped)
     };
-    let notes = export::notes(&report);
+    let mut notes = export::notes(&report);
     // Human formats carry their notes; machine formats keep stdout parseable.
     let notes_inline = matches!(args.format, Format::Table | Format::Markdown);
+    let fit = match (args.format, args.width, args.wide) {
+        (Format::Table, _, true) | (Format::Json | Format::Csv | Format::Markdown, ..) => None,
+        (Format::Table, Some(n), false) => Some(n as usize),
+        (Format::Table, None, false) => args.output.is_none().then(terminal_width).flatten(),
+    };
     out.write_with(|w| {
-        export::render_to(&report, args.format, w)?;
+        match fit {
+            Some(max) => {
+                let grid = export::grid_within(&report, max);
+                let hidden = export::table::write_within(&grid, Some(max), w)?;
+                if !hidden.is_empty() {
+                    notes.push(format!(
+                        "note: {} column(s) left out to fit {max} columns ({}): --wide shows every column",
+                        hidden.len(),
+                        hidden.join(", ")
+                    ));
+                }
+            }
+            None => export::render_to(&report, args.format, w)?,
+        }
         if notes_inline && !notes.is_empty() {
             writeln!(w)?;
             for n in &notes {

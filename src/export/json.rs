@@ -173,15 +173,7 @@ fn session<'a>(s: &'a RatedSession, terms: Option<&SessionTerms>) -> SessionOut<
 }
 
 fn group_sums(b: &ByCategory) -> (Value, Value) {
-    let q = |c: Category| b.quantity[c as usize];
-    let t = Tokens {
-        input: q(Category::Input),
-        output: q(Category::Output),
-        cache_write_5m: q(Category::CacheWrite5m),
-        cache_write_1h: q(Category::CacheWrite1h),
-        cache_read: q(Category::CacheRead),
-    };
-    (tokens(&t), cost(&b.cost()))
+    (tokens(&b.tokens()), cost(&b.cost()))
 }
 
 /// The sessions, each turned into JSON only as it is written: a fleet's worth of sessions

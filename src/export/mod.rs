@@ -102,25 +102,30 @@ impl<R: Rows> Grid<R> {
     }
 }
 
-/// The meter table's body: a row per session, or per group.
-pub struct MeterRows<'r>(&'r MeterReport<'r>);
+/// The meter table's body: a row per session, or per group; `compact`: the narrow columns.
+pub struct MeterRows<'r>(&'r MeterReport<'r>, bool);
 
 impl Rows for MeterRows<'_> {
     fn each(&self, f: &mut dyn FnMut(&[String])) {
+        let compact = self.1;
         let with_money = |mut cells: Vec<String>, cost: &Cost| {
-            cells.extend(money_cells(cost));
+            cells.extend(money_cells(cost, compact));
             cells
         };
         match &self.0.groups {
             None => {
                 let terms = self.0.billing.map(|b| &b.sessions);
                 for (i, s) in self.0.sessions.iter().enumerate() {
-                    let cells = vec![
-                        session_cell(s),
-                        model_cell(s),
-                        duration(s.quantities.active_ms),
-                        count(s.quantities.requests),
-                    ];
+                    let mut cells = vec![session_cell(s), model_cell(s)];
+                    if !compact {
+                        cells.extend([
+                            duration(s.quantities.active_ms),
+                            count(s.quantities.requests),
+                        ]);
+                    }
+                    if self.0.show_tokens {
+                        cells.extend(token_cells(&s.quantities.tokens));
+                    }
                     let mut cells = with_money(cells, &s.cost);
                     if let Some(t) = terms {
                         cells.push(usd(t[i].cost.total()));
@@ -132,7 +137,13 @@ impl Rows for MeterRows<'_> {
                 let budgets = any_budget(self.0);
                 for g in groups {
                     let mut cells = g.keys.clone();
-                    cells.extend([count(g.sessions), duration(g.sums.active_ms())]);
+                    cells.push(count(g.sessions));
+                    if !compact {
+                        cells.push(duration(g.sums.active_ms()));
+                    }
+                    if self.0.show_tokens {
+                        cells.extend(token_cells(&g.sums.tokens()));
+                    }
                     let mut cells = with_money(cells, &g.sums.cost());
                     if budgets {
                         cells.extend([count(g.budgets_over_80), count(g.budgets_reached)]);
@@ -144,9 +155,31 @@ impl Rows for MeterRows<'_> {
     }
 }
 
-fn money_cells(c: &Cost) -> Vec<String> {
+/// Input, output, cache write (both TTLs) and cache read tokens (`--tokens`).
+const TOKEN_HEADERS: [&str; 4] = ["In tok", "Out tok", "Write tok", "Read tok"];
+
+fn token_cells(t: &crate::usage::Tokens) -> [String; 4] {
+    [
+        count(t.input),
+        count(t.output),
+        count(t.cache_write_5m.saturating_add(t.cache_write_1h)),
+        count(t.cache_read),
+    ]
+}
+
+fn money_cells(c: &Cost, compact: bool) -> Vec<String> {
+    if compact {
+        let input = c.input + c.cache_write + c.cache_read;
+        return [c.runtime, input, c.output, c.web_search, c.total()]
+            .map(usd)
+            .to_vec();
+    }
     c.parts().into_iter().chain([c.total()]).map(usd).collect()
 }
+
+/// The amount columns of the narrow table: input with its cache writes and reads.
+const COMPACT_MONEY_HEADERS: [&str; 5] =
+    ["Runtime", "Input+cache", "Output", "Web search", "Total"];
 
 const MONEY_HEADERS: [&str; 7] = [
     "Runtime",
@@ -159,8 +192,44 @@ const MONEY_HEADERS: [&str; 7] = [
 ];
 
 pub fn grid<'r>(report: &'r MeterReport<'r>) -> Grid<MeterRows<'r>> {
+    meter_grid(report, false)
+}
+
+/// The meter table for a terminal `max` characters wide: every column if it fits, else the
+/// narrow columns (input with its cache traffic in one), which the table writer then cuts
+/// further if it must.
+pub fn grid_within<'r>(report: &'r MeterReport<'r>, max: usize) -> Grid<MeterRows<'r>> {
+    let full = meter_grid(report, false);
+    let mut width = vec![0usize; full.header.len()];
+    let mut measure = |row: &[String]| {
+        for (i, c) in row.iter().enumerate() {
+            width[i] = width[i].max(c.chars().count());
+        }
+    };
+    measure(&full.header);
+    full.rows.each(&mut measure);
+    measure(&full.total);
+    let natural = width.iter().sum::<usize>() + 2 * width.len().saturating_sub(1);
+    if natural <= max {
+        full
+    } else {
+        meter_grid(report, true)
+    }
+}
+
+fn meter_grid<'r>(report: &'r MeterReport<'r>, compact: bool) -> Grid<MeterRows<'r>> {
     let t = &report.totals;
     let (lead, numeric, total): (Vec<String>, Vec<bool>, Vec<String>) = match &report.groups {
+        // The narrow table leaves out the running time and request count (runtime's cost
+        // stays).
+        None if compact => (
+            vec!["Session".into(), "Model".into()],
+            vec![false, false],
+            vec![
+                format!("Total ({} sessions)", count(t.sessions)),
+                String::new(),
+            ],
+        ),
         None => (
             ["Session", "Model", "Active", "Requests"]
                 .map(String::from)
@@ -179,18 +248,33 @@ pub fn grid<'r>(report: &'r MeterReport<'r>) -> Grid<MeterRows<'r>> {
             let mut numeric = vec![false; by.len()];
             let mut total = vec![String::new(); by.len()];
             total[0] = "Total".into();
-            lead.extend(["Sessions".into(), "Active".into()]);
-            numeric.extend([true, true]);
-            total.extend([count(t.sessions), duration(t.active_ms)]);
+            lead.push("Sessions".into());
+            numeric.push(true);
+            total.push(count(t.sessions));
+            if !compact {
+                lead.push("Active".into());
+                numeric.push(true);
+                total.push(duration(t.active_ms));
+            }
             (lead, numeric, total)
         }
     };
     let mut header = lead;
-    header.extend(MONEY_HEADERS.map(String::from));
     let mut numeric = numeric;
-    numeric.extend([true; 7]);
     let mut total = total;
-    total.extend(money_cells(&t.cost));
+    if report.show_tokens {
+        header.extend(TOKEN_HEADERS.map(String::from));
+        numeric.extend([true; 4]);
+        total.extend(token_cells(&t.tokens));
+    }
+    let money: &[&str] = if compact {
+        &COMPACT_MONEY_HEADERS
+    } else {
+        &MONEY_HEADERS
+    };
+    header.extend(money.iter().map(|h| h.to_string()));
+    numeric.extend(std::iter::repeat_n(true, money.len()));
+    total.extend(money_cells(&t.cost, compact));
     // The contracted figure beside the list total, per session (groups are cut from list
     // line items; the notes give the contract's totals).
     if let (Some(b), None) = (report.billing, &report.groups) {
@@ -212,7 +296,7 @@ pub fn grid<'r>(report: &'r MeterReport<'r>) -> Grid<MeterRows<'r>> {
     Grid {
         header,
         numeric,
-        rows: MeterRows(report),
+        rows: MeterRows(report, compact),
         total,
     }
 }

@@ -12,6 +12,20 @@ pub fn render<R: Rows>(g: &Grid<R>) -> String {
 
 /// Two passes over the rows (widths, then text), so rows need not be held in memory.
 pub fn write<R: Rows>(g: &Grid<R>, w: &mut dyn Write) -> io::Result<()> {
+    write_within(g, None, w).map(drop)
+}
+
+/// Text columns are cut to no fewer characters than this when a table must fit.
+const MIN_TEXT: usize = 14;
+
+/// [`write`], fitted to `max` characters when given: first the text columns are cut (widest
+/// first, to [`MIN_TEXT`], the cut marked `…`), then numeric columns are left out from the
+/// right (never the last, the total). Returns the headers of the columns left out.
+pub fn write_within<R: Rows>(
+    g: &Grid<R>,
+    max: Option<usize>,
+    w: &mut dyn Write,
+) -> io::Result<Vec<String>> {
     let mut width = vec![0usize; g.header.len()];
     let mut measure = |row: &[String]| {
         for (i, c) in row.iter().enumerate() {
@@ -21,19 +35,41 @@ pub fn write<R: Rows>(g: &Grid<R>, w: &mut dyn Write) -> io::Result<()> {
     measure(&g.header);
     g.rows.each(&mut measure);
     measure(&g.total);
+    let mut shown = vec![true; width.len()];
+    if let Some(max) = max {
+        fit(
+            &mut width,
+            &mut shown,
+            &g.numeric,
+            [&g.header, &g.total],
+            max,
+        );
+    }
+    let hidden = (0..width.len())
+        .filter(|&i| !shown[i])
+        .map(|i| g.header[i].clone())
+        .collect();
     let mut buf = String::new();
     let mut line = |row: &[String], w: &mut dyn Write| {
         buf.clear();
-        for (i, c) in row.iter().enumerate() {
-            if i > 0 {
+        let mut first = true;
+        for (i, c) in row.iter().enumerate().filter(|(i, _)| shown[*i]) {
+            if !first {
                 buf.push_str("  ");
             }
-            let pad = width[i] - c.chars().count();
+            first = false;
+            let n = c.chars().count();
+            let cell: String = if n > width[i] {
+                c.chars().take(width[i] - 1).chain(['…']).collect()
+            } else {
+                c.clone()
+            };
+            let pad = width[i] - cell.chars().count();
             if g.numeric[i] {
                 buf.extend(std::iter::repeat_n(' ', pad));
-                buf.push_str(c);
+                buf.push_str(&cell);
             } else {
-                buf.push_str(c);
+                buf.push_str(&cell);
                 buf.extend(std::iter::repeat_n(' ', pad));
             }
         }
@@ -42,9 +78,9 @@ pub fn write<R: Rows>(g: &Grid<R>, w: &mut dyn Write) -> io::Result<()> {
         buf.push('\n');
         w.write_all(buf.as_bytes())
     };
-    let rule: String = width
-        .iter()
-        .map(|w| "-".repeat(*w))
+    let rule: String = (0..width.len())
+        .filter(|&i| shown[i])
+        .map(|i| "-".repeat(width[i]))
         .collect::<Vec<_>>()
         .join("  ")
         + "\n";
@@ -61,7 +97,48 @@ pub fn write<R: Rows>(g: &Grid<R>, w: &mut dyn Write) -> io::Result<()> {
         w.write_all(rule.as_bytes())?;
         line(&g.total, w)?;
     }
-    Ok(())
+    Ok(hidden)
+}
+
+/// Narrow the columns (then leave some out) until the table is at most `max` wide.
+fn fit(
+    width: &mut [usize],
+    shown: &mut [bool],
+    numeric: &[bool],
+    keep: [&[String]; 2],
+    max: usize,
+) {
+    let total = |width: &[usize], shown: &[bool]| {
+        let cols: Vec<usize> = (0..width.len())
+            .filter(|&i| shown[i])
+            .map(|i| width[i])
+            .collect();
+        cols.iter().sum::<usize>() + 2 * cols.len().saturating_sub(1)
+    };
+    // A text column never gets narrower than its header and total cells (or MIN_TEXT).
+    let floor = |i: usize| {
+        (keep.iter().filter_map(|r| r.get(i)))
+            .map(|c| c.chars().count())
+            .fold(MIN_TEXT, usize::max)
+    };
+    while total(width, shown) > max {
+        // The widest first; of equals, the leftmost (ids before models).
+        let widest = (0..width.len())
+            .filter(|&i| !numeric[i] && width[i] > floor(i))
+            .min_by_key(|&i| (std::cmp::Reverse(width[i]), i));
+        let Some(i) = widest else { break };
+        let over = total(width, shown) - max;
+        width[i] = width[i].saturating_sub(over).max(floor(i));
+    }
+    let last = width.len().saturating_sub(1);
+    for i in (0..last).rev() {
+        if total(width, shown) <= max {
+            break;
+        }
+        if numeric[i] {
+            shown[i] = false;
+        }
+    }
 }
 
 #[cfg(test)]

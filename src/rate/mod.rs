@@ -678,7 +678,8 @@ pub struct ByCategory {
 
 impl ByCategory {
     pub fn add(&mut self, category: Category, quantity: u64, amount: Decimal) {
-        self.quantity[category as usize] += quantity;
+        let q = &mut self.quantity[category as usize];
+        *q = q.saturating_add(quantity);
         self.amount[category as usize] += amount;
     }
 
@@ -700,5 +701,17 @@ impl ByCategory {
 
     pub fn active_ms(&self) -> i64 {
         self.quantity[Category::Runtime as usize] as i64
+    }
+
+    /// The token quantities, by kind.
+    pub fn tokens(&self) -> Tokens {
+        let q = |c: Category| self.quantity[c as usize];
+        Tokens {
+            input: q(Category::Input),
+            output: q(Category::Output),
+            cache_write_5m: q(Category::CacheWrite5m),
+            cache_write_1h: q(Category::CacheWrite1h),
+            cache_read: q(Category::CacheRead),
+        }
     }
 }

@@ -28,6 +28,8 @@ pub struct MeterReport<'a> {
     pub duplicate_events: u64,
     /// What the sessions cost under `--contract` (list amounts stay in `sessions`).
     pub billing: Option<&'a crate::contract::Billing<'a>>,
+    /// Token counts beside the amounts in tables (`--tokens`).
+    pub show_tokens: bool,
 }
 
 impl<'a> MeterReport<'a> {
@@ -46,6 +48,7 @@ impl<'a> MeterReport<'a> {
             summary,
             duplicate_events: sessions.iter().map(|s| s.usage.duplicate_events).sum(),
             billing: None,
+            show_tokens: false,
         }
     }
 }

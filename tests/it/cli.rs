@@ -486,3 +486,68 @@ fn help_and_missing_paths() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("error: /nonexistent/dir"), "{}", r.stderr);
 }
+
+/// `--width 80` (a terminal's width by default): every line fits, the narrow columns are used
+/// (input with its cache traffic in one), what is left out is said, and the totals stay whole:
+/// the examples' total is $2.44, of which input + cache is 0.571177 + 0.155264 + 0.1053248 =
+/// 0.8317658, $0.83 (the exact Input, Cache write and Cache read totals of `--format json`).
+#[test]
+fn the_table_fits_the_width_and_wide_shows_every_column() {
+    let examples = crate::common::fixtures()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("docs/examples");
+    let dir = examples.display().to_string();
+    let narrow = run(["meter", &dir, "--width", "80"]);
+    assert_eq!(narrow.code, 0, "{}", narrow.stderr);
+    let table: Vec<&str> = narrow
+        .stdout
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert!(
+        table.iter().all(|l| l.chars().count() <= 80),
+        "{}",
+        narrow.stdout
+    );
+    assert!(
+        table[0].contains("Input+cache") && table[0].ends_with("Total"),
+        "{}",
+        table[0]
+    );
+    let total = table.last().unwrap();
+    assert!(
+        total.starts_with("Total (5 sessions)")
+            && total.contains("$0.83")
+            && total.ends_with("$2.44"),
+        "{total}"
+    );
+    assert!(
+        narrow
+            .stdout
+            .contains("left out to fit 80 columns (Web search): --wide shows every column"),
+        "{}",
+        narrow.stdout
+    );
+    // Not a terminal and no --width: every column, as before; --wide likewise.
+    for args in [&["meter", &dir][..], &["meter", &dir, "--wide"][..]] {
+        let full = run(args);
+        assert!(
+            full.stdout.lines().next().unwrap().contains("Cache write"),
+            "{}",
+            full.stdout
+        );
+        assert!(!full.stdout.contains("left out to fit"));
+    }
+    // Token counts beside the amounts: 10,000 + 50,000 + 54,559 + 49,000 + 14,500 = 178,059
+    // input tokens (the two seed examples of the pricing page, and the three others' spans).
+    let tokens = run(["meter", &dir, "--tokens", "--wide"]);
+    let head = tokens.stdout.lines().next().unwrap();
+    assert!(
+        head.contains("In tok") && head.contains("Read tok"),
+        "{head}"
+    );
+    assert!(tokens.stdout.contains("178,059"), "{}", tokens.stdout);
+}
