@@ -62,6 +62,7 @@ fn by_task(sessions: &[RatedSession], key: &TaskKey) -> (BTreeMap<String, TaskSu
             None => no_key.push(s.usage.session_id.to_string()),
         }
     }
+    super::warn_crowded(key, tasks.iter().map(|(k, t)| (k, t.sessions)));
     (tasks, no_key)
 }
 
@@ -97,6 +98,8 @@ pub struct Summary {
     pub pairs: usize,
     /// Exact mean of the differences.
     pub mean_difference: Decimal,
+    /// Exact median of the differences (the mean of the middle two when their count is even).
+    pub median_difference: Decimal,
     /// Bootstrap 95% interval of the mean difference (percentile method).
     pub ci95: (Decimal, Decimal),
     /// Tasks where B cost less, more, the same.
@@ -132,12 +135,20 @@ pub fn summarize(p: &Paired, seed: u64) -> Summary {
     } else {
         diffs.iter().copied().sum::<Decimal>() / Decimal::from(n)
     };
+    let mut sorted = diffs.clone();
+    sorted.sort();
+    let median = match n {
+        0 => Decimal::ZERO,
+        _ if n % 2 == 1 => sorted[n / 2],
+        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / Decimal::TWO,
+    };
     let floats: Vec<f64> = diffs.iter().map(|d| d.to_f64().unwrap_or(0.0)).collect();
     let (lo, hi) = bootstrap_ci(&floats, BOOTSTRAP_RESAMPLES, seed);
     let d = |x: f64| Decimal::from_f64(x).unwrap_or_default().round_dp(6);
     Summary {
         pairs: n,
         mean_difference: mean,
+        median_difference: median,
         ci95: (d(lo), d(hi)),
         b_cheaper: diffs
             .iter()
