@@ -526,10 +526,30 @@ fn run_paired(args: &CompareArgs, out: &Output) -> Result<i32> {
             Vec::new(),
             &doc,
         );
+        let (d, ratio) = difference(s.total_a, s.total_b);
         r.summary.push(Section {
-            title: "Paired comparison".into(),
-            tables: Vec::new(),
-            notes,
+            title: format!("Paired by {key}"),
+            tables: vec![(
+                None,
+                crate::report::document::facts(vec![
+                    ("Tasks on both sides", count(s.pairs as u64)),
+                    ("A, total", usd(s.total_a)),
+                    ("B, total", usd(s.total_b)),
+                    ("B - A, total", signed(d)),
+                    ("B / A", ratio_text(ratio)),
+                    ("Mean difference per task", signed(s.mean_difference)),
+                    (
+                        "95% bootstrap interval of the mean",
+                        format!("{} to {}", signed(s.ci95.0), signed(s.ci95.1)),
+                    ),
+                    ("Median difference per task", signed(s.median_difference)),
+                    (
+                        "B cheaper / dearer / equal",
+                        format!("{} / {} / {}", s.b_cheaper, s.b_dearer, s.ties),
+                    ),
+                ]),
+            )],
+            notes: notes.into_iter().skip(1).collect(),
         });
         let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
         let mut tasks: Vec<String> = shown.iter().map(|x| x.task.clone()).collect();

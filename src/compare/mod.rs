@@ -69,7 +69,12 @@ pub fn task_of(s: &SessionUsage, key: &TaskKey) -> Option<String> {
 pub const CROWDED: usize = 10;
 
 /// Warn, naming the key and the count, about tasks that hold [`CROWDED`] sessions or more.
-pub fn warn_crowded<'k>(key: &TaskKey, counts: impl IntoIterator<Item = (&'k String, usize)>) {
+/// `of` names the sessions ("A", "the run").
+pub fn warn_crowded<'k>(
+    of: &str,
+    key: &TaskKey,
+    counts: impl IntoIterator<Item = (&'k String, usize)>,
+) {
     let mut crowded: Vec<_> = counts.into_iter().filter(|(_, n)| *n >= CROWDED).collect();
     if crowded.is_empty() {
         return;
@@ -84,7 +89,7 @@ pub fn warn_crowded<'k>(key: &TaskKey, counts: impl IntoIterator<Item = (&'k Str
         list.push(format!("{} more such tasks", crowded.len() - 3));
     }
     crate::say!(
-        "warning: {}: each is summed as one task (a key that tells tasks apart: metadata.KEY, file or session)",
+        "warning: {of}: {}: each is summed as one task (a key that tells tasks apart: metadata.KEY, file or session)",
         list.join(", ")
     );
 }

@@ -53,7 +53,11 @@ pub struct Paired {
     pub no_key_b: Vec<String>,
 }
 
-fn by_task(sessions: &[RatedSession], key: &TaskKey) -> (BTreeMap<String, TaskSum>, Vec<String>) {
+fn by_task(
+    of: &str,
+    sessions: &[RatedSession],
+    key: &TaskKey,
+) -> (BTreeMap<String, TaskSum>, Vec<String>) {
     let mut tasks: BTreeMap<String, TaskSum> = BTreeMap::new();
     let mut no_key = Vec::new();
     for s in sessions {
@@ -62,13 +66,13 @@ fn by_task(sessions: &[RatedSession], key: &TaskKey) -> (BTreeMap<String, TaskSu
             None => no_key.push(s.usage.session_id.to_string()),
         }
     }
-    super::warn_crowded(key, tasks.iter().map(|(k, t)| (k, t.sessions)));
+    super::warn_crowded(of, key, tasks.iter().map(|(k, t)| (k, t.sessions)));
     (tasks, no_key)
 }
 
 pub fn pair(a: &[RatedSession], b: &[RatedSession], key: &TaskKey) -> Paired {
-    let (mut ta, no_key_a) = by_task(a, key);
-    let (mut tb, no_key_b) = by_task(b, key);
+    let (mut ta, no_key_a) = by_task("A", a, key);
+    let (mut tb, no_key_b) = by_task("B", b, key);
     let mut out = Paired {
         no_key_a,
         no_key_b,

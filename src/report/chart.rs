@@ -195,7 +195,7 @@ fn categorical<'a, DB: DrawingBackend>(
     let mut ch = ChartBuilder::on(root)
         .caption(title, (FONT, 24).into_font())
         .margin(20)
-        .x_label_area_size(if a.rotate { 150 } else { 60 })
+        .x_label_area_size(if a.rotate { 130 } else { 60 })
         .y_label_area_size(80)
         .build_cartesian_2d(-0.6f64..(n as f64 - 0.4), 0f64..a.y_max)
         .map_err(chart_err)?;
@@ -204,10 +204,20 @@ fn categorical<'a, DB: DrawingBackend>(
     } else {
         (FONT, 15).into_font()
     };
+    // plotters centres a turned label on its tick, across the bars: leading no-break spaces
+    // (about half a character wide each, and not collapsed in SVG) push the text below the axis.
+    let x_label = |x: &f64| {
+        let l = label_at(a.labels, *x);
+        if a.rotate && !l.is_empty() {
+            "\u{a0}".repeat(2 * l.chars().count() + 2) + &l
+        } else {
+            l
+        }
+    };
     ch.configure_mesh()
         .disable_x_mesh()
         .x_labels(a.ticks)
-        .x_label_formatter(&|x| label_at(a.labels, *x))
+        .x_label_formatter(&x_label)
         .y_label_formatter(&|y| money(*y))
         .y_desc(a.y_desc)
         .x_desc(a.x_desc)

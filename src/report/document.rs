@@ -66,11 +66,17 @@ fn share(part: Decimal, total: Decimal) -> String {
 /// The largest `items` with their shares of `total`, the rest summed in one row.
 fn top_shares(what: &str, mut items: Vec<(String, Decimal)>, total: Decimal) -> Grid {
     items.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let rest: Decimal = items.iter().skip(TOP).map(|i| i.1).sum();
-    let others = items.len().saturating_sub(TOP);
+    // One row more rather than an "others" row standing for a single item.
+    let keep = if items.len() <= TOP + 1 {
+        items.len()
+    } else {
+        TOP
+    };
+    let rest: Decimal = items.iter().skip(keep).map(|i| i.1).sum();
+    let others = items.len() - keep;
     let mut rows: Vec<Vec<String>> = items
         .iter()
-        .take(TOP)
+        .take(keep)
         .map(|(k, v)| vec![k.clone(), usd(*v), share(*v, total)])
         .collect();
     if others > 0 {
@@ -89,7 +95,7 @@ fn top_shares(what: &str, mut items: Vec<(String, Decimal)>, total: Decimal) -> 
 }
 
 /// Name/value rows.
-fn facts(rows: Vec<(&str, String)>) -> Grid {
+pub fn facts(rows: Vec<(&str, String)>) -> Grid {
     Grid {
         header: vec![String::new(), String::new()],
         numeric: vec![false, true],
@@ -461,16 +467,21 @@ fn esc(s: &str) -> String {
 }
 
 pub fn html_table(g: &Grid) -> String {
-    let mut s = String::from("<table>\n<thead><tr>");
-    for (h, n) in g.header.iter().zip(&g.numeric) {
-        let _ = write!(
-            s,
-            "<th{}>{}</th>",
-            if *n { " class=\"n\"" } else { "" },
-            esc(h)
-        );
+    let mut s = String::from("<table>\n");
+    // Name/value tables have no header.
+    if g.header.iter().any(|h| !h.is_empty()) {
+        s.push_str("<thead><tr>");
+        for (h, n) in g.header.iter().zip(&g.numeric) {
+            let _ = write!(
+                s,
+                "<th{}>{}</th>",
+                if *n { " class=\"n\"" } else { "" },
+                esc(h)
+            );
+        }
+        s.push_str("</tr></thead>\n");
     }
-    s.push_str("</tr></thead>\n<tbody>\n");
+    s.push_str("<tbody>\n");
     let row = |s: &mut String, cells: &[String], class: &str| {
         let _ = write!(s, "<tr{class}>");
         for (c, n) in cells.iter().zip(&g.numeric) {
