@@ -73,7 +73,9 @@ pub fn session(scenario: &Scenario, weights: &[f64], seed: u64, i: u64) -> SimSe
         n: 0,
         id: id.clone(),
     };
-    events(a, &mut rng, start, &mut w, scenario);
+    // Each session its own task, so pairing or baselining by title keeps them apart.
+    let task = format!("task-{:04}", i + 1);
+    events(a, &mut rng, start, &mut w, &task);
     SimSession { id, lines: w.lines }
 }
 
@@ -96,7 +98,7 @@ impl Writer {
     }
 }
 
-fn events(a: &AgentSpec, rng: &mut SmallRng, start: Millis, w: &mut Writer, scenario: &Scenario) {
+fn events(a: &AgentSpec, rng: &mut SmallRng, start: Millis, w: &mut Writer, task: &str) {
     let s = &a.session;
     let sampler = crate::project::montecarlo::SessionSampler::new(a);
     let q = sampler.draw(rng);
@@ -117,7 +119,7 @@ fn events(a: &AgentSpec, rng: &mut SmallRng, start: Millis, w: &mut Writer, scen
     w.lines.push(
         json!({
             "type": "session", "id": w.id, "created_at": format_ms(start), "updated_at": format_ms(start),
-            "status": "idle", "title": scenario.name, "metadata": {"simulated": "true"},
+            "status": "idle", "title": task, "metadata": {"simulated": "true", "task": task},
             "agent": {"type": "agent", "id": format!("agent_{}", a.name), "name": a.name, "version": 1, "model": model},
             "usage": {"cache_creation": {"ephemeral_5m_input_tokens": w5, "ephemeral_1h_input_tokens": w1}},
         })

@@ -317,7 +317,7 @@ fn run_reprice(args: &CompareArgs, out: &Output) -> Result<i32> {
         let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
         let labels: Vec<String> = vs.iter().map(|v| v.label.clone()).collect();
         r.charts.push((
-            "compare-totals",
+            "compare-totals".into(),
             Chart::Comparison {
                 title: "The same traces priced each way".into(),
                 labels: labels.clone(),
@@ -337,7 +337,7 @@ fn run_reprice(args: &CompareArgs, out: &Output) -> Result<i32> {
             })
             .collect();
         r.charts.push((
-            "compare-by-category",
+            "compare-by-category".into(),
             Chart::Stacked {
                 title: "Cost by charge category, each way".into(),
                 groups: labels,
@@ -373,7 +373,7 @@ fn paired_doc(args: &CompareArgs, key: &TaskKey, p: &Paired, s: &Summary) -> Val
         "tasks": p.pairs.iter().map(|x| json!({"task": x.task, "a": side_json(&x.a), "b": side_json(&x.b), "difference": exact(x.difference())})).collect::<Vec<_>>(),
         "summary": {
             "pairs": s.pairs, "total_a": exact(s.total_a), "total_b": exact(s.total_b),
-            "mean_difference": exact(s.mean_difference), "ci95": [exact(s.ci95.0), exact(s.ci95.1)],
+            "mean_difference": exact(s.mean_difference), "median_difference": exact(s.median_difference), "ci95": [exact(s.ci95.0), exact(s.ci95.1)],
             "b_cheaper": s.b_cheaper, "b_dearer": s.b_dearer, "ties": s.ties,
             "bootstrap": {"resamples": crate::compare::paired::BOOTSTRAP_RESAMPLES, "seed": args.seed},
         },
@@ -410,24 +410,21 @@ fn run_paired(args: &CompareArgs, out: &Output) -> Result<i32> {
         );
     }
     let s = summarize(&p, args.seed);
-    let rows = p
-        .pairs
-        .iter()
-        .map(|x| {
-            let (d, r) = difference(x.a.cost.total(), x.b.cost.total());
-            vec![
-                x.task.clone(),
-                usd(x.a.cost.total()),
-                usd(x.b.cost.total()),
-                signed(d),
-                ratio_text(r),
-                duration(x.a.active_ms),
-                duration(x.b.active_ms),
-                count(x.a.tokens.total_input() + x.a.tokens.output),
-                count(x.b.tokens.total_input() + x.b.tokens.output),
-            ]
-        })
-        .collect();
+    let row = |x: &crate::compare::paired::Pair| {
+        let (d, r) = difference(x.a.cost.total(), x.b.cost.total());
+        vec![
+            x.task.clone(),
+            usd(x.a.cost.total()),
+            usd(x.b.cost.total()),
+            signed(d),
+            ratio_text(r),
+            duration(x.a.active_ms),
+            duration(x.b.active_ms),
+            count(x.a.tokens.total_input() + x.a.tokens.output),
+            count(x.b.tokens.total_input() + x.b.tokens.output),
+        ]
+    };
+    let rows = p.pairs.iter().map(row).collect();
     let (d, r) = difference(s.total_a, s.total_b);
     let total_row = vec![
         format!("Total ({} tasks)", s.pairs),
@@ -440,15 +437,11 @@ fn run_paired(args: &CompareArgs, out: &Output) -> Result<i32> {
         String::new(),
         String::new(),
     ];
-    let tasks = grid(
-        &[
-            "Task", "A cost", "B cost", "B - A", "B / A", "A active", "B active", "A tokens",
-            "B tokens",
-        ],
-        rows,
-        total_row,
-        1,
-    );
+    const TASK_HEADER: [&str; 9] = [
+        "Task", "A cost", "B cost", "B - A", "B / A", "A active", "B active", "A tokens",
+        "B tokens",
+    ];
+    let tasks = grid(&TASK_HEADER, rows, total_row.clone(), 1);
     let mut notes = vec![format!(
         "mean difference per task (B - A): {} (95% bootstrap interval {} to {}); B cheaper on {}, dearer on {}, equal on {}",
         signed(s.mean_difference),
@@ -485,39 +478,136 @@ fn run_paired(args: &CompareArgs, out: &Output) -> Result<i32> {
     if let Some(dir) = &args.report {
         let mut inputs = args.a.clone();
         inputs.extend(args.b.iter().cloned());
+        // The page shows the tasks that moved most; every task is in compare.json.
+        let shown = top_pairs(&p.pairs);
+        let rest = p.pairs.len() - shown.len();
+        let mut report_tasks = grid(
+            &TASK_HEADER,
+            shown.iter().map(|x| row(x)).collect(),
+            total_row,
+            1,
+        );
+        let (others_a, others_b) = if rest == 0 {
+            (Decimal::ZERO, Decimal::ZERO)
+        } else {
+            let (a, b) = (
+                s.total_a - shown.iter().map(|x| x.a.cost.total()).sum::<Decimal>(),
+                s.total_b - shown.iter().map(|x| x.b.cost.total()).sum::<Decimal>(),
+            );
+            let (d, r) = difference(a, b);
+            let mut cells = vec![String::new(); report_tasks.header.len()];
+            cells[..5].clone_from_slice(&[
+                format!("{rest} other tasks"),
+                usd(a),
+                usd(b),
+                signed(d),
+                ratio_text(r),
+            ]);
+            report_tasks.rows.push(cells);
+            (a, b)
+        };
         let mut r = compare_report(
             "Paired comparison",
             inputs,
             vec![table.version.clone()],
             "Tasks",
-            tables,
-            notes,
+            vec![(
+                if rest == 0 {
+                    tables[0].0.clone()
+                } else {
+                    format!(
+                        "{}: the {} tasks with the largest |B - A|, the other {rest} summed (all in compare.json)",
+                        tables[0].0,
+                        shown.len()
+                    )
+                },
+                report_tasks,
+            )],
+            Vec::new(),
             &doc,
         );
+        let (d, ratio) = difference(s.total_a, s.total_b);
+        r.summary.push(Section {
+            title: format!("Paired by {key}"),
+            tables: vec![(
+                None,
+                crate::report::document::facts(vec![
+                    ("Tasks on both sides", count(s.pairs as u64)),
+                    ("A, total", usd(s.total_a)),
+                    ("B, total", usd(s.total_b)),
+                    ("B - A, total", signed(d)),
+                    ("B / A", ratio_text(ratio)),
+                    ("Mean difference per task", signed(s.mean_difference)),
+                    (
+                        "95% bootstrap interval of the mean",
+                        format!("{} to {}", signed(s.ci95.0), signed(s.ci95.1)),
+                    ),
+                    ("Median difference per task", signed(s.median_difference)),
+                    (
+                        "B cheaper / dearer / equal",
+                        format!("{} / {} / {}", s.b_cheaper, s.b_dearer, s.ties),
+                    ),
+                ]),
+            )],
+            notes: notes.into_iter().skip(1).collect(),
+        });
         let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
+        let mut tasks: Vec<String> = shown.iter().map(|x| x.task.clone()).collect();
+        let mut a: Vec<f64> = shown.iter().map(|x| f(x.a.cost.total())).collect();
+        let mut b: Vec<f64> = shown.iter().map(|x| f(x.b.cost.total())).collect();
+        if rest > 0 {
+            tasks.push(format!("{rest} others (mean)"));
+            a.push(f(others_a) / rest as f64);
+            b.push(f(others_b) / rest as f64);
+        }
         r.charts.push((
-            "paired-tasks",
+            "paired-tasks".into(),
             Chart::Paired {
-                title: "Cost per task, A and B".into(),
-                tasks: p.pairs.iter().map(|x| x.task.clone()).collect(),
+                title: if rest == 0 {
+                    "Cost per task, A and B".into()
+                } else {
+                    format!(
+                        "Cost per task, A and B: the {} that differ most, of {}",
+                        shown.len(),
+                        p.pairs.len()
+                    )
+                },
+                tasks,
                 labels: ("A".into(), "B".into()),
-                a: p.pairs.iter().map(|x| f(x.a.cost.total())).collect(),
-                b: p.pairs.iter().map(|x| f(x.b.cost.total())).collect(),
+                a,
+                b,
             },
         ));
         let diffs: Vec<f64> = p.pairs.iter().map(|x| f(x.difference())).collect();
         r.charts.push((
-            "paired-differences",
+            "paired-differences".into(),
             Chart::Histogram {
-                title: "Distribution of per-task differences (B - A)".into(),
+                title: format!("Per-task difference B - A ({} tasks)", p.pairs.len()),
                 bins: bins(&diffs, 20),
-                p50: f(s.mean_difference),
-                p95: f(s.ci95.1),
+                marks: vec![
+                    ("mean".into(), f(s.mean_difference)),
+                    ("median".into(), f(s.median_difference)),
+                ],
+                interval: Some(("95% interval of the mean".into(), f(s.ci95.0), f(s.ci95.1))),
+                x_desc: "Difference per task, B - A (USD)".into(),
+                y_desc: "Tasks".into(),
             },
         ));
         crate::cmd::report::write(dir, &r, args.force)?;
     }
     Ok(0)
+}
+
+/// Tasks shown one by one in a paired report.
+const SHOWN_TASKS: usize = 30;
+
+/// The [`SHOWN_TASKS`] pairs with the largest |B - A|, in task order.
+fn top_pairs(pairs: &[crate::compare::paired::Pair]) -> Vec<&crate::compare::paired::Pair> {
+    let mut by_size: Vec<&crate::compare::paired::Pair> = pairs.iter().collect();
+    by_size.sort_by_key(|x| std::cmp::Reverse(x.difference().abs()));
+    by_size.truncate(SHOWN_TASKS);
+    by_size.sort_by(|x, y| x.task.cmp(&y.task));
+    by_size
 }
 
 pub fn run(args: CompareArgs) -> Result<i32> {

@@ -90,10 +90,18 @@ pub fn run(args: ProjectArgs) -> Result<i32> {
         ));
     }
     let out = Output::with_report(args.output.as_deref(), args.report.as_deref(), args.force)?;
-    let (scenario, _, ps) = projections(&args)?;
+    let (scenario, table, ps) = projections(&args)?;
     out.write(&projection::render(&ps, args.format))?;
     if let Some(dir) = &args.report {
         let inputs = vec![args.scenario.display().to_string()];
+        let opts = ProjectOptions {
+            months: args.months,
+            runs: args.runs,
+            seed: args.seed,
+            model: None,
+            progress: true,
+        };
+        let ps = crate::cmd::report::with_plan(&scenario, &table, &opts, ps)?;
         crate::cmd::report::write_projection_report(
             dir,
             scenario.name.clone(),

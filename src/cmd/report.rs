@@ -10,7 +10,6 @@ use crate::meter::MeterOptions;
 use crate::pricing::PriceTable;
 use crate::project::{project, ProjectOptions, Projection};
 use crate::report::document::{self, Report};
-use crate::report::group::{group, GroupBy};
 use crate::report::MeterReport;
 use crate::scenario::Scenario;
 use crate::time::Zone;
@@ -70,7 +69,7 @@ pub fn write_meter_report(
     force: bool,
 ) -> Result<()> {
     let mut r = Report::new(name, inputs);
-    r.add_meter(report, &group(report.sessions, &[GroupBy::Day])?)?;
+    r.add_meter(report)?;
     write(dir, &r, force)
 }
 
@@ -85,6 +84,26 @@ pub fn write_projection_report(
     let mut r = Report::new(name, inputs);
     r.add_projections(ps);
     write(dir, &r, force)
+}
+
+/// The projections a report shows: the plan as written first (projected with `opts` if `ps`
+/// holds only `--model` variants), then each variant beside it.
+pub fn with_plan(
+    scenario: &Scenario,
+    table: &PriceTable,
+    opts: &ProjectOptions,
+    ps: Vec<Projection>,
+) -> Result<Vec<Projection>> {
+    if ps.iter().any(|p| p.variant.is_none()) {
+        return Ok(ps);
+    }
+    let plan = ProjectOptions {
+        model: None,
+        ..opts.clone()
+    };
+    let mut out = vec![project(scenario, table, &plan)?];
+    out.extend(ps);
+    Ok(out)
 }
 
 pub fn write(dir: &std::path::Path, report: &Report, force: bool) -> Result<()> {
@@ -130,27 +149,25 @@ pub fn run(args: ReportArgs) -> Result<i32> {
 
     let projections = match &scenario {
         Some(s) => {
-            let models: Vec<Option<String>> = if args.models.is_empty() {
-                vec![None]
-            } else {
-                args.models.iter().cloned().map(Some).collect()
+            let opts = ProjectOptions {
+                months: args.months,
+                runs: args.runs,
+                seed: args.seed,
+                model: None,
+                progress: true,
             };
-            models
-                .into_iter()
-                .map(|model| {
-                    project(
-                        s,
-                        &table,
-                        &ProjectOptions {
-                            months: args.months,
-                            runs: args.runs,
-                            seed: args.seed,
-                            model,
-                            progress: true,
-                        },
-                    )
+            let variants = args
+                .models
+                .iter()
+                .map(|m| {
+                    let opts = ProjectOptions {
+                        model: Some(m.clone()),
+                        ..opts.clone()
+                    };
+                    project(s, &table, &opts)
                 })
-                .collect::<Result<Vec<_>>>()?
+                .collect::<Result<Vec<_>>>()?;
+            with_plan(s, &table, &opts, variants)?
         }
         None => Vec::new(),
     };
@@ -168,7 +185,7 @@ pub fn run(args: ReportArgs) -> Result<i32> {
         .map(|(sessions, m, skipped)| MeterReport::new(&table, sessions, m, skipped));
     let mut r = Report::new(name, inputs);
     if let Some(m) = &report {
-        r.add_meter(m, &group(m.sessions, &[GroupBy::Day])?)?;
+        r.add_meter(m)?;
     }
     r.add_projections(&projections);
     write(&dir, &r, args.force)?;

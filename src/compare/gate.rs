@@ -60,6 +60,7 @@ pub fn by_task(
             None => no_key.push(s.session_id.to_string()),
         }
     }
+    super::warn_crowded("the run", key, tasks.iter().map(|(k, v)| (k, v.len())));
     (tasks, no_key)
 }
 

@@ -64,6 +64,36 @@ pub fn task_of(s: &SessionUsage, key: &TaskKey) -> Option<String> {
     }
 }
 
+/// Sessions under one task key from which pairing and baselining warn: that many summed as one
+/// task usually means the key does not tell tasks apart (every session with the same title).
+pub const CROWDED: usize = 10;
+
+/// Warn, naming the key and the count, about tasks that hold [`CROWDED`] sessions or more.
+/// `of` names the sessions ("A", "the run").
+pub fn warn_crowded<'k>(
+    of: &str,
+    key: &TaskKey,
+    counts: impl IntoIterator<Item = (&'k String, usize)>,
+) {
+    let mut crowded: Vec<_> = counts.into_iter().filter(|(_, n)| *n >= CROWDED).collect();
+    if crowded.is_empty() {
+        return;
+    }
+    crowded.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut list: Vec<String> = crowded
+        .iter()
+        .take(3)
+        .map(|(k, n)| format!("{n} sessions under {key} {k:?}"))
+        .collect();
+    if crowded.len() > 3 {
+        list.push(format!("{} more such tasks", crowded.len() - 3));
+    }
+    crate::say!(
+        "warning: {of}: {}: each is summed as one task (a key that tells tasks apart: metadata.KEY, file or session)",
+        list.join(", ")
+    );
+}
+
 /// One way of pricing: a model to price every request as (or as metered), a price table, and
 /// a token scale (another model may need more tokens for the same text).
 #[derive(Clone)]

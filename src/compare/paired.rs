@@ -53,7 +53,11 @@ pub struct Paired {
     pub no_key_b: Vec<String>,
 }
 
-fn by_task(sessions: &[RatedSession], key: &TaskKey) -> (BTreeMap<String, TaskSum>, Vec<String>) {
+fn by_task(
+    of: &str,
+    sessions: &[RatedSession],
+    key: &TaskKey,
+) -> (BTreeMap<String, TaskSum>, Vec<String>) {
     let mut tasks: BTreeMap<String, TaskSum> = BTreeMap::new();
     let mut no_key = Vec::new();
     for s in sessions {
@@ -62,12 +66,13 @@ fn by_task(sessions: &[RatedSession], key: &TaskKey) -> (BTreeMap<String, TaskSu
             None => no_key.push(s.usage.session_id.to_string()),
         }
     }
+    super::warn_crowded(of, key, tasks.iter().map(|(k, t)| (k, t.sessions)));
     (tasks, no_key)
 }
 
 pub fn pair(a: &[RatedSession], b: &[RatedSession], key: &TaskKey) -> Paired {
-    let (mut ta, no_key_a) = by_task(a, key);
-    let (mut tb, no_key_b) = by_task(b, key);
+    let (mut ta, no_key_a) = by_task("A", a, key);
+    let (mut tb, no_key_b) = by_task("B", b, key);
     let mut out = Paired {
         no_key_a,
         no_key_b,
@@ -97,6 +102,8 @@ pub struct Summary {
     pub pairs: usize,
     /// Exact mean of the differences.
     pub mean_difference: Decimal,
+    /// Exact median of the differences (the mean of the middle two when their count is even).
+    pub median_difference: Decimal,
     /// Bootstrap 95% interval of the mean difference (percentile method).
     pub ci95: (Decimal, Decimal),
     /// Tasks where B cost less, more, the same.
@@ -132,12 +139,20 @@ pub fn summarize(p: &Paired, seed: u64) -> Summary {
     } else {
         diffs.iter().copied().sum::<Decimal>() / Decimal::from(n)
     };
+    let mut sorted = diffs.clone();
+    sorted.sort();
+    let median = match n {
+        0 => Decimal::ZERO,
+        _ if n % 2 == 1 => sorted[n / 2],
+        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / Decimal::TWO,
+    };
     let floats: Vec<f64> = diffs.iter().map(|d| d.to_f64().unwrap_or(0.0)).collect();
     let (lo, hi) = bootstrap_ci(&floats, BOOTSTRAP_RESAMPLES, seed);
     let d = |x: f64| Decimal::from_f64(x).unwrap_or_default().round_dp(6);
     Summary {
         pairs: n,
         mean_difference: mean,
+        median_difference: median,
         ci95: (d(lo), d(hi)),
         b_cheaper: diffs
             .iter()

@@ -45,12 +45,15 @@ pub enum Chart {
         p95: Vec<f64>,
         expected: Vec<f64>,
     },
-    /// Distribution of simulated totals, with p50 and p95 marked.
+    /// A distribution: bins, vertical lines at named values (legend: name and value), and
+    /// optionally an interval drawn as a shaded band.
     Histogram {
         title: String,
         bins: Vec<(f64, f64, u64)>,
-        p50: f64,
-        p95: f64,
+        marks: Vec<(String, f64)>,
+        interval: Option<(String, f64, f64)>,
+        x_desc: String,
+        y_desc: String,
     },
     /// Two bars per task: side A and side B.
     Paired {
@@ -173,6 +176,8 @@ struct Axes<'l> {
     y_max: f64,
     y_desc: &'l str,
     x_desc: &'l str,
+    /// Labels turned a quarter so that many of them do not overprint.
+    rotate: bool,
 }
 
 type Plot<'a, DB> = ChartContext<
@@ -190,18 +195,34 @@ fn categorical<'a, DB: DrawingBackend>(
     let mut ch = ChartBuilder::on(root)
         .caption(title, (FONT, 24).into_font())
         .margin(20)
-        .x_label_area_size(60)
+        .x_label_area_size(if a.rotate { 130 } else { 60 })
         .y_label_area_size(80)
         .build_cartesian_2d(-0.6f64..(n as f64 - 0.4), 0f64..a.y_max)
         .map_err(chart_err)?;
+    let x_style = if a.rotate {
+        (FONT, 12).into_font().transform(FontTransform::Rotate90)
+    } else {
+        (FONT, 15).into_font()
+    };
+    // plotters centres a turned label on its tick, across the bars: leading no-break spaces
+    // (about half a character wide each, and not collapsed in SVG) push the text below the axis.
+    let x_label = |x: &f64| {
+        let l = label_at(a.labels, *x);
+        if a.rotate && !l.is_empty() {
+            "\u{a0}".repeat(2 * l.chars().count() + 2) + &l
+        } else {
+            l
+        }
+    };
     ch.configure_mesh()
         .disable_x_mesh()
         .x_labels(a.ticks)
-        .x_label_formatter(&|x| label_at(a.labels, *x))
+        .x_label_formatter(&x_label)
         .y_label_formatter(&|y| money(*y))
         .y_desc(a.y_desc)
         .x_desc(a.x_desc)
         .label_style((FONT, 15).into_font())
+        .x_label_style(x_style)
         .draw()
         .map_err(chart_err)?;
     Ok(ch)
@@ -240,6 +261,7 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<
                 y_max: top(totals.iter().copied()),
                 y_desc: "Cost (USD)",
                 x_desc: "",
+                rotate: false,
             };
             let mut ch = categorical(root, title, &axes)?;
             let mut base = vec![0.0; n];
@@ -283,6 +305,7 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<
                 y_max: top(values.iter().copied()),
                 y_desc: "Spend per day (USD)",
                 x_desc: "Day",
+                rotate: false,
             };
             let mut ch = categorical(root, title, &axes)?;
             ch.draw_series(values.iter().enumerate().map(|(i, v)| {
@@ -361,11 +384,21 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<
         Chart::Histogram {
             title,
             bins,
-            p50,
-            p95,
+            marks,
+            interval,
+            x_desc,
+            y_desc,
         } => {
             let lo = bins.first().map_or(0.0, |b| b.0);
             let hi = bins.last().map_or(1.0, |b| b.1).max(lo + 1e-9);
+            // Marks and the interval inside the plot even when they fall outside the bins.
+            let ends = marks
+                .iter()
+                .map(|m| m.1)
+                .chain(interval.iter().flat_map(|i| [i.1, i.2]));
+            let (lo, hi) = ends.fold((lo, hi), |(l, h), v| (l.min(v), h.max(v)));
+            let pad = (hi - lo) * 0.02;
+            let (lo, hi) = (lo - pad, hi + pad);
             let ymax = bins.iter().map(|b| b.2).max().unwrap_or(1) as f64 * 1.15;
             let mut ch = ChartBuilder::on(root)
                 .caption(title, caption)
@@ -378,22 +411,39 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<
                 .x_labels(8)
                 .x_label_formatter(&|x| money_in(*x, hi - lo))
                 .y_label_formatter(&|y| format!("{y:.0}"))
-                .x_desc("Total over the horizon (USD)")
-                .y_desc("Runs")
+                .x_desc(x_desc.as_str())
+                .y_desc(y_desc.as_str())
                 .label_style(label_style.clone())
                 .draw()
                 .map_err(chart_err)?;
+            if let Some((label, a, b)) = interval {
+                let shade = PALETTE[4].mix(0.2);
+                ch.draw_series(std::iter::once(Rectangle::new(
+                    [(*a, 0.0), (*b, ymax)],
+                    shade.filled(),
+                )))
+                .map_err(chart_err)?
+                .label(format!(
+                    "{label} {} to {}",
+                    money_in(*a, hi - lo),
+                    money_in(*b, hi - lo)
+                ))
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 14, y + 6)], shade.filled())
+                });
+            }
             ch.draw_series(bins.iter().map(|(a, b, n)| {
                 Rectangle::new([(*a, 0.0), (*b, *n as f64)], PALETTE[0].mix(0.8).filled())
             }))
             .map_err(chart_err)?;
-            for (label, x, color) in [("p50", *p50, PALETTE[2]), ("p95", *p95, PALETTE[3])] {
+            for (k, (label, x)) in marks.iter().enumerate() {
+                let color = PALETTE[(k + 2) % PALETTE.len()];
                 ch.draw_series(std::iter::once(PathElement::new(
-                    vec![(x, 0.0), (x, ymax * 0.93)],
+                    vec![(*x, 0.0), (*x, ymax * 0.93)],
                     color.stroke_width(3),
                 )))
                 .map_err(chart_err)?
-                .label(format!("{label} {}", money_in(x, hi - lo)))
+                .label(format!("{label} {}", money_in(*x, hi - lo)))
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(3))
                 });
@@ -409,10 +459,11 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<
         } => {
             let axes = Axes {
                 labels: tasks,
-                ticks: tasks.len().clamp(1, 20) * 2 + 1,
+                ticks: tasks.len().max(1) * 2 + 1,
                 y_max: top(a.iter().chain(b).copied()),
                 y_desc: "Cost per task (USD)",
                 x_desc: "Task",
+                rotate: tasks.len() > 12,
             };
             let mut ch = categorical(root, title, &axes)?;
             for (k, (label, values)) in [(&labels.0, a), (&labels.1, b)].into_iter().enumerate() {
@@ -446,6 +497,7 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<
                 y_max: top(p95.iter().chain(expected).copied()),
                 y_desc: "Total over the horizon (USD)",
                 x_desc: "",
+                rotate: false,
             };
             let mut ch = categorical(root, title, &axes)?;
             ch.draw_series(expected.iter().enumerate().map(|(i, v)| {
