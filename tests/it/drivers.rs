@@ -154,6 +154,21 @@ fn a_normal_growth_compounds_to_its_exact_expectation() {
     // runs has a standard error of $0.17 (0.08% of $204.2); 0.5% is 6 of them.
     close(f(&m12["mean"]), 0.08 * 2000.0 * eg12, 0.005, "MC mean");
     assert_eq!(v["uncertainty"], serde_json::json!(["growth"]));
+    // A uniform growth on [0%, 4%]: E[G^2] = (1.04^3 - 1^3) / (3 x 0.04) = 0.124864 / 0.12
+    // = 1.040533..., above 1.02^2 = 1.0404: month 2 of 3,000 a month is 3,121.6 sessions.
+    let text = scenario(
+        3,
+        &format!("{OPUS}\nsessions_per_month = 3000\ngrowth_per_month = {{ dist = \"uniform\", min = \"0%\", max = \"4%\" }}"),
+        HOUR,
+        "",
+    );
+    let v = project(&tmp, &text, &["--runs", "10"]);
+    close(
+        f(&v["months"][2]["expected_sessions"]),
+        3121.6,
+        1e-9,
+        "uniform growth",
+    );
 }
 
 #[test]
