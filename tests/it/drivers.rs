@@ -289,6 +289,28 @@ fn a_probable_price_change_gives_the_mixture_of_both_prices() {
     // Density there is 0.5 / $24.80 a dollar: the p95's standard error is
     // sqrt(0.95 x 0.05 / 4,000) / 0.0202 = $0.17 (0.4%).
     close(f(&t["p95"]), 47.12, 0.015, "p95");
+    // A month of more than 1,000 sessions is summed with the normal approximation, scaled by
+    // the run's prices: 100 a day, 3,100 x $0.08 = $248 or 3,100 x $0.16 = $496.
+    let busy = change("\"0.16\"").replace("sessions_per_day = 10", "sessions_per_day = 100");
+    let v = project(&tmp, &busy, &["--runs", "2000", "--seed", "9"]);
+    let t = &v["total"];
+    assert_eq!(d(&t["expected"]), dec("372"));
+    close(f(&t["p5"]), 248.0, 0.001, "p5, approximated");
+    close(f(&t["p95"]), 496.0, 0.001, "p95, approximated");
+    // A sure change from the 17th: 16 days x 100 x $0.08 + 15 x 100 x $0.16 = 128 + 240 =
+    // $368, every run (the approximation's mean price ratio over the days is 46 / 31).
+    let mid = busy
+        .replace("probability = 0.5\n", "")
+        .replace("2026-12-01", "2026-12-17")
+        .replace("start = \"2026-12-17\"", "start = \"2026-12-01\"");
+    let v = project(&tmp, &mid, &["--runs", "50"]);
+    assert_eq!(d(&v["total"]["expected"]), dec("368"));
+    close(
+        f(&v["total"]["p50"]),
+        368.0,
+        1e-6,
+        "approximated, mid-month change",
+    );
 }
 
 #[test]
