@@ -322,6 +322,7 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
             a.model = m.clone();
         }
     }
+    let price_changes = price_changes_of(scenario, table)?;
     let month_starts: Vec<NaiveDate> = (0..months).map(|i| scenario.month_start(i)).collect();
     let mut cells = Vec::new();
     for a in &agents {
@@ -380,7 +381,7 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
                 if a.weekday_weights.is_some() {
                     weights.push(w.to_f64().unwrap_or(1.0));
                 }
-                if !scenario.price_changes.is_empty() {
+                if !price_changes.is_empty() {
                     in_force.push(n as u16);
                 }
                 days.push(p);
@@ -398,9 +399,36 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
     Ok(Plan {
         agents,
         months: month_starts,
-        price_changes: scenario.price_changes.clone(),
+        price_changes,
         cells,
     })
+}
+
+/// The scenario's price changes with each `models` entry checked against the table and widened
+/// to every name of its model (id and aliases), so an agent matches by whichever it uses.
+fn price_changes_of(scenario: &Scenario, table: &PriceTable) -> Result<Vec<PriceChange>> {
+    let mut out = scenario.price_changes.clone();
+    for c in &mut out {
+        let Some(models) = &mut c.models else {
+            continue;
+        };
+        let mut names = Vec::new();
+        for (j, m) in models.iter().enumerate() {
+            let Some(model) = table.model(m) else {
+                return Err(Error::new(format!(
+                    "{}: price_change[{}].models[{j}]: unknown model {m:?} in price table {}{}",
+                    scenario.origin,
+                    c.index,
+                    table.version,
+                    table.suggestion(m)
+                )));
+            };
+            names.push(model.id.clone());
+            names.extend(model.aliases.iter().cloned());
+        }
+        *models = names;
+    }
+    Ok(out)
 }
 
 /// The expected prices of a day on which `changes` (by date) are in force: each price is the

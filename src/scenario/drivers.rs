@@ -13,6 +13,8 @@ use crate::error::Result;
 /// table's (a token factor multiplies the table's token rates), as a later table row would.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PriceChange {
+    /// Its place in the file (`price_change[i]`), for messages: the list is sorted by date.
+    pub index: usize,
     pub effective: NaiveDate,
     /// The chance it happens at all, 0 to 1.
     pub probability: Decimal,
@@ -297,6 +299,7 @@ impl Parser<'_> {
                 }
             };
             let change = PriceChange {
+                index: i,
                 effective,
                 probability,
                 runtime_usd_per_hour: price("runtime_usd_per_hour", RUNTIME_USD_PER_HOUR)?,

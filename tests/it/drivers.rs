@@ -433,4 +433,9 @@ fn driver_errors_name_the_key_and_the_problem() {
         "price_change[0].runtime_usd_per_hour: 10000000 is more than 1000000 USD per hour",
     );
     refused(&tmp, &change(""), "price_change[0]: changes no price");
+    refused(
+        &tmp,
+        &change("token_factor = 2\nmodels = [\"claude-opus-4-5\", \"claude-opus-4-66\"]"),
+        "price_change[0].models[1]: unknown model \"claude-opus-4-66\" in price table anthropic@",
+    );
 }
