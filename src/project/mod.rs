@@ -347,7 +347,7 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
             let mut days = Vec::with_capacity(n_days as usize);
             let (mut weights, mut in_force) = (Vec::new(), Vec::new());
             let mut expected = [Decimal::ZERO; 6];
-            let mut sessions = Decimal::ZERO;
+            let mut weight = Decimal::ZERO;
             for d in 0..n_days {
                 let day = *first + chrono::Days::new(d as u64);
                 let p = day_prices(&rater, table, a, &a.model, day, &path)?;
@@ -361,7 +361,7 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
                     None => Decimal::ONE,
                 };
                 let on_day = mul(per_day, w)?;
-                sessions = add(sessions, on_day)?;
+                weight = add(weight, w)?;
                 let n = scenario
                     .price_changes
                     .partition_point(|c| c.effective <= day);
@@ -390,7 +390,9 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
                 days,
                 weights,
                 in_force,
-                expected_sessions: sessions,
+                // per day x the days' weight, not a sum of days: without weights exactly
+                // per day x days, which a sum's rounding could push past a whole number.
+                expected_sessions: mul(per_day, weight)?,
                 expected,
             });
         }

@@ -379,6 +379,20 @@ fn the_uncertainty_list_names_exactly_the_drivers_present() {
 }
 
 #[test]
+fn a_month_of_1000_sessions_stays_simulated_one_by_one() {
+    // 1,000 a month is 1000/31 a day in December, inexact in decimal: the month must still be
+    // exactly 1,000 sessions (not a hair over the 1,000 past which months are approximated),
+    // so 10 runs simulate 10 x 1,000 sessions and note nothing.
+    let tmp = Tmp::new();
+    let text = scenario(1, &format!("{OPUS}\nsessions_per_month = 1000"), HOUR, "");
+    let v = project(&tmp, &text, &["--runs", "10"]);
+    assert_eq!(v["simulated_sessions"], 10_000);
+    assert_eq!(v["notes"], serde_json::json!([]));
+    // 1000/31 a day is rounded at 28 digits, and so is its sum over the days.
+    assert_eq!(d(&v["total"]["expected"]).round_dp(12), dec("80"));
+}
+
+#[test]
 fn driver_errors_name_the_key_and_the_problem() {
     let tmp = Tmp::new();
     let agent = |a: &str| scenario(1, &format!("{OPUS}\n{a}"), HOUR, "");
