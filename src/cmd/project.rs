@@ -15,6 +15,7 @@ use crate::scenario::Scenario;
 #[command(
     after_help = "Examples:\n  agentmeter project scenarios/daily-research.toml\n  \
     agentmeter project scenarios/team.toml --runs 10000 --seed 7 --format json -o team.json\n  \
+    agentmeter project scenarios/budget.toml   # uncertain volume, growth and prices: a budget's band\n  \
     agentmeter project scenarios/team.toml --model claude-opus-4-6 --model claude-sonnet-4-6   # side by side"
 )]
 pub struct ProjectArgs {

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::{markdown, table, Format, Grid};
 use crate::money::{exact, usd};
-use crate::project::{Projection, Stats, COST_CATEGORIES};
+use crate::project::{Projection, Stats, COST_CATEGORIES, UNCERTAINTY_SOURCES};
 
 pub const SCHEMA: &str = "agentmeter/projection-v1";
 
@@ -182,8 +182,38 @@ pub fn render(ps: &[Projection], format: Format) -> String {
         for n in &p.notes {
             out.push_str(&format!("note: {n}\n"));
         }
+        out.push_str(&format!("{}\n", uncertainty_line(p)));
     }
     out
+}
+
+/// In plain words, what the p5-p95 band covers and what it holds fixed.
+pub fn uncertainty_line(p: &Projection) -> String {
+    let words = |k: &str| match k {
+        "per_session" => "per-session variation (running time, requests, tokens, searches)",
+        "arrivals" => "Poisson arrivals (the count of sessions)",
+        "volume" => "volume (the level of sessions, drawn once per run)",
+        "growth" => "growth (the monthly rate, drawn once per run)",
+        _ => "prices (possible price changes, drawn once per run)",
+    };
+    let short = |k: &'static str| match k {
+        "per_session" => "per-session variation",
+        k => k,
+    };
+    let fixed: Vec<&str> = UNCERTAINTY_SOURCES
+        .iter()
+        .filter(|k| !p.uncertainty.contains(k))
+        .map(|k| short(k))
+        .collect();
+    if p.uncertainty.is_empty() {
+        return "uncertainty: nothing in this scenario varies, so every run is the same and the band is one value".into();
+    }
+    let covers: Vec<&str> = p.uncertainty.iter().map(|k| words(k)).collect();
+    let mut line = format!("uncertainty: the p5-p95 band covers {}", covers.join(", "));
+    if !fixed.is_empty() {
+        line.push_str(&format!("; {} are fixed as written", fixed.join(", ")));
+    }
+    line
 }
 
 fn stats_json(s: &Stats) -> Value {
@@ -219,6 +249,7 @@ pub fn projection_json(p: &Projection) -> Value {
         "agents": p.agents.iter().map(|a| with(json!({"name": a.name, "model": a.model}), stats_json(&a.stats))).collect::<Vec<_>>(),
         "categories": COST_CATEGORIES.iter().zip(&p.categories).map(|(c, s)| with(json!({"category": c}), stats_json(s))).collect::<Vec<_>>(),
         "notes": p.notes,
+        "uncertainty": p.uncertainty,
     })
 }
 

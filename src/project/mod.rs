@@ -2,19 +2,20 @@
 //! the means with the rater's own rules); the Monte Carlo distribution simulates sessions with
 //! integer quantities and integer (atto-dollar) unit prices derived from the same rater.
 
+pub mod drivers;
 pub mod montecarlo;
 pub mod sketch;
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rust_decimal::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::meter::CacheTtl;
 use crate::pricing::{PriceTable, Rates};
 use crate::rate::{RateQuery, Rater, MS_PER_HOUR, TOKENS_PER_PRICE_UNIT};
-use crate::scenario::{self, days_in_month, AgentSpec, Scenario, Volume};
+use crate::scenario::{self, days_in_month, AgentSpec, Arrivals, PriceChange, Scenario, Volume};
 use crate::time::Zone;
 
 /// The six cost categories of a projection (the `cost` keys of meter-v1, without the total).
@@ -103,6 +104,9 @@ pub struct Projection {
     pub histogram: Vec<(f64, f64, u64)>,
     /// Notes on method (e.g. where a normal approximation replaced exact simulation).
     pub notes: Vec<String>,
+    /// What the Monte Carlo band includes (see [`uncertainty`]): a subset of
+    /// [`UNCERTAINTY_SOURCES`]; whatever is missing is fixed as the scenario wrote it.
+    pub uncertainty: Vec<&'static str>,
 }
 
 /// The prices one agent pays on one day, exact.
@@ -219,26 +223,64 @@ pub fn expected_session_cost(a: &AgentSpec, p: &DayPrices) -> Result<ByCost<Deci
     ])
 }
 
-/// Sessions of an agent on each day of month `m` (volume spread evenly over the days), or
-/// `None` once growth takes the volume past the bound the scenario's key has (a day's or a
-/// month's sessions).
+/// Expected sessions of an agent on a mean day of month `m` (before weekday weights), or `None`
+/// once growth takes the volume past the bound the scenario's key has (a day's or a month's
+/// sessions).
 pub fn sessions_per_day(a: &AgentSpec, m: u32, days: u32) -> Option<Decimal> {
     let (v, bound) = volume_and_bound(a);
     if v.is_zero() {
         return Some(v);
     }
-    // (1 + growth)^m first, then times the volume: the order of the exact sums before bounds.
-    let mut g = Decimal::ONE;
-    for _ in 0..m {
-        g = g.checked_mul(Decimal::ONE + a.growth)?;
-        if v.checked_mul(g)? > Decimal::from(bound.max) {
-            return None;
+    let g = match &a.growth_dist {
+        // (1 + growth)^m first, then times the volume: the order of the exact sums before bounds.
+        None => {
+            let mut g = Decimal::ONE;
+            for _ in 0..m {
+                g = g.checked_mul(Decimal::ONE + a.growth)?;
+                if v.checked_mul(g)? > Decimal::from(bound.max) {
+                    return None;
+                }
+            }
+            g
         }
+        Some(d) => Decimal::from_f64(growth_moment(d, m)?)?,
+    };
+    if v.checked_mul(g)? > Decimal::from(bound.max) {
+        return None;
     }
     Some(match a.volume {
         Volume::PerDay(_) => v * g,
         Volume::PerMonth(_) => v * g / Decimal::from(days.max(1)),
     })
+}
+
+/// E[G^m] for a growth factor G = 1 + g drawn once and compounded over m months; not
+/// (E G)^m (Jensen). Uniform on [a, b]: (b^(m+1) - a^(m+1)) / ((m + 1)(b - a)). Normal
+/// truncated at 0 (growth above -100%): the truncated normal's raw moments, by the recursion
+/// E[G^k] = mu E[G^(k-1)] + (k-1) sd^2 E[G^(k-2)] (integration by parts; the boundary term at
+/// 0 vanishes for k >= 2), with E[G] the truncated mean. `None` when it overflows.
+pub fn growth_moment(d: &scenario::Dist, m: u32) -> Option<f64> {
+    use scenario::Dist;
+    let v = match d {
+        Dist::Uniform { min: a, max: b } if b > a => {
+            let k = m as f64 + 1.0;
+            (b.powf(k) - a.powf(k)) / (k * (b - a))
+        }
+        Dist::Uniform { min: a, .. } => a.powi(m as i32),
+        Dist::Normal { mean, sd } => {
+            let (mut prev, mut cur) = (1.0, scenario::dist::truncated_normal_mean(*mean, *sd));
+            if m == 0 {
+                cur = 1.0;
+            }
+            for k in 2..=m {
+                let next = mean * cur + (k - 1) as f64 * sd * sd * prev;
+                (prev, cur) = (cur, next);
+            }
+            cur
+        }
+        other => other.mean_f64().powi(m as i32),
+    };
+    v.is_finite().then_some(v)
 }
 
 fn volume_and_bound(a: &AgentSpec) -> (Decimal, scenario::Bound) {
@@ -252,12 +294,18 @@ fn volume_and_bound(a: &AgentSpec) -> (Decimal, scenario::Bound) {
 pub struct Plan {
     pub agents: Vec<AgentSpec>,
     pub months: Vec<NaiveDate>,
+    pub price_changes: Vec<PriceChange>,
     /// [agent][month] -> per day prices (index into `prices`), expected sessions, expected cost.
     pub cells: Vec<Vec<Cell>>,
 }
 
 pub struct Cell {
+    /// The price table's prices of each day (before any `price_change`).
     pub days: Vec<Arc<DayPrices>>,
+    /// Each day's weekday weight (empty: every day weighs 1).
+    pub weights: Vec<f64>,
+    /// How many price changes (by date) are in force on each day (empty: none ever are).
+    pub in_force: Vec<u16>,
     pub expected_sessions: Decimal,
     pub expected: ByCost<Decimal>,
 }
@@ -274,18 +322,20 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
             a.model = m.clone();
         }
     }
+    let price_changes = price_changes_of(scenario, table)?;
     let month_starts: Vec<NaiveDate> = (0..months).map(|i| scenario.month_start(i)).collect();
     let mut cells = Vec::new();
-    for (ai, a) in agents.iter().enumerate() {
-        let path = format!("{}: agent[{ai}] ({})", scenario.origin, a.name);
+    for a in &agents {
+        let path = format!("{}: agent[{}] ({})", scenario.origin, a.entry, a.name);
         let mut row = Vec::new();
         let mut last: Option<Arc<DayPrices>> = None;
         for (mi, first) in month_starts.iter().enumerate() {
             let n_days = days_in_month(*first);
             let per_day = sessions_per_day(a, mi as u32, n_days).ok_or_else(|| {
                 Error::new(format!(
-                    "{}: agent[{ai}].growth_per_month: {}% a month takes {} past {} {} by {}",
+                    "{}: agent[{}].growth_per_month: {}% a month takes {} past {} {} by {}",
                     scenario.origin,
+                    a.entry,
                     (a.growth * Decimal::ONE_HUNDRED).normalize(),
                     a.name,
                     volume_and_bound(a).1.max,
@@ -295,7 +345,9 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
                 .with_hint("lower the growth or the sessions, or project fewer months")
             })?;
             let mut days = Vec::with_capacity(n_days as usize);
+            let (mut weights, mut in_force) = (Vec::new(), Vec::new());
             let mut expected = [Decimal::ZERO; 6];
+            let mut weight = Decimal::ZERO;
             for d in 0..n_days {
                 let day = *first + chrono::Days::new(d as u64);
                 let p = day_prices(&rater, table, a, &a.model, day, &path)?;
@@ -304,15 +356,43 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
                     _ => Arc::new(p),
                 };
                 last = Some(p.clone());
-                let cost = expected_session_cost(a, &p)?;
+                let w = match &a.weekday_weights {
+                    Some(ws) => ws[day.weekday().num_days_from_monday() as usize],
+                    None => Decimal::ONE,
+                };
+                let on_day = mul(per_day, w)?;
+                weight = add(weight, w)?;
+                let n = scenario
+                    .price_changes
+                    .partition_point(|c| c.effective <= day);
+                // Price changes are independent of volume, so E[sessions x cost] is
+                // E[sessions] x E[cost], and a session's cost is linear in each price.
+                let cost = if n == 0 {
+                    expected_session_cost(a, &p)?
+                } else {
+                    expected_session_cost(
+                        a,
+                        &expected_prices(&p, &scenario.price_changes[..n], &a.model)?,
+                    )?
+                };
                 for (e, c) in expected.iter_mut().zip(cost) {
-                    *e = add(*e, mul(per_day, c)?)?;
+                    *e = add(*e, mul(on_day, c)?)?;
+                }
+                if a.weekday_weights.is_some() {
+                    weights.push(w.to_f64().unwrap_or(1.0));
+                }
+                if !price_changes.is_empty() {
+                    in_force.push(n as u16);
                 }
                 days.push(p);
             }
             row.push(Cell {
                 days,
-                expected_sessions: per_day * Decimal::from(n_days),
+                weights,
+                in_force,
+                // per day x the days' weight, not a sum of days: without weights exactly
+                // per day x days, which a sum's rounding could push past a whole number.
+                expected_sessions: mul(per_day, weight)?,
                 expected,
             });
         }
@@ -321,9 +401,113 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
     Ok(Plan {
         agents,
         months: month_starts,
+        price_changes,
         cells,
     })
 }
+
+/// The scenario's price changes with each `models` entry checked against the table and widened
+/// to every name of its model (id and aliases), so an agent matches by whichever it uses.
+fn price_changes_of(scenario: &Scenario, table: &PriceTable) -> Result<Vec<PriceChange>> {
+    let mut out = scenario.price_changes.clone();
+    for c in &mut out {
+        let Some(models) = &mut c.models else {
+            continue;
+        };
+        let mut names = Vec::new();
+        for (j, m) in models.iter().enumerate() {
+            let Some(model) = table.model(m) else {
+                return Err(Error::new(format!(
+                    "{}: price_change[{}].models[{j}]: unknown model {m:?} in price table {}{}",
+                    scenario.origin,
+                    c.index,
+                    table.version,
+                    table.suggestion(m)
+                )));
+            };
+            names.push(model.id.clone());
+            names.extend(model.aliases.iter().cloned());
+        }
+        *models = names;
+    }
+    Ok(out)
+}
+
+/// The expected prices of a day on which `changes` (by date) are in force: each price is the
+/// latest change that happens, else the table's, so E = sum over changes, latest first, of
+/// P(it happens and no later one does) x its mean, plus P(none happens) x the table's.
+fn expected_prices(base: &DayPrices, changes: &[PriceChange], model: &str) -> Result<DayPrices> {
+    let expect = |table: Decimal, price: &dyn Fn(&PriceChange) -> Option<&scenario::Dist>| {
+        let (mut none_later, mut e) = (Decimal::ONE, Decimal::ZERO);
+        for c in changes.iter().rev() {
+            if let Some(d) = price(c) {
+                e = add(e, mul(none_later * c.probability, d.mean())?)?;
+                none_later *= Decimal::ONE - c.probability;
+            }
+        }
+        add(e, mul(none_later, table)?)
+    };
+    let factor = expect(Decimal::ONE, &|c| c.token_factor_for(model))?;
+    let scale = |r: &Rates| -> Result<Rates> {
+        Ok(Rates {
+            input: mul(r.input, factor)?,
+            output: mul(r.output, factor)?,
+            cache_write_5m: mul(r.cache_write_5m, factor)?,
+            cache_write_1h: mul(r.cache_write_1h, factor)?,
+            cache_read: mul(r.cache_read, factor)?,
+        })
+    };
+    Ok(DayPrices {
+        standard: scale(&base.standard)?,
+        long_context: match &base.long_context {
+            Some((t, r)) => Some((*t, scale(r)?)),
+            None => None,
+        },
+        usd_per_hour: expect(base.usd_per_hour, &|c| c.runtime_usd_per_hour.as_ref())?,
+        usd_per_1000_searches: expect(base.usd_per_1000_searches, &|c| {
+            c.web_search_usd_per_1000.as_ref()
+        })?,
+    })
+}
+
+/// The sources of uncertainty a projection's Monte Carlo band includes, as the JSON names them.
+pub fn uncertainty(plan: &Plan) -> Vec<&'static str> {
+    let a = &plan.agents;
+    let s = |a: &AgentSpec| {
+        let s = &a.session;
+        [
+            &s.active_minutes,
+            &s.requests,
+            &s.web_searches,
+            &s.input_tokens,
+            &s.output_tokens,
+            &s.cache_read_tokens,
+            &s.cache_write_tokens,
+        ]
+        .iter()
+        .any(|d| !d.is_fixed())
+    };
+    [
+        ("per_session", a.iter().any(s)),
+        (
+            "arrivals",
+            a.iter().any(|a| a.arrivals == Arrivals::Poisson),
+        ),
+        ("volume", a.iter().any(|a| a.volume_dist.is_some())),
+        ("growth", a.iter().any(|a| a.growth_dist.is_some())),
+        (
+            "prices",
+            plan.price_changes.iter().any(|c| c.is_uncertain()),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(k, on)| on.then_some(k))
+    .collect()
+}
+
+/// Every source of uncertainty a projection can include, in the order `uncertainty` lists them.
+pub const UNCERTAINTY_SOURCES: [&str; 5] =
+    ["per_session", "arrivals", "volume", "growth", "prices"];
 
 /// The checked sum of some amounts.
 fn total(v: impl IntoIterator<Item = Decimal>) -> Result<Decimal> {
@@ -397,5 +581,59 @@ pub fn project(
         simulated_sessions: mc.simulated_sessions,
         histogram: mc.total.histogram(30),
         notes: mc.notes,
+        uncertainty: uncertainty(&plan),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Dist;
+
+    /// E[G^k] of a normal truncated at 0, by Simpson's rule over [0, mean + 12 sd].
+    fn numeric(mean: f64, sd: f64, k: i32) -> f64 {
+        let pdf = |x: f64| (-0.5 * ((x - mean) / sd).powi(2)).exp();
+        let (hi, n) = (mean + 12.0 * sd, 20_000);
+        let h = hi / n as f64;
+        let simpson = |g: &dyn Fn(f64) -> f64| {
+            (0..=n)
+                .map(|i| {
+                    let w = if i == 0 || i == n {
+                        1.0
+                    } else if i % 2 == 1 {
+                        4.0
+                    } else {
+                        2.0
+                    };
+                    w * g(i as f64 * h)
+                })
+                .sum::<f64>()
+                * h
+                / 3.0
+        };
+        simpson(&|x| x.powi(k) * pdf(x)) / simpson(&pdf)
+    }
+
+    #[test]
+    fn growth_moments_of_a_truncated_normal_match_the_integral() {
+        // Truncation matters here: a factor of mean 0.5, sd 0.5 is below 0 with chance 16%.
+        let d = Dist::Normal { mean: 0.5, sd: 0.5 };
+        for m in [0, 1, 2, 5, 12] {
+            let exact = growth_moment(&d, m).unwrap();
+            let want = numeric(0.5, 0.5, m as i32);
+            // The normal CDF behind the truncated mean is good to 1.5e-7.
+            assert!(
+                ((exact - want) / want).abs() < 1e-5,
+                "m {m}: {exact} vs {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn growth_moments_of_a_uniform_are_its_integral() {
+        // E[G^2] on [1, 1.1] = (1.1^3 - 1) / (3 x 0.1) = 0.331 / 0.3 = 1.103333...
+        let d = Dist::Uniform { min: 1.0, max: 1.1 };
+        assert!((growth_moment(&d, 2).unwrap() - 0.331 / 0.3).abs() < 1e-12);
+        assert_eq!(growth_moment(&d, 0), Some(1.0));
+    }
 }

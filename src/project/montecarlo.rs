@@ -11,6 +11,7 @@ use rand_distr::{Distribution, Normal, Poisson};
 use rayon::prelude::*;
 use rust_decimal::prelude::*;
 
+use super::drivers::Drivers;
 use super::sketch::Sketch;
 use super::{ByCost, DayPrices, Plan, ProjectOptions, Stats};
 use crate::error::{Error, Result};
@@ -30,19 +31,31 @@ const PILOT_DRAWS: f64 = 2e8;
 /// Random draws a projection may take (about a minute): more is refused up front, not hung on.
 pub const MAX_DRAWS: f64 = 1e10;
 const ATTO: f64 = 1e18;
+/// The RNG stream of each run's driver draws (level, growth, price changes), apart from its
+/// sessions' stream.
+const DRIVERS_STREAM: u64 = 0xD1CE_D00D_5EED_0001;
 /// The highest unit price (per token, running millisecond or search) a projection takes, in
 /// atto-dollars ($100): with the scenario's bounds, a session's cost then fits in i128 many
 /// times over, and the run's sums are checked.
-const MAX_ATTO_PRICE: i128 = 100 * 1_000_000_000_000_000_000;
+pub(super) const MAX_ATTO_PRICE: i128 = 100 * 1_000_000_000_000_000_000;
 
 /// Unit prices in atto-dollars (1e-18 USD): per token (input, output, 5m write, 1h write,
 /// read), per running millisecond, per search.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AttoPrices {
-    standard: [i128; 5],
-    long_context: Option<(u64, [i128; 5])>,
-    per_ms: i128,
-    per_search: i128,
+    pub(super) standard: [i128; 5],
+    pub(super) long_context: Option<(u64, [i128; 5])>,
+    pub(super) per_ms: i128,
+    pub(super) per_search: i128,
+}
+
+impl AttoPrices {
+    /// Each category's unit price (runtime, input, output, cache write, cache read, search),
+    /// for scaling a normal approximation to other prices.
+    fn by_category(&self) -> [i128; 6] {
+        let s = &self.standard;
+        [self.per_ms, s[0], s[1], s[2], s[4], self.per_search]
+    }
 }
 
 fn atto(d: Decimal) -> i128 {
@@ -179,33 +192,65 @@ struct Moments {
 
 struct CellSim {
     lambda: f64,
+    /// The most sessions a run may give it (the volume bound), whatever its drivers draw.
+    cap: f64,
+    month: i32,
+    /// E[G^m] of its agent's uncertain growth.
+    growth_moment: f64,
     arrivals: Arrivals,
-    /// Prices per day of the month (deduplicated), and each day's index into them.
+    /// Prices per day of the month (deduplicated with the price changes in force), each day's
+    /// index into them, and how many changes are in force for each.
     prices: Vec<AttoPrices>,
     day: Vec<u16>,
+    in_force: Vec<u16>,
+    /// Cumulative weekday weights of the days (empty: days weigh the same), and each price's
+    /// share of the month's sessions.
+    cumulative: Vec<f64>,
+    share: Vec<f64>,
     clt: Option<Moments>,
 }
 
 impl CellSim {
-    fn count(&self, rng: &mut SmallRng) -> u64 {
+    fn count(&self, rng: &mut SmallRng, lambda: f64) -> u64 {
         match self.arrivals {
-            Arrivals::Poisson if self.lambda > 0.0 => {
-                Poisson::new(self.lambda).map_or(0, |p| p.sample(rng) as u64)
+            Arrivals::Poisson if lambda > 0.0 => {
+                Poisson::new(lambda).map_or(0, |p| p.sample(rng) as u64)
             }
             Arrivals::Poisson => 0,
             Arrivals::Fixed => {
-                let whole = self.lambda.floor();
-                whole as u64 + (rng.random::<f64>() < self.lambda - whole) as u64
+                let whole = lambda.floor();
+                whole as u64 + (rng.random::<f64>() < lambda - whole) as u64
             }
         }
     }
 
-    fn prices(&self, rng: &mut SmallRng) -> &AttoPrices {
+    /// The index of the prices of a session's day: a day drawn in proportion to its weight.
+    fn pick(&self, rng: &mut SmallRng) -> usize {
         if self.prices.len() == 1 {
-            &self.prices[0]
-        } else {
-            &self.prices[self.day[rng.random_range(0..self.day.len())] as usize]
+            return 0;
         }
+        let d = match self.cumulative.last() {
+            Some(total) => {
+                let x = rng.random::<f64>() * total;
+                self.cumulative
+                    .partition_point(|c| *c <= x)
+                    .min(self.day.len() - 1)
+            }
+            None => rng.random_range(0..self.day.len()),
+        };
+        self.day[d] as usize
+    }
+
+    /// Per category, the mean ratio of `run` prices to the table's over the month: what a
+    /// normal approximation from a pilot at the table's prices is scaled by.
+    fn ratios(&self, run: &[AttoPrices]) -> [f64; 6] {
+        let mut r = [0f64; 6];
+        for ((b, p), share) in self.prices.iter().zip(run).zip(&self.share) {
+            for (c, (x, y)) in b.by_category().into_iter().zip(p.by_category()).enumerate() {
+                r[c] += share * if x > 0 { y as f64 / x as f64 } else { 1.0 };
+            }
+        }
+        r
     }
 }
 
@@ -335,8 +380,8 @@ fn pilot(sampler: &SessionSampler, cell: &CellSim, seed: u64, sessions: u32) -> 
     let mut cats = [0f64; 6];
     for _ in 0..sessions {
         let mut out = [0i128; 6];
-        let prices = cell.prices(&mut rng);
-        sampler.simulate(&mut rng, prices, &mut out);
+        let k = cell.pick(&mut rng);
+        sampler.simulate(&mut rng, &cell.prices[k], &mut out);
         let total = out.iter().sum::<i128>() as f64 / ATTO;
         sum += total;
         sum_sq += total * total;
@@ -393,22 +438,56 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
         let mut approximated = 0;
         let pilot_n = pilot_sessions(draws_per_session(&plan.agents[ai]));
         for (mi, cell) in row.iter().enumerate() {
+            let a = &plan.agents[ai];
             let mut prices: Vec<AttoPrices> = Vec::new();
+            let mut in_force = Vec::new();
+            let mut share = Vec::new();
             let mut day = Vec::with_capacity(cell.days.len());
-            for p in &cell.days {
-                let a = AttoPrices::of(p)?;
-                let idx = prices.iter().position(|x| *x == a).unwrap_or_else(|| {
-                    prices.push(a);
-                    prices.len() - 1
-                });
+            let mut cumulative = Vec::with_capacity(cell.weights.len());
+            for (d, p) in cell.days.iter().enumerate() {
+                let atto = AttoPrices::of(p)?;
+                let n = cell.in_force.get(d).copied().unwrap_or(0);
+                let w = cell.weights.get(d).copied().unwrap_or(1.0);
+                let idx = (0..prices.len())
+                    .position(|k| prices[k] == atto && in_force[k] == n)
+                    .unwrap_or_else(|| {
+                        prices.push(atto);
+                        in_force.push(n);
+                        share.push(0.0);
+                        prices.len() - 1
+                    });
+                share[idx] += w;
                 day.push(idx as u16);
+                if !cell.weights.is_empty() {
+                    cumulative.push(cumulative.last().copied().unwrap_or(0.0) + w);
+                }
             }
+            let total: f64 = share.iter().sum();
+            share
+                .iter_mut()
+                .for_each(|s| *s /= total.max(f64::MIN_POSITIVE));
             let lambda = cell.expected_sessions.to_f64().unwrap_or(0.0);
+            let cap = match a.volume {
+                scenario::Volume::PerDay(_) => {
+                    scenario::SESSIONS_PER_DAY.max_f64() * cell.days.len() as f64
+                }
+                scenario::Volume::PerMonth(_) => scenario::SESSIONS_PER_MONTH.max_f64(),
+            };
             let mut sim = CellSim {
                 lambda,
-                arrivals: plan.agents[ai].arrivals,
+                cap,
+                month: mi as i32,
+                growth_moment: a
+                    .growth_dist
+                    .as_ref()
+                    .and_then(|g| super::growth_moment(g, mi as u32))
+                    .unwrap_or(1.0),
+                arrivals: a.arrivals,
                 prices,
                 day,
+                in_force,
+                cumulative,
+                share,
                 clt: None,
             };
             if lambda > EXACT_MAX_SESSIONS {
@@ -432,6 +511,7 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
         cells.push(sims);
     }
 
+    let drivers = Drivers::new(plan);
     let (n_months, n_agents) = (plan.months.len(), plan.agents.len());
     let done = AtomicU64::new(0);
     let overflow = AtomicBool::new(false);
@@ -444,13 +524,30 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
                 || McResult::empty(n_months, n_agents),
                 |mut acc, run| {
                     let mut rng = run_rng(opts.seed, run);
+                    let draw = drivers
+                        .any
+                        .then(|| drivers.draw(&mut run_rng(opts.seed ^ DRIVERS_STREAM, run)));
                     let mut month_tot = vec![0i128; n_months];
                     let mut cat_tot = [0i128; 6];
                     let mut total = 0i128;
                     for (ai, row) in cells.iter().enumerate() {
                         let mut agent_tot = 0i128;
                         for (mi, cell) in row.iter().enumerate() {
-                            let n = cell.count(&mut rng);
+                            let (lambda, run_prices) = match &draw {
+                                Some(d) => (
+                                    (cell.lambda
+                                        * d.volume_factor(
+                                            plan.agents[ai].entry,
+                                            cell.month,
+                                            cell.growth_moment,
+                                        ))
+                                    .min(cell.cap),
+                                    drivers.prices(d, ai, &cell.prices, &cell.in_force),
+                                ),
+                                None => (cell.lambda, None),
+                            };
+                            let prices = run_prices.as_deref().unwrap_or(&cell.prices);
+                            let n = cell.count(&mut rng, lambda);
                             let mut out = [0i128; 6];
                             match &cell.clt {
                                 Some(m) => {
@@ -458,8 +555,13 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
                                     let total = Normal::new(nf * m.mean, nf.sqrt() * m.sd)
                                         .map_or(nf * m.mean, |d| d.sample(&mut rng))
                                         .max(0.0);
-                                    for (o, share) in out.iter_mut().zip(m.shares) {
-                                        let x = total * share * ATTO;
+                                    let ratios = match &run_prices {
+                                        Some(p) => cell.ratios(p),
+                                        None => [1.0; 6],
+                                    };
+                                    for ((o, share), r) in out.iter_mut().zip(m.shares).zip(ratios)
+                                    {
+                                        let x = total * share * r * ATTO;
                                         // `as` would saturate silently; past i128 is an error.
                                         if x.is_nan() || x >= i128::MAX as f64 {
                                             overflow.store(true, Ordering::Relaxed);
@@ -469,8 +571,8 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
                                 }
                                 None => {
                                     for _ in 0..n {
-                                        let prices = cell.prices(&mut rng);
-                                        samplers[ai].simulate(&mut rng, prices, &mut out);
+                                        let k = cell.pick(&mut rng);
+                                        samplers[ai].simulate(&mut rng, &prices[k], &mut out);
                                     }
                                     acc.simulated_sessions += n;
                                 }

@@ -3,6 +3,7 @@
 //! the problem, and unknown keys get a did-you-mean.
 
 pub mod dist;
+pub mod drivers;
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::meter::CacheTtl;
 use crate::usage::Speed;
 pub use dist::Dist;
+pub use drivers::PriceChange;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Volume {
@@ -54,6 +56,16 @@ pub struct AgentSpec {
     pub inference_geo: Option<String>,
     pub arrivals: Arrivals,
     pub session: SessionSpec,
+    /// The uncertain level of `volume`, drawn once per run (`volume` holds its mean).
+    pub volume_dist: Option<Dist>,
+    /// The monthly growth factor 1 + g when growth is uncertain (`growth` is then its mean),
+    /// drawn once per run and compounded.
+    pub growth_dist: Option<Dist>,
+    /// Monday to Sunday, mean 1: a day's sessions are the daily volume times its weight.
+    pub weekday_weights: Option<[Decimal; 7]>,
+    /// The `[[agent]]` this agent comes from: a `model_mix` makes one agent per model, sharing
+    /// the entry's volume and growth draws.
+    pub entry: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -65,6 +77,8 @@ pub struct Scenario {
     pub months: u32,
     pub pricing: Option<PathBuf>,
     pub agents: Vec<AgentSpec>,
+    /// Possible future prices, by date.
+    pub price_changes: Vec<PriceChange>,
     /// Where it was read from, for messages and reports.
     pub origin: String,
 }
@@ -174,7 +188,7 @@ struct Parser<'a> {
     dir: &'a Path,
 }
 
-const TOP_KEYS: [&str; 8] = [
+const TOP_KEYS: [&str; 9] = [
     "name",
     "description",
     "start",
@@ -183,10 +197,13 @@ const TOP_KEYS: [&str; 8] = [
     "default_inference_geo",
     "defaults",
     "agent",
+    "price_change",
 ];
-const AGENT_KEYS: [&str; 9] = [
+const AGENT_KEYS: [&str; 11] = [
     "name",
     "model",
+    "model_mix",
+    "weekday_weights",
     "sessions_per_day",
     "sessions_per_month",
     "growth_per_month",
@@ -289,23 +306,7 @@ impl Parser<'_> {
         };
         let start = match root.get("start") {
             Some(v) => {
-                let s = match v {
-                    Value::Datetime(d) => d.to_string(),
-                    other => self.string(other, "start")?,
-                };
-                let s = s.trim();
-                let date = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                    .or_else(|_| NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d"))
-                    .map_err(|_| {
-                        self.err(
-                            "start",
-                            format!("{s:?} is not a date (2026-12-01 or 2026-12)"),
-                        )
-                    })?;
-                // Keeps every day of a 600-month horizon a valid date and a valid instant.
-                if !(1970..=9999).contains(&date.year()) {
-                    return Err(self.err("start", format!("{s:?} is not between 1970 and 9999")));
-                }
+                let date = self.date(v, "start")?;
                 date.with_day(1).unwrap_or(date)
             }
             None => {
@@ -392,10 +393,12 @@ impl Parser<'_> {
             let Value::Table(t) = a else {
                 return Err(self.err(&path, "expected a table"));
             };
-            let mut agent = self.agent(t, &path, defaults.as_ref())?;
-            agent.inference_geo = agent.inference_geo.or_else(|| default_geo.clone());
-            out.push(agent);
+            for mut agent in self.agent(t, &path, defaults.as_ref(), i)? {
+                agent.inference_geo = agent.inference_geo.or_else(|| default_geo.clone());
+                out.push(agent);
+            }
         }
+        let price_changes = self.price_changes(root.get("price_change"))?;
         Ok(Scenario {
             name,
             description,
@@ -403,31 +406,55 @@ impl Parser<'_> {
             months,
             pricing,
             agents: out,
+            price_changes,
             origin: self.origin.to_string(),
         })
     }
 
-    fn agent(&self, t: &Table, path: &str, defaults: Option<&Table>) -> Result<AgentSpec> {
+    /// One `[[agent]]`: one agent, or one per model of its `model_mix`.
+    fn agent(
+        &self,
+        t: &Table,
+        path: &str,
+        defaults: Option<&Table>,
+        entry: usize,
+    ) -> Result<Vec<AgentSpec>> {
         self.known_keys(t, &AGENT_KEYS, path)?;
         let name = match t.get("name") {
             Some(v) => self.string(v, &format!("{path}.name"))?,
             None => return Err(self.err(path, "needs a `name`")),
         };
-        let model = match t.get("model") {
-            Some(v) => self.string(v, &format!("{path}.model"))?,
-            None => return Err(self.err(path, "needs a `model` (e.g. \"claude-sonnet-4-6\")")),
+        let mix = match (t.get("model"), t.get("model_mix")) {
+            (Some(v), None) => vec![(self.string(v, &format!("{path}.model"))?, None)],
+            (None, Some(v)) => self
+                .model_mix(v, &format!("{path}.model_mix"))?
+                .into_iter()
+                .map(|(m, w)| (m, Some(w)))
+                .collect(),
+            (Some(_), Some(_)) => return Err(self.err(path, "give model or model_mix, not both")),
+            (None, None) => {
+                return Err(self.err(
+                    path,
+                    "needs a `model` (e.g. \"claude-sonnet-4-6\") or a `model_mix`",
+                ))
+            }
         };
-        let volume = match (t.get("sessions_per_day"), t.get("sessions_per_month")) {
-            (Some(v), None) => Volume::PerDay(self.bounded(
-                v,
-                &format!("{path}.sessions_per_day"),
-                SESSIONS_PER_DAY,
-            )?),
-            (None, Some(v)) => Volume::PerMonth(self.bounded(
-                v,
-                &format!("{path}.sessions_per_month"),
-                SESSIONS_PER_MONTH,
-            )?),
+        // A fixed level stays an exact decimal; a distribution's mean is the expected level.
+        let level = |v: &Value, key: &str, b: Bound| -> Result<(Decimal, Option<Dist>)> {
+            Ok(match self.dist(v, &format!("{path}.{key}"), b)? {
+                Dist::Fixed(d) => (d, None),
+                d => (d.mean(), Some(d)),
+            })
+        };
+        let (volume, volume_dist) = match (t.get("sessions_per_day"), t.get("sessions_per_month")) {
+            (Some(v), None) => {
+                let (d, dist) = level(v, "sessions_per_day", SESSIONS_PER_DAY)?;
+                (Volume::PerDay(d), dist)
+            }
+            (None, Some(v)) => {
+                let (d, dist) = level(v, "sessions_per_month", SESSIONS_PER_MONTH)?;
+                (Volume::PerMonth(d), dist)
+            }
             (Some(_), Some(_)) => {
                 return Err(self.err(
                     path,
@@ -438,37 +465,14 @@ impl Parser<'_> {
                 return Err(self.err(path, "needs sessions_per_day or sessions_per_month"))
             }
         };
-        let growth = match t.get("growth_per_month") {
-            None => Decimal::ZERO,
-            Some(Value::String(s)) => {
-                let p = format!("{path}.growth_per_month");
-                let Some(num) = s.trim().strip_suffix('%') else {
-                    return Err(self.err(&p, format!("{s:?} needs a % sign, e.g. \"5%\"")));
-                };
-                let pct = num
-                    .trim()
-                    .parse::<Decimal>()
-                    .map_err(|_| self.err(&p, format!("{s:?} is not a percentage")))?;
-                if pct <= Decimal::from(-100) {
-                    return Err(self.err(&p, format!("{s} would make volume negative")));
-                }
-                if pct > Decimal::from(GROWTH_MAX_PERCENT) {
-                    return Err(self
-                        .err(
-                            &p,
-                            format!("{s} is more than {GROWTH_MAX_PERCENT}% a month"),
-                        )
-                        .with_hint(BOUND_HINT));
-                }
-                pct / Decimal::ONE_HUNDRED
-            }
-            Some(other) => {
-                return Err(self.err(
-                    &format!("{path}.growth_per_month"),
-                    format!("write growth as a percentage string such as \"5%\" (got {other})"),
-                ))
-            }
+        let (growth, growth_dist) = match t.get("growth_per_month") {
+            None => (Decimal::ZERO, None),
+            Some(v) => self.growth(v, &format!("{path}.growth_per_month"))?,
         };
+        let weekday_weights = t
+            .get("weekday_weights")
+            .map(|v| self.weekday_weights(v, &format!("{path}.weekday_weights")))
+            .transpose()?;
         let speed = match t
             .get("speed")
             .map(|v| self.string(v, &format!("{path}.speed")))
@@ -514,16 +518,31 @@ impl Parser<'_> {
             None => None,
         };
         let session = self.session(own, defaults, &format!("{path}.session"))?;
-        Ok(AgentSpec {
-            name,
-            model,
-            volume,
-            growth,
-            speed,
-            inference_geo,
-            arrivals,
-            session,
-        })
+        Ok(mix
+            .into_iter()
+            .map(|(model, share)| AgentSpec {
+                // One row per model of a mix, its share of the entry's sessions.
+                name: match share {
+                    Some(_) => format!("{name} ({model})"),
+                    None => name.clone(),
+                },
+                volume: match (&volume, share) {
+                    (Volume::PerDay(v), Some(w)) => Volume::PerDay(v * w),
+                    (Volume::PerMonth(v), Some(w)) => Volume::PerMonth(v * w),
+                    (v, None) => v.clone(),
+                },
+                model,
+                growth,
+                speed,
+                inference_geo: inference_geo.clone(),
+                arrivals,
+                session: session.clone(),
+                volume_dist: volume_dist.clone(),
+                growth_dist: growth_dist.clone(),
+                weekday_weights,
+                entry,
+            })
+            .collect())
     }
 
     /// An agent's session: its own keys over the scenario's `[defaults.session]`.

@@ -6,6 +6,7 @@ mod claude_code_2x;
 mod cli;
 mod common;
 mod contracts;
+mod drivers;
 mod export;
 mod fetch;
 mod fixtures;
