@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::pricing::check::{Level, Problem};
 use crate::pricing::PriceTable;
 use crate::rate::{Category, Cost, RatedSession};
-use crate::scenario::did_you_mean;
+use crate::scenario::{did_you_mean, unknown_keys};
 use crate::time::Millis;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -123,18 +123,10 @@ impl Checker<'_> {
     }
 
     fn known_keys(&mut self, t: &Table, allowed: &[&str], path: &str) {
-        for k in t.keys().filter(|k| !allowed.contains(&k.as_str())) {
-            let at = if path.is_empty() {
-                k.clone()
-            } else {
-                format!("{path}.{k}")
-            };
-            let hint = did_you_mean(k, allowed)
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
+        for (at, msg) in unknown_keys(t, allowed, path) {
             self.error(
                 &at,
-                format!("unknown key{hint}; known keys here: {}", allowed.join(", ")),
+                format!("{msg}; known keys here: {}", allowed.join(", ")),
             );
         }
     }

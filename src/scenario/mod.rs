@@ -229,22 +229,12 @@ impl Parser<'_> {
     }
 
     fn known_keys(&self, t: &Table, allowed: &[&str], path: &str) -> Result<()> {
-        for k in t.keys() {
-            if !allowed.contains(&k.as_str()) {
-                let at = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                let hint = did_you_mean(k, allowed)
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                return Err(self
-                    .err(&at, format!("unknown key{hint}"))
-                    .with_hint(format!("known keys here: {}", allowed.join(", "))));
-            }
+        match unknown_keys(t, allowed, path).next() {
+            Some((at, msg)) => Err(self
+                .err(&at, msg)
+                .with_hint(format!("known keys here: {}", allowed.join(", ")))),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn string(&self, v: &Value, path: &str) -> Result<String> {
@@ -756,6 +746,28 @@ pub fn parse_values(text: &str, b: Bound) -> std::result::Result<Vec<f64>, (usiz
 }
 
 /// The closest known key, if it is close enough to be a typo.
+/// The keys of `t` that are not `allowed`, each as (its key path, "unknown key (did you mean
+/// `x`?)"): for every TOML file a user writes (scenarios, contracts).
+pub(crate) fn unknown_keys<'t>(
+    t: &'t Table,
+    allowed: &'t [&'t str],
+    path: &'t str,
+) -> impl Iterator<Item = (String, String)> + 't {
+    t.keys()
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .map(move |k| {
+            let at = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            let hint = did_you_mean(k, allowed)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            (at, format!("unknown key{hint}"))
+        })
+}
+
 pub(crate) fn did_you_mean<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
