@@ -7,6 +7,8 @@
 //! `agentmeter-gate` compares and gates them, `agentmeter-api` talks to the API. This crate is
 //! the binary: the command line ([`cli`], one file per command in [`cmd`]) and a facade that
 //! keeps every stage at `agentmeter::<module>`.
+// One exception, allowed where it is: the terminal's width (cmd/meter.rs).
+#![deny(unsafe_code)]
 
 pub use agentmeter_api::fetch;
 pub use agentmeter_core::{error, files, keys, money, output, progress, put, say, time, usage};

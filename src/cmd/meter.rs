@@ -241,6 +241,7 @@ pub fn load_contract(
 
 /// The terminal's width when stdout is a terminal: `COLUMNS` if set, else what the terminal
 /// says.
+#[allow(unsafe_code)] // the TIOCGWINSZ ioctl: std has no terminal size.
 fn terminal_width() -> Option<usize> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() {

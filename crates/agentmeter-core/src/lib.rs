@@ -4,6 +4,8 @@
 //!
 //! Every other agentmeter crate builds on this one; it knows no prices, no events and no
 //! command line.
+// One exception, allowed where it is: linking an O_TMPFILE file into place (output.rs).
+#![deny(unsafe_code)]
 
 /// `eprintln!` that never panics: a message stderr cannot take (closed, `2>/dev/full`) is
 /// dropped; the exit code still tells.

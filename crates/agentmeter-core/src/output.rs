@@ -476,6 +476,7 @@ impl Staged {
 
 /// Give an `O_TMPFILE` file a name (fails if `to` exists).
 #[cfg(target_os = "linux")]
+#[allow(unsafe_code)] // linkat with AT_SYMLINK_FOLLOW: std::fs::hard_link cannot follow /proc/self/fd.
 fn link_unnamed(file: &std::fs::File, to: &Path) -> std::io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::io::AsRawFd;
