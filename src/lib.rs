@@ -21,3 +21,4 @@ pub use agentmeter_render::{anomaly, export, report};
 
 pub mod cli;
 pub mod cmd;
+pub mod pipeline;

@@ -8,11 +8,11 @@ use rust_decimal::Decimal;
 use serde_json::json;
 
 use crate::anomaly::{self, Anomaly, Params};
-use crate::cmd::meter::meter_rated;
 use crate::error::{Error, Result};
 use crate::export::{Format, Grid};
 use crate::money::{exact, usd};
 use crate::output::Output;
+use crate::pipeline::bill;
 use crate::pricing::PriceTable;
 use crate::report::GroupBy;
 use crate::time::Zone;
@@ -163,7 +163,7 @@ pub fn run(args: AnomaliesArgs) -> Result<i32> {
     out.check()?;
     // History before --since is needed, so every day is metered; --since/--until only choose
     // the days judged.
-    let (sessions, _, _) = meter_rated(
+    let (sessions, _, _) = bill(
         &args.paths,
         &table,
         &args.geo.meter_options(),

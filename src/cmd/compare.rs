@@ -8,7 +8,6 @@ use clap::Args;
 use rust_decimal::prelude::*;
 use serde_json::{json, Value};
 
-use crate::cmd::meter::meter_rated;
 use crate::compare::paired::{pair, summarize, Paired, Summary};
 use crate::compare::{difference, reprice, total, TaskKey, Variant};
 use crate::error::{Error, Result};
@@ -17,6 +16,7 @@ use crate::ingest;
 use crate::meter::{self, MeterOptions};
 use crate::money::{count, duration, exact, usd};
 use crate::output::Output;
+use crate::pipeline::bill;
 use crate::pricing::PriceTable;
 use crate::rate::{Cost, RatedSession};
 use crate::report::chart::{bins, Chart};
@@ -344,7 +344,7 @@ fn run_reprice(args: &CompareArgs, out: &Output) -> Result<i32> {
                 series,
             },
         ));
-        crate::cmd::report::write(dir, &r, args.force)?;
+        crate::pipeline::write_report(dir, &r, args.force)?;
     }
     Ok(0)
 }
@@ -355,7 +355,7 @@ fn side(
     opts: &MeterOptions,
     tz: Zone,
 ) -> Result<Vec<RatedSession>> {
-    let (sessions, _, _) = meter_rated(paths, table, opts, tz, true)?;
+    let (sessions, _, _) = bill(paths, table, opts, tz, true)?;
     Ok(sessions)
 }
 
@@ -593,7 +593,7 @@ fn run_paired(args: &CompareArgs, out: &Output) -> Result<i32> {
                 y_desc: "Tasks".into(),
             },
         ));
-        crate::cmd::report::write(dir, &r, args.force)?;
+        crate::pipeline::write_report(dir, &r, args.force)?;
     }
     Ok(0)
 }

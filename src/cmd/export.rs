@@ -8,7 +8,6 @@ use clap::{Args, ValueEnum};
 use polars::prelude::*;
 use rust_decimal::Decimal;
 
-use crate::cmd::meter::meter_rated;
 use crate::contract;
 use crate::error::{Error, Result};
 use crate::export::columns;
@@ -16,6 +15,7 @@ use crate::export::focus::{self, Account};
 use crate::meter::MeterOptions;
 use crate::money::exact;
 use crate::output::{self, Output};
+use crate::pipeline::bill;
 use crate::pricing::PriceTable;
 use crate::rate::{LineItem, RatedSession};
 use crate::time::{format_ms, Zone};
@@ -269,7 +269,7 @@ pub fn run(args: ExportArgs) -> Result<i32> {
         out.check()?;
     }
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
-    let contract = crate::cmd::meter::load_contract(args.contract.as_deref(), &table)?;
+    let contract = crate::pipeline::load_contract(args.contract.as_deref(), &table)?;
     if contract.is_some() && args.format == ExportFormat::Parquet {
         return Err(Error::new(
             "--contract applies to the FOCUS formats; `--format parquet` writes the rated line items, at list prices",
@@ -281,7 +281,7 @@ pub fn run(args: ExportArgs) -> Result<i32> {
         skip_invalid: args.skip_invalid,
         ..args.shard.apply(args.geo.meter_options())
     };
-    let (sessions, _, skipped) = meter_rated(&args.paths, &table, &opts, Zone::default(), true)?;
+    let (sessions, _, skipped) = bill(&args.paths, &table, &opts, Zone::default(), true)?;
     for s in &skipped.kept {
         crate::say!("warning: skipped {}", s.to_error().message);
     }

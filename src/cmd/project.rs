@@ -102,8 +102,8 @@ pub fn run(args: ProjectArgs) -> Result<i32> {
             model: None,
             progress: true,
         };
-        let ps = crate::cmd::report::with_plan(&scenario, &table, &opts, ps)?;
-        crate::cmd::report::write_projection_report(
+        let ps = crate::project::with_plan(&scenario, &table, &opts, ps)?;
+        crate::pipeline::write_projection_report(
             dir,
             scenario.name.clone(),
             inputs,

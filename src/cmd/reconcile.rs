@@ -6,11 +6,11 @@ use clap::Args;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use crate::cmd::meter::meter_rated;
 use crate::error::{Error, Result};
 use crate::export::{Format, Grid};
 use crate::money::{exact, usd};
 use crate::output::Output;
+use crate::pipeline::bill;
 use crate::pricing::PriceTable;
 use crate::reconcile::{
     check_session, computed_by_day, computed_counts_by_day, read_cost_reports, read_usage_reports,
@@ -63,7 +63,7 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
         fraction: crate::compare::gate::parse_percent("--tolerance-pct", &args.tolerance_pct)?,
     };
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
-    let (sessions, _, _) = meter_rated(
+    let (sessions, _, _) = bill(
         &args.paths,
         &table,
         &args.geo.meter_options(),

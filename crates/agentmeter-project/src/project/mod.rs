@@ -585,6 +585,26 @@ pub fn project(
     })
 }
 
+/// The projections a report shows: the plan as written first (projected with `opts` if `ps`
+/// holds only `--model` variants), then each variant beside it.
+pub fn with_plan(
+    scenario: &Scenario,
+    table: &PriceTable,
+    opts: &ProjectOptions,
+    ps: Vec<Projection>,
+) -> Result<Vec<Projection>> {
+    if ps.iter().any(|p| p.variant.is_none()) {
+        return Ok(ps);
+    }
+    let plan = ProjectOptions {
+        model: None,
+        ..opts.clone()
+    };
+    let mut out = vec![project(scenario, table, &plan)?];
+    out.extend(ps);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
