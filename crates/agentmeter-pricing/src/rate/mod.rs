@@ -279,6 +279,25 @@ pub struct RateQuery<'q> {
     pub total_input: u64,
 }
 
+/// Why a request has no rates; the message says which model and table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoRate {
+    /// The model is not in the table (nor an alias of one).
+    UnknownModel(String),
+    /// The model is there, but no row of it is in force at the request's instant.
+    NotInForce(String),
+}
+
+impl std::fmt::Display for NoRate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoRate::UnknownModel(m) | NoRate::NotInForce(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for NoRate {}
+
 /// USD per million tokens for one request, multipliers applied.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RequestRates {
@@ -476,20 +495,20 @@ impl<'a> Rater<'a> {
     /// The per-million-token rates of one request: the model's row in force at `at`, its
     /// fast or long-context rates as the request calls for, times any multiplier. Shared by
     /// metered requests and projections, so both are priced by the same rules.
-    pub fn request_rates(&self, q: &RateQuery) -> Result<RequestRates, String> {
+    pub fn request_rates(&self, q: &RateQuery) -> Result<RequestRates, NoRate> {
         let Some(mi) = self
             .table
             .models
             .iter()
             .position(|m| m.id == q.model || m.aliases.iter().any(|a| a == q.model))
         else {
-            return Err(format!(
+            return Err(NoRate::UnknownModel(format!(
                 "unknown model {:?}: it is not in price table {} ({}){}",
                 q.model,
                 self.table.version,
                 self.table.origin,
                 self.table.suggestion(q.model)
-            ));
+            )));
         };
         let model = &self.table.models[mi];
         let Some(row) = model.row_at(q.at) else {
@@ -498,12 +517,12 @@ impl<'a> Rater<'a> {
                 .first()
                 .map(|r| format!(" (its first price starts {})", r.effective_text))
                 .unwrap_or_default();
-            return Err(format!(
+            return Err(NoRate::NotInForce(format!(
                 "no price for {} in force at {} in price table {}{first}",
                 model.id,
                 format_ms(q.at),
                 self.table.version
-            ));
+            )));
         };
         let long = row
             .long_context
@@ -567,15 +586,14 @@ impl<'a> Rater<'a> {
         };
         let priced = match self.request_rates(&q) {
             Ok(p) => p,
-            Err(reason) => {
-                let hint = if reason.starts_with("unknown model") {
-                    "pass --model ID to price it as a known model, or --pricing FILE with a table that lists it (`agentmeter pricing list` shows the known models)".to_string()
-                } else {
-                    no_price_hint()
+            Err(no_rate) => {
+                let hint = match no_rate {
+                    NoRate::UnknownModel(_) => "pass --model ID to price it as a known model, or --pricing FILE with a table that lists it (`agentmeter pricing list` shows the known models)".to_string(),
+                    NoRate::NotInForce(_) => no_price_hint(),
                 };
                 problems.push(Skipped {
                     origin: r.origin.clone(),
-                    reason,
+                    reason: no_rate.to_string(),
                     hint: Some(hint),
                 });
                 return None;

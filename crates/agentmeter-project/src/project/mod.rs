@@ -131,7 +131,7 @@ pub fn day_prices(
         .and_hms_opt(0, 0, 0)
         .map(|t| t.and_utc().timestamp_millis())
         .unwrap_or_default();
-    let err = |m: String| {
+    let err = |m: &dyn std::fmt::Display| {
         Error::new(format!("{path}: {m}"))
             .with_hint("use --pricing FILE with a table that covers the horizon, or --model ID")
     };
@@ -142,15 +142,18 @@ pub fn day_prices(
         inference_geo: a.inference_geo.as_deref(),
         total_input,
     };
-    let standard = rater.request_rates(&q(0)).map_err(err)?;
+    let standard = rater.request_rates(&q(0)).map_err(|e| err(&e))?;
     let long_context = match standard.long_context_threshold {
-        Some(t) => Some((t, rater.request_rates(&q(t + 1)).map_err(err)?.rates)),
+        Some(t) => Some((
+            t,
+            rater.request_rates(&q(t + 1)).map_err(|e| err(&e))?.rates,
+        )),
         None => None,
     };
     let usd_per_hour = match table.runtime_at(at) {
         Some(r) => r.usd_per_hour,
         None => {
-            return Err(err(format!(
+            return Err(err(&format!(
                 "no runtime price in force on {day} in price table {}",
                 table.version
             )))
@@ -160,7 +163,7 @@ pub fn day_prices(
         Some(r) => r.usd_per_1000,
         None if a.session.web_searches.mean().is_zero() => Decimal::ZERO,
         None => {
-            return Err(err(format!(
+            return Err(err(&format!(
                 "no web search price in force on {day} in price table {}",
                 table.version
             )))
