@@ -4,6 +4,7 @@ mod anomalies;
 mod budgets;
 mod claude_code_2x;
 mod cli;
+mod cli_reference;
 mod common;
 mod contracts;
 mod drivers;
