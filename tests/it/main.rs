@@ -8,6 +8,7 @@ mod cli_reference;
 mod common;
 mod contracts;
 mod drivers;
+mod example_reports;
 mod export;
 mod fetch;
 mod fixtures;
