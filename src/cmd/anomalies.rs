@@ -44,6 +44,8 @@ impl By {
     absolute deviations) and more than --min-usd dollars above it.\n\n\
     Exit code 0; 1 with --fail when an anomaly is found; 2 on an error.")]
 pub struct AnomaliesArgs {
+    /// Exports to meter (files, directories or -), as for `meter`: the history and the days
+    /// judged.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
     #[command(flatten)]
@@ -75,12 +77,16 @@ pub struct AnomaliesArgs {
     /// Exit 1 when any anomaly is found.
     #[arg(long)]
     pub fail: bool,
+    /// Price table (TOML); default: the bundled pricing/anthropic.toml.
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
+    /// Output format (table, json or markdown; csv is refused).
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Overwrite the --output file if it exists.
     #[arg(long)]
     pub force: bool,
     /// When an anomaly is found, POST a JSON message here (Slack-compatible `text`, the

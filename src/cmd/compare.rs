@@ -63,16 +63,19 @@ pub struct CompareArgs {
     /// Seed of the bootstrap.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Time zone (IANA name) of the local days sessions are rated in, as for `meter --tz`.
     #[arg(long, value_name = "ZONE", default_value = "UTC")]
     pub tz: Zone,
     /// Output format (table, json or markdown).
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Also write a report (HTML with charts, markdown, JSON) into DIR.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// Overwrite the --output file (and replace a --report) if it exists.
     #[arg(long)]
     pub force: bool,
 }

@@ -37,10 +37,12 @@ pub enum ExportFormat {
     duckdb -c \"select ServiceName, sum(BilledCost) from read_parquet('focus/**/*.parquet', hive_partitioning=true) group by 1\""
 )]
 pub struct ExportArgs {
+    /// Exports to price (files, directories or -), as for `meter`.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
     #[command(flatten)]
     pub geo: super::GeoArgs,
+    /// What to write: FOCUS 1.3 rows (CSV or Parquet), or the rated line items (Parquet).
     #[arg(long, short = 'f', value_enum)]
     pub format: ExportFormat,
     /// A file, or with --partition day a directory.
@@ -49,6 +51,7 @@ pub struct ExportArgs {
     /// Write one Parquet file per day (x_ChargeDate=YYYY-MM-DD/part-0.parquet).
     #[arg(long, value_name = "day")]
     pub partition: Option<String>,
+    /// Price table (TOML); default: the bundled pricing/anthropic.toml.
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
     /// A contract applied after rating (FOCUS formats): ContractedCost after its discounts,
@@ -65,6 +68,7 @@ pub struct ExportArgs {
     /// A `scenario` tag for every row.
     #[arg(long, value_name = "NAME")]
     pub scenario_tag: Option<String>,
+    /// Skip bad records (each named in a warning on stderr) instead of stopping at the first.
     #[arg(long)]
     pub skip_invalid: bool,
     /// N jobs write N exports of one schema that engines read as one table.

@@ -24,6 +24,7 @@ use crate::time::Zone;
     Exit code 0 with or without flags (it reports); 2 on an error."
 )]
 pub struct ReconcileArgs {
+    /// Exports to meter and check (files, directories or -), as for `meter`.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
     #[command(flatten)]
@@ -40,12 +41,16 @@ pub struct ReconcileArgs {
     /// Admin API usage_report/messages responses (JSON): tokens and searches by day and model.
     #[arg(long = "usage-report", value_name = "FILE")]
     pub usage_reports: Vec<PathBuf>,
+    /// Price table (TOML) for the computed cost; default: the bundled pricing/anthropic.toml.
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
+    /// Output format (table, json or markdown; csv is refused).
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Overwrite the --output file if it exists.
     #[arg(long)]
     pub force: bool,
 }

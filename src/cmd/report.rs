@@ -34,10 +34,13 @@ pub struct ReportArgs {
     /// For the projection: price every agent as this model; repeat to compare.
     #[arg(long = "model", value_name = "ID")]
     pub models: Vec<String>,
+    /// For the projection: Monte Carlo runs.
     #[arg(long, default_value_t = 1000)]
     pub runs: u32,
+    /// For the projection: random seed (the same seed gives the same result).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// For the projection: months to project (default: the scenario's `months`).
     #[arg(long)]
     pub months: Option<u32>,
     /// Price table (default: the scenario's, else the bundled table).
