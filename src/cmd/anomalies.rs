@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::anomaly::{self, Anomaly, Params};
 use crate::error::{Error, Result};
-use crate::export::{Format, Grid};
+use crate::export::Grid;
 use crate::money::{exact, usd};
 use crate::output::Output;
 use crate::pipeline::bill;
@@ -80,9 +80,9 @@ pub struct AnomaliesArgs {
     /// Price table (TOML); default: the bundled pricing/anthropic.toml.
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
-    /// Output format (table, json or markdown; csv is refused).
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = super::TableFormat::Table)]
+    pub format: super::TableFormat,
     /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -158,10 +158,6 @@ fn row(a: &Anomaly) -> Vec<String> {
 }
 
 pub fn run(args: AnomaliesArgs) -> Result<i32> {
-    if args.format == Format::Csv {
-        return Err(Error::new("anomalies writes table, json or markdown")
-            .with_hint("--format json gives every amount exactly"));
-    }
     let p = params(&args)?;
     let notify = crate::fetch::notify::Notify::new(args.notify.as_deref())?;
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
@@ -198,7 +194,7 @@ pub fn run(args: AnomaliesArgs) -> Result<i32> {
             "sessions": a.sessions,
         })).collect::<Vec<_>>(),
     });
-    let text = if args.format == Format::Json {
+    let text = if args.format == super::TableFormat::Json {
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
     } else {
         let mut key = by.name().to_string();
@@ -234,7 +230,7 @@ pub fn run(args: AnomaliesArgs) -> Result<i32> {
             found.judged_days,
             found.unjudged_days
         )];
-        crate::export::render_tables(args.format, &[(title, grid)], &notes)
+        crate::export::render_tables(args.format.into(), &[(title, grid)], &notes)
     };
     out.write(&text)?;
     if let Some(a) = found.anomalies.first() {

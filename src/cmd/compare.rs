@@ -66,9 +66,9 @@ pub struct CompareArgs {
     /// Time zone (IANA name) of the local days sessions are rated in, as for `meter --tz`.
     #[arg(long, value_name = "ZONE", default_value = "UTC")]
     pub tz: Zone,
-    /// Output format (table, json or markdown).
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = super::TableFormat::Table)]
+    pub format: super::TableFormat,
     /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -305,7 +305,7 @@ fn run_reprice(args: &CompareArgs, out: &Output) -> Result<i32> {
         ("Totals by charge category".to_string(), by_cat),
     ];
     let notes = vec![NOTE.to_string()];
-    out.write(&render(args.format, &tables, &notes, &doc))?;
+    out.write(&render(args.format.into(), &tables, &notes, &doc))?;
     if let Some(dir) = &args.report {
         let versions = vs.iter().map(|v| v.table.version.clone()).collect();
         let mut r = compare_report(
@@ -477,7 +477,7 @@ fn run_paired(args: &CompareArgs, out: &Output) -> Result<i32> {
         ),
         tasks,
     )];
-    out.write(&render(args.format, &tables, &notes, &doc))?;
+    out.write(&render(args.format.into(), &tables, &notes, &doc))?;
     if let Some(dir) = &args.report {
         let mut inputs = args.a.clone();
         inputs.extend(args.b.iter().cloned());
@@ -614,9 +614,6 @@ fn top_pairs(pairs: &[crate::compare::paired::Pair]) -> Vec<&crate::compare::pai
 }
 
 pub fn run(args: CompareArgs) -> Result<i32> {
-    if args.format == Format::Csv {
-        return Err(Error::new("compare writes table, json or markdown"));
-    }
     let out = Output::with_report(args.output.as_deref(), args.report.as_deref(), args.force)?;
     if !args.a.is_empty() || !args.b.is_empty() {
         if !args.paths.is_empty() {

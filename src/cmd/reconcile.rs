@@ -6,8 +6,8 @@ use clap::Args;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use crate::error::{Error, Result};
-use crate::export::{Format, Grid};
+use crate::error::Result;
+use crate::export::Grid;
 use crate::money::{exact, usd};
 use crate::output::Output;
 use crate::pipeline::bill;
@@ -44,9 +44,9 @@ pub struct ReconcileArgs {
     /// Price table (TOML) for the computed cost; default: the bundled pricing/anthropic.toml.
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
-    /// Output format (table, json or markdown; csv is refused).
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = super::TableFormat::Table)]
+    pub format: super::TableFormat,
     /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -60,9 +60,6 @@ fn opt(d: Option<Decimal>) -> String {
 }
 
 pub fn run(args: ReconcileArgs) -> Result<i32> {
-    if args.format == Format::Csv {
-        return Err(Error::new("reconcile writes table, json or markdown"));
-    }
     let tol = Tolerance {
         usd: crate::compare::gate::parse_usd("--tolerance-usd", &args.tolerance_usd)?,
         fraction: crate::compare::gate::parse_percent("--tolerance-pct", &args.tolerance_pct)?,
@@ -276,10 +273,10 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
         ));
         doc["usage_report"] = json!(lines);
     }
-    let text = if args.format == Format::Json {
+    let text = if args.format == super::TableFormat::Json {
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
     } else {
-        crate::export::render_tables(args.format, &tables, &notes)
+        crate::export::render_tables(args.format.into(), &tables, &notes)
     };
     Output::new(args.output.as_deref(), args.force).write(&text)?;
     Ok(0)
