@@ -7,11 +7,12 @@
 //! `agentmeter-gate` compares and gates them, `agentmeter-api` talks to the API. This crate is
 //! the binary: the command line ([`cli`], one file per command in [`cmd`]) and a facade that
 //! keeps every stage at `agentmeter::<module>`.
-// One exception, allowed where it is: the terminal's width (cmd/meter.rs).
+// Two exceptions, allowed where they are: the terminal's width (cmd/meter.rs) and linking an
+// O_TMPFILE file into place (output.rs).
 #![deny(unsafe_code)]
 
 pub use agentmeter_api::fetch;
-pub use agentmeter_core::{error, files, keys, money, output, progress, put, say, time, usage};
+pub use agentmeter_core::{error, files, keys, money, progress, put, say, temp, time, usage};
 pub use agentmeter_gate::{compare, reconcile};
 pub use agentmeter_ingest::ingest;
 pub use agentmeter_meter::meter;
@@ -21,4 +22,5 @@ pub use agentmeter_render::{anomaly, export, report};
 
 pub mod cli;
 pub mod cmd;
+pub mod output;
 pub mod pipeline;

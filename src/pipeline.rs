@@ -7,6 +7,7 @@ use crate::contract::Contract;
 use crate::error::{settle, Result, Skips};
 use crate::ingest;
 use crate::meter::{self, MeterOptions};
+use crate::output::{self, Output};
 use crate::pricing::PriceTable;
 use crate::project::Projection;
 use crate::rate::{RatedSession, Rater};
@@ -93,7 +94,11 @@ pub fn write_projection_report(
 
 /// Write a report directory and say where.
 pub fn write_report(dir: &std::path::Path, report: &Report, force: bool) -> Result<()> {
-    let written = document::write(dir, report, force)?;
+    let written = Output::new(Some(dir), force).write_dir(&output::REPORT, |fresh| {
+        let mut written = Vec::new();
+        document::write_into(fresh, report, &mut written)?;
+        Ok(written)
+    })?;
     crate::say!(
         "wrote a report to {} ({} files)",
         dir.display(),

@@ -276,7 +276,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
                 .filter(|d| !d.as_os_str().is_empty())
                 .unwrap_or(std::path::Path::new("."));
             let mut handle = None;
-            let temp = output::Temp::create(dir, ".agentmeter-skipped-", ".tmp", |p| {
+            let temp = crate::temp::Temp::create(dir, ".agentmeter-skipped-", ".tmp", |p| {
                 handle = Some(std::fs::File::create_new(p)?);
                 Ok(())
             })

@@ -557,7 +557,7 @@ fn the_table_fits_the_width_and_wide_shows_every_column() {
 #[test]
 fn table_commands_offer_only_their_formats() {
     for cmd in ["compare", "project", "reconcile", "anomalies"] {
-        let r = run(&[cmd, "--format", "csv", "x"]);
+        let r = run([cmd, "--format", "csv", "x"]);
         assert_eq!(r.code, 2, "{cmd}: {}", r.stderr);
         assert!(
             r.stderr.contains("invalid value 'csv'")

@@ -1,11 +1,10 @@
 //! agentmeter's shared vocabulary: the usage records the meter produces and the projection
 //! simulates, time (milliseconds, UTC), money display, errors with their origins, the bounded
-//! small-file reader, the one way user files are written, and the progress line.
+//! small-file reader, temporary paths cleaned up on every exit, and the progress line.
 //!
 //! Every other agentmeter crate builds on this one; it knows no prices, no events and no
 //! command line.
-// One exception, allowed where it is: linking an O_TMPFILE file into place (output.rs).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 /// `eprintln!` that never panics: a message stderr cannot take (closed, `2>/dev/full`) is
 /// dropped; the exit code still tells.
@@ -30,7 +29,7 @@ pub mod error;
 pub mod files;
 pub mod keys;
 pub mod money;
-pub mod output;
 pub mod progress;
+pub mod temp;
 pub mod time;
 pub mod usage;

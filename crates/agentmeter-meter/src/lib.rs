@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 // The core modules under their own names, so paths read the same in every crate.
-use agentmeter_core::{error, money, output, progress, time, usage};
+use agentmeter_core::{error, money, progress, temp, time, usage};
 use agentmeter_ingest::ingest;
 
 pub mod meter;

@@ -21,7 +21,7 @@ use super::transcript::{Dropped, Line, Requests};
 use super::{session, shard_of, MeterOptions};
 use crate::error::{Error, Result, Skipped};
 use crate::ingest::record::hash_id;
-use crate::output::{sweep, Temp};
+use crate::temp::{sweep, Temp};
 use crate::usage::SessionUsage;
 
 /// The default budget for per-session state in memory, in MB (`--memory`).

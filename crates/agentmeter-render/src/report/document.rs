@@ -12,7 +12,6 @@ use super::{GroupBy, GroupRow, MeterReport};
 use crate::error::{Error, Result};
 use crate::export::{self, projection, Grid};
 use crate::money::{count, exact, usd};
-use crate::output::{self, Output};
 use crate::project::{Projection, COST_CATEGORIES};
 
 /// A part of a report: a heading, tables (each with an optional heading) and notes.
@@ -707,21 +706,9 @@ fn projection_csv(ps: &[Projection]) -> String {
     s
 }
 
-/// Write the report as the directory `to` (replaced whole, and only a report, with `force`):
-/// the files written, as paths under `to`.
-pub fn write(to: &Path, r: &Report, force: bool) -> Result<Vec<PathBuf>> {
-    let written = Output::new(Some(to), force).write_dir(&output::REPORT, |dir| {
-        let mut written = Vec::new();
-        write_into(dir, r, &mut written)?;
-        Ok(written
-            .iter()
-            .filter_map(|p| p.strip_prefix(dir).ok().map(|rel| to.join(rel)))
-            .collect())
-    })?;
-    Ok(written)
-}
-
-fn write_into(dir: &Path, r: &Report, written: &mut Vec<PathBuf>) -> Result<()> {
+/// Write the report's files into `dir` (a fresh directory the caller swaps into place), adding
+/// each path written to `written`.
+pub fn write_into(dir: &Path, r: &Report, written: &mut Vec<PathBuf>) -> Result<()> {
     let generated = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut versions = r.pricing_versions.clone();
     versions.sort();
