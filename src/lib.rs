@@ -24,3 +24,4 @@ pub mod cli;
 pub mod cmd;
 pub mod output;
 pub mod pipeline;
+pub mod terminal;

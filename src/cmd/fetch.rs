@@ -120,7 +120,7 @@ pub fn run(args: FetchArgs) -> Result<i32> {
         skip_archived: args.no_archived,
         out: args.out.clone(),
         concurrency: args.concurrency.into(),
-        progress: true,
+        progress: crate::terminal::progress(),
     };
     // Whatever the server sent may echo the key: every message is redacted.
     let s = fetch(&client, &opts).map_err(|e| client.redact_error(e))?;

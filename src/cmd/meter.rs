@@ -236,7 +236,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
             args.project.clone(),
             args.tz,
         )?,
-        progress: true,
+        progress: crate::terminal::progress(),
         read: ingest::ReadOptions {
             transcript: args.source == InputSource::ClaudeCode,
             max_record: args.max_record_mb.saturating_mul(1 << 20),

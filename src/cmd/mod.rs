@@ -54,11 +54,12 @@ pub struct GeoArgs {
 }
 
 impl GeoArgs {
-    /// [`MeterOptions::with_progress`] with this geo.
+    /// The defaults, with this geo and progress on the terminal (for commands run by people).
     pub fn meter_options(&self) -> MeterOptions {
         MeterOptions {
             default_inference_geo: self.default_inference_geo.clone(),
-            ..MeterOptions::with_progress()
+            progress: crate::terminal::progress(),
+            ..MeterOptions::default()
         }
     }
 }

@@ -77,7 +77,7 @@ pub fn projections(args: &ProjectArgs) -> Result<(Scenario, PriceTable, Vec<Proj
             runs: args.runs,
             seed: args.seed,
             model,
-            progress: true,
+            progress: crate::terminal::progress(),
         };
         out.push(project(&scenario, &table, &opts)?);
     }
@@ -95,7 +95,7 @@ pub fn run(args: ProjectArgs) -> Result<i32> {
             runs: args.runs,
             seed: args.seed,
             model: None,
-            progress: true,
+            progress: crate::terminal::progress(),
         };
         let ps = crate::project::with_plan(&scenario, &table, &opts, ps)?;
         crate::pipeline::write_projection_report(

@@ -101,7 +101,7 @@ pub fn run(args: ReportArgs) -> Result<i32> {
                 runs: args.runs,
                 seed: args.seed,
                 model: None,
-                progress: true,
+                progress: crate::terminal::progress(),
             };
             let variants = args
                 .models

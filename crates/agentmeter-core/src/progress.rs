@@ -1,55 +1,61 @@
-//! A one-line progress display on stderr for long work (metering, Monte Carlo runs): drawn
-//! only when stderr is a terminal and the work has taken more than a moment, redrawn a few
-//! times a second from its own thread, erased when the work ends (or panics).
+//! Progress of long work (metering, Monte Carlo runs, fetching), as libraries report it: a
+//! [`Reporter`] the caller supplies (the binary draws a line on a terminal), and the pieces of
+//! such lines.
 
-use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-/// Do `work` while `line(elapsed)` is redrawn on stderr, if `show` and stderr is a terminal.
-pub fn during<R>(
-    show: bool,
-    line: impl Fn(Duration) -> String + Sync,
-    work: impl FnOnce() -> R,
-) -> R {
-    if !(show && std::io::stderr().is_terminal()) {
-        return work();
-    }
-    let finished = AtomicBool::new(false);
-    // Set, and the drawing thread woken, even if `work` panics: the scope joining that thread
-    // ends at once.
-    struct Finish<'a>(&'a AtomicBool, std::thread::Thread);
-    impl Drop for Finish<'_> {
-        fn drop(&mut self) {
-            self.0.store(true, Ordering::Relaxed);
-            self.1.unpark();
-        }
-    }
-    std::thread::scope(|scope| {
-        let drawer = scope.spawn(|| draw(&finished, &line));
-        let _finish = Finish(&finished, drawer.thread().clone());
-        work()
-    })
+#[cfg(test)]
+use std::sync::atomic::Ordering;
+
+/// How long work shows how far it got: a library describes its progress as a line, on
+/// request; the binary decides whether and where to draw it (a terminal's stderr).
+pub trait Reporter: Send + Sync {
+    /// Run `work` (once) while `line(elapsed)` may be drawn, from another thread.
+    fn during(&self, line: &(dyn Fn(Duration) -> String + Sync), work: &mut dyn FnMut());
 }
 
-fn draw(finished: &AtomicBool, line: &(impl Fn(Duration) -> String + Sync)) {
-    let start = Instant::now();
-    let mut width = 0usize;
-    while !finished.load(Ordering::Relaxed) {
-        std::thread::park_timeout(Duration::from_millis(100));
-        // Only for work that takes more than a moment.
-        if start.elapsed() < Duration::from_millis(300) || finished.load(Ordering::Relaxed) {
-            continue;
-        }
-        let text = line(start.elapsed());
-        let pad = width.saturating_sub(text.chars().count());
-        width = width.max(text.chars().count());
-        let _ = write!(std::io::stderr(), "\r{text}{}", " ".repeat(pad));
-        let _ = std::io::stderr().flush();
+/// The reporter an options struct carries; [`Progress::none`] (the default) shows nothing.
+#[derive(Clone, Default)]
+pub struct Progress(Option<Arc<dyn Reporter>>);
+
+impl Progress {
+    pub fn none() -> Progress {
+        Progress(None)
     }
-    if width > 0 {
-        let _ = write!(std::io::stderr(), "\r{}\r", " ".repeat(width));
-        let _ = std::io::stderr().flush();
+
+    /// Do `work` while its reporter (if any) may show `line(elapsed)`.
+    pub fn during<R>(
+        &self,
+        line: impl Fn(Duration) -> String + Sync,
+        work: impl FnOnce() -> R,
+    ) -> R {
+        let Some(reporter) = &self.0 else {
+            return work();
+        };
+        let (mut work, mut out) = (Some(work), None);
+        reporter.during(&line, &mut || {
+            if let Some(w) = work.take() {
+                out = Some(w());
+            }
+        });
+        out.expect("a reporter runs the work it is given")
+    }
+}
+
+impl From<Arc<dyn Reporter>> for Progress {
+    fn from(r: Arc<dyn Reporter>) -> Progress {
+        Progress(Some(r))
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Progress(shown)"
+        } else {
+            "Progress(none)"
+        })
     }
 }
 
@@ -95,19 +101,32 @@ mod tests {
         assert_eq!(bytes(1_075_000_000), "1.07 GB");
     }
 
-    /// The work runs once and its result comes back as is (quick work draws nothing, on a
-    /// terminal or not).
+    /// Without a reporter the work runs once, as is; with one, through it, once.
     #[test]
-    fn work_runs_once_and_returns_its_result() {
+    fn work_runs_once_with_or_without_a_reporter() {
+        struct Count(std::sync::atomic::AtomicU32);
+        impl Reporter for Count {
+            fn during(&self, line: &(dyn Fn(Duration) -> String + Sync), work: &mut dyn FnMut()) {
+                assert_eq!(line(Duration::ZERO), "working");
+                self.0.fetch_add(1, Ordering::Relaxed);
+                work();
+            }
+        }
         let runs = std::sync::atomic::AtomicU32::new(0);
-        let r = during(
-            true,
-            |_| "working".into(),
-            || {
-                runs.fetch_add(1, Ordering::Relaxed);
-                42
-            },
-        );
-        assert_eq!((r, runs.into_inner()), (42, 1));
+        let count = std::sync::Arc::new(Count(0.into()));
+        for p in [
+            Progress::none(),
+            Progress::from(count.clone() as std::sync::Arc<dyn Reporter>),
+        ] {
+            let r = p.during(
+                |_| "working".into(),
+                || {
+                    runs.fetch_add(1, Ordering::Relaxed);
+                    42
+                },
+            );
+            assert_eq!(r, 42);
+        }
+        assert_eq!((runs.into_inner(), count.0.load(Ordering::Relaxed)), (2, 1));
     }
 }

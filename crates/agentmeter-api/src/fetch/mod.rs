@@ -165,7 +165,8 @@ pub struct FetchOptions {
     pub skip_archived: bool,
     pub out: PathBuf,
     pub concurrency: usize,
-    pub progress: bool,
+    /// Where progress is shown (the binary: on a terminal).
+    pub progress: crate::progress::Progress,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -370,7 +371,7 @@ pub fn fetch(client: &Client, opts: &FetchOptions) -> Result<FetchSummary> {
             })
             .collect::<Vec<Result<()>>>()
     };
-    let results = crate::progress::during(opts.progress, line, || pool.install(fetch_all));
+    let results = opts.progress.during(line, || pool.install(fetch_all));
     results.into_iter().collect::<Result<Vec<()>>>()?;
     let unchanged = unchanged.load(Ordering::Relaxed);
     Ok(FetchSummary {

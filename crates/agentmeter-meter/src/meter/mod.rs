@@ -38,8 +38,8 @@ pub struct MeterOptions {
     pub memory_mb: Option<usize>,
     /// Keep only this usage (`--since`, `--until`, `--project`).
     pub select: Selection,
-    /// Show progress on stderr (when it is a terminal and the work takes a moment).
-    pub progress: bool,
+    /// Where progress is shown (the binary: on a terminal); default: nowhere.
+    pub progress: crate::progress::Progress,
     /// Where every skipped record is written as it is found (`--skipped-out`).
     pub skip_log: crate::error::SkipLog,
     /// How to read the inputs (`--source claude-code`, `--max-record-mb`).
@@ -47,16 +47,6 @@ pub struct MeterOptions {
     /// The workspace's `default_inference_geo` (`--default-inference-geo`): the geo of
     /// requests whose agent sets no `model.inference_geo` (an export cannot show it).
     pub default_inference_geo: Option<String>,
-}
-
-impl MeterOptions {
-    /// The defaults, with progress shown (for commands run by people).
-    pub fn with_progress() -> Self {
-        MeterOptions {
-            progress: true,
-            ..Default::default()
-        }
-    }
 }
 
 /// What `--shard I/N` splits.
@@ -197,9 +187,8 @@ fn meter_shard(
     let start = ingest::READ_BYTES.load(Ordering::Relaxed);
     let read = move || ingest::READ_BYTES.load(Ordering::Relaxed) - start;
     let line = progress_line(sources, &files_done, read);
-    crate::progress::during(opts.progress, line, || {
-        meter_sources(sources, opts, &files_done, each)
-    })
+    opts.progress
+        .during(line, || meter_sources(sources, opts, &files_done, each))
 }
 
 /// `metering: 3.21 GB of 10.74 GB (29%), 12/40 files, 2.51 GB/s` (with 100,000 files:

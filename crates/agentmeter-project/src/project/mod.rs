@@ -39,8 +39,8 @@ pub struct ProjectOptions {
     pub seed: u64,
     /// Price every agent as this model (one variant of a side-by-side comparison).
     pub model: Option<String>,
-    /// Show a progress bar on stderr (only if it is a terminal).
-    pub progress: bool,
+    /// Where the runs' progress bar is shown (the binary: on a terminal); default: nowhere.
+    pub progress: crate::progress::Progress,
 }
 
 impl Default for ProjectOptions {
@@ -50,7 +50,7 @@ impl Default for ProjectOptions {
             runs: 1000,
             seed: 1,
             model: None,
-            progress: false,
+            progress: crate::progress::Progress::none(),
         }
     }
 }

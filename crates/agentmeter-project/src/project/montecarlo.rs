@@ -517,7 +517,7 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
     let overflow = AtomicBool::new(false);
     let runs = opts.runs as u64;
     let line = |_| crate::progress::bar(done.load(Ordering::Relaxed), runs, "runs");
-    let result = crate::progress::during(opts.progress, line, || {
+    let result = opts.progress.during(line, || {
         (0..runs)
             .into_par_iter()
             .fold(
