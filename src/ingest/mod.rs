@@ -4,7 +4,7 @@
 
 pub mod record;
 mod skim;
-mod sse;
+pub mod sse;
 pub mod transcript;
 
 use std::fs::File;

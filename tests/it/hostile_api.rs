@@ -503,6 +503,79 @@ fn watch_keeps_bare_stream_items_out_of_its_export() {
 }
 
 #[test]
+fn watch_says_which_frames_of_the_stream_it_cannot_read_and_loses_no_event() {
+    // History: running at 10:00. The stream: a ping (lines 1-3), a request whose JSON is
+    // broken (lines 4-6), a named event without data (7-8), then idle at 10:30 (9-11). The
+    // list holds the request whole (20,000 input tokens), so after the bad frames watch reads
+    // it from there: 0.5 h x $0.08 = $0.04 + 20,000 x $1/M = $0.02: $0.06 (without the
+    // request: $0.04).
+    let mut st = State::default();
+    st.sessions.push(session("sesn_b", "claude-haiku-4-5"));
+    st.events.insert(
+        "sesn_b".into(),
+        vec![ev("e1", "session.status_running", "2026-09-02T10:00:00Z")],
+    );
+    let req = request("e2", "2026-09-02T10:05:00Z", 20_000, 0, 0, 0);
+    let idle = with(
+        ev("e3", "session.status_idle", "2026-09-02T10:30:00Z"),
+        json!({"stop_reason": {"type": "end_turn"}}),
+    );
+    let body = format!(
+        "event: ping\ndata: {{}}\n\n\
+         event: span.model_request_end\ndata: {{\"id\": \"e2\", \"type\": span}}\n\n\
+         event: agent.message\n\n\
+         event: session.status_idle\ndata: {idle}\n\n"
+    );
+    st.streams.insert(
+        "sesn_b".into(),
+        vec![(body, vec![req, idle.clone()])].into(),
+    );
+    let mock = Mock::start(st);
+    let tmp = Tmp::new();
+    let out = tmp.path("b.ndjson");
+    let r = run_cmd_within(
+        &mut cmd(
+            &mock.url,
+            &[
+                "watch",
+                "sesn_b",
+                "--until-idle",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            KEY,
+        ),
+        BOUND_S,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let stream = "warning: GET /v1/sessions/sesn_b/events/stream";
+    // `{"id": "e2", "type": span}`: `s` is its 22nd character (`{` 1, `"id"` 2-5, `: ` 6-7,
+    // `"e2"` 8-11, `, ` 12-13, `"type"` 14-19, `: ` 20-21).
+    assert!(
+        r.stderr.contains(&format!(
+            "{stream}: line 4 of connection 1: malformed JSON at column 22: expected value"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!(
+            "{stream}: line 7 of connection 1: SSE frame `event: agent.message` has no `data:` line"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("note: 2 frame(s) of the stream could not be read"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("sesn_b: done"), "{}", r.stdout);
+    assert_eq!(total(tmp.0.path()), dec("0.06"));
+}
+
+#[test]
 fn no_retry_after_value_panics() {
     // One 429 with each value, then the API answers: every run ends (0), none panics. Values
     // that are not a delay in 0..=3600 s are ignored (the backoff is used).
