@@ -5,16 +5,15 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use super::client::{Failure, MAX_ITEMS};
+use super::client::{Backoff, Failure, MAX_ITEMS};
 use super::redact::shown;
 use super::{check_id, endpoint, Client};
 use crate::error::{Error, Result};
-use crate::ingest::sse::{self, Decoder, Item, Limit, Payload};
+use crate::ingest::sse::{self, Decoder, Item, Payload};
 use crate::ingest::Source;
 use crate::meter::{meter, MeterOptions};
 use crate::pricing::PriceTable;
@@ -262,8 +261,15 @@ pub fn watch(client: &Client, table: &PriceTable, opts: &WatchOptions) -> Result
     refresh(&seen, "history")?;
     let stream = endpoint(&["v1", "sessions", id, "events", "stream"]);
     let (mut reconnects, mut connections) = (0, 0u32);
+    // The client's policy, with --max-reconnects for its retries.
+    let retry = Backoff {
+        retries: opts.max_reconnects,
+        ..client.retry
+    };
     let mut bad = BadFrames::default();
     while !seen.done {
+        // The server's Retry-After, when it refused the stream with one.
+        let mut asked = None;
         match client.stream(&stream) {
             Ok(mut resp) => {
                 connections += 1;
@@ -304,14 +310,9 @@ pub fn watch(client: &Client, table: &PriceTable, opts: &WatchOptions) -> Result
                         }
                     }
                     if let Err(e) = fed {
-                        let what = match e.limit {
-                            Limit::Line => "a line",
-                            Limit::Frame => "an event",
-                        };
                         return Err(Error::new(format!(
-                            "GET {stream}: line {} of the stream: {what} larger than {} MB",
-                            e.line,
-                            e.max >> 20
+                            "GET {stream}: line {} of connection {connections}: {e}",
+                            e.line
                         ))
                         .with_hint("pass a larger --max-body-mb if this event is genuine"));
                     }
@@ -319,16 +320,16 @@ pub fn watch(client: &Client, table: &PriceTable, opts: &WatchOptions) -> Result
             }
             // A refused redirect, a bad key, a missing session: trying again will not help.
             Err(Failure::Fatal(e)) => return Err(e),
-            Err(Failure::Retry(_, why)) if reconnects >= opts.max_reconnects => {
+            Err(Failure::Retry(_, why)) if reconnects >= retry.retries => {
                 return Err(Error::new(format!("GET {stream}: {why}")))
             }
-            Err(Failure::Retry(..)) => {}
+            Err(Failure::Retry(after, _)) => asked = after,
         }
         if seen.done {
             break;
         }
         reconnects += 1;
-        if reconnects > opts.max_reconnects {
+        if reconnects > retry.retries {
             return Err(Error::new(format!(
                 "session {id}: the stream dropped {reconnects} times; giving up"
             ))
@@ -339,12 +340,9 @@ pub fn watch(client: &Client, table: &PriceTable, opts: &WatchOptions) -> Result
         if tty {
             let _ = write!(std::io::stderr(), "\r\x1b[2Kreconnecting ({reconnects})...");
         }
-        std::thread::sleep(
-            client
-                .backoff
-                .saturating_mul(1 << reconnects.min(6))
-                .min(Duration::from_secs(30)),
-        );
+        // Reconnect n (from 1) waits as retry n of the policy: 1, 2, 4 ... 30 s (plus jitter),
+        // or what a refusing server's Retry-After asked, at most 120 s.
+        std::thread::sleep(retry.wait(reconnects, asked));
         // Events emitted while we were away (or in frames that could not be read) come from
         // the list.
         fill(client, id, &mut seen, opts.until_idle)?;

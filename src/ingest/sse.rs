@@ -80,6 +80,16 @@ pub struct TooLong {
     pub max: usize,
 }
 
+impl std::fmt::Display for TooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let what = match self.limit {
+            Limit::Line => "an SSE line",
+            Limit::Frame => "an SSE frame's data",
+        };
+        write!(f, "{what} longer than {} MiB", self.max >> 20)
+    }
+}
+
 /// An incremental SSE decoder. Lines end in `\r\n`, `\n` or a lone `\r` (the SSE spec allows
 /// all three), also when the bytes are split between the two; a UTF-8 BOM is dropped from the
 /// first line; `:` lines are comments; a field is `name: value` (one space after the colon is
@@ -278,15 +288,9 @@ pub fn read_sse(
             }
         }
         if let Err(e) = fed {
-            let what = match e.limit {
-                Limit::Line => "an SSE line",
-                Limit::Frame => "an SSE frame's data",
-            };
             return Err(Error::new(format!(
-                "{}:{}: {what} longer than {} MiB: the limit (--max-record-mb raises it)",
-                src.name,
-                e.line,
-                e.max >> 20
+                "{}:{}: {e}: the limit (--max-record-mb raises it)",
+                src.name, e.line
             )));
         }
         if end {
