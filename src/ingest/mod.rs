@@ -1333,6 +1333,42 @@ mod tests {
         assert_eq!(names, ["a.jsonl", "b.ndjson", "sub/c.sse", "sub/d.json.gz"]);
     }
 
+    /// `ln -s . x` twice beside a file, and a subdirectory: every file is found once, and the
+    /// loops are noted, not walked (the walk keeps each real directory it entered).
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_loop_is_walked_once() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let runs = dir.path().join("runs");
+        std::fs::create_dir_all(runs.join("sub")).unwrap();
+        std::fs::write(runs.join("a.ndjson"), "").unwrap();
+        std::fs::write(runs.join("sub/b.ndjson"), "").unwrap();
+        symlink(".", runs.join("x")).unwrap();
+        symlink(".", runs.join("y")).unwrap();
+        symlink("..", runs.join("sub/up")).unwrap();
+        let found = discover(&[runs.display().to_string()]).unwrap();
+        let names: Vec<_> = found
+            .iter()
+            .map(|s| {
+                s.path
+                    .as_ref()
+                    .unwrap()
+                    .strip_prefix(&runs)
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(names, [Path::new("a.ndjson"), Path::new("sub/b.ndjson")]);
+        // x, y and sub/up lead back into runs: three notes, nothing read twice.
+        let loops = found
+            .passed_over
+            .iter()
+            .filter(|n| n.contains("a directory already read"))
+            .count();
+        assert_eq!(loops, 3, "{:?}", found.passed_over);
+    }
+
     #[test]
     fn stem_strips_input_and_compression_extensions() {
         let s = Source {
