@@ -67,7 +67,7 @@ pub enum Command {
 
 /// Run the command line; returns the process exit code.
 pub fn main() -> i32 {
-    crate::output::remove_temps_on_signals();
+    crate::temp::remove_temps_on_signals();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

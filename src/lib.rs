@@ -1,48 +1,26 @@
 //! agentmeter: meter and price Claude Managed Agents sessions, exactly.
 //!
-//! The crate is a billing chain, one module per stage (see ARCHITECTURE.md):
-//! [`ingest`] (files -> records) -> [`meter`] (records -> [`usage`]) -> [`rate`] (usage x
-//! [`pricing`] -> line items) -> [`report`] / [`export`] (tables, JSON, CSV, markdown).
+//! The billing chain is a workspace, one crate per stage (see ARCHITECTURE.md):
+//! `agentmeter-ingest` (files -> records) -> `agentmeter-meter` (records -> usage) ->
+//! `agentmeter-pricing` (usage x price table -> line items) -> `agentmeter-render` (tables,
+//! JSON, CSV, FOCUS, charts); `agentmeter-project` simulates the same usage records,
+//! `agentmeter-gate` compares and gates them, `agentmeter-api` talks to the API. This crate is
+//! the binary: the command line ([`cli`], one file per command in [`cmd`]) and a facade that
+//! keeps every stage at `agentmeter::<module>`.
+// Two exceptions, allowed where they are: the terminal's width (cmd/meter.rs) and linking an
+// O_TMPFILE file into place (output.rs).
+#![deny(unsafe_code)]
 
-/// `eprintln!` that never panics: a message stderr cannot take (closed, `2>/dev/full`) is
-/// dropped; the exit code still tells.
-#[macro_export]
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
-}
+pub use agentmeter_api::fetch;
+pub use agentmeter_core::{error, files, keys, money, progress, put, say, temp, time, usage};
+pub use agentmeter_gate::{compare, reconcile};
+pub use agentmeter_ingest::ingest;
+pub use agentmeter_meter::meter;
+pub use agentmeter_pricing::{contract, pricing, rate};
+pub use agentmeter_project::{project, scenario, simulate};
+pub use agentmeter_render::{anomaly, export, report};
 
-/// `println!` that never panics: output a closed pipe (`| head`) cannot take is dropped.
-#[macro_export]
-macro_rules! put {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
-
-pub mod anomaly;
 pub mod cli;
 pub mod cmd;
-pub mod compare;
-pub mod contract;
-pub mod error;
-pub mod export;
-pub mod fetch;
-pub mod files;
-pub mod ingest;
-pub mod meter;
-pub mod money;
 pub mod output;
-pub mod pricing;
-pub mod progress;
-pub mod project;
-pub mod rate;
-pub mod reconcile;
-pub mod report;
-pub mod scenario;
-pub mod simulate;
-pub mod time;
-pub mod usage;
+pub mod pipeline;

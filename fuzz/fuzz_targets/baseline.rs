@@ -3,8 +3,8 @@
 //! without a panic or unbounded work, since every quantity in it has been checked.
 #![no_main]
 
-use agentmeter::compare::gate::{cost_of, parse_baseline};
-use agentmeter::pricing::PriceTable;
+use agentmeter_gate::compare::gate::{cost_of, parse_baseline};
+use agentmeter_pricing::pricing::PriceTable;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

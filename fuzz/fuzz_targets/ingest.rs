@@ -3,8 +3,8 @@
 //! (encoding detected from the content). Must never panic.
 #![no_main]
 
-use agentmeter::ingest::record::Record;
-use agentmeter::ingest::{read_bytes, Sink, Source};
+use agentmeter_ingest::ingest::record::Record;
+use agentmeter_ingest::ingest::{read_bytes, Sink, Source};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Default)]
@@ -18,7 +18,7 @@ impl Sink for Count {
         self.records += 1;
     }
 
-    fn invalid(&mut self, _line: u64, _message: String) -> agentmeter::error::Result<()> {
+    fn invalid(&mut self, _line: u64, _message: String) -> agentmeter_core::error::Result<()> {
         self.invalid += 1;
         Ok(())
     }

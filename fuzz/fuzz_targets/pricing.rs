@@ -2,7 +2,7 @@
 //! table and problems, never panic; a table it accepts must answer lookups at any instant.
 #![no_main]
 
-use agentmeter::pricing::check::parse_and_check;
+use agentmeter_pricing::pricing::check::parse_and_check;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,8 +4,8 @@
 //! The first byte picks the default type: odd -> `Some("agent.message")`, else `None`.
 #![no_main]
 
-use agentmeter::ingest::record::{parse_object, parse_object_full, Parsed};
-use agentmeter::ingest::transcript::{parse_line, parse_line_full};
+use agentmeter_ingest::ingest::record::{parse_object, parse_object_full, Parsed};
+use agentmeter_ingest::ingest::transcript::{parse_line, parse_line_full};
 use libfuzzer_sys::fuzz_target;
 
 fn shown(r: Result<Parsed, String>) -> Result<String, String> {

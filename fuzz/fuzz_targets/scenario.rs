@@ -6,9 +6,9 @@
 
 use std::path::Path;
 
-use agentmeter::pricing::PriceTable;
-use agentmeter::project::{plan, ProjectOptions};
-use agentmeter::scenario::Scenario;
+use agentmeter_pricing::pricing::PriceTable;
+use agentmeter_project::project::{plan, ProjectOptions};
+use agentmeter_project::scenario::Scenario;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

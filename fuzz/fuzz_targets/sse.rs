@@ -3,8 +3,8 @@
 //! the same records and the same invalid ones, line for line.
 #![no_main]
 
-use agentmeter::ingest::record::Record;
-use agentmeter::ingest::{read_bytes, Sink, Source};
+use agentmeter_ingest::ingest::record::Record;
+use agentmeter_ingest::ingest::{read_bytes, Sink, Source};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Default)]
@@ -18,7 +18,7 @@ impl Sink for Seen {
         self.records.push((line, format!("{record:?}")));
     }
 
-    fn invalid(&mut self, line: u64, message: String) -> agentmeter::error::Result<()> {
+    fn invalid(&mut self, line: u64, message: String) -> agentmeter_core::error::Result<()> {
         self.invalid.push((line, message));
         Ok(())
     }

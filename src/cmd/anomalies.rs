@@ -8,11 +8,11 @@ use rust_decimal::Decimal;
 use serde_json::json;
 
 use crate::anomaly::{self, Anomaly, Params};
-use crate::cmd::meter::meter_rated;
 use crate::error::{Error, Result};
-use crate::export::{Format, Grid};
+use crate::export::Grid;
 use crate::money::{exact, usd};
 use crate::output::Output;
+use crate::pipeline::bill;
 use crate::pricing::PriceTable;
 use crate::report::GroupBy;
 use crate::time::Zone;
@@ -44,6 +44,8 @@ impl By {
     absolute deviations) and more than --min-usd dollars above it.\n\n\
     Exit code 0; 1 with --fail when an anomaly is found; 2 on an error.")]
 pub struct AnomaliesArgs {
+    /// Exports to meter (files, directories or -), as for `meter`: the history and the days
+    /// judged.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
     #[command(flatten)]
@@ -75,12 +77,16 @@ pub struct AnomaliesArgs {
     /// Exit 1 when any anomaly is found.
     #[arg(long)]
     pub fail: bool,
+    /// Price table (TOML); default: the bundled pricing/anthropic.toml.
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = super::TableFormat::Table)]
+    pub format: super::TableFormat,
+    /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Overwrite the --output file if it exists.
     #[arg(long)]
     pub force: bool,
     /// When an anomaly is found, POST a JSON message here (Slack-compatible `text`, the
@@ -152,10 +158,6 @@ fn row(a: &Anomaly) -> Vec<String> {
 }
 
 pub fn run(args: AnomaliesArgs) -> Result<i32> {
-    if args.format == Format::Csv {
-        return Err(Error::new("anomalies writes table, json or markdown")
-            .with_hint("--format json gives every amount exactly"));
-    }
     let p = params(&args)?;
     let notify = crate::fetch::notify::Notify::new(args.notify.as_deref())?;
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
@@ -163,7 +165,7 @@ pub fn run(args: AnomaliesArgs) -> Result<i32> {
     out.check()?;
     // History before --since is needed, so every day is metered; --since/--until only choose
     // the days judged.
-    let (sessions, _, _) = meter_rated(
+    let (sessions, _, _) = bill(
         &args.paths,
         &table,
         &args.geo.meter_options(),
@@ -192,7 +194,7 @@ pub fn run(args: AnomaliesArgs) -> Result<i32> {
             "sessions": a.sessions,
         })).collect::<Vec<_>>(),
     });
-    let text = if args.format == Format::Json {
+    let text = if args.format == super::TableFormat::Json {
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
     } else {
         let mut key = by.name().to_string();
@@ -228,7 +230,7 @@ pub fn run(args: AnomaliesArgs) -> Result<i32> {
             found.judged_days,
             found.unjudged_days
         )];
-        crate::export::render_tables(args.format, &[(title, grid)], &notes)
+        crate::export::render_tables(args.format.into(), &[(title, grid)], &notes)
     };
     out.write(&text)?;
     if let Some(a) = found.anomalies.first() {

@@ -28,6 +28,8 @@ pub struct BaselineArgs {
     /// What identifies a task: title, metadata.KEY, file or session.
     #[arg(long, default_value = "title", value_name = "KEY")]
     pub key: String,
+    /// Price table (TOML) the tasks are priced with; default: the bundled
+    /// pricing/anthropic.toml.
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
     /// Overwrite the output if it exists.

@@ -8,7 +8,6 @@ use clap::Args;
 use rust_decimal::prelude::*;
 use serde_json::{json, Value};
 
-use crate::cmd::meter::meter_rated;
 use crate::compare::paired::{pair, summarize, Paired, Summary};
 use crate::compare::{difference, reprice, total, TaskKey, Variant};
 use crate::error::{Error, Result};
@@ -17,6 +16,7 @@ use crate::ingest;
 use crate::meter::{self, MeterOptions};
 use crate::money::{count, duration, exact, usd};
 use crate::output::Output;
+use crate::pipeline::bill;
 use crate::pricing::PriceTable;
 use crate::rate::{Cost, RatedSession};
 use crate::report::chart::{bins, Chart};
@@ -63,16 +63,19 @@ pub struct CompareArgs {
     /// Seed of the bootstrap.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Time zone (IANA name) of the local days sessions are rated in, as for `meter --tz`.
     #[arg(long, value_name = "ZONE", default_value = "UTC")]
     pub tz: Zone,
-    /// Output format (table, json or markdown).
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = super::TableFormat::Table)]
+    pub format: super::TableFormat,
+    /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Also write a report (HTML with charts, markdown, JSON) into DIR.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// Overwrite the --output file (and replace a --report) if it exists.
     #[arg(long)]
     pub force: bool,
 }
@@ -302,7 +305,7 @@ fn run_reprice(args: &CompareArgs, out: &Output) -> Result<i32> {
         ("Totals by charge category".to_string(), by_cat),
     ];
     let notes = vec![NOTE.to_string()];
-    out.write(&render(args.format, &tables, &notes, &doc))?;
+    out.write(&render(args.format.into(), &tables, &notes, &doc))?;
     if let Some(dir) = &args.report {
         let versions = vs.iter().map(|v| v.table.version.clone()).collect();
         let mut r = compare_report(
@@ -344,7 +347,7 @@ fn run_reprice(args: &CompareArgs, out: &Output) -> Result<i32> {
                 series,
             },
         ));
-        crate::cmd::report::write(dir, &r, args.force)?;
+        crate::pipeline::write_report(dir, &r, args.force)?;
     }
     Ok(0)
 }
@@ -355,7 +358,7 @@ fn side(
     opts: &MeterOptions,
     tz: Zone,
 ) -> Result<Vec<RatedSession>> {
-    let (sessions, _, _) = meter_rated(paths, table, opts, tz, true)?;
+    let (sessions, _, _) = bill(paths, table, opts, tz, true)?;
     Ok(sessions)
 }
 
@@ -474,7 +477,7 @@ fn run_paired(args: &CompareArgs, out: &Output) -> Result<i32> {
         ),
         tasks,
     )];
-    out.write(&render(args.format, &tables, &notes, &doc))?;
+    out.write(&render(args.format.into(), &tables, &notes, &doc))?;
     if let Some(dir) = &args.report {
         let mut inputs = args.a.clone();
         inputs.extend(args.b.iter().cloned());
@@ -593,7 +596,7 @@ fn run_paired(args: &CompareArgs, out: &Output) -> Result<i32> {
                 y_desc: "Tasks".into(),
             },
         ));
-        crate::cmd::report::write(dir, &r, args.force)?;
+        crate::pipeline::write_report(dir, &r, args.force)?;
     }
     Ok(0)
 }
@@ -611,9 +614,6 @@ fn top_pairs(pairs: &[crate::compare::paired::Pair]) -> Vec<&crate::compare::pai
 }
 
 pub fn run(args: CompareArgs) -> Result<i32> {
-    if args.format == Format::Csv {
-        return Err(Error::new("compare writes table, json or markdown"));
-    }
     let out = Output::with_report(args.output.as_deref(), args.report.as_deref(), args.force)?;
     if !args.a.is_empty() || !args.b.is_empty() {
         if !args.paths.is_empty() {

@@ -8,7 +8,6 @@ use clap::{Args, ValueEnum};
 use polars::prelude::*;
 use rust_decimal::Decimal;
 
-use crate::cmd::meter::meter_rated;
 use crate::contract;
 use crate::error::{Error, Result};
 use crate::export::columns;
@@ -16,6 +15,7 @@ use crate::export::focus::{self, Account};
 use crate::meter::MeterOptions;
 use crate::money::exact;
 use crate::output::{self, Output};
+use crate::pipeline::bill;
 use crate::pricing::PriceTable;
 use crate::rate::{LineItem, RatedSession};
 use crate::time::{format_ms, Zone};
@@ -37,10 +37,12 @@ pub enum ExportFormat {
     duckdb -c \"select ServiceName, sum(BilledCost) from read_parquet('focus/**/*.parquet', hive_partitioning=true) group by 1\""
 )]
 pub struct ExportArgs {
+    /// Exports to price (files, directories or -), as for `meter`.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
     #[command(flatten)]
     pub geo: super::GeoArgs,
+    /// What to write: FOCUS 1.3 rows (CSV or Parquet), or the rated line items (Parquet).
     #[arg(long, short = 'f', value_enum)]
     pub format: ExportFormat,
     /// A file, or with --partition day a directory.
@@ -49,6 +51,7 @@ pub struct ExportArgs {
     /// Write one Parquet file per day (x_ChargeDate=YYYY-MM-DD/part-0.parquet).
     #[arg(long, value_name = "day")]
     pub partition: Option<String>,
+    /// Price table (TOML); default: the bundled pricing/anthropic.toml.
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
     /// A contract applied after rating (FOCUS formats): ContractedCost after its discounts,
@@ -65,6 +68,7 @@ pub struct ExportArgs {
     /// A `scenario` tag for every row.
     #[arg(long, value_name = "NAME")]
     pub scenario_tag: Option<String>,
+    /// Skip bad records (each named in a warning on stderr) instead of stopping at the first.
     #[arg(long)]
     pub skip_invalid: bool,
     /// N jobs write N exports of one schema that engines read as one table.
@@ -269,7 +273,7 @@ pub fn run(args: ExportArgs) -> Result<i32> {
         out.check()?;
     }
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
-    let contract = crate::cmd::meter::load_contract(args.contract.as_deref(), &table)?;
+    let contract = crate::pipeline::load_contract(args.contract.as_deref(), &table)?;
     if contract.is_some() && args.format == ExportFormat::Parquet {
         return Err(Error::new(
             "--contract applies to the FOCUS formats; `--format parquet` writes the rated line items, at list prices",
@@ -281,7 +285,7 @@ pub fn run(args: ExportArgs) -> Result<i32> {
         skip_invalid: args.skip_invalid,
         ..args.shard.apply(args.geo.meter_options())
     };
-    let (sessions, _, skipped) = meter_rated(&args.paths, &table, &opts, Zone::default(), true)?;
+    let (sessions, _, skipped) = bill(&args.paths, &table, &opts, Zone::default(), true)?;
     for s in &skipped.kept {
         crate::say!("warning: skipped {}", s.to_error().message);
     }

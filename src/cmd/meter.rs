@@ -3,16 +3,15 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use std::sync::Mutex;
 
-use crate::contract::{self, Contract};
-use crate::error::{settle, Error, Result, Skips};
+use crate::contract;
+use crate::error::{Error, Result};
 use crate::export::{self, Format};
 use crate::ingest;
 use crate::meter::{self, CacheTtl, MeterOptions};
 use crate::output::{self, Output};
+use crate::pipeline::{bill, load_contract};
 use crate::pricing::PriceTable;
-use crate::rate::{RatedSession, Rater};
 use crate::report::{group::group, GroupBy, MeterReport};
 use crate::time::Zone as TimeZone;
 use crate::time::Zone;
@@ -116,42 +115,6 @@ pub struct MeterArgs {
     pub force: bool,
 }
 
-/// Ingest, meter and rate exports: the sessions, what the meter counted, and the problems.
-/// Each session is rated as soon as it is metered and keeps only its totals (and its line
-/// items, if `keep_items`), so memory grows with sessions, not with requests or bytes.
-pub fn meter_rated(
-    paths: &[String],
-    table: &PriceTable,
-    opts: &MeterOptions,
-    tz: TimeZone,
-    keep_items: bool,
-) -> Result<(Vec<RatedSession>, meter::MeterSummary, Skips)> {
-    let inputs = ingest::discover(paths)?;
-    let rater = Rater::new(table, tz);
-    let rated = Mutex::new((Vec::new(), Skips::default()));
-    let mut summary = meter::meter_each(&inputs, opts, |usage| {
-        let (mut session, problems) = rater.rate(usage);
-        session.shed_detail();
-        if !keep_items {
-            session.items = Vec::new();
-        }
-        for p in &problems {
-            opts.skip_log.log(p);
-        }
-        let mut g = rated.lock().expect("poisoned");
-        g.0.push(session);
-        g.1.add_all(problems);
-    })?;
-    summary.passed_over = inputs.passed_over;
-    let (mut sessions, problems) = rated.into_inner().expect("poisoned");
-    sessions.shrink_to_fit();
-    meter::sort_sessions(&mut sessions, |s| &s.usage);
-    let mut skipped = std::mem::take(&mut summary.skipped);
-    skipped.extend(problems);
-    let skipped = settle(skipped, opts.skip_invalid)?;
-    Ok((sessions, summary, skipped))
-}
-
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum InputSource {
     /// Managed Agents exports (and any transcripts given as PATH).
@@ -224,23 +187,9 @@ pub fn selection(
     Ok(Selection { window, project })
 }
 
-/// `--contract FILE`, checked against the price table; its warnings are shown.
-pub fn load_contract(
-    path: Option<&std::path::Path>,
-    table: &PriceTable,
-) -> Result<Option<Contract>> {
-    let Some(path) = path else {
-        return Ok(None);
-    };
-    let (contract, warnings) = Contract::load(path, table)?;
-    for w in warnings {
-        crate::say!("{w}");
-    }
-    Ok(Some(contract))
-}
-
 /// The terminal's width when stdout is a terminal: `COLUMNS` if set, else what the terminal
 /// says.
+#[allow(unsafe_code)] // the TIOCGWINSZ ioctl: std has no terminal size.
 fn terminal_width() -> Option<usize> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() {
@@ -327,7 +276,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
                 .filter(|d| !d.as_os_str().is_empty())
                 .unwrap_or(std::path::Path::new("."));
             let mut handle = None;
-            let temp = output::Temp::create(dir, ".agentmeter-skipped-", ".tmp", |p| {
+            let temp = crate::temp::Temp::create(dir, ".agentmeter-skipped-", ".tmp", |p| {
                 handle = Some(std::fs::File::create_new(p)?);
                 Ok(())
             })
@@ -336,7 +285,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
             Some((out, temp))
         }
     };
-    let (sessions, metered, skipped) = meter_rated(&paths, &table, &opts, args.tz, keep_items)?;
+    let (sessions, metered, skipped) = bill(&paths, &table, &opts, args.tz, keep_items)?;
     if let Some((out, temp)) = skipped_out {
         opts.skip_log
             .flush()
@@ -398,7 +347,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "meter".into());
-        crate::cmd::report::write_meter_report(dir, name, paths, &report, args.force)?;
+        crate::pipeline::write_meter_report(dir, name, paths, &report, args.force)?;
     }
     Ok(0)
 }

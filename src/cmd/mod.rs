@@ -17,7 +17,31 @@ pub mod report;
 pub mod simulate;
 pub mod watch;
 
+use crate::export::Format;
 use crate::meter::{MeterOptions, ShardBy};
+
+/// `--format` of the commands that write tables (compare, project, reconcile, anomalies): the
+/// formats they have, so clap refuses any other with the list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum TableFormat {
+    /// Aligned terminal tables, amounts to the cent.
+    #[default]
+    Table,
+    /// JSON (the command's own schema), amounts unrounded.
+    Json,
+    /// The tables as GitHub-flavoured markdown.
+    Markdown,
+}
+
+impl From<TableFormat> for Format {
+    fn from(f: TableFormat) -> Format {
+        match f {
+            TableFormat::Table => Format::Table,
+            TableFormat::Json => Format::Json,
+            TableFormat::Markdown => Format::Markdown,
+        }
+    }
+}
 
 /// `--default-inference-geo`, on every command that meters exports.
 #[derive(clap::Args, Clone, Debug, Default)]

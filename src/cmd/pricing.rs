@@ -60,6 +60,7 @@ pub struct ListArgs {
     pub at: Option<String>,
     #[command(flatten)]
     pub table: TableArg,
+    /// Output format: a table, or JSON.
     #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
 }
@@ -94,13 +95,16 @@ pub struct AuditArgs {
     pub at: Option<String>,
     #[command(flatten)]
     pub table: TableArg,
+    /// Output format: a table, or JSON (schema agentmeter/pricing-audit-v1).
     #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
 }
 
 #[derive(Args, Debug)]
 pub struct DiffArgs {
+    /// The older price table (TOML).
     pub old: PathBuf,
+    /// The newer price table (TOML): each price row it adds, removes or changes is listed.
     pub new: PathBuf,
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::error::{Error, Result};
-use crate::export::{projection, Format};
+use crate::export::projection;
 use crate::output::Output;
 use crate::pricing::PriceTable;
 use crate::project::{project, ProjectOptions, Projection};
@@ -36,9 +36,9 @@ pub struct ProjectArgs {
     /// Price table (default: the scenario's `pricing`, else the bundled table).
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
-    /// Output format (table, json or markdown).
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = super::TableFormat::Table)]
+    pub format: super::TableFormat,
     /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -85,14 +85,9 @@ pub fn projections(args: &ProjectArgs) -> Result<(Scenario, PriceTable, Vec<Proj
 }
 
 pub fn run(args: ProjectArgs) -> Result<i32> {
-    if args.format == Format::Csv {
-        return Err(Error::new(
-            "project writes table, json or markdown (CSV comes with a report: --report DIR)",
-        ));
-    }
     let out = Output::with_report(args.output.as_deref(), args.report.as_deref(), args.force)?;
     let (scenario, table, ps) = projections(&args)?;
-    out.write(&projection::render(&ps, args.format))?;
+    out.write(&projection::render(&ps, args.format.into()))?;
     if let Some(dir) = &args.report {
         let inputs = vec![args.scenario.display().to_string()];
         let opts = ProjectOptions {
@@ -102,8 +97,8 @@ pub fn run(args: ProjectArgs) -> Result<i32> {
             model: None,
             progress: true,
         };
-        let ps = crate::cmd::report::with_plan(&scenario, &table, &opts, ps)?;
-        crate::cmd::report::write_projection_report(
+        let ps = crate::project::with_plan(&scenario, &table, &opts, ps)?;
+        crate::pipeline::write_projection_report(
             dir,
             scenario.name.clone(),
             inputs,

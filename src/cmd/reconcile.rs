@@ -6,11 +6,11 @@ use clap::Args;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use crate::cmd::meter::meter_rated;
-use crate::error::{Error, Result};
-use crate::export::{Format, Grid};
+use crate::error::Result;
+use crate::export::Grid;
 use crate::money::{exact, usd};
 use crate::output::Output;
+use crate::pipeline::bill;
 use crate::pricing::PriceTable;
 use crate::reconcile::{
     check_session, computed_by_day, computed_counts_by_day, read_cost_reports, read_usage_reports,
@@ -24,6 +24,7 @@ use crate::time::Zone;
     Exit code 0 with or without flags (it reports); 2 on an error."
 )]
 pub struct ReconcileArgs {
+    /// Exports to meter and check (files, directories or -), as for `meter`.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
     #[command(flatten)]
@@ -40,12 +41,16 @@ pub struct ReconcileArgs {
     /// Admin API usage_report/messages responses (JSON): tokens and searches by day and model.
     #[arg(long = "usage-report", value_name = "FILE")]
     pub usage_reports: Vec<PathBuf>,
+    /// Price table (TOML) for the computed cost; default: the bundled pricing/anthropic.toml.
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = super::TableFormat::Table)]
+    pub format: super::TableFormat,
+    /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Overwrite the --output file if it exists.
     #[arg(long)]
     pub force: bool,
 }
@@ -55,15 +60,12 @@ fn opt(d: Option<Decimal>) -> String {
 }
 
 pub fn run(args: ReconcileArgs) -> Result<i32> {
-    if args.format == Format::Csv {
-        return Err(Error::new("reconcile writes table, json or markdown"));
-    }
     let tol = Tolerance {
         usd: crate::compare::gate::parse_usd("--tolerance-usd", &args.tolerance_usd)?,
         fraction: crate::compare::gate::parse_percent("--tolerance-pct", &args.tolerance_pct)?,
     };
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
-    let (sessions, _, _) = meter_rated(
+    let (sessions, _, _) = bill(
         &args.paths,
         &table,
         &args.geo.meter_options(),
@@ -271,10 +273,10 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
         ));
         doc["usage_report"] = json!(lines);
     }
-    let text = if args.format == Format::Json {
+    let text = if args.format == super::TableFormat::Json {
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
     } else {
-        crate::export::render_tables(args.format, &tables, &notes)
+        crate::export::render_tables(args.format.into(), &tables, &notes)
     };
     Output::new(args.output.as_deref(), args.force).write(&text)?;
     Ok(0)

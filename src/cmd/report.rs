@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cmd::meter::meter_rated;
 use crate::error::{Error, Result};
 use crate::meter::MeterOptions;
+use crate::pipeline::bill;
 use crate::pricing::PriceTable;
-use crate::project::{project, ProjectOptions, Projection};
-use crate::report::document::{self, Report};
+use crate::project::{project, with_plan, ProjectOptions};
+use crate::report::document::Report;
 use crate::report::MeterReport;
 use crate::scenario::Scenario;
 use crate::time::Zone;
@@ -34,10 +34,13 @@ pub struct ReportArgs {
     /// For the projection: price every agent as this model; repeat to compare.
     #[arg(long = "model", value_name = "ID")]
     pub models: Vec<String>,
+    /// For the projection: Monte Carlo runs.
     #[arg(long, default_value_t = 1000)]
     pub runs: u32,
+    /// For the projection: random seed (the same seed gives the same result).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// For the projection: months to project (default: the scenario's `months`).
     #[arg(long)]
     pub months: Option<u32>,
     /// Price table (default: the scenario's, else the bundled table).
@@ -58,62 +61,6 @@ pub struct ReportArgs {
     /// Replace a report already in the directory.
     #[arg(long)]
     pub force: bool,
-}
-
-/// Write a report of metered sessions (for `meter --report`).
-pub fn write_meter_report(
-    dir: &std::path::Path,
-    name: String,
-    inputs: Vec<String>,
-    report: &MeterReport,
-    force: bool,
-) -> Result<()> {
-    let mut r = Report::new(name, inputs);
-    r.add_meter(report)?;
-    write(dir, &r, force)
-}
-
-/// Write a report of projections (for `project --report`).
-pub fn write_projection_report(
-    dir: &std::path::Path,
-    name: String,
-    inputs: Vec<String>,
-    ps: &[Projection],
-    force: bool,
-) -> Result<()> {
-    let mut r = Report::new(name, inputs);
-    r.add_projections(ps);
-    write(dir, &r, force)
-}
-
-/// The projections a report shows: the plan as written first (projected with `opts` if `ps`
-/// holds only `--model` variants), then each variant beside it.
-pub fn with_plan(
-    scenario: &Scenario,
-    table: &PriceTable,
-    opts: &ProjectOptions,
-    ps: Vec<Projection>,
-) -> Result<Vec<Projection>> {
-    if ps.iter().any(|p| p.variant.is_none()) {
-        return Ok(ps);
-    }
-    let plan = ProjectOptions {
-        model: None,
-        ..opts.clone()
-    };
-    let mut out = vec![project(scenario, table, &plan)?];
-    out.extend(ps);
-    Ok(out)
-}
-
-pub fn write(dir: &std::path::Path, report: &Report, force: bool) -> Result<()> {
-    let written = document::write(dir, report, force)?;
-    crate::say!(
-        "wrote a report to {} ({} files)",
-        dir.display(),
-        written.len()
-    );
-    Ok(())
 }
 
 pub fn run(args: ReportArgs) -> Result<i32> {
@@ -178,7 +125,7 @@ pub fn run(args: ReportArgs) -> Result<i32> {
             skip_invalid: args.skip_invalid,
             ..args.shard.apply(args.geo.meter_options())
         };
-        Some(meter_rated(&args.paths, &table, &opts, args.tz, true)?)
+        Some(bill(&args.paths, &table, &opts, args.tz, true)?)
     };
     let report = metered
         .as_ref()
@@ -188,6 +135,6 @@ pub fn run(args: ReportArgs) -> Result<i32> {
         r.add_meter(m)?;
     }
     r.add_projections(&projections);
-    write(&dir, &r, args.force)?;
+    crate::pipeline::write_report(&dir, &r, args.force)?;
     Ok(0)
 }

@@ -31,10 +31,12 @@ pub struct WatchArgs {
     /// Give up after this many dropped connections in a row.
     #[arg(long, default_value_t = 20)]
     pub max_reconnects: u32,
+    /// API base URL (for proxies and tests); default: https://api.anthropic.com.
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
     #[command(flatten)]
     pub limits: super::fetch::LimitArgs,
+    /// Price table (TOML) for the cost so far; default: the bundled pricing/anthropic.toml.
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
     /// Warn, and exit 1 at the end, once the session's cost crosses this share of its budget

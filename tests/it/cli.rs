@@ -551,3 +551,20 @@ fn the_table_fits_the_width_and_wide_shows_every_column() {
     );
     assert!(tokens.stdout.contains("178,059"), "{}", tokens.stdout);
 }
+
+/// Commands that write tables offer only the formats they have: `csv` is refused by the
+/// parser (exit 2, the list of values), never accepted and then refused.
+#[test]
+fn table_commands_offer_only_their_formats() {
+    for cmd in ["compare", "project", "reconcile", "anomalies"] {
+        let r = run([cmd, "--format", "csv", "x"]);
+        assert_eq!(r.code, 2, "{cmd}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("invalid value 'csv'")
+                && r.stderr
+                    .contains("[possible values: table, json, markdown]"),
+            "{cmd}: {}",
+            r.stderr
+        );
+    }
+}

@@ -467,7 +467,8 @@ fn releases_have_the_names_binstall_and_the_action_download() {
     }
 
     let cargo: toml::Value = toml::from_str(&text("Cargo.toml")).unwrap();
-    let version = cargo["package"]["version"].as_str().unwrap();
+    // The workspace sets every crate's version (`version.workspace = true`).
+    let version = cargo["workspace"]["package"]["version"].as_str().unwrap();
     let dist = &cargo["profile"]["dist"];
     assert_eq!(dist["inherits"].as_str(), Some("release"));
     assert_eq!(dist["strip"].as_bool(), Some(true));

@@ -1,0 +1,252 @@
+//! Usage records: what the meter produces and the rater prices. A scenario projection produces
+//! the same records, so one rater prices both. Quantities only: no prices, no raw events.
+
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::Millis;
+
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Speed {
+    #[default]
+    Standard,
+    Fast,
+}
+
+/// Token counts by billing category.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    pub input: u64,
+    pub output: u64,
+    pub cache_write_5m: u64,
+    pub cache_write_1h: u64,
+    pub cache_read: u64,
+}
+
+impl Tokens {
+    /// Everything the model read: the quantity the long-context threshold is compared with.
+    pub fn total_input(&self) -> u64 {
+        (self.input.saturating_add(self.cache_write_5m))
+            .saturating_add(self.cache_write_1h)
+            .saturating_add(self.cache_read)
+    }
+
+    /// Add `o` (saturating: records are bounded, so only an absurd fleet could reach 2^64).
+    pub fn add(&mut self, o: &Tokens) {
+        self.input = self.input.saturating_add(o.input);
+        self.output = self.output.saturating_add(o.output);
+        self.cache_write_5m = self.cache_write_5m.saturating_add(o.cache_write_5m);
+        self.cache_write_1h = self.cache_write_1h.saturating_add(o.cache_write_1h);
+        self.cache_read = self.cache_read.saturating_add(o.cache_read);
+    }
+}
+
+pub use crate::error::Origin;
+
+/// One model request (or outcome-grader cycle), with its cache writes already split by TTL.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestUsage {
+    pub at: Millis,
+    /// The model id as the input names it; the rater resolves aliases.
+    pub model: Arc<str>,
+    pub agent: Option<Arc<str>>,
+    pub speed: Speed,
+    pub inference_geo: Option<Arc<str>>,
+    pub tokens: Tokens,
+    /// An advisor consultation (Claude Code's `usage.iterations`): shown as its own spend.
+    #[serde(default)]
+    pub advisor: bool,
+    /// A later inference of the request before it (`usage.iterations`), not a request of
+    /// its own: counted in tokens and cost, not in requests.
+    #[serde(default)]
+    pub continues: bool,
+    #[serde(skip)]
+    pub origin: Option<Origin>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WebSearch {
+    pub at: Millis,
+    pub model: Option<Arc<str>>,
+    pub agent: Option<Arc<str>>,
+}
+
+/// A half-open interval `[start, end)` of running time, in ms since the epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Interval {
+    pub start: Millis,
+    pub end: Millis,
+}
+
+impl Interval {
+    pub fn ms(&self) -> i64 {
+        self.end - self.start
+    }
+}
+
+/// The provider's own figures, kept for reconciliation (never used to compute the bill).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProviderUsage {
+    pub tokens: Tokens,
+    /// Whether the 5m/1h split of cache writes was reported (`usage.cache_creation`).
+    pub cache_split_known: bool,
+    pub web_search_requests: Option<u64>,
+    // As strings (the default form), read back without `deserialize_any`, so the meter's
+    // spill files (bincode) can carry them.
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    pub active_seconds: Option<Decimal>,
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    pub list_cost_usd: Option<Decimal>,
+}
+
+/// A session's spending limit as the API states it (`budget.max_list_cost`, in integer US
+/// cents) and whether it stopped there: quantities only, compared with cost after rating.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Budget {
+    /// The latest `max_list_cost` the session stated; `None` when only the stop is known.
+    pub max_cents: Option<u64>,
+    /// An idle (the session's or a thread's) said `stop_reason: budget_reached`.
+    pub reached: bool,
+}
+
+/// Everything a session used: the rater's only input.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionUsage {
+    pub session_id: Arc<str>,
+    /// The session's `title` and `metadata` (task keys for comparisons and CI baselines).
+    #[serde(default)]
+    pub title: Option<Arc<str>>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// The session's (primary) agent: runtime and its own requests are grouped under it.
+    pub agent: Option<Arc<str>>,
+    pub model: Option<Arc<str>>,
+    pub first_event_at: Option<Millis>,
+    pub last_event_at: Option<Millis>,
+    /// Disjoint, sorted running intervals: the union over the primary and child threads.
+    pub running: Vec<Interval>,
+    pub requests: Vec<RequestUsage>,
+    pub web_searches: Vec<WebSearch>,
+    pub provider_reported: Option<ProviderUsage>,
+    /// `None` when the session states no budget and never stopped at one.
+    #[serde(default)]
+    pub budget: Option<Budget>,
+    pub warnings: Vec<String>,
+    pub duplicate_events: u64,
+    /// Events that came earlier in processed_at than the one before them in their file.
+    /// Normal for exports that list each thread after the session; ordering handles it.
+    pub out_of_order_events: u64,
+    /// Where the session first appears (file and line), for messages and `--pair-by file`.
+    #[serde(skip)]
+    pub origin: Option<Origin>,
+}
+
+impl SessionUsage {
+    pub fn active_ms(&self) -> i64 {
+        self.running.iter().map(Interval::ms).sum()
+    }
+
+    pub fn tokens(&self) -> Tokens {
+        let mut t = Tokens::default();
+        for r in &self.requests {
+            t.add(&r.tokens);
+        }
+        t
+    }
+
+    /// Model requests: a request that ran several inferences counts once.
+    pub fn request_count(&self) -> u64 {
+        self.requests.iter().filter(|r| !r.continues).count() as u64
+    }
+
+    pub fn quantities(&self) -> Quantities {
+        Quantities {
+            active_ms: self.active_ms(),
+            requests: self.request_count(),
+            tokens: self.tokens(),
+            web_searches: self.web_searches.len() as u64,
+        }
+    }
+}
+
+/// Which usage to keep: a time window and a project (`--since`, `--until`, `--project`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// `[start, end)` in ms; usage outside is cut off (running time is clipped to it).
+    pub window: Option<(Millis, Millis)>,
+    /// Only sessions of this project (the `project` metadata key): its exact name, or the last
+    /// part of a Claude Code project folder (`shop` for `-home-ana-shop`).
+    pub project: Option<String>,
+}
+
+impl Selection {
+    pub fn is_all(&self) -> bool {
+        self.window.is_none() && self.project.is_none()
+    }
+
+    /// The part of a session's usage selected, or `None` if nothing of it is.
+    pub fn apply(&self, mut u: SessionUsage) -> Option<SessionUsage> {
+        if let Some(want) = &self.project {
+            let have = u.metadata.get("project")?;
+            if have != want && !have.ends_with(&format!("-{want}")) {
+                return None;
+            }
+        }
+        if let Some((start, end)) = self.window {
+            let inside = |at: Millis| start <= at && at < end;
+            u.requests.retain(|r| inside(r.at));
+            u.web_searches.retain(|s| inside(s.at));
+            u.running = u
+                .running
+                .iter()
+                .filter_map(|iv| {
+                    let clipped = Interval {
+                        start: iv.start.max(start),
+                        end: iv.end.min(end),
+                    };
+                    (clipped.start < clipped.end).then_some(clipped)
+                })
+                .collect();
+            if u.requests.is_empty() && u.web_searches.is_empty() && u.running.is_empty() {
+                return None;
+            }
+        }
+        Some(u)
+    }
+}
+
+/// A session's (or a group's) totals by quantity: what tables and reports show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Quantities {
+    pub active_ms: i64,
+    pub requests: u64,
+    pub tokens: Tokens,
+    pub web_searches: u64,
+}
+
+impl Quantities {
+    pub fn add(&mut self, o: &Quantities) {
+        self.active_ms += o.active_ms;
+        self.requests += o.requests;
+        self.tokens.add(&o.tokens);
+        self.web_searches += o.web_searches;
+    }
+}
+
+/// The TTL assumed for cache writes when the session does not report its 5m/1h split.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum CacheTtl {
+    #[default]
+    #[cfg_attr(feature = "clap", value(name = "5m"))]
+    FiveMinutes,
+    #[cfg_attr(feature = "clap", value(name = "1h"))]
+    OneHour,
+}

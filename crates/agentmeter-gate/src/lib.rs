@@ -1,0 +1,12 @@
+//! Comparisons and the CI gate: repricing and paired comparisons with a bootstrap interval,
+//! baselines and `check`, and reconciliation against what the provider reported.
+#![forbid(unsafe_code)]
+
+// The modules this crate builds on, under their own names, so paths read the same in every
+// crate.
+use agentmeter_core::{error, files, money, say, time, usage};
+use agentmeter_ingest::ingest;
+use agentmeter_pricing::{pricing, rate};
+
+pub mod compare;
+pub mod reconcile;

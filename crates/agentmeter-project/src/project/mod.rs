@@ -1,0 +1,662 @@
+//! Project: a scenario x a price table -> monthly spend. The expected cost is exact (priced from
+//! the means with the rater's own rules); the Monte Carlo distribution simulates sessions with
+//! integer quantities and integer (atto-dollar) unit prices derived from the same rater.
+
+pub mod drivers;
+pub mod montecarlo;
+pub mod sketch;
+
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::pricing::{PriceTable, Rates};
+use crate::rate::{RateQuery, Rater, MS_PER_HOUR, TOKENS_PER_PRICE_UNIT};
+use crate::scenario::{self, days_in_month, AgentSpec, Arrivals, PriceChange, Scenario, Volume};
+use crate::time::Zone;
+use crate::usage::CacheTtl;
+
+/// The six cost categories of a projection (the `cost` keys of meter-v1, without the total).
+pub const COST_CATEGORIES: [&str; 6] = [
+    "runtime",
+    "input",
+    "output",
+    "cache_write",
+    "cache_read",
+    "web_search",
+];
+
+/// An amount per cost category.
+pub type ByCost<T> = [T; 6];
+
+#[derive(Clone, Debug)]
+pub struct ProjectOptions {
+    /// Override the scenario's horizon.
+    pub months: Option<u32>,
+    pub runs: u32,
+    pub seed: u64,
+    /// Price every agent as this model (one variant of a side-by-side comparison).
+    pub model: Option<String>,
+    /// Show a progress bar on stderr (only if it is a terminal).
+    pub progress: bool,
+}
+
+impl Default for ProjectOptions {
+    fn default() -> Self {
+        ProjectOptions {
+            months: None,
+            runs: 1000,
+            seed: 1,
+            model: None,
+            progress: false,
+        }
+    }
+}
+
+/// Summary of a distribution of spend, with the exact expected value beside it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stats {
+    pub expected: Decimal,
+    pub mean: Decimal,
+    pub p5: Decimal,
+    pub p50: Decimal,
+    pub p95: Decimal,
+    pub p99: Decimal,
+}
+
+#[derive(Clone, Debug)]
+pub struct MonthOut {
+    pub month: NaiveDate,
+    pub expected_sessions: Decimal,
+    pub stats: Stats,
+    /// Expected cost per agent (scenario order) and per category.
+    pub by_agent: Vec<Decimal>,
+    pub by_category: ByCost<Decimal>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AgentOut {
+    pub name: String,
+    pub model: String,
+    /// Over the horizon.
+    pub stats: Stats,
+    /// Expected cost per category over the horizon.
+    pub by_category: ByCost<Decimal>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Projection {
+    pub scenario: String,
+    /// The model every agent was priced as, when `--model` was given.
+    pub variant: Option<String>,
+    pub pricing_name: String,
+    pub pricing_version: String,
+    pub months: Vec<MonthOut>,
+    pub total: Stats,
+    pub agents: Vec<AgentOut>,
+    pub categories: ByCost<Stats>,
+    pub runs: u32,
+    pub seed: u64,
+    pub simulated_sessions: u64,
+    /// Distribution of the horizon total over the runs: (from, to, runs), in USD.
+    pub histogram: Vec<(f64, f64, u64)>,
+    /// Notes on method (e.g. where a normal approximation replaced exact simulation).
+    pub notes: Vec<String>,
+    /// What the Monte Carlo band includes (see [`uncertainty`]): a subset of
+    /// [`UNCERTAINTY_SOURCES`]; whatever is missing is fixed as the scenario wrote it.
+    pub uncertainty: Vec<&'static str>,
+}
+
+/// The prices one agent pays on one day, exact.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DayPrices {
+    pub standard: Rates,
+    pub long_context: Option<(u64, Rates)>,
+    pub usd_per_hour: Decimal,
+    pub usd_per_1000_searches: Decimal,
+}
+
+/// Price table lookups for an agent at the first instant of `day` (UTC), by the rater's rules.
+pub fn day_prices(
+    rater: &Rater,
+    table: &PriceTable,
+    a: &AgentSpec,
+    model: &str,
+    day: NaiveDate,
+    path: &str,
+) -> Result<DayPrices> {
+    let at = day
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis())
+        .unwrap_or_default();
+    let err = |m: &dyn std::fmt::Display| {
+        Error::new(format!("{path}: {m}"))
+            .with_hint("use --pricing FILE with a table that covers the horizon, or --model ID")
+    };
+    let q = |total_input| RateQuery {
+        model,
+        at,
+        speed: a.speed,
+        inference_geo: a.inference_geo.as_deref(),
+        total_input,
+    };
+    let standard = rater.request_rates(&q(0)).map_err(|e| err(&e))?;
+    let long_context = match standard.long_context_threshold {
+        Some(t) => Some((
+            t,
+            rater.request_rates(&q(t + 1)).map_err(|e| err(&e))?.rates,
+        )),
+        None => None,
+    };
+    let usd_per_hour = match table.runtime_at(at) {
+        Some(r) => r.usd_per_hour,
+        None => {
+            return Err(err(&format!(
+                "no runtime price in force on {day} in price table {}",
+                table.version
+            )))
+        }
+    };
+    let usd_per_1000_searches = match table.web_search_at(at) {
+        Some(r) => r.usd_per_1000,
+        None if a.session.web_searches.mean().is_zero() => Decimal::ZERO,
+        None => {
+            return Err(err(&format!(
+                "no web search price in force on {day} in price table {}",
+                table.version
+            )))
+        }
+    };
+    Ok(DayPrices {
+        standard: standard.rates,
+        long_context,
+        usd_per_hour,
+        usd_per_1000_searches,
+    })
+}
+
+/// `a * b` or an error: a projection never shows a wrapped or saturated amount.
+fn mul(a: Decimal, b: Decimal) -> Result<Decimal> {
+    a.checked_mul(b).ok_or_else(too_large)
+}
+
+fn add(a: Decimal, b: Decimal) -> Result<Decimal> {
+    a.checked_add(b).ok_or_else(too_large)
+}
+
+fn too_large() -> Error {
+    Error::new("the projection's expected cost is too large for an exact decimal (over 7.9e28 USD)")
+        .with_hint("project fewer months, agents or sessions, or check the price table's rates")
+}
+
+/// Expected cost of one session from the means (long context decided on the mean request).
+pub fn expected_session_cost(a: &AgentSpec, p: &DayPrices) -> Result<ByCost<Decimal>> {
+    let s = &a.session;
+    let (input, output, write, read) = (
+        s.input_tokens.mean(),
+        s.output_tokens.mean(),
+        s.cache_write_tokens.mean(),
+        s.cache_read_tokens.mean(),
+    );
+    let total_input = (input + write + read).to_u64().unwrap_or(u64::MAX);
+    let rates = match &p.long_context {
+        Some((t, long)) if total_input > *t => long,
+        _ => &p.standard,
+    };
+    let write_rate = match s.cache_ttl {
+        CacheTtl::FiveMinutes => rates.cache_write_5m,
+        CacheTtl::OneHour => rates.cache_write_1h,
+    };
+    let per_m = Decimal::from(TOKENS_PER_PRICE_UNIT);
+    let requests = s.requests.mean();
+    // Quantities are bounded by the scenario, prices by nothing but the table: checked.
+    let tokens = |q: Decimal, rate: Decimal| Ok(mul(mul(requests, q)?, rate)? / per_m);
+    Ok([
+        mul(
+            mul(s.active_minutes.mean(), Decimal::from(60_000))?,
+            p.usd_per_hour,
+        )? / Decimal::from(MS_PER_HOUR),
+        tokens(input, rates.input)?,
+        tokens(output, rates.output)?,
+        tokens(write, write_rate)?,
+        tokens(read, rates.cache_read)?,
+        mul(s.web_searches.mean(), p.usd_per_1000_searches)? / Decimal::from(1000),
+    ])
+}
+
+/// Expected sessions of an agent on a mean day of month `m` (before weekday weights), or `None`
+/// once growth takes the volume past the bound the scenario's key has (a day's or a month's
+/// sessions).
+pub fn sessions_per_day(a: &AgentSpec, m: u32, days: u32) -> Option<Decimal> {
+    let (v, bound) = volume_and_bound(a);
+    if v.is_zero() {
+        return Some(v);
+    }
+    let g = match &a.growth_dist {
+        // (1 + growth)^m first, then times the volume: the order of the exact sums before bounds.
+        None => {
+            let mut g = Decimal::ONE;
+            for _ in 0..m {
+                g = g.checked_mul(Decimal::ONE + a.growth)?;
+                if v.checked_mul(g)? > Decimal::from(bound.max) {
+                    return None;
+                }
+            }
+            g
+        }
+        Some(d) => Decimal::from_f64(growth_moment(d, m)?)?,
+    };
+    if v.checked_mul(g)? > Decimal::from(bound.max) {
+        return None;
+    }
+    Some(match a.volume {
+        Volume::PerDay(_) => v * g,
+        Volume::PerMonth(_) => v * g / Decimal::from(days.max(1)),
+    })
+}
+
+/// E[G^m] for a growth factor G = 1 + g drawn once and compounded over m months; not
+/// (E G)^m (Jensen). Uniform on [a, b]: (b^(m+1) - a^(m+1)) / ((m + 1)(b - a)). Normal
+/// truncated at 0 (growth above -100%): the truncated normal's raw moments, by the recursion
+/// E[G^k] = mu E[G^(k-1)] + (k-1) sd^2 E[G^(k-2)] (integration by parts; the boundary term at
+/// 0 vanishes for k >= 2), with E[G] the truncated mean. `None` when it overflows.
+pub fn growth_moment(d: &scenario::Dist, m: u32) -> Option<f64> {
+    use scenario::Dist;
+    let v = match d {
+        Dist::Uniform { min: a, max: b } if b > a => {
+            let k = m as f64 + 1.0;
+            (b.powf(k) - a.powf(k)) / (k * (b - a))
+        }
+        Dist::Uniform { min: a, .. } => a.powi(m as i32),
+        Dist::Normal { mean, sd } => {
+            let (mut prev, mut cur) = (1.0, scenario::dist::truncated_normal_mean(*mean, *sd));
+            if m == 0 {
+                cur = 1.0;
+            }
+            for k in 2..=m {
+                let next = mean * cur + (k - 1) as f64 * sd * sd * prev;
+                (prev, cur) = (cur, next);
+            }
+            cur
+        }
+        other => other.mean_f64().powi(m as i32),
+    };
+    v.is_finite().then_some(v)
+}
+
+fn volume_and_bound(a: &AgentSpec) -> (Decimal, scenario::Bound) {
+    match a.volume {
+        Volume::PerDay(v) => (v, scenario::SESSIONS_PER_DAY),
+        Volume::PerMonth(v) => (v, scenario::SESSIONS_PER_MONTH),
+    }
+}
+
+/// The plan of a projection: per agent and month, the prices of each day and the expected cost.
+pub struct Plan {
+    pub agents: Vec<AgentSpec>,
+    pub months: Vec<NaiveDate>,
+    pub price_changes: Vec<PriceChange>,
+    /// [agent][month] -> per day prices (index into `prices`), expected sessions, expected cost.
+    pub cells: Vec<Vec<Cell>>,
+}
+
+pub struct Cell {
+    /// The price table's prices of each day (before any `price_change`).
+    pub days: Vec<Arc<DayPrices>>,
+    /// Each day's weekday weight (empty: every day weighs 1).
+    pub weights: Vec<f64>,
+    /// How many price changes (by date) are in force on each day (empty: none ever are).
+    pub in_force: Vec<u16>,
+    pub expected_sessions: Decimal,
+    pub expected: ByCost<Decimal>,
+}
+
+pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> Result<Plan> {
+    let rater = Rater::new(table, Zone::default());
+    let months = match opts.months {
+        Some(m) => scenario::check_months(Decimal::from(m), "--months")?,
+        None => scenario.months,
+    };
+    let mut agents = scenario.agents.clone();
+    if let Some(m) = &opts.model {
+        for a in &mut agents {
+            a.model = m.clone();
+        }
+    }
+    let price_changes = price_changes_of(scenario, table)?;
+    let month_starts: Vec<NaiveDate> = (0..months).map(|i| scenario.month_start(i)).collect();
+    let mut cells = Vec::new();
+    for a in &agents {
+        let path = format!("{}: agent[{}] ({})", scenario.origin, a.entry, a.name);
+        let mut row = Vec::new();
+        let mut last: Option<Arc<DayPrices>> = None;
+        for (mi, first) in month_starts.iter().enumerate() {
+            let n_days = days_in_month(*first);
+            let per_day = sessions_per_day(a, mi as u32, n_days).ok_or_else(|| {
+                Error::new(format!(
+                    "{}: agent[{}].growth_per_month: {}% a month takes {} past {} {} by {}",
+                    scenario.origin,
+                    a.entry,
+                    (a.growth * Decimal::ONE_HUNDRED).normalize(),
+                    a.name,
+                    volume_and_bound(a).1.max,
+                    volume_and_bound(a).1.unit,
+                    first.format("%Y-%m")
+                ))
+                .with_hint("lower the growth or the sessions, or project fewer months")
+            })?;
+            let mut days = Vec::with_capacity(n_days as usize);
+            let (mut weights, mut in_force) = (Vec::new(), Vec::new());
+            let mut expected = [Decimal::ZERO; 6];
+            let mut weight = Decimal::ZERO;
+            for d in 0..n_days {
+                let day = *first + chrono::Days::new(d as u64);
+                let p = day_prices(&rater, table, a, &a.model, day, &path)?;
+                let p = match &last {
+                    Some(l) if **l == p => l.clone(),
+                    _ => Arc::new(p),
+                };
+                last = Some(p.clone());
+                let w = match &a.weekday_weights {
+                    Some(ws) => ws[day.weekday().num_days_from_monday() as usize],
+                    None => Decimal::ONE,
+                };
+                let on_day = mul(per_day, w)?;
+                weight = add(weight, w)?;
+                let n = scenario
+                    .price_changes
+                    .partition_point(|c| c.effective <= day);
+                // Price changes are independent of volume, so E[sessions x cost] is
+                // E[sessions] x E[cost], and a session's cost is linear in each price.
+                let cost = if n == 0 {
+                    expected_session_cost(a, &p)?
+                } else {
+                    expected_session_cost(
+                        a,
+                        &expected_prices(&p, &scenario.price_changes[..n], &a.model)?,
+                    )?
+                };
+                for (e, c) in expected.iter_mut().zip(cost) {
+                    *e = add(*e, mul(on_day, c)?)?;
+                }
+                if a.weekday_weights.is_some() {
+                    weights.push(w.to_f64().unwrap_or(1.0));
+                }
+                if !price_changes.is_empty() {
+                    in_force.push(n as u16);
+                }
+                days.push(p);
+            }
+            row.push(Cell {
+                days,
+                weights,
+                in_force,
+                // per day x the days' weight, not a sum of days: without weights exactly
+                // per day x days, which a sum's rounding could push past a whole number.
+                expected_sessions: mul(per_day, weight)?,
+                expected,
+            });
+        }
+        cells.push(row);
+    }
+    Ok(Plan {
+        agents,
+        months: month_starts,
+        price_changes,
+        cells,
+    })
+}
+
+/// The scenario's price changes with each `models` entry checked against the table and widened
+/// to every name of its model (id and aliases), so an agent matches by whichever it uses.
+fn price_changes_of(scenario: &Scenario, table: &PriceTable) -> Result<Vec<PriceChange>> {
+    let mut out = scenario.price_changes.clone();
+    for c in &mut out {
+        let Some(models) = &mut c.models else {
+            continue;
+        };
+        let mut names = Vec::new();
+        for (j, m) in models.iter().enumerate() {
+            let Some(model) = table.model(m) else {
+                return Err(Error::new(format!(
+                    "{}: price_change[{}].models[{j}]: unknown model {m:?} in price table {}{}",
+                    scenario.origin,
+                    c.index,
+                    table.version,
+                    table.suggestion(m)
+                )));
+            };
+            names.push(model.id.clone());
+            names.extend(model.aliases.iter().cloned());
+        }
+        *models = names;
+    }
+    Ok(out)
+}
+
+/// The expected prices of a day on which `changes` (by date) are in force: each price is the
+/// latest change that happens, else the table's, so E = sum over changes, latest first, of
+/// P(it happens and no later one does) x its mean, plus P(none happens) x the table's.
+fn expected_prices(base: &DayPrices, changes: &[PriceChange], model: &str) -> Result<DayPrices> {
+    let expect = |table: Decimal, price: &dyn Fn(&PriceChange) -> Option<&scenario::Dist>| {
+        let (mut none_later, mut e) = (Decimal::ONE, Decimal::ZERO);
+        for c in changes.iter().rev() {
+            if let Some(d) = price(c) {
+                e = add(e, mul(none_later * c.probability, d.mean())?)?;
+                none_later *= Decimal::ONE - c.probability;
+            }
+        }
+        add(e, mul(none_later, table)?)
+    };
+    let factor = expect(Decimal::ONE, &|c| c.token_factor_for(model))?;
+    let scale = |r: &Rates| -> Result<Rates> {
+        Ok(Rates {
+            input: mul(r.input, factor)?,
+            output: mul(r.output, factor)?,
+            cache_write_5m: mul(r.cache_write_5m, factor)?,
+            cache_write_1h: mul(r.cache_write_1h, factor)?,
+            cache_read: mul(r.cache_read, factor)?,
+        })
+    };
+    Ok(DayPrices {
+        standard: scale(&base.standard)?,
+        long_context: match &base.long_context {
+            Some((t, r)) => Some((*t, scale(r)?)),
+            None => None,
+        },
+        usd_per_hour: expect(base.usd_per_hour, &|c| c.runtime_usd_per_hour.as_ref())?,
+        usd_per_1000_searches: expect(base.usd_per_1000_searches, &|c| {
+            c.web_search_usd_per_1000.as_ref()
+        })?,
+    })
+}
+
+/// The sources of uncertainty a projection's Monte Carlo band includes, as the JSON names them.
+pub fn uncertainty(plan: &Plan) -> Vec<&'static str> {
+    let a = &plan.agents;
+    let s = |a: &AgentSpec| {
+        let s = &a.session;
+        [
+            &s.active_minutes,
+            &s.requests,
+            &s.web_searches,
+            &s.input_tokens,
+            &s.output_tokens,
+            &s.cache_read_tokens,
+            &s.cache_write_tokens,
+        ]
+        .iter()
+        .any(|d| !d.is_fixed())
+    };
+    [
+        ("per_session", a.iter().any(s)),
+        (
+            "arrivals",
+            a.iter().any(|a| a.arrivals == Arrivals::Poisson),
+        ),
+        ("volume", a.iter().any(|a| a.volume_dist.is_some())),
+        ("growth", a.iter().any(|a| a.growth_dist.is_some())),
+        (
+            "prices",
+            plan.price_changes.iter().any(|c| c.is_uncertain()),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(k, on)| on.then_some(k))
+    .collect()
+}
+
+/// Every source of uncertainty a projection can include, in the order `uncertainty` lists them.
+pub const UNCERTAINTY_SOURCES: [&str; 5] =
+    ["per_session", "arrivals", "volume", "growth", "prices"];
+
+/// The checked sum of some amounts.
+fn total(v: impl IntoIterator<Item = Decimal>) -> Result<Decimal> {
+    v.into_iter().try_fold(Decimal::ZERO, add)
+}
+
+/// Project a scenario: the exact expectation and the Monte Carlo distribution.
+pub fn project(
+    scenario: &Scenario,
+    table: &PriceTable,
+    opts: &ProjectOptions,
+) -> Result<Projection> {
+    let plan = plan(scenario, table, opts)?;
+    let mc = montecarlo::run(&plan, opts)?;
+    let n_months = plan.months.len();
+    let months = (0..n_months)
+        .map(|m| {
+            let by_agent = plan
+                .cells
+                .iter()
+                .map(|row| total(row[m].expected))
+                .collect::<Result<Vec<Decimal>>>()?;
+            let mut by_category = [Decimal::ZERO; 6];
+            for row in &plan.cells {
+                for (c, v) in by_category.iter_mut().zip(row[m].expected) {
+                    *c = add(*c, v)?;
+                }
+            }
+            Ok(MonthOut {
+                month: plan.months[m],
+                expected_sessions: total(plan.cells.iter().map(|row| row[m].expected_sessions))?,
+                stats: mc.months[m].with_expected(total(by_agent.iter().copied())?),
+                by_agent,
+                by_category,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let total_expected = total(months.iter().map(|m| m.stats.expected))?;
+    let agents = plan
+        .agents
+        .iter()
+        .enumerate()
+        .map(|(ai, a)| {
+            let mut by_category = [Decimal::ZERO; 6];
+            for (c, v) in by_category.iter_mut().enumerate() {
+                *v = total(plan.cells[ai].iter().map(|cell| cell.expected[c]))?;
+            }
+            Ok(AgentOut {
+                name: a.name.clone(),
+                model: a.model.clone(),
+                stats: mc.agents[ai].with_expected(total(months.iter().map(|m| m.by_agent[ai]))?),
+                by_category,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut categories: ByCost<Stats> = Default::default();
+    for (c, st) in categories.iter_mut().enumerate() {
+        *st = mc.categories[c].with_expected(total(months.iter().map(|m| m.by_category[c]))?);
+    }
+    Ok(Projection {
+        scenario: scenario.name.clone(),
+        variant: opts.model.clone(),
+        pricing_name: table.name.clone(),
+        pricing_version: table.version.clone(),
+        months,
+        total: mc.total.with_expected(total_expected),
+        agents,
+        categories,
+        runs: opts.runs,
+        seed: opts.seed,
+        simulated_sessions: mc.simulated_sessions,
+        histogram: mc.total.histogram(30),
+        notes: mc.notes,
+        uncertainty: uncertainty(&plan),
+    })
+}
+
+/// The projections a report shows: the plan as written first (projected with `opts` if `ps`
+/// holds only `--model` variants), then each variant beside it.
+pub fn with_plan(
+    scenario: &Scenario,
+    table: &PriceTable,
+    opts: &ProjectOptions,
+    ps: Vec<Projection>,
+) -> Result<Vec<Projection>> {
+    if ps.iter().any(|p| p.variant.is_none()) {
+        return Ok(ps);
+    }
+    let plan = ProjectOptions {
+        model: None,
+        ..opts.clone()
+    };
+    let mut out = vec![project(scenario, table, &plan)?];
+    out.extend(ps);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Dist;
+
+    /// E[G^k] of a normal truncated at 0, by Simpson's rule over [0, mean + 12 sd].
+    fn numeric(mean: f64, sd: f64, k: i32) -> f64 {
+        let pdf = |x: f64| (-0.5 * ((x - mean) / sd).powi(2)).exp();
+        let (hi, n) = (mean + 12.0 * sd, 20_000);
+        let h = hi / n as f64;
+        let simpson = |g: &dyn Fn(f64) -> f64| {
+            (0..=n)
+                .map(|i| {
+                    let w = if i == 0 || i == n {
+                        1.0
+                    } else if i % 2 == 1 {
+                        4.0
+                    } else {
+                        2.0
+                    };
+                    w * g(i as f64 * h)
+                })
+                .sum::<f64>()
+                * h
+                / 3.0
+        };
+        simpson(&|x| x.powi(k) * pdf(x)) / simpson(&pdf)
+    }
+
+    #[test]
+    fn growth_moments_of_a_truncated_normal_match_the_integral() {
+        // Truncation matters here: a factor of mean 0.5, sd 0.5 is below 0 with chance 16%.
+        let d = Dist::Normal { mean: 0.5, sd: 0.5 };
+        for m in [0, 1, 2, 5, 12] {
+            let exact = growth_moment(&d, m).unwrap();
+            let want = numeric(0.5, 0.5, m as i32);
+            // The normal CDF behind the truncated mean is good to 1.5e-7.
+            assert!(
+                ((exact - want) / want).abs() < 1e-5,
+                "m {m}: {exact} vs {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn growth_moments_of_a_uniform_are_its_integral() {
+        // E[G^2] on [1, 1.1] = (1.1^3 - 1) / (3 x 0.1) = 0.331 / 0.3 = 1.103333...
+        let d = Dist::Uniform { min: 1.0, max: 1.1 };
+        assert!((growth_moment(&d, 2).unwrap() - 0.331 / 0.3).abs() < 1e-12);
+        assert_eq!(growth_moment(&d, 0), Some(1.0));
+    }
+}
