@@ -95,11 +95,17 @@ pub fn run(args: WatchArgs) -> Result<i32> {
     let Watched {
         last,
         left_out,
+        bad_frames,
         alert,
     } = watch(&client, &table, &opts).map_err(|e| client.redact_error(e))?;
     if left_out > 0 {
         crate::say!(
             "note: {left_out} item(s) of the API's pages or stream were not events (not JSON objects, or without an id) and were left out"
+        );
+    }
+    if bad_frames > 0 {
+        crate::say!(
+            "note: {bad_frames} frame(s) of the stream could not be read (see the warnings); they were left out and the events list was read again"
         );
     }
     if let Some(s) = last {

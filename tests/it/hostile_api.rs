@@ -458,16 +458,29 @@ fn bare_strings_lists_and_nested_content_never_reach_the_export() {
     assert_eq!(total(&out), dec("0.05"));
 }
 
+/// `watch ID --until-idle --out FILE` against a session on Haiku 4.5 ($1/M input, $0.08 an
+/// hour) that has run since 10:00, whose one stream connection sends `body` and makes
+/// `publish` listable.
+fn watch_one_stream(id: &str, body: String, publish: Vec<Value>) -> (Run, Tmp) {
+    let mut st = State::default();
+    st.sessions.push(session(id, "claude-haiku-4-5"));
+    st.events.insert(
+        id.into(),
+        vec![ev("e1", "session.status_running", "2026-09-02T10:00:00Z")],
+    );
+    st.streams.insert(id.into(), vec![(body, publish)].into());
+    let mock = Mock::start(st);
+    let tmp = Tmp::new();
+    let out = tmp.path("w.ndjson");
+    let args = ["watch", id, "--until-idle", "--out", out.to_str().unwrap()];
+    let r = run_cmd_within(&mut cmd(&mock.url, &args, KEY), BOUND_S);
+    (r, tmp)
+}
+
 #[test]
 fn watch_keeps_bare_stream_items_out_of_its_export() {
     // History: running at 10:00. The stream: a bare list, a bare string, then idle at 10:30
     // with content in its stop reason. 0.5 h x $0.08 = $0.04 (no tokens).
-    let mut st = State::default();
-    st.sessions.push(session("sesn_w", "claude-haiku-4-5"));
-    st.events.insert(
-        "sesn_w".into(),
-        vec![ev("e1", "session.status_running", "2026-09-02T10:00:00Z")],
-    );
     let idle = with(
         ev("e2", "session.status_idle", "2026-09-02T10:30:00Z"),
         json!({"stop_reason": {"type": "end_turn", "message": "SECRET"}}),
@@ -477,29 +490,58 @@ fn watch_keeps_bare_stream_items_out_of_its_export() {
     let body = format!(
         "event: x\ndata: [\"SECRET\"]\n\ndata: \"SECRET\"\n\ndata: {{\"type\": \"agent.message\", \"content\": \"SECRET\"}}\n\nevent: ping\ndata: {{}}\n\nevent: session.status_idle\ndata: {idle}\n\n"
     );
-    st.streams
-        .insert("sesn_w".into(), vec![(body, vec![idle.clone()])].into());
-    let mock = Mock::start(st);
-    let tmp = Tmp::new();
-    let out = tmp.path("w.ndjson");
-    let r = run_cmd_within(
-        &mut cmd(
-            &mock.url,
-            &[
-                "watch",
-                "sesn_w",
-                "--until-idle",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            KEY,
-        ),
-        BOUND_S,
-    );
+    let (r, tmp) = watch_one_stream("sesn_w", body, vec![idle]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("3 item(s)"), "{}", r.stderr);
     no_secret_in(tmp.0.path(), "SECRET");
     assert_eq!(total(tmp.0.path()), dec("0.04"));
+}
+
+#[test]
+fn watch_says_which_frames_of_the_stream_it_cannot_read_and_loses_no_event() {
+    // History: running at 10:00. The stream: a ping (lines 1-3), a request whose JSON is
+    // broken (lines 4-6), a named event without data (7-8), then idle at 10:30 (9-11). The
+    // list holds the request whole (20,000 input tokens), so after the bad frames watch reads
+    // it from there: 0.5 h x $0.08 = $0.04 + 20,000 x $1/M = $0.02: $0.06 (without the
+    // request: $0.04).
+    let req = request("e2", "2026-09-02T10:05:00Z", 20_000, 0, 0, 0);
+    let idle = with(
+        ev("e3", "session.status_idle", "2026-09-02T10:30:00Z"),
+        json!({"stop_reason": {"type": "end_turn"}}),
+    );
+    let body = format!(
+        "event: ping\ndata: {{}}\n\n\
+         event: span.model_request_end\ndata: {{\"id\": \"e2\", \"type\": span}}\n\n\
+         event: agent.message\n\n\
+         event: session.status_idle\ndata: {idle}\n\n"
+    );
+    let (r, tmp) = watch_one_stream("sesn_b", body, vec![req, idle]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let stream = "warning: GET /v1/sessions/sesn_b/events/stream";
+    // `{"id": "e2", "type": span}`: `s` is its 22nd character (`{` 1, `"id"` 2-5, `: ` 6-7,
+    // `"e2"` 8-11, `, ` 12-13, `"type"` 14-19, `: ` 20-21).
+    assert!(
+        r.stderr.contains(&format!(
+            "{stream}: line 4 of connection 1: malformed JSON at column 22: expected value"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!(
+            "{stream}: line 7 of connection 1: SSE frame `event: agent.message` has no `data:` line"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("note: 2 frame(s) of the stream could not be read"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("sesn_b: done"), "{}", r.stdout);
+    assert_eq!(total(tmp.0.path()), dec("0.06"));
 }
 
 #[test]

@@ -27,8 +27,6 @@ pub const DEFAULT_MAX_PAGES: u64 = 10_000;
 pub const MAX_ITEMS: u64 = 10_000_000;
 /// A `Retry-After` beyond this is not believed (the backoff is used instead).
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
-/// The longest wait for one retry, whatever the server asked.
-const MAX_WAIT: Duration = Duration::from_secs(120);
 /// Of an error body, only this much is read (its excerpt is much shorter).
 const ERROR_BODY_BYTES: u64 = 64 * 1024;
 /// A page cursor longer than this is not a cursor.
@@ -40,9 +38,8 @@ pub struct Client {
     base: Url,
     key: String,
     http: reqwest::blocking::Client,
-    pub max_retries: u32,
-    /// The first backoff; it doubles each retry (with jitter), up to 30 s.
-    pub backoff: Duration,
+    /// When to retry, and how many times.
+    pub retry: Backoff,
     /// The largest body read, in bytes.
     pub max_body: u64,
     /// The most pages one list may take.
@@ -113,10 +110,7 @@ impl Client {
             base,
             key,
             http,
-            // 0.5 + 1 + 2 + 4 s of backoff (or the server's Retry-After): more patient than
-            // the SDK's two retries, and a dead server is given up on in seconds, not minutes.
-            max_retries: 4,
-            backoff: Duration::from_millis(500),
+            retry: Backoff::API,
             max_body: DEFAULT_MAX_BODY_MB << 20,
             max_pages: DEFAULT_MAX_PAGES,
         })
@@ -171,23 +165,6 @@ impl Client {
             .header("x-api-key", &self.key)
             .header("anthropic-version", ANTHROPIC_VERSION)
             .header("anthropic-beta", BETA)
-    }
-
-    /// The wait before retry `attempt` (0-based): `retry-after` when the server sent one.
-    fn wait(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(r) = retry_after {
-            return r.min(MAX_WAIT);
-        }
-        let base = self
-            .backoff
-            .saturating_mul(1 << attempt.min(10))
-            .min(Duration::from_secs(30));
-        // Jitter from the clock's nanoseconds: spreads retries of parallel workers.
-        let jitter = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos()) as u64
-            % 1000;
-        base + base / 4000 * jitter as u32
     }
 
     /// A response that can be read, or why not. Redirects that were not followed (another
@@ -266,14 +243,14 @@ impl Client {
                 },
                 Err(e) => (None, self.redact(&e.without_url().to_string())),
             };
-            if attempt >= self.max_retries {
+            if attempt >= self.retry.retries {
                 return Err(Error::new(format!(
                     "GET {path}: gave up after {} attempts: {}",
                     attempt + 1,
                     why.1
                 )));
             }
-            std::thread::sleep(self.wait(attempt, why.0));
+            std::thread::sleep(self.retry.wait(attempt, why.0));
             attempt += 1;
         }
     }
@@ -398,6 +375,68 @@ fn error_detail(resp: reqwest::blocking::Response) -> String {
     }
 }
 
+/// How long to wait before a retry: one policy for the API client, `watch`'s reconnects and
+/// `--notify`, each with its own limits. Retry `n` (0-based) waits `first` x 2^n, at most
+/// `cap`, plus up to a quarter of jitter; a server's `Retry-After` (already parsed in its
+/// checked range, [`parse_retry_after`]) replaces that, at most `max_asked`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    /// The wait before the first retry.
+    pub first: Duration,
+    /// The longest wait the doubling reaches (before jitter).
+    pub cap: Duration,
+    /// The longest wait a server's `Retry-After` may ask for.
+    pub max_asked: Duration,
+    /// Add up to a quarter more, from the clock: spreads the retries of parallel workers.
+    pub jitter: bool,
+    /// Retries before giving up (attempts: one more).
+    pub retries: u32,
+}
+
+impl Backoff {
+    /// The API client (and `watch`'s reconnects, with `--max-reconnects` as `retries`): 0.5 +
+    /// 1 + 2 + 4 s (or the server's Retry-After, at most 120 s): more patient than the SDK's
+    /// two retries, and a dead server is given up on in seconds, not minutes.
+    pub const API: Backoff = Backoff {
+        first: Duration::from_millis(500),
+        cap: Duration::from_secs(30),
+        max_asked: Duration::from_secs(120),
+        jitter: true,
+        retries: 4,
+    };
+
+    /// `--notify`: 4 attempts, 0.5 + 1 + 2 s apart (or the server's Retry-After), any wait at
+    /// most 10 s: a notification never holds a command up for long.
+    pub const NOTIFY: Backoff = Backoff {
+        first: Duration::from_millis(500),
+        cap: Duration::from_secs(10),
+        max_asked: Duration::from_secs(10),
+        jitter: false,
+        retries: 3,
+    };
+
+    /// The wait before retry `attempt` (0-based): `asked` (the server's `Retry-After`) when
+    /// it sent one.
+    pub fn wait(&self, attempt: u32, asked: Option<Duration>) -> Duration {
+        if let Some(r) = asked {
+            return r.min(self.max_asked);
+        }
+        let base = self
+            .first
+            .saturating_mul(1 << attempt.min(16))
+            .min(self.cap);
+        if !self.jitter {
+            return base;
+        }
+        // Jitter from the clock's nanoseconds: 0 to 999 thousandths of a quarter.
+        let jitter = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+            % 1000;
+        base + base / 4000 * jitter
+    }
+}
+
 /// `Retry-After` as a wait: delay-seconds or an HTTP-date (RFC 9110 §10.2.3), in 0..=1 hour.
 /// Anything else (negative, fractional nonsense, inf, NaN, huge, far future) is ignored.
 pub(crate) fn parse_retry_after(v: &str) -> Option<Duration> {
@@ -495,6 +534,44 @@ mod tests {
             parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
             Some(Duration::ZERO)
         );
+    }
+
+    #[test]
+    fn backoff_doubles_within_its_cap_and_honours_retry_after_within_its_bound() {
+        let ms = Duration::from_millis;
+        // --notify, no jitter: 0.5, 1, 2, 4, 8 s, then the 10 s cap.
+        let waits: Vec<_> = (0..7).map(|a| Backoff::NOTIFY.wait(a, None)).collect();
+        let want = [500, 1000, 2000, 4000, 8000, 10_000, 10_000].map(ms);
+        assert_eq!(waits, want);
+        // The API's: 0.5 x 2^n capped at 30 s, plus at most a quarter: 0.5 s <= w <= 0.625
+        // s for n = 0, 30 s <= w <= 37.5 s from n = 6 (32 s) on, even at n = 1,000.
+        for (attempt, base) in [
+            (0, 500),
+            (1, 1000),
+            (3, 4000),
+            (5, 16_000),
+            (6, 30_000),
+            (1000, 30_000),
+        ] {
+            let w = Backoff::API.wait(attempt, None);
+            assert!(
+                w >= ms(base) && w <= ms(base) + ms(base) / 4,
+                "{attempt}: {w:?}"
+            );
+        }
+        // It grows: each wait's floor is above the last one's ceiling until the cap.
+        for a in 0..5 {
+            assert!(Backoff::API.wait(a + 1, None) > Backoff::API.wait(a, None));
+        }
+        // Retry-After replaces the backoff (no jitter), within the caller's bound: 120 s for
+        // the API, 10 s for --notify; 0 means now.
+        let s = Duration::from_secs;
+        assert_eq!(Backoff::API.wait(3, Some(s(7))), s(7));
+        assert_eq!(Backoff::API.wait(0, Some(s(3600))), s(120));
+        assert_eq!(Backoff::API.wait(0, Some(Duration::ZERO)), Duration::ZERO);
+        assert_eq!(Backoff::NOTIFY.wait(0, Some(s(60))), s(10));
+        // The limits the tests of the commands count on: 4 retries (5 attempts) and 3 (4).
+        assert_eq!((Backoff::API.retries, Backoff::NOTIFY.retries), (4, 3));
     }
 
     #[test]

@@ -8,14 +8,8 @@ use std::time::Duration;
 use reqwest::Url;
 use serde_json::{json, Value};
 
-use super::client::parse_retry_after;
+use super::client::{parse_retry_after, Backoff};
 use crate::error::{Error, Result};
-
-/// Attempts in all: 429, 5xx and connection errors are retried after 0.5, 1 and 2 s (or the
-/// server's `Retry-After`, up to [`MAX_WAIT`]).
-const ATTEMPTS: u32 = 4;
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-const MAX_WAIT: Duration = Duration::from_secs(10);
 
 /// Where to notify, checked before any work is done; `None`: no `--notify`.
 pub struct Notify(Option<Url>);
@@ -72,7 +66,8 @@ fn post(url: &Url, body: &Value) -> std::result::Result<(), String> {
         .user_agent(concat!("agentmeter/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| format!("cannot start an HTTP client: {e}"))?;
-    let mut wait = FIRST_BACKOFF;
+    // 429, 5xx and connection errors are retried (`Backoff::NOTIFY`: 4 attempts in all).
+    let retry = Backoff::NOTIFY;
     let mut attempt = 1;
     loop {
         let (retry_after, why) = match http.post(url.clone()).json(body).send() {
@@ -91,11 +86,10 @@ fn post(url: &Url, body: &Value) -> std::result::Result<(), String> {
             // `without_url`: the path is the webhook's secret.
             Err(e) => (None, e.without_url().to_string()),
         };
-        if attempt >= ATTEMPTS {
+        if attempt > retry.retries {
             return Err(format!("gave up after {attempt} attempts: {why}"));
         }
-        std::thread::sleep(retry_after.unwrap_or(wait).min(MAX_WAIT));
-        wait *= 2;
+        std::thread::sleep(retry.wait(attempt - 1, retry_after));
         attempt += 1;
     }
 }

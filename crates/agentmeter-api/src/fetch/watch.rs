@@ -3,16 +3,17 @@
 //! everything is de-duplicated by id and metered by the same code as `meter`.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use super::client::{Failure, MAX_ITEMS};
+use super::client::{Backoff, Failure, MAX_ITEMS};
+use super::redact::shown;
 use super::{check_id, endpoint, Client};
 use crate::error::{Error, Result};
+use crate::ingest::sse::{self, Decoder, Item, Payload};
 use crate::ingest::Source;
 use crate::meter::{meter, MeterOptions};
 use crate::pricing::PriceTable;
@@ -183,10 +184,13 @@ fn status_line(s: &RatedSession, state: &str) -> String {
 }
 
 /// How a watch ended: the final metering, how many items of the API's pages and stream were
-/// not events (left out), and the budget alert if one fired.
+/// not events (left out), how many frames could not be read, and the budget alert if one
+/// fired.
 pub struct Watched {
     pub last: Option<RatedSession>,
     pub left_out: u64,
+    /// Frames of the stream that could not be read (each warned of as it came).
+    pub bad_frames: u64,
     pub alert: Option<String>,
 }
 
@@ -256,50 +260,76 @@ pub fn watch(client: &Client, table: &PriceTable, opts: &WatchOptions) -> Result
     fill(client, id, &mut seen, opts.until_idle)?;
     refresh(&seen, "history")?;
     let stream = endpoint(&["v1", "sessions", id, "events", "stream"]);
-    let mut reconnects = 0;
+    let (mut reconnects, mut connections) = (0, 0u32);
+    // The client's policy, with --max-reconnects for its retries.
+    let retry = Backoff {
+        retries: opts.max_reconnects,
+        ..client.retry
+    };
+    let mut bad = BadFrames::default();
     while !seen.done {
+        // The server's Retry-After, when it refused the stream with one.
+        let mut asked = None;
         match client.stream(&stream) {
-            Ok(resp) => {
-                let mut reader = BufReader::new(resp);
-                let mut frame = Frame::default();
-                let mut line = Vec::new();
-                loop {
-                    match read_line(&mut reader, &mut line, client.max_body) {
-                        Ok(0) | Err(_) => break, // dropped
-                        Ok(_) => {}
-                    }
-                    let Some(v) = frame.push(&line, client.max_body)? else {
-                        continue;
+            Ok(mut resp) => {
+                connections += 1;
+                let mut decoder =
+                    Decoder::new(usize::try_from(client.max_body).unwrap_or(usize::MAX));
+                let (mut buf, mut items) = (vec![0u8; 64 << 10], Vec::new());
+                'stream: loop {
+                    let n = match resp.read(&mut buf) {
+                        Ok(0) => break, // dropped (a frame cut short is not read: the SSE spec)
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(_) => break,
                     };
-                    let Some(v) = super::sanitized_event(client, &v) else {
-                        seen.left_out += 1;
-                        continue;
-                    };
-                    let thread = v
-                        .get("session_thread_id")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                        .filter(|t| seen.threads.contains_key(t));
-                    if seen.add(v, opts.until_idle, thread.as_deref())? {
-                        refresh(&seen, "live")?;
+                    let fed = decoder.feed(&buf[..n], &mut items);
+                    for item in items.drain(..) {
+                        let v = match live_event(client, item) {
+                            Ok(Some(v)) => v,
+                            Ok(None) => continue,
+                            Err((line, why)) => {
+                                bad.report(&stream, connections, line, &why, tty);
+                                continue;
+                            }
+                        };
+                        let Some(v) = super::sanitized_event(client, &v) else {
+                            seen.left_out += 1;
+                            continue;
+                        };
+                        let thread = v
+                            .get("session_thread_id")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                            .filter(|t| seen.threads.contains_key(t));
+                        if seen.add(v, opts.until_idle, thread.as_deref())? {
+                            refresh(&seen, "live")?;
+                        }
+                        if seen.done {
+                            break 'stream;
+                        }
                     }
-                    if seen.done {
-                        break;
+                    if let Err(e) = fed {
+                        return Err(Error::new(format!(
+                            "GET {stream}: line {} of connection {connections}: {e}",
+                            e.line
+                        ))
+                        .with_hint("pass a larger --max-body-mb if this event is genuine"));
                     }
                 }
             }
             // A refused redirect, a bad key, a missing session: trying again will not help.
             Err(Failure::Fatal(e)) => return Err(e),
-            Err(Failure::Retry(_, why)) if reconnects >= opts.max_reconnects => {
+            Err(Failure::Retry(_, why)) if reconnects >= retry.retries => {
                 return Err(Error::new(format!("GET {stream}: {why}")))
             }
-            Err(Failure::Retry(..)) => {}
+            Err(Failure::Retry(after, _)) => asked = after,
         }
         if seen.done {
             break;
         }
         reconnects += 1;
-        if reconnects > opts.max_reconnects {
+        if reconnects > retry.retries {
             return Err(Error::new(format!(
                 "session {id}: the stream dropped {reconnects} times; giving up"
             ))
@@ -310,15 +340,18 @@ pub fn watch(client: &Client, table: &PriceTable, opts: &WatchOptions) -> Result
         if tty {
             let _ = write!(std::io::stderr(), "\r\x1b[2Kreconnecting ({reconnects})...");
         }
-        std::thread::sleep(
-            client
-                .backoff
-                .saturating_mul(1 << reconnects.min(6))
-                .min(Duration::from_secs(30)),
-        );
-        // Events emitted while we were away come from the list.
+        // Reconnect n (from 1) waits as retry n of the policy: 1, 2, 4 ... 30 s (plus jitter),
+        // or what a refusing server's Retry-After asked, at most 120 s.
+        std::thread::sleep(retry.wait(reconnects, asked));
+        // Events emitted while we were away (or in frames that could not be read) come from
+        // the list.
         fill(client, id, &mut seen, opts.until_idle)?;
+        bad.since_fill = false;
         refresh(&seen, "live")?;
+    }
+    if bad.since_fill {
+        // What the bad frames held is in the events list.
+        fill(client, id, &mut seen, opts.until_idle)?;
     }
     refresh(&seen, "done")?;
     if tty {
@@ -330,67 +363,75 @@ pub fn watch(client: &Client, table: &PriceTable, opts: &WatchOptions) -> Result
     Ok(Watched {
         last,
         left_out: seen.left_out,
+        bad_frames: bad.count,
         alert,
     })
 }
 
-/// One line of the stream into `buf` (without its end), at most `max` bytes: a line that
-/// never ends is an error, not a memory blow-up. 0 at the end of the stream.
-fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>, max: u64) -> std::io::Result<usize> {
-    buf.clear();
-    let n = std::io::Read::take(&mut *r, max.saturating_add(1)).read_until(b'\n', buf)?;
-    if buf.len() as u64 > max {
-        return Err(std::io::Error::other("an SSE line is too long"));
+/// A frame of the live stream as an event: `Ok(None)` for a ping, `Err((line, why))` for a
+/// frame that cannot be read (what the file reader calls invalid: not SSE, a named event
+/// without data, data that is not JSON). An `event:` name stands in for a missing `type`.
+fn live_event(client: &Client, item: Item) -> std::result::Result<Option<Value>, (u64, String)> {
+    let f = match item {
+        Item::Frame(f) => f,
+        Item::NotSse(line) => {
+            return Err((
+                line,
+                "not an SSE stream: the line is not an `event:`, `data:`, `id:` or `retry:` field or a `:` comment".into(),
+            ))
+        }
+    };
+    let data = match f.payload() {
+        Payload::Ping => return Ok(None),
+        Payload::Missing(ev) => {
+            return Err((f.line, sse::missing_data(&shown(&client.redact(ev)))))
+        }
+        Payload::Data(data) => data,
+    };
+    let mut v = serde_json::from_slice::<Value>(data)
+        .map_err(|e| (f.line, crate::ingest::record::describe_json_error(&e, data)))?;
+    if v.get("type").is_none() {
+        if let (Some(o), Some(n)) = (v.as_object_mut(), &f.event) {
+            o.insert(
+                "type".into(),
+                Value::String(n.trim().chars().take(200).collect()),
+            );
+        }
     }
-    while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-        buf.pop();
-    }
-    Ok(n)
+    Ok(Some(v))
 }
 
-/// The SSE frame being read: its `event:` name and `data:` lines.
+/// Frames of the live stream that could not be read: each is said at once (the first few),
+/// counted for the end, and makes `watch` read the events list again before it ends, so the
+/// event such a frame held is not lost.
 #[derive(Default)]
-struct Frame {
-    name: Option<String>,
-    data: String,
+struct BadFrames {
+    count: u64,
+    /// A bad frame since the events list was last read.
+    since_fill: bool,
 }
 
-impl Frame {
-    /// Take one line; at a frame's end, its JSON (pings and frames that are not JSON give
-    /// none). A frame larger than `max` bytes is an error.
-    fn push(&mut self, line: &[u8], max: u64) -> Result<Option<Value>> {
-        let l = String::from_utf8_lossy(line);
-        if l.is_empty() {
-            let name = self.name.take();
-            let body = std::mem::take(&mut self.data);
-            if body.is_empty() || name.as_deref() == Some("ping") {
-                return Ok(None);
-            }
-            let Ok(mut v) = serde_json::from_str::<Value>(&body) else {
-                return Ok(None);
-            };
-            if v.get("type").is_none() {
-                if let (Some(o), Some(n)) = (v.as_object_mut(), name) {
-                    o.insert("type".into(), Value::String(n));
-                }
-            }
-            return Ok(Some(v));
+impl BadFrames {
+    /// The most bad frames said one by one; the rest are counted.
+    const SHOWN: u64 = 10;
+
+    fn report(&mut self, stream: &str, connection: u32, line: u64, why: &str, tty: bool) {
+        self.count += 1;
+        self.since_fill = true;
+        if self.count > Self::SHOWN {
+            return;
         }
-        if let Some(v) = l.strip_prefix("event:") {
-            self.name = Some(v.trim().chars().take(200).collect());
-        } else if let Some(v) = l.strip_prefix("data:") {
-            if self.data.len() as u64 + v.len() as u64 > max {
-                return Err(Error::new(format!(
-                    "an event of the stream is larger than {} MB",
-                    max >> 20
-                )));
-            }
-            if !self.data.is_empty() {
-                self.data.push('\n');
-            }
-            self.data.push_str(v.strip_prefix(' ').unwrap_or(v));
+        if tty {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
         }
-        Ok(None)
+        let more = match self.count {
+            Self::SHOWN => " (further bad frames are counted, not shown)",
+            _ => "",
+        };
+        // `why` holds nothing the server sent but an event name, redacted and cut short.
+        crate::say!(
+            "warning: GET {stream}: line {line} of connection {connection}: {why}; the frame is left out and the events list is read again before the end{more}"
+        );
     }
 }
 
@@ -402,24 +443,39 @@ pub fn final_line(s: &RatedSession) -> String {
 mod tests {
     use super::*;
 
+    /// Every frame of `text`, as `live_event` reads it.
+    fn events(text: &str) -> Vec<std::result::Result<Option<Value>, (u64, String)>> {
+        let client = Client::new("sk-ant-test-key-0123456789".into(), None).unwrap();
+        let (mut d, mut items) = (Decoder::new(1 << 20), Vec::new());
+        d.feed(text.as_bytes(), &mut items).unwrap();
+        items.into_iter().map(|i| live_event(&client, i)).collect()
+    }
+
     #[test]
-    fn stream_lines_and_frames_are_bounded() {
-        // A line of 20 bytes against a bound of 10: an error, not a 20-byte buffer.
-        let mut r = std::io::Cursor::new(vec![b'x'; 20]);
-        let mut buf = Vec::new();
-        assert!(read_line(&mut r, &mut buf, 10).is_err());
-        let mut r = std::io::Cursor::new(b"data: 1\r\n\n".to_vec());
-        assert_eq!(read_line(&mut r, &mut buf, 10).unwrap(), 9);
-        assert_eq!(buf, b"data: 1");
-        // Data lines of 6 + 6 bytes against a frame bound of 10: the second is refused.
-        let mut f = Frame::default();
-        assert!(f.push(b"data: 123456", 10).unwrap().is_none());
-        assert!(f.push(b"data: 123456", 10).is_err());
-        // A frame within the bound gives its JSON at the blank line, typed by `event:`.
-        let mut f = Frame::default();
-        f.push(b"event: session.status_idle", 100).unwrap();
-        f.push(b"data: {\"id\": \"e\"}", 100).unwrap();
-        let v = f.push(b"", 100).unwrap().unwrap();
-        assert_eq!(v["type"], "session.status_idle");
+    fn live_frames_are_events_pings_or_reported() {
+        // Lines 1-2 a frame typed by its `event:` name; 4-5 a ping; 7-8 JSON cut short; 10 a
+        // named event without data (its name redacted); 12 an unknown field after known ones:
+        // ignored (the SSE spec), no frame.
+        let got = events(
+            "event:  session.status_idle \ndata: {\"id\": \"e\"}\n\n\
+             event: ping\ndata: {}\n\n\
+             event: agent.message\ndata: {\"id\": \"f\",\n\n\
+             event: sk-ant-test-key-0123456789\n\n\
+             <html>\n\n",
+        );
+        assert_eq!(got.len(), 4, "{got:?}");
+        let first = got[0].as_ref().unwrap().as_ref().unwrap();
+        assert_eq!(first["type"], "session.status_idle");
+        assert_eq!(got[1], Ok(None));
+        let (line, why) = got[2].as_ref().unwrap_err();
+        assert_eq!(*line, 7);
+        assert!(why.contains("truncated JSON"), "{why}");
+        let (line, why) = got[3].as_ref().unwrap_err();
+        assert_eq!(*line, 10);
+        assert_eq!(why, "SSE frame `event: [redacted]` has no `data:` line");
+        // A stream that starts with something else is not SSE: said at its line.
+        let got = events("<html>\n<body>\n");
+        assert_eq!(got.len(), 2);
+        assert!(matches!(&got[0], Err((1, why)) if why.starts_with("not an SSE stream")));
     }
 }

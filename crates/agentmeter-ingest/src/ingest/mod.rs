@@ -4,13 +4,13 @@
 
 pub mod record;
 mod skim;
-mod sse;
+pub mod sse;
 pub mod transcript;
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use serde_json::value::RawValue;
@@ -704,16 +704,10 @@ fn pipeline<C: Send>(
     let Some(first) = next()? else {
         return Ok(());
     };
-    let workers = rayon::current_num_threads().max(1);
-    if workers == 1 {
+    let wanted = rayon::current_num_threads().max(1);
+    if wanted == 1 {
         // One core: no threads, each unit parsed and delivered in turn.
-        let (mut scratch, mut line_base) = (Vec::new(), 1);
-        let mut unit = Some(first);
-        while let Some(c) = unit {
-            deliver_chunk(parse(c, &mut scratch)?, &mut line_base, sink)?;
-            unit = next()?;
-        }
-        return Ok(());
+        return serial([first], next, &parse, sink);
     }
     let second = match next() {
         // A single unit (most files of a directory): parsed here, no threads started.
@@ -727,6 +721,13 @@ fn pipeline<C: Send>(
         }
         Ok(Some(second)) => second,
     };
+    let helpers = Helpers::reserve(wanted);
+    if helpers.0 == 0 {
+        // Every core already has a parse worker (other large files being read at once):
+        // this one is parsed on the thread that reads it, which is busy either way.
+        return serial([first, second], next, &parse, sink);
+    }
+    let workers = helpers.0;
     let window = 6 * workers as u64 + 2;
     let feed = Mutex::new(Feed {
         next,
@@ -743,6 +744,7 @@ fn pipeline<C: Send>(
             let out_tx = out_tx.clone();
             let (parse, lock, turn) = (&parse, &lock, &turn);
             scope.spawn(move || {
+                let _live = Live::start();
                 let mut scratch = Vec::new();
                 loop {
                     let (seq, unit) = {
@@ -799,6 +801,95 @@ fn pipeline<C: Send>(
         }
         Ok(())
     })
+}
+
+/// Parse `units`, then the rest of `next`, on this thread, delivering each in turn.
+fn serial<C>(
+    units: impl IntoIterator<Item = C>,
+    mut next: impl FnMut() -> Result<Option<C>>,
+    parse: impl Fn(C, &mut Vec<u8>) -> Result<ChunkOut>,
+    sink: &mut impl Sink,
+) -> Result<()> {
+    let (mut scratch, mut line_base) = (Vec::new(), 1);
+    for c in units {
+        deliver_chunk(parse(c, &mut scratch)?, &mut line_base, sink)?;
+    }
+    while let Some(c) = next()? {
+        deliver_chunk(parse(c, &mut scratch)?, &mut line_base, sink)?;
+    }
+    Ok(())
+}
+
+/// The parse workers of every pipeline in the process share one budget: one per core.
+///
+/// Files are read in parallel (meter's file loop, on rayon's threads, one per core), and a
+/// large file's pipeline wants a worker per core: N large files read at once on N cores would
+/// start N² workers. With the budget, a pipeline takes the workers that are free (all of them
+/// when it is alone) and, when none is, parses on the thread that reads its file. So:
+/// - one large file (the throughput bench's case) takes every core's worker, as before the
+///   budget, since the budget is the default pool's size;
+/// - many small files (one chunk each) start no workers and never touch the budget;
+/// - many large files at once start at most one worker per core in all, besides the file
+///   loop's own threads (which deliver, or parse their file themselves): the cores are as
+///   busy as with N² threads, without N² stacks and their switching.
+///
+/// (The reader threads of compressed files decode, not parse: one per file being read.)
+fn parse_budget() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Parse workers reserved now, by all pipelines.
+static RESERVED: AtomicUsize = AtomicUsize::new(0);
+/// Parse workers running now, and the most that ever ran at once (what the tests check).
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+/// Up to `want` workers of `budget`, of which `reserved` are taken: how many this takes.
+fn reserve(reserved: &AtomicUsize, want: usize, budget: usize) -> usize {
+    let mut now = reserved.load(Ordering::Relaxed);
+    loop {
+        let n = want.min(budget.saturating_sub(now));
+        if n == 0 {
+            return 0;
+        }
+        match reserved.compare_exchange_weak(now, now + n, Ordering::AcqRel, Ordering::Relaxed) {
+            Ok(_) => return n,
+            Err(other) => now = other,
+        }
+    }
+}
+
+/// Workers reserved from the budget, given back when dropped.
+struct Helpers(usize);
+
+impl Helpers {
+    fn reserve(want: usize) -> Helpers {
+        Helpers(reserve(&RESERVED, want, parse_budget()))
+    }
+}
+
+impl Drop for Helpers {
+    fn drop(&mut self) {
+        RESERVED.fetch_sub(self.0, Ordering::AcqRel);
+    }
+}
+
+/// A running parse worker, counted.
+struct Live;
+
+impl Live {
+    fn start() -> Live {
+        let now = LIVE.fetch_add(1, Ordering::AcqRel) + 1;
+        PEAK.fetch_max(now, Ordering::AcqRel);
+        Live
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 fn deliver_chunk(out: ChunkOut, line_base: &mut u64, sink: &mut impl Sink) -> Result<()> {
@@ -1152,6 +1243,67 @@ mod tests {
     }
 
     #[test]
+    fn workers_are_reserved_within_the_budget() {
+        let reserved = AtomicUsize::new(0);
+        // A budget of 4: the first pipeline wants 4 and gets them; the next gets none until
+        // 3 are given back, then 3 of the 4 it wants.
+        assert_eq!(reserve(&reserved, 4, 4), 4);
+        assert_eq!(reserve(&reserved, 4, 4), 0);
+        reserved.fetch_sub(3, Ordering::Relaxed);
+        assert_eq!(reserve(&reserved, 4, 4), 3);
+        assert_eq!(reserved.load(Ordering::Relaxed), 4);
+        // Wanting fewer than are free takes only those.
+        let reserved = AtomicUsize::new(1);
+        assert_eq!(reserve(&reserved, 2, 8), 2);
+        assert_eq!(reserved.load(Ordering::Relaxed), 3);
+    }
+
+    /// Several large files read at once, in a pool of one thread more than there are cores
+    /// (each pipeline alone would want that many workers): the parse workers running at once
+    /// never exceed one per core, and every file reads whole. (The peak is over the whole
+    /// test process, whose other pipelines share the same budget.)
+    #[test]
+    fn parse_workers_stay_within_one_per_core_however_many_files_are_read_at_once() {
+        use rayon::prelude::*;
+        let cores = parse_budget();
+        let dir = tempfile::tempdir().unwrap();
+        // About 3 chunks each: several units, so each file starts a pipeline.
+        let n = 3 * CHUNK / (RUN.len() + 1);
+        let text: String = std::iter::repeat_n(format!("{RUN}\n"), n).collect();
+        let sources: Vec<Source> = (0..3)
+            .map(|i| {
+                let path = dir.path().join(format!("big{i}.ndjson"));
+                std::fs::write(&path, &text).unwrap();
+                Source {
+                    name: format!("big{i}.ndjson").into(),
+                    path: Some(path),
+                }
+            })
+            .collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(cores + 1)
+            .build()
+            .unwrap();
+        let read: Vec<usize> = pool.install(|| {
+            sources
+                .par_iter()
+                .map(|src| {
+                    let mut c = Collect::default();
+                    read_source(src, &mut c).unwrap();
+                    assert!(c.errors.is_empty(), "{:?}", c.errors);
+                    c.records.len()
+                })
+                .collect()
+        });
+        assert_eq!(read, [n, n, n]);
+        let peak = PEAK.load(Ordering::Relaxed);
+        assert!(
+            (1..=cores).contains(&peak),
+            "{peak} parse workers at once on {cores} core(s)"
+        );
+    }
+
+    #[test]
     fn directories_are_walked_in_order_and_filtered() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
@@ -1166,19 +1318,44 @@ mod tests {
             std::fs::write(dir.path().join(f), "").unwrap();
         }
         let found = discover(&[dir.path().display().to_string()]).unwrap();
-        let names: Vec<_> = found
+        assert_eq!(
+            found_in(dir.path(), &found),
+            ["a.jsonl", "b.ndjson", "sub/c.sse", "sub/d.json.gz"]
+        );
+    }
+
+    /// The paths of the inputs found, under `dir`.
+    fn found_in(dir: &Path, found: &Inputs) -> Vec<String> {
+        let under = |s: &Source| {
+            let path = s.path.as_ref()?.strip_prefix(dir).ok()?;
+            Some(path.display().to_string())
+        };
+        found.iter().map(|s| under(s).unwrap()).collect()
+    }
+
+    /// `ln -s . x` twice beside a file, and a subdirectory: every file is found once, and the
+    /// loops are noted, not walked (the walk keeps each real directory it entered).
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_loop_is_walked_once() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let runs = dir.path().join("runs");
+        std::fs::create_dir_all(runs.join("sub")).unwrap();
+        std::fs::write(runs.join("a.ndjson"), "").unwrap();
+        std::fs::write(runs.join("sub/b.ndjson"), "").unwrap();
+        symlink(".", runs.join("x")).unwrap();
+        symlink(".", runs.join("y")).unwrap();
+        symlink("..", runs.join("sub/up")).unwrap();
+        let found = discover(&[runs.display().to_string()]).unwrap();
+        assert_eq!(found_in(&runs, &found), ["a.ndjson", "sub/b.ndjson"]);
+        // x, y and sub/up lead back into runs: three notes, nothing read twice.
+        let loops = found
+            .passed_over
             .iter()
-            .map(|s| {
-                s.path
-                    .as_ref()
-                    .unwrap()
-                    .strip_prefix(dir.path())
-                    .unwrap()
-                    .display()
-                    .to_string()
-            })
-            .collect();
-        assert_eq!(names, ["a.jsonl", "b.ndjson", "sub/c.sse", "sub/d.json.gz"]);
+            .filter(|n| n.contains("a directory already read"))
+            .count();
+        assert_eq!(loops, 3, "{:?}", found.passed_over);
     }
 
     #[test]

@@ -869,7 +869,7 @@ pub(super) fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, String> {
     })
 }
 
-pub(super) fn describe_json_error(e: &serde_json::Error, bytes: &[u8]) -> String {
+pub fn describe_json_error(e: &serde_json::Error, bytes: &[u8]) -> String {
     use serde_json::error::Category;
     let col = e.column();
     match e.classify() {
