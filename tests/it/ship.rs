@@ -625,10 +625,10 @@ fn the_script_is_shellcheck_clean() {
 }
 
 #[test]
-fn the_readmes_workflow_gives_the_action_only_its_inputs() {
-    let readme = text("README.md");
+fn the_guides_workflow_gives_the_action_only_its_inputs() {
+    let guide = text("GUIDE.md");
     let inputs = yaml("action.yml")["inputs"].clone();
-    let block = readme
+    let block = guide
         .split("```yaml\n")
         .map(|b| b.split("```").next().unwrap())
         .find(|b| b.contains("uses: OWNER/agentmeter@v1"))
@@ -642,13 +642,13 @@ fn the_readmes_workflow_gives_the_action_only_its_inputs() {
         .unwrap();
     let with = step["with"].as_mapping().unwrap();
     for key in with.keys() {
-        assert!(inputs.get(s(key)).is_some(), "README: no input {}", s(key));
+        assert!(inputs.get(s(key)).is_some(), "GUIDE: no input {}", s(key));
     }
     for (name, input) in inputs.as_mapping().unwrap() {
         if input["required"].as_bool() == Some(true) {
             assert!(
                 with.contains_key(name),
-                "README: required {} missing",
+                "GUIDE: required {} missing",
                 s(name)
             );
         }
