@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Real Parquet readers take a day-partitioned export whole: DuckDB (read_parquet with hive
-# partitioning, the README's query) and pyarrow.dataset read docs/examples exported with
+# partitioning, GUIDE.md's query) and pyarrow.dataset read docs/examples exported with
 # --partition day and must sum BilledCost (and the line items' amount) to exactly meter's
 # total, as DECIMAL(38, 12), never a float. Exit 1 on a mismatch; exit 0 with "skipped" when
 # python3 is missing or duckdb/pyarrow do not install (the venv is kept for the next run).
@@ -45,7 +45,7 @@ def check(reader, what, got, typ):
     failed |= not ok
     print(f"{reader}: {what} = {got} ({typ}), meter {total}: {'ok' if ok else 'MISMATCH'}")
 
-# The README's layouts: one export's days, and every shard's days (shard-*/x_ChargeDate=*/).
+# GUIDE.md's layouts: one export's days, and every shard's days (shard-*/x_ChargeDate=*/).
 for d, col in (("focus", "BilledCost"), ("items", "amount"), ("shards", "BilledCost")):
     glob = f"{out}/{d}/**/*.parquet"
     got, typ, days = db.execute(
@@ -56,21 +56,21 @@ for d, col in (("focus", "BilledCost"), ("items", "amount"), ("shards", "BilledC
     t = ds.dataset(f"{out}/{d}", format="parquet", partitioning="hive").to_table()
     check("pyarrow.dataset", f"{d}: sum({col})", pc.sum(t[col]).as_py(), t.schema.field(col).type)
 
-# The README's query, as written (but the path): its rows add up to the total.
+# GUIDE.md's query, as written (but the path): its rows add up to the total.
 readme = (
     "SELECT CAST(ChargePeriodStart AS DATE) AS day, x_Model AS model, SUM(BilledCost) AS usd "
     f"FROM read_parquet('{out}/focus/**/*.parquet', hive_partitioning = true) "
     "GROUP BY ALL ORDER BY day, model"
 )
 got, typ, n = db.execute(f"SELECT SUM(usd), typeof(SUM(usd)), count(*) FROM ({readme})").fetchone()
-check("duckdb (README query)", f"sum of its {n} rows", got, typ)
-# "Going past one machine": the README's query over every shard's line_items.parquet.
+check("duckdb (GUIDE query)", f"sum of its {n} rows", got, typ)
+# "Going past one machine": GUIDE.md's query over every shard's line_items.parquet.
 shards = (
     "SELECT day, model, SUM(amount) AS usd, SUM(quantity) FILTER (WHERE unit = 'tokens') AS tokens "
     f"FROM read_parquet('{out}/usage/shard-*/line_items.parquet') "
     "GROUP BY day, model ORDER BY day, model"
 )
 got, typ, n = db.execute(f"SELECT SUM(usd), typeof(SUM(usd)), count(*) FROM ({shards})").fetchone()
-check("duckdb (README shard query)", f"sum of its {n} rows", got, typ)
+check("duckdb (GUIDE shard query)", f"sum of its {n} rows", got, typ)
 sys.exit(1 if failed else 0)
 PY

@@ -172,7 +172,7 @@ pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
 /// An empirical file larger than this is refused before it is read.
 pub const MAX_EMPIRICAL_BYTES: u64 = 64 << 20;
 
-const BOUND_HINT: &str = "scenario numbers are bounded so that projections stay exact and finish (see README, \"Scenario files\")";
+const BOUND_HINT: &str = "scenario numbers are bounded so that projections stay exact and finish (see GUIDE.md, \"Scenario files\")";
 
 /// `--months` and the scenario's `months` share one range.
 pub fn check_months(m: Decimal, what: &str) -> Result<u32> {
