@@ -240,6 +240,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
         read: ingest::ReadOptions {
             transcript: args.source == InputSource::ClaudeCode,
             max_record: args.max_record_mb.saturating_mul(1 << 20),
+            ..Default::default()
         },
         default_inference_geo: args.geo.default_inference_geo.clone(),
         ..Default::default()

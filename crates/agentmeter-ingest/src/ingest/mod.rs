@@ -18,9 +18,21 @@ use serde_json::value::RawValue;
 use crate::error::{Error, Result};
 use record::{Parsed, Record};
 
-/// Bytes read from inputs so far in this process, as stored (a compressed file's compressed
-/// bytes): a progress display compares it with the inputs' sizes.
-pub static READ_BYTES: AtomicU64 = AtomicU64::new(0);
+/// Bytes read from inputs, as stored (a compressed file's compressed bytes), by every read
+/// given the same [`ReadOptions`] (clones share it): a progress display compares it with the
+/// inputs' sizes, a shard reports what it read.
+#[derive(Clone, Debug, Default)]
+pub struct BytesRead(std::sync::Arc<AtomicU64>);
+
+impl BytesRead {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+}
 
 /// One input: a file, or standard input.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -277,7 +289,7 @@ pub fn read_source(src: &Source, sink: &mut (impl Sink + Send)) -> Result<()> {
 }
 
 /// How sources are read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct ReadOptions {
     /// Read every source as a Claude Code transcript (`--source claude-code`), whatever its
     /// content looks like.
@@ -285,6 +297,8 @@ pub struct ReadOptions {
     /// The longest record accepted (a line, an SSE line, a pretty-printed document), in
     /// bytes: past it, reading stops with an error instead of buffering without end.
     pub max_record: usize,
+    /// What these reads have read so far.
+    pub bytes_read: BytesRead,
 }
 
 /// The default bound on a record's length (`--max-record-mb`).
@@ -295,6 +309,7 @@ impl Default for ReadOptions {
         ReadOptions {
             transcript: false,
             max_record: DEFAULT_MAX_RECORD_MB << 20,
+            bytes_read: BytesRead::default(),
         }
     }
 }
@@ -349,7 +364,7 @@ fn read_plain_file(
         return Ok(false);
     }
     if len <= SMALL {
-        READ_BYTES.fetch_add(len, Ordering::Relaxed);
+        opts.bytes_read.add(len);
         read_bytes_as(&head, src, opts, sink)?;
         return Ok(true);
     }
@@ -362,13 +377,13 @@ fn read_plain_file(
     Ok(true)
 }
 
-/// A reader that adds what it reads to [`READ_BYTES`].
-struct Counted<R>(R);
+/// A reader that adds what it reads to a [`BytesRead`].
+struct Counted<R>(R, BytesRead);
 
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.0.read(buf)?;
-        READ_BYTES.fetch_add(n as u64, Ordering::Relaxed);
+        self.1.add(n as u64);
         Ok(n)
     }
 }
@@ -384,8 +399,11 @@ fn read_stream(src: &Source, opts: &ReadOptions, sink: &mut (impl Sink + Send)) 
         None => Error::new(format!("<stdin>: {e}")),
     };
     let raw: Box<dyn Read + Send> = match &src.path {
-        Some(p) => Box::new(Counted(File::open(p).map_err(|e| Error::io(p, e))?)),
-        None => Box::new(Counted(io::stdin())),
+        Some(p) => Box::new(Counted(
+            File::open(p).map_err(|e| Error::io(p, e))?,
+            opts.bytes_read.clone(),
+        )),
+        None => Box::new(Counted(io::stdin(), opts.bytes_read.clone())),
     };
     let mut reader = decompress(BufReader::with_capacity(1 << 16, raw)).map_err(io_err)?;
     // Peek enough to detect the encoding, then keep those bytes as the start of the stream.
@@ -931,7 +949,7 @@ fn read_ndjson_ranges(
                 Some(p) => Error::io(p, e),
                 None => Error::new(format!("{}: {e}", src.name)),
             };
-            READ_BYTES.fetch_add(range.end - range.start, Ordering::Relaxed);
+            read.bytes_read.add(range.end - range.start);
             let lines_in = lines_starting_in(file, len, range, buf, read).map_err(io_err)?;
             Ok(parse_chunk(&buf[lines_in], lines))
         },
@@ -1000,7 +1018,7 @@ fn read_ndjson_stream(
     lines: Lines,
 ) -> Result<()> {
     let max_record = read.max_record;
-    let read = *read;
+    let read = read.clone();
     // Decoded chunks waiting for a parser: enough to keep every core busy.
     let depth = 2 * rayon::current_num_threads().max(1);
     let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(depth);

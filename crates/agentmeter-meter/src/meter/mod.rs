@@ -150,7 +150,7 @@ pub fn meter_each(
         }
         _ => sources,
     };
-    let read_before = ingest::READ_BYTES.load(Ordering::Relaxed);
+    let read_before = opts.read.bytes_read.get();
     let mut summary = meter_shard(sources, opts, each)?;
     if let Some((index, of)) = opts.shard {
         summary.shard = Some(ShardRead {
@@ -159,7 +159,7 @@ pub fn meter_each(
             by: opts.shard_by,
             files: sources.len() as u64,
             all_files,
-            bytes: ingest::READ_BYTES.load(Ordering::Relaxed) - read_before,
+            bytes: opts.read.bytes_read.get() - read_before,
         });
     }
     Ok(summary)
@@ -184,8 +184,8 @@ fn meter_shard(
     each: impl Fn(SessionUsage) + Sync,
 ) -> Result<MeterSummary> {
     let files_done = AtomicUsize::new(0);
-    let start = ingest::READ_BYTES.load(Ordering::Relaxed);
-    let read = move || ingest::READ_BYTES.load(Ordering::Relaxed) - start;
+    let start = opts.read.bytes_read.get();
+    let read = move || opts.read.bytes_read.get() - start;
     let line = progress_line(sources, &files_done, read);
     opts.progress
         .during(line, || meter_sources(sources, opts, &files_done, each))
