@@ -74,13 +74,22 @@ pub struct CheckArgs {
     /// Today's price table (default: the bundled one).
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
-    /// Output on stdout: text or json.
-    #[arg(long, short = 'f', default_value = "text")]
-    pub format: String,
+    /// Output on stdout.
+    #[arg(long, short = 'f', value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
     /// When the gate fails, POST a JSON message here (Slack-compatible `text`, the result
     /// under `agentmeter`); only its scheme and host are ever shown.
     #[arg(long, value_name = "URL")]
     pub notify: Option<String>,
+}
+
+/// What `check` writes on stdout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckFormat {
+    /// The verdict and the PR comment's text.
+    Text,
+    /// The result as JSON (the same document as --json FILE).
+    Json,
 }
 
 #[derive(Deserialize, Default)]
@@ -491,15 +500,7 @@ pub fn run(args: CheckArgs) -> Result<i32> {
     // Before metering: a refused file is an error now, not after a long run.
     comment_out.check()?;
     json_out.check()?;
-    let json_stdout = match args.format.as_str() {
-        "text" => false,
-        "json" => true,
-        other => {
-            return Err(Error::new(format!(
-                "--format {other:?}: expected text or json"
-            )))
-        }
-    };
+    let json_stdout = args.format == CheckFormat::Json;
     let base = read_baseline(&args.baseline)?;
     let key: TaskKey = args
         .key

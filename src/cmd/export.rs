@@ -30,6 +30,13 @@ pub enum ExportFormat {
     Parquet,
 }
 
+/// How `--partition` splits a Parquet export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Partition {
+    /// One directory per UTC day (`x_ChargeDate=YYYY-MM-DD`).
+    Day,
+}
+
 #[derive(Args, Debug)]
 #[command(
     after_help = "Examples:\n  agentmeter export runs/ --format focus-csv -o focus.csv\n  \
@@ -49,8 +56,8 @@ pub struct ExportArgs {
     #[arg(long, short = 'o', value_name = "FILE|DIR")]
     pub output: PathBuf,
     /// Write one Parquet file per day (x_ChargeDate=YYYY-MM-DD/part-0.parquet).
-    #[arg(long, value_name = "day")]
-    pub partition: Option<String>,
+    #[arg(long, value_enum)]
+    pub partition: Option<Partition>,
     /// Price table (TOML); default: the bundled pricing/anthropic.toml.
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
@@ -251,15 +258,7 @@ fn write_days<T>(
 }
 
 pub fn run(args: ExportArgs) -> Result<i32> {
-    let by_day = match args.partition.as_deref() {
-        None => false,
-        Some("day") => true,
-        Some(other) => {
-            return Err(Error::new(format!(
-                "--partition {other:?}: only `day` is supported"
-            )))
-        }
-    };
+    let by_day = args.partition == Some(Partition::Day);
     if by_day && args.format == ExportFormat::FocusCsv {
         return Err(Error::new(
             "--partition day writes Parquet: use --format focus-parquet or parquet",

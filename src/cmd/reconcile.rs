@@ -30,11 +30,13 @@ pub struct ReconcileArgs {
     #[command(flatten)]
     pub geo: super::GeoArgs,
     /// Flag a session when computed and reported cost differ by more than this many dollars...
-    #[arg(long, default_value = "0.01", value_name = "USD")]
-    pub tolerance_usd: String,
+    #[arg(long, default_value = "0.01", value_name = "USD",
+          value_parser = |s: &str| crate::compare::gate::parse_usd("the value", s).map_err(|e| e.message))]
+    pub tolerance_usd: Decimal,
     /// ...and by more than this share of the reported cost.
-    #[arg(long, default_value = "0.5%", value_name = "PCT")]
-    pub tolerance_pct: String,
+    #[arg(long, default_value = "0.5%", value_name = "PCT",
+          value_parser = |s: &str| crate::compare::gate::parse_percent("the value", s).map_err(|e| e.message))]
+    pub tolerance_pct: Decimal,
     /// Admin API cost_report responses (JSON) for the invoiced view; repeat for several pages.
     #[arg(long = "cost-report", value_name = "FILE")]
     pub cost_reports: Vec<PathBuf>,
@@ -61,8 +63,8 @@ fn opt(d: Option<Decimal>) -> String {
 
 pub fn run(args: ReconcileArgs) -> Result<i32> {
     let tol = Tolerance {
-        usd: crate::compare::gate::parse_usd("--tolerance-usd", &args.tolerance_usd)?,
-        fraction: crate::compare::gate::parse_percent("--tolerance-pct", &args.tolerance_pct)?,
+        usd: args.tolerance_usd,
+        fraction: args.tolerance_pct,
     };
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
     let (sessions, _, _) = bill(

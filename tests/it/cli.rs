@@ -568,3 +568,54 @@ fn table_commands_offer_only_their_formats() {
         );
     }
 }
+
+/// Flags with a fixed set of values or a unit are checked by the parser, before any input is
+/// read (the inputs named here do not exist): exit 2 and what is expected.
+#[test]
+fn flags_are_parsed_before_any_input_is_read() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["reconcile", "nowhere", "--tolerance-usd", "10%"],
+            "is a percentage; it takes dollars",
+        ),
+        (
+            &["reconcile", "nowhere", "--tolerance-pct", "0.5"],
+            "write a percentage such as",
+        ),
+        (
+            &[
+                "export",
+                "nowhere",
+                "-f",
+                "parquet",
+                "-o",
+                "x",
+                "--partition",
+                "week",
+            ],
+            "[possible values: day]",
+        ),
+        (
+            &[
+                "check",
+                "--baseline",
+                "b.json",
+                "--format",
+                "xml",
+                "nowhere",
+            ],
+            "[possible values: text, json]",
+        ),
+    ];
+    for (args, want) in cases {
+        let r = run(args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("invalid value"), "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("nowhere"),
+            "{args:?} read an input: {}",
+            r.stderr
+        );
+    }
+}
