@@ -24,6 +24,7 @@ macro_rules! put {
 }
 
 pub mod anomaly;
+pub mod category;
 pub mod cli;
 pub mod cmd;
 pub mod compare;
