@@ -12,7 +12,9 @@
 #![deny(unsafe_code)]
 
 pub use agentmeter_api::fetch;
-pub use agentmeter_core::{error, files, keys, money, progress, put, say, temp, time, usage};
+pub use agentmeter_core::{
+    category, error, files, keys, money, progress, put, say, temp, time, usage,
+};
 pub use agentmeter_gate::{compare, reconcile};
 pub use agentmeter_ingest::ingest;
 pub use agentmeter_meter::meter;

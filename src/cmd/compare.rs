@@ -8,6 +8,7 @@ use clap::Args;
 use rust_decimal::prelude::*;
 use serde_json::{json, Value};
 
+use crate::category::CostColumn;
 use crate::compare::paired::{pair, summarize, Paired, Summary};
 use crate::compare::{difference, reprice, total, TaskKey, Variant};
 use crate::error::{Error, Result};
@@ -103,9 +104,13 @@ fn signed(d: Decimal) -> String {
     }
 }
 
+/// The amounts by cost column, then the total, as meter-v1's `cost` has them.
 fn cost_json(c: &Cost) -> Value {
-    json!({"runtime": exact(c.runtime), "input": exact(c.input), "output": exact(c.output), "cache_write": exact(c.cache_write),
-           "cache_read": exact(c.cache_read), "web_search": exact(c.web_search), "total": exact(c.total())})
+    let mut m: serde_json::Map<String, Value> = (c.iter())
+        .map(|(k, v)| (k.key().to_string(), json!(exact(*v))))
+        .collect();
+    m.insert("total".into(), json!(exact(c.total())));
+    m.into()
 }
 
 fn render(format: Format, tables: &[(String, Grid)], notes: &[String], doc: &Value) -> String {
@@ -260,29 +265,17 @@ fn run_reprice(args: &CompareArgs, out: &Output) -> Result<i32> {
         .zip(&totals)
         .map(|(v, c)| {
             let mut r = vec![v.label.clone()];
-            r.extend(c.parts().into_iter().chain([c.total()]).map(usd));
+            r.extend(c.values().copied().chain([c.total()]).map(usd));
             let (d, ratio) = difference(first, c.total());
             r.extend([signed(d), ratio_text(ratio)]);
             r
         })
         .collect();
-    let by_cat = grid(
-        &[
-            "Priced as",
-            "Runtime",
-            "Input",
-            "Output",
-            "Cache write",
-            "Cache read",
-            "Web search",
-            "Total",
-            "vs first",
-            "Ratio",
-        ],
-        by_cat_rows,
-        Vec::new(),
-        1,
-    );
+    let by_cat_header: Vec<&str> = std::iter::once("Priced as")
+        .chain(CostColumn::ALL.iter().map(|c| c.label()))
+        .chain(["Total", "vs first", "Ratio"])
+        .collect();
+    let by_cat = grid(&by_cat_header, by_cat_rows, Vec::new(), 1);
     let doc = json!({
         "schema": SCHEMA,
         "mode": "reprice",
@@ -329,13 +322,12 @@ fn run_reprice(args: &CompareArgs, out: &Output) -> Result<i32> {
                 p95: totals.iter().map(|c| f(c.total())).collect(),
             },
         ));
-        let series = crate::project::COST_CATEGORIES
+        let series = CostColumn::ALL
             .iter()
-            .enumerate()
-            .map(|(k, name)| {
+            .map(|&k| {
                 (
-                    name.to_string(),
-                    totals.iter().map(|c| f(c.parts()[k])).collect(),
+                    k.key().to_string(),
+                    totals.iter().map(|c| f(c[k])).collect(),
                 )
             })
             .collect();

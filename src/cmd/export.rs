@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use polars::prelude::*;
 use rust_decimal::Decimal;
 
+use crate::category::Category;
 use crate::contract;
 use crate::error::{Error, Result};
 use crate::export::columns;
@@ -110,7 +111,7 @@ fn line_items(items: &[Item], table: &PriceTable) -> Result<DataFrame> {
             "category".into(),
             items
                 .iter()
-                .map(|(_, i)| i.category.name())
+                .map(|(_, i)| i.category.key())
                 .collect::<Vec<_>>(),
         ),
         Column::new(
@@ -141,7 +142,7 @@ fn line_items(items: &[Item], table: &PriceTable) -> Result<DataFrame> {
             "unit".into(),
             items
                 .iter()
-                .map(|(_, i)| i.category.unit())
+                .map(|(_, i)| i.category.unit().key())
                 .collect::<Vec<_>>(),
         ),
         dec("rate", items.iter().map(|(_, i)| i.rate).collect())?,
@@ -163,10 +164,11 @@ fn line_items(items: &[Item], table: &PriceTable) -> Result<DataFrame> {
 
 /// The sessions (usage and cost) of a run, one row each.
 fn sessions_frame(sessions: &[RatedSession]) -> Result<DataFrame> {
-    let tok = |name: &str, f: fn(&crate::usage::Tokens) -> u64| {
-        columns::counts(name, sessions.iter().map(|s| f(&s.quantities.tokens)))
-    };
-    let cols = vec![
+    let quantities: Vec<_> = sessions
+        .iter()
+        .map(|s| s.quantities.by_category())
+        .collect();
+    let mut cols = vec![
         Column::new(
             "session_id".into(),
             sessions
@@ -188,19 +190,20 @@ fn sessions_frame(sessions: &[RatedSession]) -> Result<DataFrame> {
                 .map(|s| s.usage.model.as_deref().map(str::to_string))
                 .collect::<Vec<_>>(),
         ),
-        columns::counts("active_ms", sessions.iter().map(|s| s.quantities.active_ms))?,
-        columns::counts("requests", sessions.iter().map(|s| s.quantities.requests))?,
-        tok("input_tokens", |t| t.input)?,
-        tok("output_tokens", |t| t.output)?,
-        tok("cache_write_5m_tokens", |t| t.cache_write_5m)?,
-        tok("cache_write_1h_tokens", |t| t.cache_write_1h)?,
-        tok("cache_read_tokens", |t| t.cache_read)?,
-        columns::counts(
-            "web_searches",
-            sessions.iter().map(|s| s.quantities.web_searches),
-        )?,
-        columns::parquet_decimal("cost", sessions.iter().map(|s| Some(s.cost.total())))?,
     ];
+    // Each category's quantity, and the request count (not a charge) after the running time.
+    for c in Category::ALL {
+        let key = c.row().quantity_key;
+        cols.push(columns::counts(key, quantities.iter().map(|q| q[c]))?);
+        if c == Category::Runtime {
+            let requests = sessions.iter().map(|s| s.quantities.requests);
+            cols.push(columns::counts("requests", requests)?);
+        }
+    }
+    cols.push(columns::parquet_decimal(
+        "cost",
+        sessions.iter().map(|s| Some(s.cost.total())),
+    )?);
     DataFrame::new_infer_height(cols).map_err(|e| Error::new(e.to_string()))
 }
 

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use chrono::{Datelike, Months, NaiveDate};
 use clap::Args;
 
+use crate::category::{CostColumn, PerCategory, PerCostColumn};
 use crate::error::{Error, Result};
 use crate::ingest;
 use crate::meter::{self, MeterOptions};
@@ -105,7 +106,8 @@ struct Observed {
     minutes: Vec<f64>,
     requests: Vec<f64>,
     searches: Vec<f64>,
-    tokens: [Vec<f64>; 4], // input, output, cache read, cache write (per request)
+    /// Per request, by token column.
+    tokens: PerCostColumn<Vec<f64>>,
     one_hour_writes: u64,
     five_minute_writes: u64,
     first: i64,
@@ -123,16 +125,9 @@ fn observe(by_agent: &mut BTreeMap<String, Observed>, s: &SessionUsage) {
     for r in &s.requests {
         *o.models.entry(r.model.to_string()).or_default() += 1;
         let t = &r.tokens;
-        for (k, v) in [
-            t.input,
-            t.output,
-            t.cache_read,
-            t.cache_write_5m + t.cache_write_1h,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            o.tokens[k].push(v as f64);
+        let by_column = PerCategory::from_fn(|c| t.get(c)).by_column();
+        for c in CostColumn::tokens() {
+            o.tokens[c].push(by_column[c] as f64);
         }
         o.one_hour_writes += t.cache_write_1h;
         o.five_minute_writes += t.cache_write_5m;
@@ -221,15 +216,17 @@ pub fn run(args: FitArgs) -> Result<i32> {
         let per_day = o.sessions as f64 / days as f64;
         let _ = writeln!(text, "\n# {} session(s) over {} day(s).", o.sessions, days);
         let _ = writeln!(text, "[[agent]]\nname = {agent:?}\nmodel = {model:?}\nsessions_per_day = {}\n[agent.session]", num(per_day));
-        let quantities: [(&str, &[f64], bool); 7] = [
+        let mut quantities: Vec<(&str, &[f64], bool)> = vec![
             ("active_minutes", &o.minutes, false),
             ("requests", &o.requests, true),
             ("web_searches", &o.searches, true),
-            ("input_tokens", &o.tokens[0], false),
-            ("output_tokens", &o.tokens[1], false),
-            ("cache_read_tokens", &o.tokens[2], false),
-            ("cache_write_tokens", &o.tokens[3], false),
         ];
+        // The token columns, in the order a scenario file lists them.
+        for key in crate::scenario::SESSION_KEYS {
+            if let Some(c) = CostColumn::tokens().find(|c| c.row().scenario_key == Some(key)) {
+                quantities.push((key, &o.tokens[c], false));
+            }
+        }
         for (key, values, count) in quantities {
             let dist = if args.empirical && !values.is_empty() {
                 let name = format!("{}.{key}.txt", agent.replace(['/', '\\', ' '], "_"));

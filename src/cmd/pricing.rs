@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
+use crate::category::Category;
 use crate::error::{Error, Result};
 use crate::money::exact;
 use crate::pricing::check::{parse_and_check, Level, Problem};
@@ -131,10 +132,10 @@ pub fn run(c: PricingCommand) -> Result<i32> {
 }
 
 fn rates_json(r: &Rates) -> serde_json::Value {
-    json!({
-        "input": exact(r.input), "output": exact(r.output), "cache_write_5m": exact(r.cache_write_5m),
-        "cache_write_1h": exact(r.cache_write_1h), "cache_read": exact(r.cache_read),
-    })
+    let rates: serde_json::Map<String, serde_json::Value> = Category::tokens()
+        .map(|c| (c.key().to_string(), json!(exact(r.get(c)))))
+        .collect();
+    rates.into()
 }
 
 fn row_json(r: &PriceRow) -> serde_json::Value {

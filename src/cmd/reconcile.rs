@@ -6,6 +6,7 @@ use clap::Args;
 use rust_decimal::Decimal;
 use serde_json::json;
 
+use crate::category::{Category, CostColumn};
 use crate::error::Result;
 use crate::export::Grid;
 use crate::money::{exact, usd};
@@ -89,7 +90,7 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
         .iter()
         .map(|c| {
             let rt = find(c, "runtime_seconds");
-            let ws = find(c, "web_searches");
+            let ws = find(c, Category::WebSearch.row().quantity_key);
             vec![
                 c.session_id.clone(),
                 usd(c.computed_cost),
@@ -220,13 +221,10 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
         let computed = computed_counts_by_day(&sessions);
         let keys: std::collections::BTreeSet<_> =
             reported.keys().chain(computed.keys()).cloned().collect();
-        let names = [
-            "input",
-            "output",
-            "cache_write",
-            "cache_read",
-            "web_searches",
-        ];
+        // The cost columns a usage report counts: (column, key, header).
+        let counted: Vec<(CostColumn, &str, &str)> = (CostColumn::ALL.into_iter())
+            .filter_map(|c| c.row().usage_report.map(|(key, label)| (c, key, label)))
+            .collect();
         let mut rows = Vec::new();
         let mut lines = Vec::new();
         for k in keys {
@@ -235,7 +233,7 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
                 reported.get(&k).copied().unwrap_or_default(),
             );
             let mut row = vec![k.0.clone(), k.1.clone()];
-            row.extend((0..5).map(|i| {
+            row.extend(counted.iter().map(|&(i, _, _)| {
                 if c[i] == r[i] {
                     crate::money::count(c[i])
                 } else {
@@ -247,28 +245,23 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
                 }
             }));
             rows.push(row);
-            let obj: serde_json::Map<String, serde_json::Value> = names
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (n.to_string(), json!({"computed": c[i], "reported": r[i]})))
+            let obj: serde_json::Map<String, serde_json::Value> = (counted.iter())
+                .map(|&(i, n, _)| (n.to_string(), json!({"computed": c[i], "reported": r[i]})))
                 .collect();
             lines.push(json!({"day": k.0, "model": k.1, "counts": obj}));
         }
         tables.push((
             "Tokens and searches, computed / usage report (one number when they agree)".into(),
             Grid {
-                header: [
-                    "Day",
-                    "Model",
-                    "Input",
-                    "Output",
-                    "Cache write",
-                    "Cache read",
-                    "Web searches",
-                ]
-                .map(String::from)
-                .to_vec(),
-                numeric: vec![false, false, true, true, true, true, true],
+                header: ["Day", "Model"]
+                    .into_iter()
+                    .chain(counted.iter().map(|&(_, _, label)| label))
+                    .map(String::from)
+                    .collect(),
+                numeric: [false, false]
+                    .into_iter()
+                    .chain(counted.iter().map(|_| true))
+                    .collect(),
                 rows,
                 total: Vec::new(),
             },

@@ -2,6 +2,7 @@
 
 mod anomalies;
 mod budgets;
+mod categories;
 mod claude_code_2x;
 mod cli;
 mod cli_reference;

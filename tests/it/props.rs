@@ -3,7 +3,7 @@
 
 use agentmeter::meter::MeterOptions;
 use agentmeter::pricing::PriceTable;
-use agentmeter::rate::{Category, RatedSession};
+use agentmeter::rate::{Category, CostColumn, RatedSession};
 use agentmeter::time::Zone;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -197,11 +197,11 @@ proptest! {
             let sum: Decimal = s.items.iter().map(|i| i.amount).sum();
             prop_assert_eq!(sum, s.cost.total());
             let runtime: Decimal = s.items.iter().filter(|i| i.category == Category::Runtime).map(|i| i.amount).sum();
-            prop_assert_eq!(runtime, s.cost.runtime);
+            prop_assert_eq!(runtime, s.cost[CostColumn::Runtime]);
             let ms: u64 = s.items.iter().filter(|i| i.category == Category::Runtime).map(|i| i.quantity).sum();
             prop_assert_eq!(ms as i64, s.usage.active_ms());
             // Runtime is rounded once per session, to 9 places.
-            prop_assert!(s.cost.runtime.scale() <= 9);
+            prop_assert!(s.cost[CostColumn::Runtime].scale() <= 9);
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use agentmeter::meter::{CacheTtl, MeterOptions};
 use agentmeter::pricing::PriceTable;
-use agentmeter::rate::Category;
+use agentmeter::rate::{Category, CostColumn};
 use agentmeter::report::group::{group, GroupBy};
 use agentmeter::time::Zone;
 use serde_json::json;
@@ -25,9 +25,9 @@ fn seed_example_uncached_is_0_705() {
         request("e2", "2026-05-01T10:30:00Z", 50_000, 15_000, 0, 0),
         ev("e3", "session.status_idle", "2026-05-01T11:00:00Z"),
     ]));
-    assert_eq!(s.cost.input, dec("0.25"));
-    assert_eq!(s.cost.output, dec("0.375"));
-    assert_eq!(s.cost.runtime, dec("0.08"));
+    assert_eq!(s.cost[CostColumn::Input], dec("0.25"));
+    assert_eq!(s.cost[CostColumn::Output], dec("0.375"));
+    assert_eq!(s.cost[CostColumn::Runtime], dec("0.08"));
     assert_eq!(s.cost.total(), dec("0.705"));
 }
 
@@ -40,7 +40,7 @@ fn seed_example_cached_is_0_525() {
         request("e2", "2026-05-01T10:30:00Z", 10_000, 15_000, 0, 40_000),
         ev("e3", "session.status_idle", "2026-05-01T11:00:00Z"),
     ]));
-    assert_eq!(s.cost.cache_read, dec("0.02"));
+    assert_eq!(s.cost[CostColumn::CacheRead], dec("0.02"));
     assert_eq!(s.cost.total(), dec("0.525"));
 }
 
@@ -63,10 +63,12 @@ fn a_daily_30_minute_sonnet_agent_pays_4_cents_a_day_in_runtime() {
     }
     let s = one(&ndjson(&recs));
     assert_eq!(s.usage.active_ms(), 3 * 1_800_000);
-    assert_eq!(s.cost.runtime, dec("0.12"));
+    assert_eq!(s.cost[CostColumn::Runtime], dec("0.12"));
     let days = group(std::slice::from_ref(&s), &[GroupBy::Day]).unwrap();
     assert_eq!(days.len(), 3);
-    assert!(days.iter().all(|d| d.sums.cost().runtime == dec("0.04")));
+    assert!(days
+        .iter()
+        .all(|d| d.sums.cost()[CostColumn::Runtime] == dec("0.04")));
 }
 
 #[test]
@@ -87,7 +89,7 @@ fn idle_rescheduling_and_terminated_time_is_free_and_repeated_running_does_not_r
         ev("h", "agent.message", "2026-06-10T12:00:00Z"),
     ]));
     assert_eq!(s.usage.active_ms(), 2_400_000);
-    assert_eq!(s.cost.runtime, dec("0.053333333"));
+    assert_eq!(s.cost[CostColumn::Runtime], dec("0.053333333"));
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
 }
 
@@ -103,7 +105,7 @@ fn a_deleted_session_stops_running_when_deleted() {
         ev("c", "agent.message", "2026-06-10T12:00:00Z"),
     ]));
     assert_eq!(s.usage.active_ms(), 1_800_000);
-    assert_eq!(s.cost.runtime, dec("0.04"));
+    assert_eq!(s.cost[CostColumn::Runtime], dec("0.04"));
 }
 
 #[test]
@@ -115,7 +117,7 @@ fn a_session_still_running_at_its_last_event_counts_to_it_with_a_warning() {
         ev("b", "agent.message", "2026-06-10T10:20:00.250Z"),
     ]));
     assert_eq!(s.usage.active_ms(), 1_200_250);
-    assert_eq!(s.cost.runtime, dec("0.026672222"));
+    assert_eq!(s.cost[CostColumn::Runtime], dec("0.026672222"));
     assert!(
         s.warnings.iter().any(|w| w.contains("still running")),
         "{:?}",
@@ -153,7 +155,7 @@ fn child_threads_count_as_the_union_of_running_time() {
         ),
     ]));
     assert_eq!(s.usage.active_ms(), 3_600_000);
-    assert_eq!(s.cost.runtime, dec("0.08"));
+    assert_eq!(s.cost[CostColumn::Runtime], dec("0.08"));
 }
 
 #[test]
@@ -168,7 +170,7 @@ fn duplicate_events_count_once_and_are_reported() {
         r,
     ]));
     assert_eq!(s.usage.requests.len(), 1);
-    assert_eq!(s.cost.input, dec("0.003"));
+    assert_eq!(s.cost[CostColumn::Input], dec("0.003"));
     assert_eq!(s.usage.duplicate_events, 2);
 }
 
@@ -223,7 +225,7 @@ fn web_searches_are_tool_uses_named_web_search_without_an_error_result() {
         ),
     ]));
     assert_eq!(s.usage.web_searches.len(), 2);
-    assert_eq!(s.cost.web_search, dec("0.02"));
+    assert_eq!(s.cost[CostColumn::WebSearch], dec("0.02"));
 }
 
 fn cache_session(split: Option<(u64, u64)>) -> String {
@@ -245,15 +247,18 @@ fn cache_writes_split_by_the_sessions_reported_ratio() {
     let s = one(&cache_session(Some((300, 100))));
     let t = s.usage.tokens();
     assert_eq!((t.cache_write_5m, t.cache_write_1h), (1_500, 500));
-    assert_eq!(s.cost.cache_write, dec("0.008625"));
+    assert_eq!(s.cost[CostColumn::CacheWrite], dec("0.008625"));
 }
 
 #[test]
 fn without_a_reported_split_cache_writes_follow_cache_ttl() {
     // Default 5m: 2,000 x $3.75/M = 0.0075. --cache-ttl 1h: 2,000 x $6/M = 0.012.
-    assert_eq!(one(&cache_session(None)).cost.cache_write, dec("0.0075"));
     assert_eq!(
-        one(&cache_session(Some((0, 0)))).cost.cache_write,
+        one(&cache_session(None)).cost[CostColumn::CacheWrite],
+        dec("0.0075")
+    );
+    assert_eq!(
+        one(&cache_session(Some((0, 0)))).cost[CostColumn::CacheWrite],
         dec("0.0075")
     );
     let opts = MeterOptions {
@@ -261,7 +266,7 @@ fn without_a_reported_split_cache_writes_follow_cache_ttl() {
         ..Default::default()
     };
     let s = bill_with(&cache_session(None), &opts, &PriceTable::bundled().unwrap());
-    assert_eq!(s[0].cost.cache_write, dec("0.012"));
+    assert_eq!(s[0].cost[CostColumn::CacheWrite], dec("0.012"));
 }
 
 #[test]
@@ -285,12 +290,12 @@ fn long_context_prices_the_whole_request_above_the_threshold() {
         session("s", "claude-opus-4-6"),
         request("a", "2026-03-13T00:00:00Z", 250_000, 0, 0, 0),
     ]));
-    assert_eq!(after.cost.input, dec("1.25"));
+    assert_eq!(after.cost[CostColumn::Input], dec("1.25"));
     let before = one(&ndjson(&[
         session("s", "claude-opus-4-6"),
         request("a", "2026-03-12T23:59:59.999Z", 250_000, 0, 0, 0),
     ]));
-    assert_eq!(before.cost.input, dec("2.5"));
+    assert_eq!(before.cost[CostColumn::Input], dec("2.5"));
 }
 
 #[test]
@@ -326,11 +331,17 @@ fn us_data_residency_multiplies_tokens_from_its_effective_date() {
         one(&ndjson(&[obj, request("a", at, 100_000, 10_000, 0, 0)])).cost
     };
     let c = priced("claude-sonnet-4-6", "2026-08-06T00:00:00Z");
-    assert_eq!((c.input, c.output), (dec("0.33"), dec("0.165")));
-    let c = priced("claude-sonnet-4-6", "2026-08-05T23:59:59Z");
-    assert_eq!((c.input, c.output), (dec("0.30"), dec("0.15")));
     assert_eq!(
-        priced("claude-haiku-4-5", "2026-09-01T00:00:00Z").input,
+        (c[CostColumn::Input], c[CostColumn::Output]),
+        (dec("0.33"), dec("0.165"))
+    );
+    let c = priced("claude-sonnet-4-6", "2026-08-05T23:59:59Z");
+    assert_eq!(
+        (c[CostColumn::Input], c[CostColumn::Output]),
+        (dec("0.30"), dec("0.15"))
+    );
+    assert_eq!(
+        priced("claude-haiku-4-5", "2026-09-01T00:00:00Z")[CostColumn::Input],
         dec("0.10")
     );
 }
@@ -353,7 +364,7 @@ fn tokens_are_priced_at_the_rates_in_force_at_the_request() {
         &MeterOptions::default(),
         &table,
     );
-    assert_eq!(s[0].cost.input, dec("7"));
+    assert_eq!(s[0].cost[CostColumn::Input], dec("7"));
 }
 
 #[test]
@@ -375,7 +386,7 @@ fn runtime_is_split_where_its_price_changes() {
         &MeterOptions::default(),
         &table,
     );
-    assert_eq!(s[0].cost.runtime, dec("0.10"));
+    assert_eq!(s[0].cost[CostColumn::Runtime], dec("0.10"));
     let pieces: Vec<_> = s[0]
         .items
         .iter()
@@ -415,7 +426,7 @@ fn the_model_comes_from_override_then_thread_then_session_as_updated() {
             "claude-haiku-4-5-20251001"
         ]
     );
-    assert_eq!(s.cost.input, dec("9")); // 5 + 3 + 1
+    assert_eq!(s.cost[CostColumn::Input], dec("9")); // 5 + 3 + 1
     assert_eq!(
         s.models.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
         ["claude-haiku-4-5", "claude-opus-4-6", "claude-sonnet-4-6"]
@@ -426,7 +437,7 @@ fn the_model_comes_from_override_then_thread_then_session_as_updated() {
         ..Default::default()
     };
     let s = bill_with(&recs, &opts, &PriceTable::bundled().unwrap());
-    assert_eq!(s[0].cost.input, dec("3"));
+    assert_eq!(s[0].cost[CostColumn::Input], dec("3"));
 }
 
 #[test]
@@ -479,7 +490,13 @@ fn day_buckets_split_runtime_at_midnight_in_the_zone() {
     let days = group(&rated, &[GroupBy::Day]).unwrap();
     let got: Vec<_> = days
         .iter()
-        .map(|d| (d.key.as_str(), d.sums.cost().runtime, d.sums.cost().input))
+        .map(|d| {
+            (
+                d.key.as_str(),
+                d.sums.cost()[CostColumn::Runtime],
+                d.sums.cost()[CostColumn::Input],
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -491,7 +508,7 @@ fn day_buckets_split_runtime_at_midnight_in_the_zone() {
     // In UTC (the default zone of `bill`) it is all one day: 0.08 runtime.
     let utc = group(&s_utc, &[GroupBy::Day]).unwrap();
     assert_eq!(utc.len(), 1);
-    assert_eq!(utc[0].sums.cost().runtime, dec("0.08"));
+    assert_eq!(utc[0].sums.cost()[CostColumn::Runtime], dec("0.08"));
 }
 
 #[test]

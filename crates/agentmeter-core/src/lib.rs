@@ -25,6 +25,7 @@ macro_rules! put {
     }};
 }
 
+pub mod category;
 pub mod error;
 pub mod files;
 pub mod keys;

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::category::{Category, PerCategory};
 use crate::time::Millis;
 
 #[derive(
@@ -31,20 +32,55 @@ pub struct Tokens {
 }
 
 impl Tokens {
+    /// The count of a token kind (0 for a category that is not one).
+    pub fn get(&self, c: Category) -> u64 {
+        match c {
+            Category::Input => self.input,
+            Category::Output => self.output,
+            Category::CacheWrite5m => self.cache_write_5m,
+            Category::CacheWrite1h => self.cache_write_1h,
+            Category::CacheRead => self.cache_read,
+            Category::Runtime | Category::WebSearch => 0,
+        }
+    }
+
+    /// The count of a token kind, to change (`None` for a category that is not one).
+    pub fn get_mut(&mut self, c: Category) -> Option<&mut u64> {
+        match c {
+            Category::Input => Some(&mut self.input),
+            Category::Output => Some(&mut self.output),
+            Category::CacheWrite5m => Some(&mut self.cache_write_5m),
+            Category::CacheWrite1h => Some(&mut self.cache_write_1h),
+            Category::CacheRead => Some(&mut self.cache_read),
+            Category::Runtime | Category::WebSearch => None,
+        }
+    }
+
+    /// The token kinds' counts of per-category quantities.
+    pub fn of(q: &PerCategory<u64>) -> Tokens {
+        let mut t = Tokens::default();
+        for c in Category::tokens() {
+            if let Some(n) = t.get_mut(c) {
+                *n = q[c];
+            }
+        }
+        t
+    }
+
     /// Everything the model read: the quantity the long-context threshold is compared with.
     pub fn total_input(&self) -> u64 {
-        (self.input.saturating_add(self.cache_write_5m))
-            .saturating_add(self.cache_write_1h)
-            .saturating_add(self.cache_read)
+        (Category::tokens())
+            .filter(|c| c.row().model_input)
+            .fold(0u64, |a, c| a.saturating_add(self.get(c)))
     }
 
     /// Add `o` (saturating: records are bounded, so only an absurd fleet could reach 2^64).
     pub fn add(&mut self, o: &Tokens) {
-        self.input = self.input.saturating_add(o.input);
-        self.output = self.output.saturating_add(o.output);
-        self.cache_write_5m = self.cache_write_5m.saturating_add(o.cache_write_5m);
-        self.cache_write_1h = self.cache_write_1h.saturating_add(o.cache_write_1h);
-        self.cache_read = self.cache_read.saturating_add(o.cache_read);
+        for c in Category::tokens() {
+            if let Some(n) = self.get_mut(c) {
+                *n = n.saturating_add(o.get(c));
+            }
+        }
     }
 }
 
@@ -232,6 +268,15 @@ pub struct Quantities {
 }
 
 impl Quantities {
+    /// The quantity of each category: running ms, tokens by kind, searches.
+    pub fn by_category(&self) -> PerCategory<u64> {
+        PerCategory::from_fn(|c| match c {
+            Category::Runtime => self.active_ms.max(0) as u64,
+            Category::WebSearch => self.web_searches,
+            c => self.tokens.get(c),
+        })
+    }
+
     pub fn add(&mut self, o: &Quantities) {
         self.active_ms += o.active_ms;
         self.requests += o.requests;
@@ -249,4 +294,41 @@ pub enum CacheTtl {
     FiveMinutes,
     #[cfg_attr(feature = "clap", value(name = "1h"))]
     OneHour,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_the_token_categories_in_the_tables_order() {
+        // baseline-v1 and the spill files store `Tokens` by its field names: they are the
+        // token categories' keys, in the table's order.
+        let t = Tokens {
+            input: 1,
+            output: 2,
+            cache_write_5m: 3,
+            cache_write_1h: 4,
+            cache_read: 5,
+        };
+        let v = serde_json::to_value(t).unwrap();
+        let fields: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = Category::tokens().map(Category::key).collect();
+        assert_eq!(fields, keys);
+        for c in Category::tokens() {
+            assert_eq!(v[c.key()].as_u64(), Some(t.get(c)));
+        }
+        // 1 + 3 + 4 + 5: everything but output is read by the model.
+        assert_eq!(t.total_input(), 13);
+        assert_eq!(
+            Tokens::of(
+                &Quantities {
+                    tokens: t,
+                    ..Default::default()
+                }
+                .by_category()
+            ),
+            t
+        );
+    }
 }

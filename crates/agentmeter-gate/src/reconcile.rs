@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use rust_decimal::prelude::*;
 use serde::Deserialize;
 
+use crate::category::{Category, CostColumn, PerCategory, PerCostColumn};
 use crate::error::{Error, Result};
-use crate::rate::{Category, RatedSession};
+use crate::rate::RatedSession;
 
 /// When a difference is worth a flag: over `usd` dollars or `fraction` of the reported cost.
 #[derive(Clone, Copy, Debug)]
@@ -54,14 +55,14 @@ impl SessionCheck {
 }
 
 /// The average unit price a session paid per category (USD per unit of quantity).
-fn unit_prices(s: &RatedSession) -> [Decimal; 7] {
-    let mut q = [0u64; 7];
-    let mut a = [Decimal::ZERO; 7];
+fn unit_prices(s: &RatedSession) -> PerCategory<Decimal> {
+    let mut q = PerCategory::<u64>::default();
+    let mut a = PerCategory::<Decimal>::default();
     for i in &s.items {
-        q[i.category as usize] += i.quantity;
-        a[i.category as usize] += i.amount;
+        q[i.category] += i.quantity;
+        a[i.category] += i.amount;
     }
-    std::array::from_fn(|k| {
+    PerCategory::from_fn(|k| {
         if q[k] == 0 {
             Decimal::ZERO
         } else {
@@ -91,45 +92,23 @@ pub fn check_session(s: &RatedSession, tol: Tolerance) -> Option<SessionCheck> {
         "runtime_seconds",
         Decimal::from(s.quantities.active_ms) / Decimal::from(1000),
         p.active_seconds,
-        price[Category::Runtime as usize] * Decimal::from(1000),
+        price[Category::Runtime] * Decimal::from(1000),
     );
     let tokens_known = p.tokens != Default::default();
     let rep = |v: u64| tokens_known.then_some(d(v));
     let pt = &p.tokens;
-    for (what, ours, theirs, category, shown) in [
-        ("input_tokens", t.input, pt.input, Category::Input, true),
-        ("output_tokens", t.output, pt.output, Category::Output, true),
-        (
-            "cache_write_5m_tokens",
-            t.cache_write_5m,
-            pt.cache_write_5m,
-            Category::CacheWrite5m,
-            p.cache_split_known,
-        ),
-        (
-            "cache_write_1h_tokens",
-            t.cache_write_1h,
-            pt.cache_write_1h,
-            Category::CacheWrite1h,
-            p.cache_split_known,
-        ),
-        (
-            "cache_read_tokens",
-            t.cache_read,
-            pt.cache_read,
-            Category::CacheRead,
-            true,
-        ),
-    ] {
-        if shown {
-            push(what, d(ours), rep(theirs), price[category as usize]);
+    for c in Category::tokens() {
+        // Kinds that share a cost column (cache writes by TTL) only when the split is known.
+        let shared = c.column().categories().count() > 1;
+        if !shared || p.cache_split_known {
+            push(c.row().quantity_key, d(t.get(c)), rep(pt.get(c)), price[c]);
         }
     }
     push(
-        "web_searches",
+        Category::WebSearch.row().quantity_key,
         d(s.quantities.web_searches),
         p.web_search_requests.map(d),
-        price[Category::WebSearch as usize],
+        price[Category::WebSearch],
     );
     let computed_cost = s.cost.total();
     let flagged = match p.list_cost_usd {
@@ -201,8 +180,16 @@ struct CostResult {
     model: Option<String>,
 }
 
-pub const RUNTIME_BUCKET: &str = "(session runtime)";
-pub const SEARCH_BUCKET: &str = "(web search)";
+pub const RUNTIME_BUCKET: &str = bucket(Category::Runtime);
+pub const SEARCH_BUCKET: &str = bucket(Category::WebSearch);
+
+/// The invoice bucket of a charge that is not billed per model.
+const fn bucket(c: Category) -> &'static str {
+    match c.row().invoice_bucket {
+        Some(b) => b,
+        None => OTHER_BUCKET,
+    }
+}
 pub const OTHER_BUCKET: &str = "(other)";
 
 /// Where an invoiced row goes: a model's tokens, web search, runtime, or other (flagged).
@@ -254,10 +241,9 @@ pub fn computed_by_day(sessions: &[RatedSession]) -> BTreeMap<(String, String), 
     let mut out: BTreeMap<(String, String), Decimal> = BTreeMap::new();
     for s in sessions {
         for i in &s.items {
-            let bucket = match i.category {
-                Category::Runtime => RUNTIME_BUCKET.to_string(),
-                Category::WebSearch => SEARCH_BUCKET.to_string(),
-                _ => i.model.as_deref().unwrap_or(OTHER_BUCKET).to_string(),
+            let bucket = match i.category.row().invoice_bucket {
+                Some(b) => b.to_string(),
+                None => i.model.as_deref().unwrap_or(OTHER_BUCKET).to_string(),
             };
             *out.entry((i.day.to_string(), bucket)).or_default() += i.amount;
         }
@@ -265,8 +251,9 @@ pub fn computed_by_day(sessions: &[RatedSession]) -> BTreeMap<(String, String), 
     out
 }
 
-/// Token and search counts: input, output, cache writes (both TTLs), cache reads, searches.
-pub type Counts = [u64; 5];
+/// Token and search counts by cost column (cache writes of both TTLs together): the columns
+/// an Admin usage report counts (`usage_report` in the table; runtime is not one).
+pub type Counts = PerCostColumn<u64>;
 
 #[derive(Deserialize, Default)]
 struct CacheCreation {
@@ -307,12 +294,12 @@ pub fn read_usage_reports(
         let c = out
             .entry((day, r.model.unwrap_or_else(|| "(all models)".into())))
             .or_default();
-        c[0] += r.uncached_input_tokens;
-        c[1] += r.output_tokens;
-        c[2] +=
+        c[CostColumn::Input] += r.uncached_input_tokens;
+        c[CostColumn::Output] += r.output_tokens;
+        c[CostColumn::CacheWrite] +=
             r.cache_creation.ephemeral_5m_input_tokens + r.cache_creation.ephemeral_1h_input_tokens;
-        c[3] += r.cache_read_input_tokens;
-        c[4] += r.server_tool_use.web_search_requests;
+        c[CostColumn::CacheRead] += r.cache_read_input_tokens;
+        c[CostColumn::WebSearch] += r.server_tool_use.web_search_requests;
     }
     Ok(out)
 }
@@ -322,14 +309,10 @@ pub fn computed_counts_by_day(sessions: &[RatedSession]) -> BTreeMap<(String, St
     let mut out: BTreeMap<(String, String), Counts> = BTreeMap::new();
     for s in sessions {
         for i in &s.items {
-            let slot = match i.category {
-                Category::Input => 0,
-                Category::Output => 1,
-                Category::CacheWrite5m | Category::CacheWrite1h => 2,
-                Category::CacheRead => 3,
-                Category::WebSearch => 4,
-                Category::Runtime => continue,
-            };
+            let slot = i.category.column();
+            if slot.row().usage_report.is_none() {
+                continue;
+            }
             out.entry((
                 i.day.to_string(),
                 i.model.as_deref().unwrap_or("(none)").to_string(),

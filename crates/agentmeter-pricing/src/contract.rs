@@ -11,11 +11,12 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use toml::{Table, Value};
 
+use crate::category::{Category, CostColumn};
 use crate::error::{Error, Result};
 use crate::keys::{did_you_mean, unknown_keys};
 use crate::pricing::check::{Level, Problem};
 use crate::pricing::PriceTable;
-use crate::rate::{Category, Cost, RatedSession};
+use crate::rate::{Cost, RatedSession};
 use crate::time::Millis;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -69,36 +70,32 @@ const TOP_KEYS: [&str; 6] = [
 const DISCOUNT_KEYS: [&str; 5] = ["effective", "until", "percent", "models", "categories"];
 const COMMITMENT_KEYS: [&str; 2] = ["effective", "monthly_minimum_usd"];
 const CREDIT_KEYS: [&str; 3] = ["effective", "amount_usd", "expires"];
-/// What `categories` accepts: the JSON cost keys, and each cache-write TTL on its own.
-const CATEGORY_NAMES: [&str; 8] = [
-    "runtime",
-    "input",
-    "output",
-    "cache_write",
-    "cache_write_5m",
-    "cache_write_1h",
-    "cache_read",
-    "web_search",
-];
+/// What `categories` accepts: the JSON cost keys, and after a column of several categories
+/// (cache writes) each of them on its own.
+fn category_names() -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for col in CostColumn::ALL {
+        out.push(col.key());
+        let cats: Vec<Category> = col.categories().collect();
+        if cats.len() > 1 {
+            out.extend(cats.iter().map(|c| c.key()));
+        }
+    }
+    out
+}
 
-fn categories_of(name: &str) -> &'static [Category] {
-    match name {
-        "runtime" => &[Category::Runtime],
-        "input" => &[Category::Input],
-        "output" => &[Category::Output],
-        "cache_write" => &[Category::CacheWrite5m, Category::CacheWrite1h],
-        "cache_write_5m" => &[Category::CacheWrite5m],
-        "cache_write_1h" => &[Category::CacheWrite1h],
-        "cache_read" => &[Category::CacheRead],
-        "web_search" => &[Category::WebSearch],
-        _ => &[],
+/// The categories a name in `categories` stands for: a cost column's, or one category.
+fn categories_of(name: &str) -> Vec<Category> {
+    match CostColumn::ALL.into_iter().find(|c| c.key() == name) {
+        Some(col) => col.categories().collect(),
+        None => Category::of_key(name).into_iter().collect(),
     }
 }
 
 /// Runtime and web search are priced the same whatever the model: a discount limited to
 /// models covers only their token charges.
 fn is_token_charge(c: Category) -> bool {
-    !matches!(c, Category::Runtime | Category::WebSearch)
+    c.per_model()
 }
 
 /// Collects every problem of a file, as `pricing check` does, so one run lists them all.
@@ -325,15 +322,13 @@ impl Checker<'_> {
                 for (n, at) in names {
                     let cs = categories_of(&n);
                     if cs.is_empty() {
-                        let hint = did_you_mean(&n, &CATEGORY_NAMES)
+                        let known = category_names();
+                        let hint = did_you_mean(&n, &known)
                             .map(|s| format!(" (did you mean `{s}`?)"))
                             .unwrap_or_default();
                         self.error(
                             &at,
-                            format!(
-                                "unknown category {n:?}{hint}; known: {}",
-                                CATEGORY_NAMES.join(", ")
-                            ),
+                            format!("unknown category {n:?}{hint}; known: {}", known.join(", ")),
                         );
                     } else if models.is_some() && !is_token_charge(cs[0]) {
                         self.error(
@@ -341,7 +336,7 @@ impl Checker<'_> {
                             format!("{n} is priced the same for every model: a discount with `models` covers token charges only"),
                         );
                     }
-                    cats.extend_from_slice(cs);
+                    cats.extend(cs);
                 }
                 cats.sort();
                 cats.dedup();
@@ -409,7 +404,7 @@ fn overlap(a: &Discount, b: &Discount) -> Option<String> {
     };
     Some(format!(
         "{} of {model} from {}",
-        category.name(),
+        category.key(),
         a.effective.max(b.effective)
     ))
 }
@@ -682,7 +677,7 @@ pub fn apply<'c>(contract: &'c Contract, sessions: &[RatedSession]) -> Billing<'
                 e.1 += amount;
                 st.items.push(ItemTerms { amount, discount });
             }
-            contracted.add(&st.cost);
+            contracted += st.cost;
             st
         })
         .collect();

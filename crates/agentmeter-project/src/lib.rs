@@ -4,7 +4,7 @@
 
 // The modules this crate builds on, under their own names, so paths read the same in every
 // crate.
-use agentmeter_core::{error, files, keys, progress, time, usage};
+use agentmeter_core::{category, error, files, keys, progress, time, usage};
 use agentmeter_pricing::{pricing, rate};
 
 pub mod project;

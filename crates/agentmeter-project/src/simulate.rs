@@ -9,6 +9,7 @@ use rand::{Rng, SeedableRng};
 use rust_decimal::prelude::*;
 use serde_json::json;
 
+use crate::category::CostColumn;
 use crate::project::montecarlo::split_seed;
 use crate::scenario::{days_in_month, AgentSpec, Scenario};
 use crate::time::{format_ms, Millis};
@@ -110,7 +111,7 @@ fn events(a: &AgentSpec, rng: &mut SmallRng, start: Millis, w: &mut Writer, task
     if let Some(g) = &a.inference_geo {
         model["inference_geo"] = json!(g);
     }
-    let writes: u64 = q.requests.iter().map(|r| r[2]).sum();
+    let writes: u64 = q.requests.iter().map(|r| r[CostColumn::CacheWrite]).sum();
     let (w5, w1) = match s.cache_ttl {
         CacheTtl::FiveMinutes => (writes, 0),
         CacheTtl::OneHour => (0, writes),
@@ -181,7 +182,9 @@ fn events(a: &AgentSpec, rng: &mut SmallRng, start: Millis, w: &mut Writer, task
                 w.event("session.status_running", at, json!({}));
             }
             2 => {
-                let [input, output, write, read] = q.requests[k];
+                let r = q.requests[k];
+                let (input, output) = (r[CostColumn::Input], r[CostColumn::Output]);
+                let (write, read) = (r[CostColumn::CacheWrite], r[CostColumn::CacheRead]);
                 let start_id = w.event("span.model_request_start", at.saturating_sub(1), json!({}));
                 w.event(
                     "span.model_request_end",

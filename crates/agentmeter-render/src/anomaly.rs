@@ -16,16 +16,6 @@ use crate::report::group::{group, GroupBy};
 /// The MAD of a normal distribution times this is its standard deviation.
 pub const MAD_SCALE: Decimal = Decimal::from_parts(14826, 0, 0, false, 4);
 
-/// The charge categories in the order of [`Cost::parts`].
-pub const CATEGORIES: [&str; 6] = [
-    "runtime",
-    "input",
-    "output",
-    "cache_write",
-    "cache_read",
-    "web_search",
-];
-
 /// One key's spend on one day: by category, and by session.
 #[derive(Clone, Debug, Default)]
 pub struct DaySpend {
@@ -47,7 +37,7 @@ pub fn daily(sessions: &[RatedSession], by: GroupBy) -> Result<Daily> {
         };
         let cost = row.sums.cost();
         let d = out.entry(key).or_default().entry(day).or_default();
-        d.cost.add(&cost);
+        d.cost += cost;
         d.sessions.push((session, cost.total()));
     }
     Ok(out)
@@ -171,17 +161,16 @@ fn judge(
     } else {
         return None;
     };
-    let parts = spend.cost.parts();
-    let explained_by = (0..CATEGORIES.len())
-        .map(|i| Explained {
-            category: CATEGORIES[i],
-            cost: parts[i],
-            expected: median(history.iter().map(|h| h.cost.parts()[i]).collect()),
+    let explained_by = (spend.cost.iter())
+        .map(|(c, &cost)| Explained {
+            category: c.key(),
+            cost,
+            expected: median(history.iter().map(|h| h.cost[c]).collect()),
         })
         // The first of equal moves wins: max_by_key keeps the last, so compare reversed.
         .rev()
         .max_by_key(|e| (e.cost - e.expected) * sign)
-        .expect("six categories");
+        .expect("a cost column at least");
     let mut top = spend.sessions.clone();
     top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     Some(Anomaly {
@@ -203,6 +192,7 @@ fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::category::CostColumn;
     use std::str::FromStr;
 
     fn d(s: &str) -> Decimal {
@@ -222,10 +212,11 @@ mod tests {
 
     fn spend(runtime: &str, output: &str) -> DaySpend {
         DaySpend {
-            cost: Cost {
-                runtime: d(runtime),
-                output: d(output),
-                ..Cost::default()
+            cost: {
+                let mut c = Cost::default();
+                c[CostColumn::Runtime] = d(runtime);
+                c[CostColumn::Output] = d(output);
+                c
             },
             sessions: vec![("s".into(), d(runtime) + d(output))],
         }

@@ -10,6 +10,7 @@ use rust_decimal::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{task_of, TaskKey};
+use crate::category::Category;
 use crate::error::{Error, Result};
 use crate::pricing::PriceTable;
 use crate::rate::Rater;
@@ -217,13 +218,7 @@ fn validate(b: &Baseline) -> std::result::Result<(), (String, String)> {
                 let here = format!("{at}.requests[{ri}]");
                 instant(&|| format!("{here}.at"), r.at)?;
                 let t = &r.tokens;
-                for (k, n) in [
-                    ("input", t.input),
-                    ("output", t.output),
-                    ("cache_write_5m", t.cache_write_5m),
-                    ("cache_write_1h", t.cache_write_1h),
-                    ("cache_read", t.cache_read),
-                ] {
+                for (k, n) in Category::tokens().map(|c| (c.key(), t.get(c))) {
                     if n > MAX_REQUEST_TOKENS {
                         return Err((
                             format!("{here}.tokens.{k}"),

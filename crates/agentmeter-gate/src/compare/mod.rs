@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use rust_decimal::prelude::*;
 
+use crate::category::Category;
 use crate::error::{settle, Error, Result, Skips};
 use crate::pricing::PriceTable;
 use crate::rate::{Cost, RatedSession, Rater};
@@ -125,20 +126,11 @@ pub fn as_variant(u: &SessionUsage, v: &Variant) -> SessionUsage {
                 .unwrap_or(u64::MAX)
         };
         for r in &mut u.requests {
-            let t = &mut r.tokens;
-            (
-                t.input,
-                t.output,
-                t.cache_write_5m,
-                t.cache_write_1h,
-                t.cache_read,
-            ) = (
-                scale(t.input),
-                scale(t.output),
-                scale(t.cache_write_5m),
-                scale(t.cache_write_1h),
-                scale(t.cache_read),
-            );
+            for c in Category::tokens() {
+                if let Some(n) = r.tokens.get_mut(c) {
+                    *n = scale(*n);
+                }
+            }
         }
     }
     u
@@ -177,7 +169,7 @@ pub fn difference(a: Decimal, b: Decimal) -> (Decimal, Option<Decimal>) {
 pub fn total(sessions: &[RatedSession]) -> Cost {
     let mut c = Cost::default();
     for s in sessions {
-        c.add(&s.cost);
+        c += s.cost;
     }
     c
 }

@@ -23,7 +23,7 @@ pub struct TaskSum {
 impl TaskSum {
     fn add(&mut self, s: &RatedSession) {
         self.sessions += 1;
-        self.cost.add(&s.cost);
+        self.cost += s.cost;
         self.active_ms += s.quantities.active_ms;
         self.tokens.add(&s.quantities.tokens);
     }

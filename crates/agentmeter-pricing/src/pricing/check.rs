@@ -276,14 +276,8 @@ fn sorted(p: &mut Problems, what: &str, effs: impl Iterator<Item = Millis>) {
 }
 
 fn check_rates(p: &mut Problems, what: &str, kind: &str, r: &Rates, exception: Option<&str>) {
-    for (field, v) in [
-        ("input", r.input),
-        ("output", r.output),
-        ("cache_write_5m", r.cache_write_5m),
-        ("cache_write_1h", r.cache_write_1h),
-        ("cache_read", r.cache_read),
-    ] {
-        nonneg(p, what, &format!("{kind}{field}"), v);
+    for c in Category::tokens() {
+        nonneg(p, what, &format!("{kind}{}", c.key()), r.get(c));
     }
     let expect = [
         ("cache_write_5m", r.cache_write_5m, Decimal::new(125, 2)),

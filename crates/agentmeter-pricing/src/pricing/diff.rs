@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{PriceRow, PriceTable, Rates};
+use crate::category::Category;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
@@ -33,13 +34,8 @@ fn rates_text(r: &Rates) -> String {
 }
 
 fn rate_changes(prefix: &str, a: &Rates, b: &Rates, out: &mut Vec<String>) {
-    for (name, x, y) in [
-        ("input", a.input, b.input),
-        ("output", a.output, b.output),
-        ("cache_write_5m", a.cache_write_5m, b.cache_write_5m),
-        ("cache_write_1h", a.cache_write_1h, b.cache_write_1h),
-        ("cache_read", a.cache_read, b.cache_read),
-    ] {
+    for c in Category::tokens() {
+        let (name, x, y) = (c.key(), a.get(c), b.get(c));
         if x != y {
             out.push(format!(
                 "{prefix}{name} {} -> {}",

@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 use sha2::{Digest, Sha256};
 
+use crate::category::Category;
 use crate::error::{Error, Result};
 use crate::time::{parse_date_or_timestamp, Millis};
 
@@ -27,6 +28,32 @@ pub struct Rates {
     pub cache_write_5m: Decimal,
     pub cache_write_1h: Decimal,
     pub cache_read: Decimal,
+}
+
+impl Rates {
+    /// The rate of a token kind (0 for a category that is not one).
+    pub fn get(&self, c: Category) -> Decimal {
+        match c {
+            Category::Input => self.input,
+            Category::Output => self.output,
+            Category::CacheWrite5m => self.cache_write_5m,
+            Category::CacheWrite1h => self.cache_write_1h,
+            Category::CacheRead => self.cache_read,
+            Category::Runtime | Category::WebSearch => Decimal::ZERO,
+        }
+    }
+
+    /// A token kind's rate, to change (`None` for a category that is not one).
+    pub fn get_mut(&mut self, c: Category) -> Option<&mut Decimal> {
+        match c {
+            Category::Input => Some(&mut self.input),
+            Category::Output => Some(&mut self.output),
+            Category::CacheWrite5m => Some(&mut self.cache_write_5m),
+            Category::CacheWrite1h => Some(&mut self.cache_write_1h),
+            Category::CacheRead => Some(&mut self.cache_read),
+            Category::Runtime | Category::WebSearch => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

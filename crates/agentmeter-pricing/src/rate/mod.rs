@@ -6,57 +6,14 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::Serialize;
 
+use crate::category::Unit;
 use crate::error::Skipped;
 use crate::pricing::{PriceTable, Rates, INFERENCE_GEO_US};
 use crate::time::{format_ms, Millis, Zone};
 use crate::usage::{Quantities, RequestUsage, SessionUsage, Speed, Tokens};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    Runtime,
-    Input,
-    Output,
-    CacheWrite5m,
-    CacheWrite1h,
-    CacheRead,
-    WebSearch,
-}
-
-impl Category {
-    pub const ALL: [Category; 7] = [
-        Category::Runtime,
-        Category::Input,
-        Category::Output,
-        Category::CacheWrite5m,
-        Category::CacheWrite1h,
-        Category::CacheRead,
-        Category::WebSearch,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Category::Runtime => "runtime",
-            Category::Input => "input",
-            Category::Output => "output",
-            Category::CacheWrite5m => "cache_write_5m",
-            Category::CacheWrite1h => "cache_write_1h",
-            Category::CacheRead => "cache_read",
-            Category::WebSearch => "web_search",
-        }
-    }
-
-    /// The unit of an item's quantity.
-    pub fn unit(self) -> &'static str {
-        match self {
-            Category::Runtime => "ms",
-            Category::WebSearch => "searches",
-            _ => "tokens",
-        }
-    }
-}
+pub use crate::category::{Category, CostColumn, PerCategory, PerCostColumn};
 
 /// A priced quantity: everything a session used in one category, on one local day, under
 /// one model, agent and price row. (Items are per day so that day reports and exports need
@@ -81,60 +38,9 @@ pub struct LineItem {
     pub price_effective: Millis,
 }
 
-/// A session's charges by category (cache writes of both TTLs together, as the schema has it).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Cost {
-    pub runtime: Decimal,
-    pub input: Decimal,
-    pub output: Decimal,
-    pub cache_write: Decimal,
-    pub cache_read: Decimal,
-    pub web_search: Decimal,
-}
-
-impl Cost {
-    /// runtime, input, output, cache write, cache read, web search.
-    pub fn parts(&self) -> [Decimal; 6] {
-        [
-            self.runtime,
-            self.input,
-            self.output,
-            self.cache_write,
-            self.cache_read,
-            self.web_search,
-        ]
-    }
-
-    pub fn total(&self) -> Decimal {
-        self.runtime
-            + self.input
-            + self.output
-            + self.cache_write
-            + self.cache_read
-            + self.web_search
-    }
-
-    pub fn add_item(&mut self, category: Category, amount: Decimal) {
-        let slot = match category {
-            Category::Runtime => &mut self.runtime,
-            Category::Input => &mut self.input,
-            Category::Output => &mut self.output,
-            Category::CacheWrite5m | Category::CacheWrite1h => &mut self.cache_write,
-            Category::CacheRead => &mut self.cache_read,
-            Category::WebSearch => &mut self.web_search,
-        };
-        *slot += amount;
-    }
-
-    pub fn add(&mut self, o: &Cost) {
-        self.runtime += o.runtime;
-        self.input += o.input;
-        self.output += o.output;
-        self.cache_write += o.cache_write;
-        self.cache_read += o.cache_read;
-        self.web_search += o.web_search;
-    }
-}
+/// A session's charges by cost column (cache writes of both TTLs together, as the schema has
+/// it): `total()` sums them, `add_item` adds a line item's amount to its column.
+pub type Cost = PerCostColumn<Decimal>;
 
 #[derive(Clone, Debug)]
 pub struct RatedSession {
@@ -310,8 +216,8 @@ pub struct RequestRates {
     pub warning: Option<String>,
 }
 
-pub const MS_PER_HOUR: i64 = 3_600_000;
-pub const TOKENS_PER_PRICE_UNIT: i64 = 1_000_000;
+pub const MS_PER_HOUR: i64 = Unit::Ms.per_rate();
+pub const TOKENS_PER_PRICE_UNIT: i64 = Unit::Tokens.per_rate();
 /// Runtime is rounded half-even to this many places per session (design.md).
 pub const RUNTIME_DP: u32 = 9;
 
@@ -553,13 +459,12 @@ impl<'a> Rater<'a> {
                 .map_or(Decimal::ONE, |m| m.factor),
             _ => Decimal::ONE,
         };
-        let scaled = Rates {
-            input: rates.input * factor,
-            output: rates.output * factor,
-            cache_write_5m: rates.cache_write_5m * factor,
-            cache_write_1h: rates.cache_write_1h * factor,
-            cache_read: rates.cache_read * factor,
-        };
+        let mut scaled = rates.clone();
+        for c in Category::tokens() {
+            if let Some(r) = scaled.get_mut(c) {
+                *r *= factor;
+            }
+        }
         Ok(RequestRates {
             model: self.canonical[mi].clone(),
             rates: scaled,
@@ -607,20 +512,8 @@ impl<'a> Rater<'a> {
         let rates = &priced.rates;
         let canonical = priced.model;
         let mut total = Decimal::ZERO;
-        let Tokens {
-            input,
-            output,
-            cache_write_5m,
-            cache_write_1h,
-            cache_read,
-        } = r.tokens;
-        for (category, quantity, rate) in [
-            (Category::Input, input, rates.input),
-            (Category::Output, output, rates.output),
-            (Category::CacheWrite5m, cache_write_5m, rates.cache_write_5m),
-            (Category::CacheWrite1h, cache_write_1h, rates.cache_write_1h),
-            (Category::CacheRead, cache_read, rates.cache_read),
-        ] {
+        for category in Category::tokens() {
+            let (quantity, rate) = (r.tokens.get(category), rates.get(category));
             if quantity == 0 {
                 continue;
             }
@@ -633,7 +526,7 @@ impl<'a> Rater<'a> {
                     reason: format!(
                         "{} {} tokens at {rate}/M is too large an amount to represent",
                         quantity,
-                        category.name()
+                        category.key()
                     ),
                     hint: None,
                 });
@@ -681,7 +574,7 @@ impl Totals {
             t.requests += q.requests;
             t.tokens.add(&q.tokens);
             t.web_searches += q.web_searches;
-            t.cost.add(&s.cost);
+            t.cost += s.cost;
         }
         t
     }
@@ -690,15 +583,15 @@ impl Totals {
 /// Quantities and amounts per category: the shape of a CSV row set or a group row.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ByCategory {
-    pub quantity: [u64; 7],
-    pub amount: [Decimal; 7],
+    pub quantity: PerCategory<u64>,
+    pub amount: PerCategory<Decimal>,
 }
 
 impl ByCategory {
     pub fn add(&mut self, category: Category, quantity: u64, amount: Decimal) {
-        let q = &mut self.quantity[category as usize];
+        let q = &mut self.quantity[category];
         *q = q.saturating_add(quantity);
-        self.amount[category as usize] += amount;
+        self.amount[category] += amount;
     }
 
     pub fn of_items<'i>(items: impl IntoIterator<Item = &'i LineItem>) -> Self {
@@ -710,27 +603,16 @@ impl ByCategory {
     }
 
     pub fn cost(&self) -> Cost {
-        let mut c = Cost::default();
-        for (cat, a) in Category::ALL.iter().zip(self.amount) {
-            c.add_item(*cat, a);
-        }
-        c
+        self.amount.by_column()
     }
 
     pub fn active_ms(&self) -> i64 {
-        self.quantity[Category::Runtime as usize] as i64
+        self.quantity[Category::Runtime] as i64
     }
 
     /// The token quantities, by kind.
     pub fn tokens(&self) -> Tokens {
-        let q = |c: Category| self.quantity[c as usize];
-        Tokens {
-            input: q(Category::Input),
-            output: q(Category::Output),
-            cache_write_5m: q(Category::CacheWrite5m),
-            cache_write_1h: q(Category::CacheWrite1h),
-            cache_read: q(Category::CacheRead),
-        }
+        Tokens::of(&self.quantity)
     }
 }
 

@@ -9,6 +9,7 @@ use rust_decimal::prelude::*;
 
 use super::montecarlo::{AttoPrices, MAX_ATTO_PRICE};
 use super::Plan;
+use crate::category::{Category, PerCategory};
 use crate::rate::MS_PER_HOUR;
 use crate::scenario::dist::Sampler;
 use crate::scenario::{drivers as bounds, Volume};
@@ -171,17 +172,22 @@ impl Drivers {
                     let mut factor = None;
                     for (c, &applies) in d.changes[..n as usize].iter().zip(&self.applies[ai]) {
                         let Some(c) = c else { continue };
-                        p.per_ms = c.per_ms.unwrap_or(p.per_ms);
-                        p.per_search = c.per_search.unwrap_or(p.per_search);
+                        let (runtime, search) = (Category::Runtime, Category::WebSearch);
+                        p.standard[runtime] = c.per_ms.unwrap_or(p.standard[runtime]);
+                        p.standard[search] = c.per_search.unwrap_or(p.standard[search]);
                         if applies {
                             factor = c.factor.or(factor);
                         }
                     }
                     if let Some(f) = factor {
-                        let scale = |r: &[i128; 5]| {
-                            r.map(|x| ((x as f64 * f).round() as i128).clamp(0, MAX_ATTO_PRICE))
+                        // The token prices; runtime and search keep theirs.
+                        let scale = |r: &PerCategory<i128>| {
+                            r.map(|c, x| match c.is_token() {
+                                true => ((x as f64 * f).round() as i128).clamp(0, MAX_ATTO_PRICE),
+                                false => x,
+                            })
                         };
-                        p.standard = scale(&b.standard);
+                        p.standard = scale(&p.standard);
                         p.long_context = b.long_context.as_ref().map(|(t, r)| (*t, scale(r)));
                     }
                     p

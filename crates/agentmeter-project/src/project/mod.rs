@@ -11,25 +11,16 @@ use std::sync::Arc;
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::prelude::*;
 
+use crate::category::{Category, CostColumn, PerCategory, PerCostColumn};
 use crate::error::{Error, Result};
 use crate::pricing::{PriceTable, Rates};
-use crate::rate::{RateQuery, Rater, MS_PER_HOUR, TOKENS_PER_PRICE_UNIT};
+use crate::rate::{RateQuery, Rater};
 use crate::scenario::{self, days_in_month, AgentSpec, Arrivals, PriceChange, Scenario, Volume};
 use crate::time::Zone;
 use crate::usage::CacheTtl;
 
-/// The six cost categories of a projection (the `cost` keys of meter-v1, without the total).
-pub const COST_CATEGORIES: [&str; 6] = [
-    "runtime",
-    "input",
-    "output",
-    "cache_write",
-    "cache_read",
-    "web_search",
-];
-
-/// An amount per cost category.
-pub type ByCost<T> = [T; 6];
+/// An amount per cost column (the `cost` keys of meter-v1, without the total).
+pub type ByCost<T> = PerCostColumn<T>;
 
 #[derive(Clone, Debug)]
 pub struct ProjectOptions {
@@ -118,6 +109,28 @@ pub struct DayPrices {
     pub usd_per_1000_searches: Decimal,
 }
 
+impl DayPrices {
+    /// Each category's rate in the table's unit (per hour, per million tokens, per 1,000
+    /// searches), with `tokens` the token rates (standard or long context).
+    pub fn rates_with(&self, tokens: &Rates) -> PerCategory<Decimal> {
+        PerCategory::from_fn(|c| match c {
+            Category::Runtime => self.usd_per_hour,
+            Category::WebSearch => self.usd_per_1000_searches,
+            c => tokens.get(c),
+        })
+    }
+}
+
+/// The category a scenario's cost column is billed as: its own, or for cache writes the
+/// scenario's TTL.
+pub fn billed_as(column: CostColumn, ttl: CacheTtl) -> Category {
+    match (column, ttl) {
+        (CostColumn::CacheWrite, CacheTtl::FiveMinutes) => Category::CacheWrite5m,
+        (CostColumn::CacheWrite, CacheTtl::OneHour) => Category::CacheWrite1h,
+        (c, _) => c.first_category(),
+    }
+}
+
 /// Price table lookups for an agent at the first instant of `day` (UTC), by the rater's rules.
 pub fn day_prices(
     rater: &Rater,
@@ -194,36 +207,28 @@ fn too_large() -> Error {
 /// Expected cost of one session from the means (long context decided on the mean request).
 pub fn expected_session_cost(a: &AgentSpec, p: &DayPrices) -> Result<ByCost<Decimal>> {
     let s = &a.session;
-    let (input, output, write, read) = (
-        s.input_tokens.mean(),
-        s.output_tokens.mean(),
-        s.cache_write_tokens.mean(),
-        s.cache_read_tokens.mean(),
-    );
-    let total_input = (input + write + read).to_u64().unwrap_or(u64::MAX);
+    let per_request = ByCost::from_fn(|c| s.tokens(c).map_or(Decimal::ZERO, |d| d.mean()));
+    let total_input = (CostColumn::tokens().filter(|c| c.model_input()))
+        .map(|c| per_request[c])
+        .sum::<Decimal>()
+        .to_u64()
+        .unwrap_or(u64::MAX);
     let rates = match &p.long_context {
         Some((t, long)) if total_input > *t => long,
         _ => &p.standard,
     };
-    let write_rate = match s.cache_ttl {
-        CacheTtl::FiveMinutes => rates.cache_write_5m,
-        CacheTtl::OneHour => rates.cache_write_1h,
-    };
-    let per_m = Decimal::from(TOKENS_PER_PRICE_UNIT);
+    let rates = p.rates_with(rates);
     let requests = s.requests.mean();
     // Quantities are bounded by the scenario, prices by nothing but the table: checked.
-    let tokens = |q: Decimal, rate: Decimal| Ok(mul(mul(requests, q)?, rate)? / per_m);
-    Ok([
-        mul(
-            mul(s.active_minutes.mean(), Decimal::from(60_000))?,
-            p.usd_per_hour,
-        )? / Decimal::from(MS_PER_HOUR),
-        tokens(input, rates.input)?,
-        tokens(output, rates.output)?,
-        tokens(write, write_rate)?,
-        tokens(read, rates.cache_read)?,
-        mul(s.web_searches.mean(), p.usd_per_1000_searches)? / Decimal::from(1000),
-    ])
+    ByCost::try_from_fn(|column| {
+        let quantity = match column {
+            CostColumn::Runtime => mul(s.active_minutes.mean(), Decimal::from(60_000))?,
+            CostColumn::WebSearch => s.web_searches.mean(),
+            c => mul(requests, per_request[c])?,
+        };
+        let category = billed_as(column, s.cache_ttl);
+        Ok(mul(quantity, rates[category])? / Decimal::from(category.unit().per_rate()))
+    })
 }
 
 /// Expected sessions of an agent on a mean day of month `m` (before weekday weights), or `None`
@@ -349,7 +354,7 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
             })?;
             let mut days = Vec::with_capacity(n_days as usize);
             let (mut weights, mut in_force) = (Vec::new(), Vec::new());
-            let mut expected = [Decimal::ZERO; 6];
+            let mut expected = ByCost::<Decimal>::default();
             let mut weight = Decimal::ZERO;
             for d in 0..n_days {
                 let day = *first + chrono::Days::new(d as u64);
@@ -378,8 +383,8 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
                         &expected_prices(&p, &scenario.price_changes[..n], &a.model)?,
                     )?
                 };
-                for (e, c) in expected.iter_mut().zip(cost) {
-                    *e = add(*e, mul(on_day, c)?)?;
+                for (k, c) in cost {
+                    expected[k] = add(expected[k], mul(on_day, c)?)?;
                 }
                 if a.weekday_weights.is_some() {
                     weights.push(w.to_f64().unwrap_or(1.0));
@@ -452,13 +457,13 @@ fn expected_prices(base: &DayPrices, changes: &[PriceChange], model: &str) -> Re
     };
     let factor = expect(Decimal::ONE, &|c| c.token_factor_for(model))?;
     let scale = |r: &Rates| -> Result<Rates> {
-        Ok(Rates {
-            input: mul(r.input, factor)?,
-            output: mul(r.output, factor)?,
-            cache_write_5m: mul(r.cache_write_5m, factor)?,
-            cache_write_1h: mul(r.cache_write_1h, factor)?,
-            cache_read: mul(r.cache_read, factor)?,
-        })
+        let mut out = r.clone();
+        for c in Category::tokens() {
+            if let Some(v) = out.get_mut(c) {
+                *v = mul(*v, factor)?;
+            }
+        }
+        Ok(out)
     };
     Ok(DayPrices {
         standard: scale(&base.standard)?,
@@ -531,12 +536,12 @@ pub fn project(
             let by_agent = plan
                 .cells
                 .iter()
-                .map(|row| total(row[m].expected))
+                .map(|row| total(row[m].expected.values().copied()))
                 .collect::<Result<Vec<Decimal>>>()?;
-            let mut by_category = [Decimal::ZERO; 6];
+            let mut by_category = ByCost::<Decimal>::default();
             for row in &plan.cells {
-                for (c, v) in by_category.iter_mut().zip(row[m].expected) {
-                    *c = add(*c, v)?;
+                for (c, v) in row[m].expected {
+                    by_category[c] = add(by_category[c], v)?;
                 }
             }
             Ok(MonthOut {
@@ -554,10 +559,8 @@ pub fn project(
         .iter()
         .enumerate()
         .map(|(ai, a)| {
-            let mut by_category = [Decimal::ZERO; 6];
-            for (c, v) in by_category.iter_mut().enumerate() {
-                *v = total(plan.cells[ai].iter().map(|cell| cell.expected[c]))?;
-            }
+            let by_category =
+                ByCost::try_from_fn(|c| total(plan.cells[ai].iter().map(|cell| cell.expected[c])))?;
             Ok(AgentOut {
                 name: a.name.clone(),
                 model: a.model.clone(),
@@ -566,10 +569,9 @@ pub fn project(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut categories: ByCost<Stats> = Default::default();
-    for (c, st) in categories.iter_mut().enumerate() {
-        *st = mc.categories[c].with_expected(total(months.iter().map(|m| m.by_category[c]))?);
-    }
+    let categories: ByCost<Stats> = ByCost::try_from_fn(|c| {
+        Ok(mc.categories[c].with_expected(total(months.iter().map(|m| m.by_category[c]))?))
+    })?;
     Ok(Projection {
         scenario: scenario.name.clone(),
         variant: opts.model.clone(),

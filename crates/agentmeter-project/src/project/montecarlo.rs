@@ -14,12 +14,10 @@ use rust_decimal::prelude::*;
 use super::drivers::Drivers;
 use super::sketch::Sketch;
 use super::{ByCost, DayPrices, Plan, ProjectOptions, Stats};
+use crate::category::{Category, CostColumn, PerCategory};
 use crate::error::{Error, Result};
-use crate::pricing::Rates;
-use crate::rate::{MS_PER_HOUR, TOKENS_PER_PRICE_UNIT};
 use crate::scenario::dist::Sampler;
 use crate::scenario::{self, AgentSpec, Arrivals};
-use crate::usage::CacheTtl;
 
 /// Agent-months with more expected sessions than this use the normal approximation of a sum
 /// of many independent sessions (central limit theorem) instead of simulating each one.
@@ -39,22 +37,20 @@ const DRIVERS_STREAM: u64 = 0xD1CE_D00D_5EED_0001;
 /// times over, and the run's sums are checked.
 pub(super) const MAX_ATTO_PRICE: i128 = 100 * 1_000_000_000_000_000_000;
 
-/// Unit prices in atto-dollars (1e-18 USD): per token (input, output, 5m write, 1h write,
-/// read), per running millisecond, per search.
+/// Unit prices in atto-dollars (1e-18 USD): per token of each kind, per running millisecond,
+/// per search.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AttoPrices {
-    pub(super) standard: [i128; 5],
-    pub(super) long_context: Option<(u64, [i128; 5])>,
-    pub(super) per_ms: i128,
-    pub(super) per_search: i128,
+    pub(super) standard: PerCategory<i128>,
+    /// Above the threshold of input tokens: the token prices (the others are 0, unused).
+    pub(super) long_context: Option<(u64, PerCategory<i128>)>,
 }
 
 impl AttoPrices {
-    /// Each category's unit price (runtime, input, output, cache write, cache read, search),
-    /// for scaling a normal approximation to other prices.
-    fn by_category(&self) -> [i128; 6] {
-        let s = &self.standard;
-        [self.per_ms, s[0], s[1], s[2], s[4], self.per_search]
+    /// Each cost column's unit price (its first category's), for scaling a normal
+    /// approximation to other prices.
+    fn by_category(&self) -> ByCost<i128> {
+        ByCost::from_fn(|c| self.standard[c.first_category()])
     }
 }
 
@@ -65,36 +61,39 @@ fn atto(d: Decimal) -> i128 {
         .unwrap_or(i128::MAX)
 }
 
-fn per_token(r: &Rates) -> [i128; 5] {
-    let m = Decimal::from(TOKENS_PER_PRICE_UNIT);
-    [
-        r.input / m,
-        r.output / m,
-        r.cache_write_5m / m,
-        r.cache_write_1h / m,
-        r.cache_read / m,
-    ]
-    .map(atto)
+/// Atto-dollars per unit of each category, from rates in the table's units.
+fn per_unit(rates: &PerCategory<Decimal>) -> PerCategory<i128> {
+    rates.map(|c, r| atto(r / Decimal::from(c.unit().per_rate())))
 }
 
 impl AttoPrices {
     pub fn of(p: &DayPrices) -> Result<Self> {
         let a = AttoPrices {
-            standard: per_token(&p.standard),
-            long_context: p.long_context.as_ref().map(|(t, r)| (*t, per_token(r))),
-            per_ms: atto(p.usd_per_hour / Decimal::from(MS_PER_HOUR)),
-            per_search: atto(p.usd_per_1000_searches / Decimal::from(1000)),
+            standard: per_unit(&p.rates_with(&p.standard)),
+            long_context: p.long_context.as_ref().map(|(t, r)| {
+                let long = per_unit(&p.rates_with(r));
+                (*t, long.map(|c, v| if c.is_token() { v } else { 0 }))
+            }),
         };
-        let all = a
-            .standard
-            .iter()
-            .chain(a.long_context.iter().flat_map(|(_, r)| r))
-            .chain([&a.per_ms, &a.per_search]);
+        let tokens = |r: &PerCategory<i128>| {
+            (r.iter())
+                .filter(|(c, _)| c.is_token())
+                .map(|(_, v)| *v)
+                .collect::<Vec<_>>()
+        };
+        let all = (tokens(&a.standard).into_iter())
+            .chain(a.long_context.iter().flat_map(|(_, r)| tokens(r)))
+            .chain(
+                a.standard
+                    .iter()
+                    .filter(|(c, _)| !c.is_token())
+                    .map(|(_, v)| *v),
+            );
         for v in all {
-            if !(0..=MAX_ATTO_PRICE).contains(v) {
+            if !(0..=MAX_ATTO_PRICE).contains(&v) {
                 return Err(Error::new(format!(
                     "a unit price of {} USD (per token, running millisecond or search) is outside 0..=$100, more than the Monte Carlo can price",
-                    Decimal::from_i128_with_scale(*v, 18).normalize()
+                    Decimal::from_i128_with_scale(v, 18).normalize()
                 ))
                 .with_hint("check the price table's rates (per million tokens, per hour, per 1,000 searches)"));
             }
@@ -108,26 +107,48 @@ pub struct SessionSampler {
     minutes: Sampler,
     requests: Sampler,
     searches: Sampler,
-    tokens: [Sampler; 4], // input, output, cache write, cache read (per request)
-    one_hour: bool,
+    /// Per request: each token column's draw, in the table's order.
+    tokens: Vec<TokenDraw>,
+}
+
+/// One token column of a request: its sampler, the category it is billed as (cache writes:
+/// the scenario's TTL), and whether it counts toward the long-context threshold.
+struct TokenDraw {
+    column: CostColumn,
+    sampler: Sampler,
+    billed_as: Category,
+    model_input: bool,
 }
 
 impl SessionSampler {
     pub fn new(a: &AgentSpec) -> Self {
         let s = &a.session;
-        let tokens = scenario::TOKENS.max_f64();
+        let max = scenario::TOKENS.max_f64();
         SessionSampler {
             minutes: s.active_minutes.sampler(scenario::ACTIVE_MINUTES.max_f64()),
             requests: s.requests.sampler(scenario::REQUESTS.max_f64()),
             searches: s.web_searches.sampler(scenario::WEB_SEARCHES.max_f64()),
-            tokens: [
-                s.input_tokens.sampler(tokens),
-                s.output_tokens.sampler(tokens),
-                s.cache_write_tokens.sampler(tokens),
-                s.cache_read_tokens.sampler(tokens),
-            ],
-            one_hour: s.cache_ttl == CacheTtl::OneHour,
+            tokens: CostColumn::tokens()
+                .filter_map(|column| {
+                    Some(TokenDraw {
+                        column,
+                        sampler: s.tokens(column)?.sampler(max),
+                        billed_as: super::billed_as(column, s.cache_ttl),
+                        model_input: column.model_input(),
+                    })
+                })
+                .collect(),
         }
+    }
+
+    /// One request's tokens by column.
+    #[inline]
+    fn request(&self, rng: &mut SmallRng) -> ByCost<u64> {
+        let mut n = ByCost::<u64>::default();
+        for t in &self.tokens {
+            n[t.column] = t.sampler.count(rng);
+        }
+        n
     }
 
     /// One session's quantities, for `simulate`: the same draws, kept instead of priced.
@@ -139,7 +160,7 @@ impl SessionSampler {
             0
         };
         let requests = (0..self.requests.count(rng))
-            .map(|_| [0, 1, 2, 3].map(|k| self.tokens[k].count(rng)))
+            .map(|_| self.request(rng))
             .collect();
         Drawn {
             active_ms,
@@ -157,28 +178,34 @@ impl SessionSampler {
         } else {
             0
         };
-        out[0] += ms * p.per_ms;
+        out[CostColumn::Runtime] += ms * p.standard[Category::Runtime];
         let requests = self.requests.count(rng);
         for _ in 0..requests {
-            let [i, o, w, r] = [0, 1, 2, 3].map(|k| self.tokens[k].count(rng));
+            let n = self.request(rng);
+            let mut input = 0u64;
+            for t in &self.tokens {
+                if t.model_input {
+                    input += n[t.column];
+                }
+            }
             let rates = match p.long_context {
-                Some((t, ref long)) if i + w + r > t => long,
+                Some((t, ref long)) if input > t => long,
                 _ => &p.standard,
             };
-            out[1] += i as i128 * rates[0];
-            out[2] += o as i128 * rates[1];
-            out[3] += w as i128 * if self.one_hour { rates[3] } else { rates[2] };
-            out[4] += r as i128 * rates[4];
+            for t in &self.tokens {
+                out[t.column] += n[t.column] as i128 * rates[t.billed_as];
+            }
         }
-        out[5] += self.searches.count(rng) as i128 * p.per_search;
+        out[CostColumn::WebSearch] +=
+            self.searches.count(rng) as i128 * p.standard[Category::WebSearch];
     }
 }
 
-/// What one simulated session used: running time, per-request tokens (input, output, cache
-/// write, cache read), web searches.
+/// What one simulated session used: running time, per-request tokens by column, web
+/// searches.
 pub struct Drawn {
     pub active_ms: i64,
-    pub requests: Vec<[u64; 4]>,
+    pub requests: Vec<ByCost<u64>>,
     pub web_searches: u64,
 }
 
@@ -187,7 +214,7 @@ pub struct Drawn {
 struct Moments {
     mean: f64,
     sd: f64,
-    shares: [f64; 6],
+    shares: ByCost<f64>,
 }
 
 struct CellSim {
@@ -243,11 +270,12 @@ impl CellSim {
 
     /// Per category, the mean ratio of `run` prices to the table's over the month: what a
     /// normal approximation from a pilot at the table's prices is scaled by.
-    fn ratios(&self, run: &[AttoPrices]) -> [f64; 6] {
-        let mut r = [0f64; 6];
+    fn ratios(&self, run: &[AttoPrices]) -> ByCost<f64> {
+        let mut r = ByCost::<f64>::default();
         for ((b, p), share) in self.prices.iter().zip(run).zip(&self.share) {
-            for (c, (x, y)) in b.by_category().into_iter().zip(p.by_category()).enumerate() {
-                r[c] += share * if x > 0 { y as f64 / x as f64 } else { 1.0 };
+            let y = p.by_category();
+            for (c, x) in b.by_category() {
+                r[c] += share * if x > 0 { y[c] as f64 / x as f64 } else { 1.0 };
             }
         }
         r
@@ -333,8 +361,8 @@ impl McResult {
         for (a, b) in self.agents.iter_mut().zip(&o.agents) {
             a.merge(b, overflow);
         }
-        for (a, b) in self.categories.iter_mut().zip(&o.categories) {
-            a.merge(b, overflow);
+        for (c, a) in self.categories.iter_mut() {
+            a.merge(&o.categories[c], overflow);
         }
         self.total.merge(&o.total, overflow);
         self.simulated_sessions += o.simulated_sessions;
@@ -377,22 +405,22 @@ fn pilot_sessions(draws_per_session: f64) -> u32 {
 fn pilot(sampler: &SessionSampler, cell: &CellSim, seed: u64, sessions: u32) -> Moments {
     let mut rng = run_rng(seed, 0xC0FF_EE00);
     let (mut sum, mut sum_sq) = (0f64, 0f64);
-    let mut cats = [0f64; 6];
+    let mut cats = ByCost::<f64>::default();
     for _ in 0..sessions {
-        let mut out = [0i128; 6];
+        let mut out = ByCost::<i128>::default();
         let k = cell.pick(&mut rng);
         sampler.simulate(&mut rng, &cell.prices[k], &mut out);
-        let total = out.iter().sum::<i128>() as f64 / ATTO;
+        let total = out.values().sum::<i128>() as f64 / ATTO;
         sum += total;
         sum_sq += total * total;
-        for (c, v) in cats.iter_mut().zip(out) {
-            *c += v as f64 / ATTO;
+        for (c, v) in out {
+            cats[c] += v as f64 / ATTO;
         }
     }
     let n = sessions as f64;
     let mean = sum / n;
     let var = (sum_sq / n - mean * mean).max(0.0) * n / (n - 1.0);
-    let shares = cats.map(|c| if sum > 0.0 { c / sum } else { 0.0 });
+    let shares = cats.map(|_, c| if sum > 0.0 { c / sum } else { 0.0 });
     Moments {
         mean,
         sd: var.sqrt(),
@@ -528,7 +556,7 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
                         .any
                         .then(|| drivers.draw(&mut run_rng(opts.seed ^ DRIVERS_STREAM, run)));
                     let mut month_tot = vec![0i128; n_months];
-                    let mut cat_tot = [0i128; 6];
+                    let mut cat_tot = ByCost::<i128>::default();
                     let mut total = 0i128;
                     for (ai, row) in cells.iter().enumerate() {
                         let mut agent_tot = 0i128;
@@ -548,7 +576,7 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
                             };
                             let prices = run_prices.as_deref().unwrap_or(&cell.prices);
                             let n = cell.count(&mut rng, lambda);
-                            let mut out = [0i128; 6];
+                            let mut out = ByCost::<i128>::default();
                             match &cell.clt {
                                 Some(m) => {
                                     let nf = n as f64;
@@ -557,10 +585,10 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
                                         .max(0.0);
                                     let ratios = match &run_prices {
                                         Some(p) => cell.ratios(p),
-                                        None => [1.0; 6],
+                                        None => ByCost::from_fn(|_| 1.0),
                                     };
-                                    for ((o, share), r) in out.iter_mut().zip(m.shares).zip(ratios)
-                                    {
+                                    for (c, o) in out.iter_mut() {
+                                        let (share, r) = (m.shares[c], ratios[c]);
                                         let x = total * share * r * ATTO;
                                         // `as` would saturate silently; past i128 is an error.
                                         if x.is_nan() || x >= i128::MAX as f64 {
@@ -577,8 +605,8 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
                                     acc.simulated_sessions += n;
                                 }
                             }
-                            for (c, v) in cat_tot.iter_mut().zip(out) {
-                                add_checked(c, v, &overflow);
+                            for (c, v) in out {
+                                add_checked(&mut cat_tot[c], v, &overflow);
                                 add_checked(&mut month_tot[mi], v, &overflow);
                                 add_checked(&mut agent_tot, v, &overflow);
                                 add_checked(&mut total, v, &overflow);
@@ -589,8 +617,8 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
                     for (m, v) in acc.months.iter_mut().zip(&month_tot) {
                         m.add(*v, &overflow);
                     }
-                    for (c, v) in acc.categories.iter_mut().zip(cat_tot) {
-                        c.add(v, &overflow);
+                    for (c, v) in cat_tot {
+                        acc.categories[c].add(v, &overflow);
                     }
                     acc.total.add(total, &overflow);
                     done.fetch_add(1, Ordering::Relaxed);

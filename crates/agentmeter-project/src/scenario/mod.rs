@@ -11,6 +11,7 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::prelude::*;
 use toml::{Table, Value};
 
+use crate::category::CostColumn;
 use crate::error::{Error, Result};
 pub(crate) use crate::keys::{did_you_mean, unknown_keys};
 use crate::usage::CacheTtl;
@@ -44,6 +45,19 @@ pub struct SessionSpec {
     pub cache_read_tokens: Dist,
     pub cache_write_tokens: Dist,
     pub cache_ttl: CacheTtl,
+}
+
+impl SessionSpec {
+    /// The per-request distribution of a token column's tokens.
+    pub fn tokens(&self, c: CostColumn) -> Option<&Dist> {
+        match c {
+            CostColumn::Input => Some(&self.input_tokens),
+            CostColumn::Output => Some(&self.output_tokens),
+            CostColumn::CacheWrite => Some(&self.cache_write_tokens),
+            CostColumn::CacheRead => Some(&self.cache_read_tokens),
+            CostColumn::Runtime | CostColumn::WebSearch => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -213,7 +227,7 @@ const AGENT_KEYS: [&str; 11] = [
     "arrivals",
     "session",
 ];
-const SESSION_KEYS: [&str; 8] = [
+pub const SESSION_KEYS: [&str; 8] = [
     "active_minutes",
     "requests",
     "web_searches",

@@ -1,9 +1,10 @@
 //! CSV: one row per session (or group) and charge category, with exact amounts. Every key has
 //! all seven category rows (zeros included) so spreadsheets and BI tools can pivot it.
 
+use crate::category::{Category, PerCategory};
 use crate::error::{Error, Result};
 use crate::money::exact;
-use crate::rate::{ByCategory, Category};
+use crate::rate::ByCategory;
 use crate::report::MeterReport;
 
 pub fn render(report: &MeterReport) -> Result<String> {
@@ -45,24 +46,23 @@ pub fn render_to(report: &MeterReport, out: &mut dyn std::io::Write) -> std::io:
             .collect(),
     };
     for (k, (keys, sums)) in rows.into_iter().enumerate() {
-        let mut contracted = [rust_decimal::Decimal::ZERO; 7];
+        let mut contracted = PerCategory::<rust_decimal::Decimal>::default();
         if let Some(b) = billing {
             for (item, t) in report.sessions[k].items.iter().zip(&b.sessions[k].items) {
-                contracted[item.category as usize] += t.amount;
+                contracted[item.category] += t.amount;
             }
         }
         for cat in Category::ALL {
-            let i = cat as usize;
-            let (quantity, amount) = (sums.quantity[i].to_string(), exact(sums.amount[i]));
+            let (quantity, amount) = (sums.quantity[cat].to_string(), exact(sums.amount[cat]));
             let mut record = keys.clone();
             record.extend([
-                cat.name(),
+                cat.key(),
                 &quantity,
-                cat.unit(),
+                cat.unit().key(),
                 &amount,
                 &report.table.version,
             ]);
-            let contracted = exact(contracted[i]);
+            let contracted = exact(contracted[cat]);
             if let Some(b) = billing {
                 record.extend([contracted.as_str(), &b.contract.version]);
             }

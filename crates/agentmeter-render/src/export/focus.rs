@@ -7,11 +7,12 @@ use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 use rust_decimal::Decimal;
 
+use crate::category::Sku;
 use crate::contract::{Billing, Contract, ItemTerms};
 use crate::error::{Error, Result};
 use crate::money::exact;
 use crate::pricing::PriceTable;
-use crate::rate::{Category, LineItem, RatedSession, MS_PER_HOUR, TOKENS_PER_PRICE_UNIT};
+use crate::rate::{LineItem, RatedSession};
 use crate::time::format_ms;
 
 /// Column order of the export (FOCUS names, then `x_` extensions).
@@ -131,57 +132,30 @@ fn row(
     scenario: Option<&str>,
 ) -> FocusRow {
     let model = i.model.as_deref().map(str::to_string);
-    let (sku, description, pricing_unit, pricing_quantity, consumed_quantity, consumed_unit) =
-        match i.category {
-            Category::Runtime => {
-                // A millisecond is 1/3,600,000 h, which has no finite decimal: hours are
-                // rounded half-even to the 12 places of the Parquet decimals (an error under
-                // 2e-9 ms), so CSV and Parquet give the same quantity.
-                let hours = (Decimal::from(i.quantity) / Decimal::from(MS_PER_HOUR))
-                    .round_dp_with_strategy(
-                        super::columns::PARQUET_SCALE,
-                        rust_decimal::RoundingStrategy::MidpointNearestEven,
-                    );
-                (
-                    "managed-agents:session-runtime".to_string(),
-                    "Claude Managed Agents session runtime".to_string(),
-                    "Hours",
-                    hours,
-                    hours,
-                    "Hours",
-                )
-            }
-            Category::WebSearch => {
-                let n = Decimal::from(i.quantity);
-                (
-                    "web-search".to_string(),
-                    "Web search".to_string(),
-                    "1000 Searches",
-                    n / Decimal::from(1000),
-                    n,
-                    "Searches",
-                )
-            }
-            c => {
-                let m = model.clone().unwrap_or_else(|| "unknown-model".into());
-                let what = match c {
-                    Category::Input => "input tokens",
-                    Category::Output => "output tokens",
-                    Category::CacheWrite5m => "5-minute cache write tokens",
-                    Category::CacheWrite1h => "1-hour cache write tokens",
-                    _ => "cache read tokens",
-                };
-                let n = Decimal::from(i.quantity);
-                (
-                    format!("{m}:{}", c.name()),
-                    format!("{m} {what}"),
-                    "1M Tokens",
-                    n / Decimal::from(TOKENS_PER_PRICE_UNIT),
-                    n,
-                    "Tokens",
-                )
-            }
-        };
+    let row = i.category.row();
+    let unit = row.unit;
+    let n = Decimal::from(i.quantity);
+    let per = Decimal::from(unit.per_rate());
+    let (pricing_quantity, consumed_quantity) = if unit.focus_consumed_in_pricing_unit() {
+        // A millisecond is 1/3,600,000 h, which has no finite decimal: hours are rounded
+        // half-even to the 12 places of the Parquet decimals (an error under 2e-9 ms), so CSV
+        // and Parquet give the same quantity.
+        let q = (n / per).round_dp_with_strategy(
+            super::columns::PARQUET_SCALE,
+            rust_decimal::RoundingStrategy::MidpointNearestEven,
+        );
+        (q, q)
+    } else {
+        (n / per, n)
+    };
+    let (sku, description) = match row.sku {
+        Sku::Fixed { id, description } => (id.to_string(), description.to_string()),
+        Sku::PerModel { what } => {
+            let m = model.clone().unwrap_or_else(|| "unknown-model".into());
+            (format!("{m}:{}", row.key), format!("{m} {what}"))
+        }
+    };
+    let (pricing_unit, consumed_unit) = (unit.focus_pricing_unit(), unit.focus_consumed_unit());
     let effective = format_ms(i.price_effective);
     let (billing_start, billing_end) = month_bounds(i.day);
     let mut tags = serde_json::Map::new();
@@ -230,7 +204,7 @@ fn row(
         tags: serde_json::Value::Object(tags).to_string(),
         agent: i.agent.as_deref().map(str::to_string),
         model,
-        category: i.category.name(),
+        category: i.category.key(),
         price_effective: Some(effective),
         contract_version: terms.map(|(c, _)| c.version.clone()),
         contract_row,

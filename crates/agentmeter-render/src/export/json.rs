@@ -3,75 +3,102 @@
 //! `groups`, `skipped` and more `dropped` counters at the top.
 
 use rayon::prelude::*;
+use serde::ser::SerializeMap;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::category::{Category, PerCategory};
 use crate::contract::{Billing, SessionTerms};
 use crate::export::BudgetStatus;
 use crate::money::{cents, exact};
-use crate::rate::{AdvisorSpend, ByCategory, Category, Cost, RatedSession};
+use crate::rate::{AdvisorSpend, Cost, RatedSession};
 use crate::report::group::names;
 use crate::report::MeterReport;
 use crate::time::format_ms;
-use crate::usage::Tokens;
+use crate::usage::{Quantities, Tokens};
 use rust_decimal::prelude::ToPrimitive;
 
 pub const SCHEMA: &str = "agentmeter/meter-v1";
 
-fn tokens(t: &Tokens) -> Value {
-    serde_json::to_value(TokensOut::from(t)).expect("plain data")
-}
-
 fn cost(c: &Cost) -> Value {
-    serde_json::to_value(CostOut::from(c)).expect("plain data")
+    serde_json::to_value(CostOut(*c)).expect("plain data")
 }
 
 // Typed views for what is written once per session, so a fleet's sessions are serialized
-// straight to the output, not built as JSON trees first. Fields in schema order.
+// straight to the output, not built as JSON trees first. Keys in schema order, which is the
+// category table's.
 
-#[derive(Serialize)]
-struct TokensOut {
-    input: u64,
-    output: u64,
-    cache_write_5m: u64,
-    cache_write_1h: u64,
-    cache_read: u64,
-}
+/// The token kinds' counts, under their category keys.
+struct TokensOut(PerCategory<u64>);
 
 impl From<&Tokens> for TokensOut {
     fn from(t: &Tokens) -> Self {
-        TokensOut {
-            input: t.input,
-            output: t.output,
-            cache_write_5m: t.cache_write_5m,
-            cache_write_1h: t.cache_write_1h,
-            cache_read: t.cache_read,
-        }
+        TokensOut(PerCategory::from_fn(|c| t.get(c)))
     }
 }
 
-#[derive(Serialize)]
-struct CostOut {
-    runtime: String,
-    input: String,
-    output: String,
-    cache_write: String,
-    cache_read: String,
-    web_search: String,
-    total: String,
+impl Serialize for TokensOut {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for c in Category::tokens() {
+            m.serialize_entry(c.key(), &self.0[c])?;
+        }
+        m.end()
+    }
 }
+
+/// The amounts by cost column, exact, then their total.
+struct CostOut(Cost);
 
 impl From<&Cost> for CostOut {
     fn from(c: &Cost) -> Self {
-        CostOut {
-            runtime: exact(c.runtime),
-            input: exact(c.input),
-            output: exact(c.output),
-            cache_write: exact(c.cache_write),
-            cache_read: exact(c.cache_read),
-            web_search: exact(c.web_search),
-            total: exact(c.total()),
+        CostOut(*c)
+    }
+}
+
+impl Serialize for CostOut {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for (c, v) in self.0.iter() {
+            m.serialize_entry(c.key(), &exact(*v))?;
         }
+        m.serialize_entry("total", &exact(self.0.total()))?;
+        m.end()
+    }
+}
+
+/// What was used, as meter-v1 has it: each category's quantity under its own key
+/// (`active_ms`, `web_searches`), the token kinds together under `tokens` where the first of
+/// them falls, and the request count (not a charge) after the running time.
+struct QuantitiesOut {
+    quantity: PerCategory<u64>,
+    requests: Option<u64>,
+}
+
+impl Serialize for QuantitiesOut {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        let mut tokens_written = false;
+        for (c, n) in self.quantity.iter() {
+            if !c.is_token() {
+                m.serialize_entry(c.row().quantity_key, n)?;
+            } else if !tokens_written {
+                m.serialize_entry("tokens", &TokensOut(self.quantity))?;
+                tokens_written = true;
+            }
+            if let (Category::Runtime, Some(r)) = (c, self.requests) {
+                m.serialize_entry("requests", &r)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// The quantities' keys and values, to put in a JSON object.
+fn quantities(quantity: PerCategory<u64>, requests: Option<u64>) -> serde_json::Map<String, Value> {
+    match serde_json::to_value(QuantitiesOut { quantity, requests }) {
+        Ok(Value::Object(m)) => m,
+        _ => unreachable!("quantities are an object"),
     }
 }
 
@@ -90,10 +117,8 @@ struct SessionOut<'a> {
     models: Vec<&'a str>,
     first_event_at: Option<String>,
     last_event_at: Option<String>,
-    active_ms: i64,
-    requests: u64,
-    tokens: TokensOut,
-    web_searches: u64,
+    #[serde(flatten)]
+    quantities: QuantitiesOut,
     cost: CostOut,
     /// Under `--contract`: the cost after its discounts.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -152,10 +177,10 @@ fn session<'a>(s: &'a RatedSession, terms: Option<&SessionTerms>) -> SessionOut<
         models: s.models.iter().map(|m| &**m).collect(),
         first_event_at: u.first_event_at.map(format_ms),
         last_event_at: u.last_event_at.map(format_ms),
-        active_ms: s.quantities.active_ms,
-        requests: s.quantities.requests,
-        tokens: (&s.quantities.tokens).into(),
-        web_searches: s.quantities.web_searches,
+        quantities: QuantitiesOut {
+            quantity: s.quantities.by_category(),
+            requests: Some(s.quantities.requests),
+        },
         cost: (&s.cost).into(),
         contracted_cost: terms.map(|t| (&t.cost).into()),
         provider_reported: u.provider_reported.as_ref().map(|p| ProviderOut {
@@ -170,10 +195,6 @@ fn session<'a>(s: &'a RatedSession, terms: Option<&SessionTerms>) -> SessionOut<
         out_of_order_events: u.out_of_order_events,
         advisor: advisor(&s.advisor),
     }
-}
-
-fn group_sums(b: &ByCategory) -> (Value, Value) {
-    (tokens(&b.tokens()), cost(&b.cost()))
 }
 
 /// The sessions, each turned into JSON only as it is written: a fleet's worth of sessions
@@ -272,14 +293,17 @@ fn contract(b: &Billing) -> Value {
 /// The document with these sessions.
 fn doc<'a>(r: &'a MeterReport, sessions: &'a [RatedSession]) -> Doc<'a> {
     let t = &r.totals;
-    let mut totals = json!({
-        "sessions": t.sessions,
-        "active_ms": t.active_ms,
-        "requests": t.requests,
-        "tokens": tokens(&t.tokens),
-        "web_searches": t.web_searches,
-        "cost": cost(&t.cost),
-    });
+    let used = Quantities {
+        active_ms: t.active_ms,
+        requests: t.requests,
+        tokens: t.tokens,
+        web_searches: t.web_searches,
+    };
+    let mut totals = serde_json::Map::new();
+    totals.insert("sessions".into(), t.sessions.into());
+    totals.extend(quantities(used.by_category(), Some(t.requests)));
+    totals.insert("cost".into(), cost(&t.cost));
+    let mut totals = Value::Object(totals);
     if !t.advisor.is_empty() {
         totals["advisor"] = serde_json::to_value(advisor(&t.advisor)).expect("plain data");
     }
@@ -339,23 +363,23 @@ fn doc<'a>(r: &'a MeterReport, sessions: &'a [RatedSession]) -> Doc<'a> {
             json!({
                 "by": names(by),
                 "rows": rows.iter().map(|g| {
-                    let (tok, c) = group_sums(&g.sums);
                     let keys: serde_json::Map<String, Value> = by
                         .iter()
                         .zip(&g.keys)
                         .map(|(b, k)| (b.name().to_string(), Value::from(k.as_str())))
                         .collect();
-                    json!({
+                    let mut row = json!({
                         "key": g.key,
                         "keys": keys,
                         "sessions": g.sessions,
                         "budgets_over_80": g.budgets_over_80,
                         "budgets_reached": g.budgets_reached,
-                        "active_ms": g.sums.active_ms(),
-                        "tokens": tok,
-                        "web_searches": g.sums.quantity[Category::WebSearch as usize],
-                        "cost": c,
-                    })
+                    });
+                    if let Value::Object(o) = &mut row {
+                        o.extend(quantities(g.sums.quantity, None));
+                        o.insert("cost".into(), cost(&g.sums.cost()));
+                    }
+                    row
                 }).collect::<Vec<_>>(),
             })
         }),

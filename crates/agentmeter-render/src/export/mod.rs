@@ -8,6 +8,7 @@ pub mod markdown;
 pub mod projection;
 pub mod table;
 
+use crate::category::CostColumn;
 use crate::error::Error;
 use crate::money::{count, duration, usd};
 use crate::rate::Cost;
@@ -156,41 +157,63 @@ impl Rows for MeterRows<'_> {
     }
 }
 
-/// Input, output, cache write (both TTLs) and cache read tokens (`--tokens`).
-const TOKEN_HEADERS: [&str; 4] = ["In tok", "Out tok", "Write tok", "Read tok"];
+/// The `--tokens` headers: one per token column (cache writes of both TTLs together).
+fn token_headers() -> impl Iterator<Item = String> {
+    CostColumn::tokens().filter_map(|c| c.row().token_label.map(String::from))
+}
 
-fn token_cells(t: &crate::usage::Tokens) -> [String; 4] {
-    [
-        count(t.input),
-        count(t.output),
-        count(t.cache_write_5m.saturating_add(t.cache_write_1h)),
-        count(t.cache_read),
-    ]
+fn token_cells(t: &crate::usage::Tokens) -> Vec<String> {
+    CostColumn::tokens()
+        .map(|col| {
+            let n = (col.categories()).fold(0u64, |a, c| a.saturating_add(t.get(c)));
+            count(n)
+        })
+        .collect()
+}
+
+/// The narrow table's amount columns: each label with the cost columns it adds up (input
+/// with its cache writes and reads), in the table's order.
+fn compact_columns() -> Vec<(&'static str, Vec<CostColumn>)> {
+    let mut out: Vec<(&'static str, Vec<CostColumn>)> = Vec::new();
+    for c in CostColumn::ALL {
+        let label = c.row().compact_label;
+        match out.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, cols)) => cols.push(c),
+            None => out.push((label, vec![c])),
+        }
+    }
+    out
 }
 
 fn money_cells(c: &Cost, compact: bool) -> Vec<String> {
     if compact {
-        let input = c.input + c.cache_write + c.cache_read;
-        return [c.runtime, input, c.output, c.web_search, c.total()]
+        return compact_columns()
+            .into_iter()
+            .map(|(_, cols)| {
+                let mut amounts = cols.into_iter().map(|k| c[k]);
+                let first = amounts.next().unwrap_or_default();
+                amounts.fold(first, |a, b| a + b)
+            })
+            .chain([c.total()])
             .map(usd)
-            .to_vec();
+            .collect();
     }
-    c.parts().into_iter().chain([c.total()]).map(usd).collect()
+    c.values().copied().chain([c.total()]).map(usd).collect()
 }
 
-/// The amount columns of the narrow table: input with its cache writes and reads.
-const COMPACT_MONEY_HEADERS: [&str; 5] =
-    ["Runtime", "Input+cache", "Output", "Web search", "Total"];
-
-const MONEY_HEADERS: [&str; 7] = [
-    "Runtime",
-    "Input",
-    "Output",
-    "Cache write",
-    "Cache read",
-    "Web search",
-    "Total",
-];
+/// The amount headers: a column per cost column (narrow: per compact label), then the total.
+fn money_headers(compact: bool) -> Vec<String> {
+    let labels: Vec<&str> = if compact {
+        compact_columns().into_iter().map(|(l, _)| l).collect()
+    } else {
+        CostColumn::ALL.iter().map(|c| c.label()).collect()
+    };
+    labels
+        .into_iter()
+        .chain(["Total"])
+        .map(String::from)
+        .collect()
+}
 
 pub fn grid<'r>(report: &'r MeterReport<'r>) -> Grid<MeterRows<'r>> {
     meter_grid(report, false)
@@ -264,17 +287,14 @@ fn meter_grid<'r>(report: &'r MeterReport<'r>, compact: bool) -> Grid<MeterRows<
     let mut numeric = numeric;
     let mut total = total;
     if report.show_tokens {
-        header.extend(TOKEN_HEADERS.map(String::from));
-        numeric.extend([true; 4]);
+        let tokens: Vec<String> = token_headers().collect();
+        numeric.extend(std::iter::repeat_n(true, tokens.len()));
+        header.extend(tokens);
         total.extend(token_cells(&t.tokens));
     }
-    let money: &[&str] = if compact {
-        &COMPACT_MONEY_HEADERS
-    } else {
-        &MONEY_HEADERS
-    };
-    header.extend(money.iter().map(|h| h.to_string()));
+    let money = money_headers(compact);
     numeric.extend(std::iter::repeat_n(true, money.len()));
+    header.extend(money);
     total.extend(money_cells(&t.cost, compact));
     // The contracted figure beside the list total, per session (groups are cut from list
     // line items; the notes give the contract's totals).

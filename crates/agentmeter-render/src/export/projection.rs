@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::{markdown, table, Format, Grid};
 use crate::money::{exact, usd};
-use crate::project::{Projection, Stats, COST_CATEGORIES, UNCERTAINTY_SOURCES};
+use crate::project::{Projection, Stats, UNCERTAINTY_SOURCES};
 
 pub const SCHEMA: &str = "agentmeter/projection-v1";
 
@@ -108,10 +108,8 @@ pub fn grids(p: &Projection) -> Vec<(String, Grid)> {
     );
     let cats = grid(
         &["Category"],
-        COST_CATEGORIES
-            .iter()
-            .zip(&p.categories)
-            .map(|(c, s)| (vec![c.to_string()], s))
+        (p.categories.iter())
+            .map(|(c, s)| (vec![c.key().to_string()], s))
             .collect(),
         None,
     );
@@ -243,11 +241,11 @@ pub fn projection_json(p: &Projection) -> Value {
             "month": m.month.format("%Y-%m").to_string(),
             "expected_sessions": exact(m.expected_sessions.round_dp(6)),
             "agents": p.agents.iter().zip(&m.by_agent).map(|(a, v)| json!({"name": a.name, "expected": exact(*v)})).collect::<Vec<_>>(),
-            "categories": COST_CATEGORIES.iter().zip(&m.by_category).map(|(c, v)| (c.to_string(), json!(exact(*v)))).collect::<serde_json::Map<_, _>>(),
+            "categories": m.by_category.iter().map(|(c, v)| (c.key().to_string(), json!(exact(*v)))).collect::<serde_json::Map<_, _>>(),
         }))).collect::<Vec<_>>(),
         "total": stats_json(&p.total),
         "agents": p.agents.iter().map(|a| with(json!({"name": a.name, "model": a.model}), stats_json(&a.stats))).collect::<Vec<_>>(),
-        "categories": COST_CATEGORIES.iter().zip(&p.categories).map(|(c, s)| with(json!({"category": c}), stats_json(s))).collect::<Vec<_>>(),
+        "categories": p.categories.iter().map(|(c, s)| with(json!({"category": c.key()}), stats_json(s))).collect::<Vec<_>>(),
         "notes": p.notes,
         "uncertainty": p.uncertainty,
     })

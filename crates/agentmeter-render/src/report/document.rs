@@ -9,10 +9,12 @@ use rust_decimal::prelude::*;
 use super::chart::{self, Chart};
 use super::group::group;
 use super::{GroupBy, GroupRow, MeterReport};
+use crate::category::{CostColumn, PerCostColumn};
 use crate::error::{Error, Result};
 use crate::export::{self, projection, Grid};
 use crate::money::{count, exact, usd};
-use crate::project::{Projection, COST_CATEGORIES};
+use crate::project::Projection;
+use crate::rate::Cost;
 
 /// A part of a report: a heading, tables (each with an optional heading) and notes.
 pub struct Section {
@@ -106,11 +108,9 @@ pub fn facts(rows: Vec<(&str, String)>) -> Grid {
     }
 }
 
-fn categories(parts: [Decimal; 6]) -> Vec<(String, Decimal)> {
-    COST_CATEGORIES
-        .iter()
-        .zip(parts)
-        .map(|(c, v)| (c.to_string(), v))
+fn categories(cost: &Cost) -> Vec<(String, Decimal)> {
+    (cost.iter())
+        .map(|(c, v)| (c.key().to_string(), *v))
         .collect()
 }
 
@@ -196,7 +196,7 @@ impl Report {
                 ),
                 (
                     Some("Top charge categories".into()),
-                    top_shares("Category", categories(m.totals.cost.parts()), total),
+                    top_shares("Category", categories(&m.totals.cost), total),
                 ),
             ],
         ));
@@ -207,11 +207,10 @@ impl Report {
             };
             export::grid(&r).materialize()
         };
-        let mut by_category = top_shares("Category", categories(m.totals.cost.parts()), total);
+        let mut by_category = top_shares("Category", categories(&m.totals.cost), total);
         by_category.rows.sort_by_key(|r| {
-            COST_CATEGORIES
-                .iter()
-                .position(|c| *c == r[0])
+            (CostColumn::ALL.iter())
+                .position(|c| c.key() == r[0])
                 .unwrap_or(usize::MAX)
         });
         by_category.total = vec!["Total".into(), usd(total), share(total, total)];
@@ -283,7 +282,7 @@ impl Report {
         }
         let mut by_model: Vec<(String, Decimal)> = Vec::new();
         for a in &plan.agents {
-            let cost: Decimal = a.by_category.iter().sum();
+            let cost: Decimal = a.by_category.values().sum();
             match by_model.iter_mut().find(|(m, _)| *m == a.model) {
                 Some((_, c)) => *c += cost,
                 None => by_model.push((a.model.clone(), cost)),
@@ -292,10 +291,10 @@ impl Report {
         let agent_costs = plan
             .agents
             .iter()
-            .map(|a| (a.name.clone(), a.by_category.iter().sum()))
+            .map(|a| (a.name.clone(), a.by_category.values().sum()))
             .collect();
         let expected = t.expected;
-        let cat_costs = categories(std::array::from_fn(|c| plan.categories[c].expected));
+        let cat_costs = categories(&PerCostColumn::from_fn(|c| plan.categories[c].expected));
         let mut headline = facts(vec![
             ("Horizon", horizon.clone()),
             ("Expected total (exact, from the means)", usd(expected)),
@@ -506,26 +505,25 @@ pub fn html_table(g: &Grid) -> String {
 /// Charts of the meter part: cost by category per model, and spend per day.
 fn meter_charts(m: &MeterReport, days: &[GroupRow]) -> Vec<(String, Chart)> {
     let mut models: Vec<String> = Vec::new();
-    let mut by_model: Vec<[f64; 6]> = Vec::new();
+    let mut by_model: Vec<PerCostColumn<f64>> = Vec::new();
     for s in m.sessions {
         for i in &s.items {
             let key = i.model.as_deref().unwrap_or("(none)").to_string();
             let k = models.iter().position(|x| *x == key).unwrap_or_else(|| {
                 models.push(key);
-                by_model.push([0.0; 6]);
+                by_model.push(PerCostColumn::default());
                 models.len() - 1
             });
-            let mut c = crate::rate::Cost::default();
+            let mut c = Cost::default();
             c.add_item(i.category, i.amount);
-            for (slot, v) in by_model[k].iter_mut().zip(c.parts()) {
-                *slot += f(v);
+            for (col, slot) in by_model[k].iter_mut() {
+                *slot += f(c[col]);
             }
         }
     }
-    let series = COST_CATEGORIES
+    let series = CostColumn::ALL
         .iter()
-        .enumerate()
-        .map(|(c, name)| (name.to_string(), by_model.iter().map(|m| m[c]).collect()))
+        .map(|&c| (c.key().to_string(), by_model.iter().map(|m| m[c]).collect()))
         .collect();
     vec![
         (
@@ -637,12 +635,11 @@ fn projection_charts(plan: &Projection, others: &[&Projection]) -> Vec<(String, 
                 .iter()
                 .map(|a| format!("{} ({})", a.name, a.model))
                 .collect(),
-            series: COST_CATEGORIES
+            series: CostColumn::ALL
                 .iter()
-                .enumerate()
-                .map(|(c, name)| {
+                .map(|&c| {
                     (
-                        name.to_string(),
+                        c.key().to_string(),
                         plan.agents.iter().map(|a| f(a.by_category[c])).collect(),
                     )
                 })

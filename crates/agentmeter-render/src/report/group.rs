@@ -170,7 +170,11 @@ pub fn group(sessions: &[RatedSession], by: &[GroupBy]) -> Result<Vec<GroupRow>>
         .and_then(|c| c.decimal().cloned())
         .map_err(polars_err)?;
     for i in 0..sums.height() {
-        let (Some(key), Some(cat)) = (k.get(i), c.get(i)) else {
+        // The category column holds each item's category as its index in the table.
+        let (Some(key), Some(&cat)) = (
+            k.get(i),
+            c.get(i).and_then(|c| Category::ALL.get(c as usize)),
+        ) else {
             continue;
         };
         let quantity = q.get(i).unwrap_or(0);
@@ -183,7 +187,7 @@ pub fn group(sessions: &[RatedSession], by: &[GroupBy]) -> Result<Vec<GroupRow>>
                 ..Default::default()
             }
         });
-        row.sums.add(Category::ALL[cat as usize], quantity, amount);
+        row.sums.add(cat, quantity, amount);
     }
     let ck = counts
         .column("key")
