@@ -1,10 +1,14 @@
 //! The chain the commands share: exports -> meter -> rate, and writing what it gives. Commands
 //! call this, never each other.
 
+use std::path::Path;
 use std::sync::Mutex;
 
+use chrono::NaiveDate;
+
 use crate::contract::Contract;
-use crate::error::{settle, Result, Skips};
+use crate::error::{settle, Error, Result, Skips};
+use crate::export::parquet::{self, items, line_items, Frame};
 use crate::ingest;
 use crate::meter::{self, MeterOptions};
 use crate::output::{self, Output};
@@ -105,4 +109,52 @@ pub fn write_report(dir: &std::path::Path, report: &Report, force: bool) -> Resu
         written.len()
     );
     Ok(())
+}
+
+/// `meter --export DIR`: sessions.parquet and line_items.parquet, replacing DIR whole.
+pub fn write_usage_parquet(
+    dir: &Path,
+    sessions: &[RatedSession],
+    table: &PriceTable,
+    force: bool,
+) -> Result<()> {
+    Output::new(Some(dir), force).write_dir(&output::EXPORT, |fresh| {
+        write_parquet(
+            &fresh.join("sessions.parquet"),
+            &mut parquet::sessions(sessions)?,
+        )?;
+        write_parquet(
+            &fresh.join("line_items.parquet"),
+            &mut line_items(&items(sessions), table)?,
+        )
+    })
+}
+
+/// One Parquet file, written whole (never half a file at `path`).
+fn write_parquet(path: &Path, df: &mut Frame) -> Result<()> {
+    write_parquet_to(&Output::new(Some(path), false), df)
+}
+
+pub fn write_parquet_to(out: &Output, df: &mut Frame) -> Result<()> {
+    out.write_with(|w| df.write_to(w))
+}
+
+/// Hive partitions under `dir`, `x_ChargeDate=YYYY-MM-DD/part-0.parquet`, one per run of equal
+/// days in `rows` (sorted by day); the number of files. The key is a column of no file (a
+/// reader adds it from the path; pyarrow refuses a key that is also a file's column), so a
+/// partition has exactly the columns of a single-file export.
+pub fn write_days<T>(
+    dir: &Path,
+    rows: &[T],
+    day: impl Fn(&T) -> NaiveDate,
+    frame: impl Fn(&[T]) -> Result<Frame>,
+) -> Result<usize> {
+    let mut files = 0;
+    for part in rows.chunk_by(|a, b| day(a) == day(b)) {
+        let sub = dir.join(format!("x_ChargeDate={}", day(&part[0])));
+        std::fs::create_dir(&sub).map_err(|e| Error::io(&sub, e))?;
+        write_parquet(&sub.join("part-0.parquet"), &mut frame(part)?)?;
+        files += 1;
+    }
+    Ok(files)
 }

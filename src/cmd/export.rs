@@ -1,25 +1,21 @@
 //! `agentmeter export`: priced usage as FOCUS 1.3 (CSV or Parquet) or as plain line items
 //! (Parquet), for finance tools and query engines.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
-use polars::prelude::*;
 use rust_decimal::Decimal;
 
-use crate::category::Category;
 use crate::contract;
 use crate::error::{Error, Result};
-use crate::export::columns;
 use crate::export::focus::{self, Account};
+use crate::export::parquet::{self, items, line_items};
 use crate::meter::MeterOptions;
 use crate::money::exact;
 use crate::output::{self, Output};
-use crate::pipeline::bill;
+use crate::pipeline::{bill, write_days, write_parquet_to};
 use crate::pricing::PriceTable;
-use crate::rate::{LineItem, RatedSession};
-use crate::time::{format_ms, Zone};
+use crate::time::Zone;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
@@ -87,179 +83,6 @@ pub struct ExportArgs {
     pub force: bool,
 }
 
-type Item<'a> = (&'a RatedSession, &'a LineItem);
-
-fn items(sessions: &[RatedSession]) -> Vec<Item<'_>> {
-    sessions
-        .iter()
-        .flat_map(|s| s.items.iter().map(move |i| (s, i)))
-        .collect()
-}
-
-fn line_items(items: &[Item], table: &PriceTable) -> Result<DataFrame> {
-    let dec = |name: &str, v: Vec<Decimal>| columns::parquet_decimal(name, v.into_iter().map(Some));
-    let ts = |name: &str, v: Vec<i64>| columns::utc_millis(name, v);
-    let cols = vec![
-        Column::new(
-            "session_id".into(),
-            items
-                .iter()
-                .map(|(s, _)| s.usage.session_id.to_string())
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "category".into(),
-            items
-                .iter()
-                .map(|(_, i)| i.category.key())
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "model".into(),
-            items
-                .iter()
-                .map(|(_, i)| i.model.as_deref().map(str::to_string))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "agent".into(),
-            items
-                .iter()
-                .map(|(_, i)| i.agent.as_deref().map(str::to_string))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "day".into(),
-            items
-                .iter()
-                .map(|(_, i)| i.day.to_string())
-                .collect::<Vec<_>>(),
-        ),
-        ts("start", items.iter().map(|(_, i)| i.start).collect()),
-        ts("end", items.iter().map(|(_, i)| i.end).collect()),
-        columns::counts("quantity", items.iter().map(|(_, i)| i.quantity))?,
-        Column::new(
-            "unit".into(),
-            items
-                .iter()
-                .map(|(_, i)| i.category.unit().key())
-                .collect::<Vec<_>>(),
-        ),
-        dec("rate", items.iter().map(|(_, i)| i.rate).collect())?,
-        dec("amount", items.iter().map(|(_, i)| i.amount).collect())?,
-        Column::new(
-            "price_effective".into(),
-            items
-                .iter()
-                .map(|(_, i)| format_ms(i.price_effective))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "pricing_version".into(),
-            vec![table.version.clone(); items.len()],
-        ),
-    ];
-    DataFrame::new_infer_height(cols).map_err(|e| Error::new(e.to_string()))
-}
-
-/// The sessions (usage and cost) of a run, one row each.
-fn sessions_frame(sessions: &[RatedSession]) -> Result<DataFrame> {
-    let quantities: Vec<_> = sessions
-        .iter()
-        .map(|s| s.quantities.by_category())
-        .collect();
-    let mut cols = vec![
-        Column::new(
-            "session_id".into(),
-            sessions
-                .iter()
-                .map(|s| s.usage.session_id.to_string())
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "agent".into(),
-            sessions
-                .iter()
-                .map(|s| s.usage.agent.as_deref().map(str::to_string))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "model".into(),
-            sessions
-                .iter()
-                .map(|s| s.usage.model.as_deref().map(str::to_string))
-                .collect::<Vec<_>>(),
-        ),
-    ];
-    // Each category's quantity, and the request count (not a charge) after the running time.
-    for c in Category::ALL {
-        let key = c.row().quantity_key;
-        cols.push(columns::counts(key, quantities.iter().map(|q| q[c]))?);
-        if c == Category::Runtime {
-            let requests = sessions.iter().map(|s| s.quantities.requests);
-            cols.push(columns::counts("requests", requests)?);
-        }
-    }
-    cols.push(columns::parquet_decimal(
-        "cost",
-        sessions.iter().map(|s| Some(s.cost.total())),
-    )?);
-    DataFrame::new_infer_height(cols).map_err(|e| Error::new(e.to_string()))
-}
-
-/// `meter --export DIR`: sessions.parquet and line_items.parquet, replacing DIR whole.
-pub fn write_usage_parquet(
-    dir: &Path,
-    sessions: &[RatedSession],
-    table: &PriceTable,
-    force: bool,
-) -> Result<()> {
-    Output::new(Some(dir), force).write_dir(&output::EXPORT, |fresh| {
-        write_parquet(
-            &fresh.join("sessions.parquet"),
-            &mut sessions_frame(sessions)?,
-        )?;
-        write_parquet(
-            &fresh.join("line_items.parquet"),
-            &mut line_items(&items(sessions), table)?,
-        )
-    })
-}
-
-/// One Parquet file, written whole (never half a file at `path`).
-fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
-    write_parquet_to(&Output::new(Some(path), false), df)
-}
-
-fn write_parquet_to(out: &Output, df: &mut DataFrame) -> Result<()> {
-    out.write_with(|w| {
-        ParquetWriter::new(w)
-            .finish(df)
-            .map(|_| ())
-            .map_err(std::io::Error::other)
-    })
-}
-
-/// Hive partitions under `dir`, `x_ChargeDate=YYYY-MM-DD/part-0.parquet`, one per run of equal
-/// days in `rows` (sorted by day); the number of files. The key is a column of no file (a
-/// reader adds it from the path; pyarrow refuses a key that is also a file's column), so a
-/// partition has exactly the columns of a single-file export.
-fn write_days<T>(
-    dir: &Path,
-    rows: &[T],
-    day: impl Fn(&T) -> NaiveDate,
-    frame: impl Fn(&[T]) -> Result<DataFrame>,
-) -> Result<usize> {
-    let mut files = 0;
-    for part in rows.chunk_by(|a, b| day(a) == day(b)) {
-        let sub = dir.join(format!("x_ChargeDate={}", day(&part[0])));
-        std::fs::create_dir(&sub).map_err(|e| Error::io(&sub, e))?;
-        write_parquet(&sub.join("part-0.parquet"), &mut frame(part)?)?;
-        files += 1;
-    }
-    Ok(files)
-}
-
 pub fn run(args: ExportArgs) -> Result<i32> {
     let by_day = args.partition == Some(Partition::Day);
     if by_day && args.format == ExportFormat::FocusCsv {
@@ -313,7 +136,7 @@ pub fn run(args: ExportArgs) -> Result<i32> {
         }
         ExportFormat::FocusParquet => {
             let rows = focus::rows(&sessions, billing.as_ref(), args.scenario_tag.as_deref());
-            let frame = |rows: &[focus::FocusRow]| focus::frame(rows, &table, &account);
+            let frame = |rows: &[focus::FocusRow]| parquet::focus(rows, &table, &account);
             let files = if by_day {
                 out.write_dir(&output::EXPORT, |dir| {
                     write_days(dir, &rows, |r| r.day, frame)

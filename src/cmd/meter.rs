@@ -341,7 +341,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
         }
     }
     if let Some(dir) = &args.export {
-        crate::cmd::export::write_usage_parquet(dir, &sessions, &table, args.force)?;
+        crate::pipeline::write_usage_parquet(dir, &sessions, &table, args.force)?;
     }
     if let Some(dir) = &args.report {
         let name = dir

@@ -5,6 +5,7 @@ pub mod csv;
 pub mod focus;
 pub mod json;
 pub mod markdown;
+pub mod parquet;
 pub mod projection;
 pub mod table;
 
