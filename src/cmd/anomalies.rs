@@ -80,15 +80,8 @@ pub struct AnomaliesArgs {
     /// Price table (TOML); default: the bundled pricing/anthropic.toml.
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = super::TableFormat::Table)]
-    pub format: super::TableFormat,
-    /// Write to FILE instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Overwrite the --output file if it exists.
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub out: super::TableOutput,
     /// When an anomaly is found, POST a JSON message here (Slack-compatible `text`, the
     /// anomalies under `agentmeter`); only its scheme and host are ever shown.
     #[arg(long, value_name = "URL")]
@@ -161,7 +154,7 @@ pub fn run(args: AnomaliesArgs) -> Result<i32> {
     let p = params(&args)?;
     let notify = crate::fetch::notify::Notify::new(args.notify.as_deref())?;
     let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
-    let out = Output::new(args.output.as_deref(), args.force);
+    let out = Output::new(args.out.output.as_deref(), args.out.force);
     out.check()?;
     // History before --since is needed, so every day is metered; --since/--until only choose
     // the days judged.
@@ -194,7 +187,7 @@ pub fn run(args: AnomaliesArgs) -> Result<i32> {
             "sessions": a.sessions,
         })).collect::<Vec<_>>(),
     });
-    let text = if args.format == super::TableFormat::Json {
+    let text = if args.out.format == super::TableFormat::Json {
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
     } else {
         let mut key = by.name().to_string();
@@ -230,7 +223,7 @@ pub fn run(args: AnomaliesArgs) -> Result<i32> {
             found.judged_days,
             found.unjudged_days
         )];
-        crate::export::render_tables(args.format.into(), &[(title, grid)], &notes)
+        crate::export::render_tables(args.out.format.into(), &[(title, grid)], &notes)
     };
     out.write(&text)?;
     if let Some(a) = found.anomalies.first() {

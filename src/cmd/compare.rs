@@ -67,18 +67,11 @@ pub struct CompareArgs {
     /// Time zone (IANA name) of the local days sessions are rated in, as for `meter --tz`.
     #[arg(long, value_name = "ZONE", default_value = "UTC")]
     pub tz: Zone,
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = super::TableFormat::Table)]
-    pub format: super::TableFormat,
-    /// Write to FILE instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: super::TableOutput,
     /// Also write a report (HTML with charts, markdown, JSON) into DIR.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
-    /// Overwrite the --output file (and replace a --report) if it exists.
-    #[arg(long)]
-    pub force: bool,
 }
 
 fn grid(lead: &[&str], rows: Vec<Vec<String>>, total: Vec<String>, numeric_from: usize) -> Grid {
@@ -298,7 +291,7 @@ fn run_reprice(args: &CompareArgs, out: &Output) -> Result<i32> {
         ("Totals by charge category".to_string(), by_cat),
     ];
     let notes = vec![NOTE.to_string()];
-    out.write(&render(args.format.into(), &tables, &notes, &doc))?;
+    out.write(&render(args.out.format.into(), &tables, &notes, &doc))?;
     if let Some(dir) = &args.report {
         let versions = vs.iter().map(|v| v.table.version.clone()).collect();
         let mut r = compare_report(
@@ -339,7 +332,7 @@ fn run_reprice(args: &CompareArgs, out: &Output) -> Result<i32> {
                 series,
             },
         ));
-        crate::pipeline::write_report(dir, &r, args.force)?;
+        crate::pipeline::write_report(dir, &r, args.out.force)?;
     }
     Ok(0)
 }
@@ -469,7 +462,7 @@ fn run_paired(args: &CompareArgs, out: &Output) -> Result<i32> {
         ),
         tasks,
     )];
-    out.write(&render(args.format.into(), &tables, &notes, &doc))?;
+    out.write(&render(args.out.format.into(), &tables, &notes, &doc))?;
     if let Some(dir) = &args.report {
         let mut inputs = args.a.clone();
         inputs.extend(args.b.iter().cloned());
@@ -588,7 +581,7 @@ fn run_paired(args: &CompareArgs, out: &Output) -> Result<i32> {
                 y_desc: "Tasks".into(),
             },
         ));
-        crate::pipeline::write_report(dir, &r, args.force)?;
+        crate::pipeline::write_report(dir, &r, args.out.force)?;
     }
     Ok(0)
 }
@@ -606,7 +599,11 @@ fn top_pairs(pairs: &[crate::compare::paired::Pair]) -> Vec<&crate::compare::pai
 }
 
 pub fn run(args: CompareArgs) -> Result<i32> {
-    let out = Output::with_report(args.output.as_deref(), args.report.as_deref(), args.force)?;
+    let out = Output::with_report(
+        args.out.output.as_deref(),
+        args.report.as_deref(),
+        args.out.force,
+    )?;
     if !args.a.is_empty() || !args.b.is_empty() {
         if !args.paths.is_empty() {
             return Err(Error::new(

@@ -33,6 +33,20 @@ pub enum TableFormat {
     Markdown,
 }
 
+/// `--format`, `-o` and `--force`: where and how a command that writes tables writes them.
+#[derive(clap::Args, Debug)]
+pub struct TableOutput {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+    /// Write to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// Overwrite the --output file (and replace a --report, where there is one) if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
 impl From<TableFormat> for Format {
     fn from(f: TableFormat) -> Format {
         match f {

@@ -36,18 +36,11 @@ pub struct ProjectArgs {
     /// Price table (default: the scenario's `pricing`, else the bundled table).
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = super::TableFormat::Table)]
-    pub format: super::TableFormat,
-    /// Write to FILE instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: super::TableOutput,
     /// Also write a report (HTML, markdown, charts, CSV, JSON) into DIR.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
-    /// Overwrite the --output file (and replace a --report) if it exists.
-    #[arg(long)]
-    pub force: bool,
 }
 
 /// Load the scenario and its prices, and project every requested model.
@@ -85,9 +78,13 @@ pub fn projections(args: &ProjectArgs) -> Result<(Scenario, PriceTable, Vec<Proj
 }
 
 pub fn run(args: ProjectArgs) -> Result<i32> {
-    let out = Output::with_report(args.output.as_deref(), args.report.as_deref(), args.force)?;
+    let out = Output::with_report(
+        args.out.output.as_deref(),
+        args.report.as_deref(),
+        args.out.force,
+    )?;
     let (scenario, table, ps) = projections(&args)?;
-    out.write(&projection::render(&ps, args.format.into()))?;
+    out.write(&projection::render(&ps, args.out.format.into()))?;
     if let Some(dir) = &args.report {
         let inputs = vec![args.scenario.display().to_string()];
         let opts = ProjectOptions {
@@ -103,7 +100,7 @@ pub fn run(args: ProjectArgs) -> Result<i32> {
             scenario.name.clone(),
             inputs,
             &ps,
-            args.force,
+            args.out.force,
         )?;
     }
     Ok(0)

@@ -47,15 +47,8 @@ pub struct ReconcileArgs {
     /// Price table (TOML) for the computed cost; default: the bundled pricing/anthropic.toml.
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = super::TableFormat::Table)]
-    pub format: super::TableFormat,
-    /// Write to FILE instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Overwrite the --output file if it exists.
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub out: super::TableOutput,
 }
 
 fn opt(d: Option<Decimal>) -> String {
@@ -268,11 +261,11 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
         ));
         doc["usage_report"] = json!(lines);
     }
-    let text = if args.format == super::TableFormat::Json {
+    let text = if args.out.format == super::TableFormat::Json {
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
     } else {
-        crate::export::render_tables(args.format.into(), &tables, &notes)
+        crate::export::render_tables(args.out.format.into(), &tables, &notes)
     };
-    Output::new(args.output.as_deref(), args.force).write(&text)?;
+    Output::new(args.out.output.as_deref(), args.out.force).write(&text)?;
     Ok(0)
 }
