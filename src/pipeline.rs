@@ -57,7 +57,7 @@ pub fn bill(
 
 /// `--contract FILE`, checked against the price table; its warnings are shown.
 pub fn load_contract(
-    path: Option<&std::path::Path>,
+    path: Option<&Path>,
     table: &PriceTable,
 ) -> Result<Option<Contract>> {
     let Some(path) = path else {
@@ -72,7 +72,7 @@ pub fn load_contract(
 
 /// Write a report of metered sessions (for `meter --report`).
 pub fn write_meter_report(
-    dir: &std::path::Path,
+    dir: &Path,
     name: String,
     inputs: Vec<String>,
     report: &MeterReport,
@@ -85,7 +85,7 @@ pub fn write_meter_report(
 
 /// Write a report of projections (for `project --report`).
 pub fn write_projection_report(
-    dir: &std::path::Path,
+    dir: &Path,
     name: String,
     inputs: Vec<String>,
     ps: &[Projection],
@@ -97,7 +97,7 @@ pub fn write_projection_report(
 }
 
 /// Write a report directory and say where.
-pub fn write_report(dir: &std::path::Path, report: &Report, force: bool) -> Result<()> {
+pub fn write_report(dir: &Path, report: &Report, force: bool) -> Result<()> {
     let written = Output::new(Some(dir), force).write_dir(&output::REPORT, |fresh| {
         let mut written = Vec::new();
         document::write_into(fresh, report, &mut written)?;
