@@ -21,6 +21,10 @@ use crate::error::{Error, EXIT_ERROR};
         Exit codes: 0 success, 1 a check failed, 2 an error (bad input, unknown model, ...)."
 )]
 pub struct Cli {
+    /// Colour changes in tables on stdout (red up, green down): auto (on a terminal, unless
+    /// NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = crate::terminal::ColorWhen::Auto)]
+    pub color: crate::terminal::ColorWhen,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -76,6 +80,7 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    crate::terminal::set_color(cli.color);
     let result = match cli.command {
         Command::Meter(args) => cmd::meter::run(args),
         Command::Pricing(c) => cmd::pricing::run(c),

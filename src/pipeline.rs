@@ -56,10 +56,7 @@ pub fn bill(
 }
 
 /// `--contract FILE`, checked against the price table; its warnings are shown.
-pub fn load_contract(
-    path: Option<&Path>,
-    table: &PriceTable,
-) -> Result<Option<Contract>> {
+pub fn load_contract(path: Option<&Path>, table: &PriceTable) -> Result<Option<Contract>> {
     let Some(path) = path else {
         return Ok(None);
     };

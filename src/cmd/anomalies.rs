@@ -225,7 +225,7 @@ pub fn run(args: AnomaliesArgs) -> Result<i32> {
         )];
         crate::export::render_tables(args.out.format.into(), &[(title, grid)], &notes)
     };
-    out.write(&text)?;
+    out.write(&super::painted(&out, args.out.format, text))?;
     if let Some(a) = found.anomalies.first() {
         notify.send(
             &format!(

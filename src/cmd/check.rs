@@ -558,7 +558,12 @@ pub fn run(args: CheckArgs) -> Result<i32> {
         f.write_all(md.as_bytes())
             .map_err(|e| Error::io(&path, e))?;
     }
-    Output::new(None, false).write(if json_stdout { &doc } else { &md })?;
+    let text = if json_stdout {
+        doc
+    } else {
+        crate::terminal::paint_changes(md)
+    };
+    Output::new(None, false).write(&text)?;
     if !result.passed() {
         let t = &result.total;
         let failed: Vec<_> = (result.tasks.iter())

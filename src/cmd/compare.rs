@@ -291,7 +291,11 @@ fn run_reprice(args: &CompareArgs, out: &Output) -> Result<i32> {
         ("Totals by charge category".to_string(), by_cat),
     ];
     let notes = vec![NOTE.to_string()];
-    out.write(&render(args.out.format.into(), &tables, &notes, &doc))?;
+    out.write(&super::painted(
+        out,
+        args.out.format,
+        render(args.out.format.into(), &tables, &notes, &doc),
+    ))?;
     if let Some(dir) = &args.report {
         let versions = vs.iter().map(|v| v.table.version.clone()).collect();
         let mut r = compare_report(
@@ -462,7 +466,11 @@ fn run_paired(args: &CompareArgs, out: &Output) -> Result<i32> {
         ),
         tasks,
     )];
-    out.write(&render(args.out.format.into(), &tables, &notes, &doc))?;
+    out.write(&super::painted(
+        out,
+        args.out.format,
+        render(args.out.format.into(), &tables, &notes, &doc),
+    ))?;
     if let Some(dir) = &args.report {
         let mut inputs = args.a.clone();
         inputs.extend(args.b.iter().cloned());

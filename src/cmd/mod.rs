@@ -33,6 +33,16 @@ pub enum TableFormat {
     Markdown,
 }
 
+/// Text a table command writes, its changes coloured when it goes to stdout as a table (and
+/// colour is on).
+pub fn painted(out: &crate::output::Output, format: TableFormat, text: String) -> String {
+    if out.path().is_none() && format == TableFormat::Table {
+        crate::terminal::paint_changes(text)
+    } else {
+        text
+    }
+}
+
 /// `--format`, `-o` and `--force`: where and how a command that writes tables writes them.
 #[derive(clap::Args, Debug)]
 pub struct TableOutput {

@@ -619,3 +619,39 @@ fn flags_are_parsed_before_any_input_is_read() {
         );
     }
 }
+
+/// `--color always` colours changes (down is green: Sonnet is cheaper than Opus); never
+/// without it when stdout is not a terminal, nor in JSON, nor with `--color never`.
+#[test]
+fn changes_are_coloured_only_when_asked_or_on_a_terminal() {
+    let args = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut a = vec![
+            "compare",
+            "docs/examples",
+            "--model",
+            "claude-opus-4-6",
+            "--model",
+            "claude-sonnet-4-6",
+        ];
+        a.extend_from_slice(extra);
+        a
+    };
+    let r = run(args(&["--color", "always"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // sesn_seed_uncached: $0.705 on Opus, $0.455 on Sonnet (seed article): -$0.25.
+    assert!(r.stdout.contains("\x1b[32m-$0.25\x1b[0m"), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains("\x1b[31m"),
+        "nothing is dearer: {}",
+        r.stdout
+    );
+    for plain in [
+        args(&[]),
+        args(&["--color", "never"]),
+        args(&["--color", "always", "-f", "json"]),
+    ] {
+        let r = run(&plain);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(!r.stdout.contains('\x1b'), "{plain:?}: {}", r.stdout);
+    }
+}
