@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Every relative link in the markdown files at the root and under docs/ must point to a file
-# or directory that exists and, for `FILE.md#anchor` or `#anchor`, to a heading of that file
-# (GitHub's slugs: lower case, punctuation dropped, spaces to hyphens, -1, -2 for repeats).
+# Every relative link in the markdown files at the root, under docs/ and under examples/ must
+# point to a file or directory that exists and, for `FILE.md#anchor` or `#anchor`, to a
+# heading of that file (GitHub's slugs: lower case, punctuation dropped, spaces to hyphens,
+# -1, -2 for repeats).
 # Links inside code blocks and code spans are not links; absolute URLs are not checked.
 #
-#   bash scripts/check-doc-links.sh                 # README.md, GUIDE.md, ..., docs/**/*.md
+#   bash scripts/check-doc-links.sh                 # README.md, ..., docs/**/*.md, examples/**/*.md
 #   bash scripts/check-doc-links.sh FILE.md ...     # only these files
 #
 # Exit 0 when every link resolves, 1 when one does not (each named as FILE:LINE), 2 on a usage
@@ -131,9 +132,10 @@ def check(md):
 files = sys.argv[1:]
 if not files:
     files = sorted(f for f in os.listdir('.') if f.endswith('.md') and os.path.isfile(f))
-    for root, dirs, names in os.walk('docs'):
-        dirs.sort()
-        files += sorted(os.path.join(root, f) for f in names if f.endswith('.md'))
+    for top in ('docs', 'examples'):
+        for root, dirs, names in os.walk(top):
+            dirs.sort()
+            files += sorted(os.path.join(root, f) for f in names if f.endswith('.md'))
 for f in files:
     if not os.path.isfile(f):
         print(f'check-doc-links: {f}: no such file', file=sys.stderr)

@@ -42,8 +42,10 @@ pub enum Partition {
 )]
 pub struct ExportArgs {
     /// Exports to price (files, directories or -), as for `meter`.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "files_from", value_name = "PATH")]
     pub paths: Vec<String>,
+    #[command(flatten)]
+    pub files_from: super::FilesFromArgs,
     #[command(flatten)]
     pub geo: super::GeoArgs,
     /// What to write: FOCUS 1.3 rows (CSV or Parquet), or the rated line items (Parquet).
@@ -110,7 +112,8 @@ pub fn run(args: ExportArgs) -> Result<i32> {
         skip_invalid: args.skip_invalid,
         ..args.shard.apply(args.geo.meter_options())
     };
-    let (sessions, _, skipped) = bill(&args.paths, &table, &opts, Zone::default(), true)?;
+    let paths = args.files_from.paths(&args.paths)?;
+    let (sessions, _, skipped) = bill(&paths, &table, &opts, Zone::default(), true)?;
     for s in &skipped.kept {
         crate::say!("warning: skipped {}", s.to_error().message);
     }

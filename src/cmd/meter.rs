@@ -23,7 +23,8 @@ use crate::usage::Selection;
     agentmeter meter runs/ --group-by day --tz America/New_York\n  cat export.ndjson | agentmeter meter -\n  \
     agentmeter meter runs/ --model claude-sonnet-4-6      # what if it had run on Sonnet?\n  \
     agentmeter meter --source claude-code --group-by day --since 20261101 --tz Europe/Paris\n  \
-    agentmeter meter --source claude-code --group-by project --project shop"
+    agentmeter meter --source claude-code --group-by project --project shop\n  \
+    find runs/ -name '*.ndjson' -newer last-run | agentmeter meter --files-from -"
 )]
 pub struct MeterArgs {
     /// Export files, directories (read recursively: *.ndjson, *.jsonl, *.json, *.sse, also
@@ -31,6 +32,8 @@ pub struct MeterArgs {
     /// None with --source claude-code: the default transcript folders.
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
+    #[command(flatten)]
+    pub files_from: super::FilesFromArgs,
     #[command(flatten)]
     pub geo: super::GeoArgs,
     /// Where the runs come from: Managed Agents exports, or Claude Code transcripts (every
@@ -245,8 +248,9 @@ pub fn run(args: MeterArgs) -> Result<i32> {
         default_inference_geo: args.geo.default_inference_geo.clone(),
         ..Default::default()
     });
-    let paths = match (args.paths.is_empty(), args.source) {
-        (false, _) => args.paths.clone(),
+    let paths = args.files_from.paths(&args.paths)?;
+    let paths = match (paths.is_empty(), args.source) {
+        (false, _) => paths,
         (true, InputSource::ClaudeCode) => claude_code_folders()?,
         (true, InputSource::ManagedAgents) => {
             return Err(Error::new("no input: give export files or directories, or - for stdin")

@@ -17,7 +17,11 @@ pub mod report;
 pub mod simulate;
 pub mod watch;
 
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
 use crate::export::Format;
+use crate::files::MAX_SMALL_FILE;
 use crate::meter::{MeterOptions, ShardBy};
 
 /// `--format` of the commands that write tables (compare, project, reconcile, anomalies): the
@@ -86,6 +90,96 @@ impl GeoArgs {
             ..MeterOptions::default()
         }
     }
+}
+
+/// `--files-from FILE`, on the commands that read exports: more PATHs, one per line.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct FilesFromArgs {
+    /// Also read input paths from FILE, one per line (- for stdin; blank lines ignored;
+    /// relative paths are from the current directory), each taken as a PATH is: for lists
+    /// too long for a command line, such as one executor's part of a fleet.
+    #[arg(long, value_name = "FILE")]
+    pub files_from: Option<PathBuf>,
+}
+
+impl FilesFromArgs {
+    /// `paths`, then the list's paths in its order. A listed path that does not exist, or is
+    /// neither a regular file nor a directory, is an error naming the list and its line.
+    pub fn paths(&self, paths: &[String]) -> Result<Vec<String>> {
+        let Some(list) = &self.files_from else {
+            return Ok(paths.to_vec());
+        };
+        let stdin = list.as_os_str() == "-";
+        if stdin && paths.iter().any(|p| p == "-") {
+            return Err(Error::new(
+                "--files-from - and the PATH - both read stdin: give one of them",
+            ));
+        }
+        let (name, text) = if stdin {
+            ("<stdin>".to_string(), read_list_from_stdin()?)
+        } else {
+            let text =
+                crate::files::read_text(list, MAX_SMALL_FILE, "a list of paths").map_err(|e| {
+                    e.with_hint(
+                        "--files-from reads a regular file; pipe a stream to --files-from -",
+                    )
+                })?;
+            (list.display().to_string(), text)
+        };
+        let mut all = paths.to_vec();
+        for (n, line) in text.lines().enumerate() {
+            let at = format!("{name}:{}", n + 1);
+            if line.trim().is_empty() {
+                continue;
+            }
+            if line == "-" {
+                return Err(Error::new(format!(
+                    "{at}: `-` in a list of paths: stdin is read only as a PATH argument"
+                )));
+            }
+            let meta = std::fs::metadata(line).map_err(|e| {
+                let err = Error::new(format!("{at}: {line}: {e}"));
+                if Path::new(line).is_relative() {
+                    err.with_hint("relative paths in a --files-from list are from the current directory, not the list's")
+                } else {
+                    err
+                }
+            })?;
+            if !meta.is_file() && !meta.is_dir() {
+                return Err(Error::new(format!(
+                    "{at}: {line}: not a regular file or a directory (a FIFO, device or socket)"
+                )));
+            }
+            all.push(line.to_string());
+        }
+        if all.is_empty() {
+            return Err(Error::new(format!(
+                "no input: {name} lists no paths, and no PATH is given"
+            )));
+        }
+        Ok(all)
+    }
+}
+
+/// `--files-from -`: stdin whole, with the small-file reader's bound.
+fn read_list_from_stdin() -> Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_SMALL_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::new(format!("<stdin>: {e}")))?;
+    if bytes.len() as u64 > MAX_SMALL_FILE {
+        return Err(Error::new(format!(
+            "<stdin>: more than the {MAX_SMALL_FILE} bytes a list of paths may have"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = 1 + e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
+        Error::new(format!("<stdin>:{line}: invalid UTF-8"))
+    })
 }
 
 /// `--shard I/N` and `--shard-by`, on the commands that can run as one of N jobs.

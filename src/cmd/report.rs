@@ -25,6 +25,8 @@ pub struct ReportArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
     #[command(flatten)]
+    pub files_from: super::FilesFromArgs,
+    #[command(flatten)]
     pub geo: super::GeoArgs,
     #[command(flatten)]
     pub shard: super::ShardArgs,
@@ -64,7 +66,8 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: ReportArgs) -> Result<i32> {
-    if args.paths.is_empty() && args.scenario.is_none() {
+    let paths = args.files_from.paths(&args.paths)?;
+    if paths.is_empty() && args.scenario.is_none() {
         return Err(Error::new("nothing to report")
             .with_hint("give export PATHs to meter, --scenario FILE to project, or both"));
     }
@@ -77,7 +80,7 @@ pub fn run(args: ReportArgs) -> Result<i32> {
     let name = args
         .name
         .clone()
-        .unwrap_or_else(|| match (&scenario, args.paths.first()) {
+        .unwrap_or_else(|| match (&scenario, paths.first()) {
             (Some(s), _) => s.name.clone(),
             (None, Some(p)) => std::path::Path::new(p)
                 .file_stem()
@@ -91,7 +94,7 @@ pub fn run(args: ReportArgs) -> Result<i32> {
         .unwrap_or_else(|| PathBuf::from("reports").join(&name));
     // Before projecting and metering, which may take long.
     crate::output::Output::new(Some(&dir), args.force).check_dir(&crate::output::REPORT)?;
-    let mut inputs = args.paths.clone();
+    let mut inputs = paths.clone();
     inputs.extend(args.scenario.iter().map(|p| p.display().to_string()));
 
     let projections = match &scenario {
@@ -118,14 +121,14 @@ pub fn run(args: ReportArgs) -> Result<i32> {
         }
         None => Vec::new(),
     };
-    let metered = if args.paths.is_empty() {
+    let metered = if paths.is_empty() {
         None
     } else {
         let opts = MeterOptions {
             skip_invalid: args.skip_invalid,
             ..args.shard.apply(args.geo.meter_options())
         };
-        Some(bill(&args.paths, &table, &opts, args.tz, true)?)
+        Some(bill(&paths, &table, &opts, args.tz, true)?)
     };
     let report = metered
         .as_ref()

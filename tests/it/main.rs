@@ -12,6 +12,7 @@ mod drivers;
 mod example_reports;
 mod export;
 mod fetch;
+mod files_from;
 mod fixtures;
 mod gate;
 mod hostile_api;
