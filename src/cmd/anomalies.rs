@@ -1,6 +1,5 @@
 //! `agentmeter anomalies`: days whose spend is far from the same weekday of the weeks before.
 
-use std::path::PathBuf;
 use std::str::FromStr;
 
 use clap::Args;
@@ -13,7 +12,6 @@ use crate::export::Grid;
 use crate::money::{exact, usd};
 use crate::output::Output;
 use crate::pipeline::bill;
-use crate::pricing::PriceTable;
 use crate::report::GroupBy;
 use crate::time::Zone;
 
@@ -77,9 +75,8 @@ pub struct AnomaliesArgs {
     /// Exit 1 when any anomaly is found.
     #[arg(long)]
     pub fail: bool,
-    /// Price table (TOML); default: the bundled pricing/anthropic.toml.
-    #[arg(long, value_name = "FILE")]
-    pub pricing: Option<PathBuf>,
+    #[command(flatten)]
+    pub pricing: super::PricingArg,
     #[command(flatten)]
     pub out: super::TableOutput,
     /// When an anomaly is found, POST a JSON message here (Slack-compatible `text`, the
@@ -153,7 +150,7 @@ fn row(a: &Anomaly) -> Vec<String> {
 pub fn run(args: AnomaliesArgs) -> Result<i32> {
     let p = params(&args)?;
     let notify = crate::fetch::notify::Notify::new(args.notify.as_deref())?;
-    let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
+    let table = args.pricing.load()?;
     let out = Output::new(args.out.output.as_deref(), args.out.force);
     out.check()?;
     // History before --since is needed, so every day is metered; --since/--until only choose

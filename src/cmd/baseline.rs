@@ -10,7 +10,6 @@ use crate::error::{Error, Result};
 use crate::ingest;
 use crate::meter;
 use crate::output::Output;
-use crate::pricing::PriceTable;
 
 #[derive(Args, Debug)]
 #[command(
@@ -28,10 +27,8 @@ pub struct BaselineArgs {
     /// What identifies a task: title, metadata.KEY, file or session.
     #[arg(long, default_value = "title", value_name = "KEY")]
     pub key: String,
-    /// Price table (TOML) the tasks are priced with; default: the bundled
-    /// pricing/anthropic.toml.
-    #[arg(long, value_name = "FILE")]
-    pub pricing: Option<PathBuf>,
+    #[command(flatten)]
+    pub pricing: super::PricingArg,
     /// Overwrite the output if it exists.
     #[arg(long)]
     pub force: bool,
@@ -42,7 +39,7 @@ pub fn run(args: BaselineArgs) -> Result<i32> {
         .key
         .parse()
         .map_err(|e| Error::new(format!("--key: {e}")))?;
-    let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
+    let table = args.pricing.load()?;
     let sources = ingest::discover(&args.paths)?;
     let metered = meter::meter(&sources, &args.geo.meter_options())?;
     if metered.sessions.is_empty() {

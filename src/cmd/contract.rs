@@ -7,7 +7,6 @@ use clap::{Args, Subcommand};
 use crate::contract::Contract;
 use crate::error::Result;
 use crate::pricing::check::Level;
-use crate::pricing::PriceTable;
 
 #[derive(Subcommand, Debug)]
 pub enum ContractCommand {
@@ -26,12 +25,12 @@ pub struct CheckArgs {
     pub file: PathBuf,
     /// The price table its models are checked against.
     #[command(flatten)]
-    pub table: super::pricing::TableArg,
+    pub table: super::PricingArg,
 }
 
 pub fn run(c: ContractCommand) -> Result<i32> {
     let ContractCommand::Check(a) = c;
-    let table = PriceTable::load_or_bundled(a.table.pricing.as_deref())?;
+    let table = a.table.load()?;
     let text = crate::files::read_small(&a.file)?;
     let origin = a.file.display().to_string();
     let (contract, problems) = Contract::parse_and_check(&text, &origin, &table);

@@ -14,7 +14,6 @@ use crate::meter::MeterOptions;
 use crate::money::exact;
 use crate::output::{self, Output};
 use crate::pipeline::{bill, write_days, write_parquet_to};
-use crate::pricing::PriceTable;
 use crate::time::Zone;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -57,9 +56,8 @@ pub struct ExportArgs {
     /// Write one Parquet file per day (x_ChargeDate=YYYY-MM-DD/part-0.parquet).
     #[arg(long, value_enum)]
     pub partition: Option<Partition>,
-    /// Price table (TOML); default: the bundled pricing/anthropic.toml.
-    #[arg(long, value_name = "FILE")]
-    pub pricing: Option<PathBuf>,
+    #[command(flatten)]
+    pub pricing: super::PricingArg,
     /// A contract applied after rating (FOCUS formats): ContractedCost after its discounts,
     /// BilledCost and EffectiveCost after its commitments and credits, which get rows of
     /// their own.
@@ -99,7 +97,7 @@ pub fn run(args: ExportArgs) -> Result<i32> {
     } else {
         out.check()?;
     }
-    let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
+    let table = args.pricing.load()?;
     let contract = crate::pipeline::load_contract(args.contract.as_deref(), &table)?;
     if contract.is_some() && args.format == ExportFormat::Parquet {
         return Err(Error::new(

@@ -11,7 +11,6 @@ use crate::ingest;
 use crate::meter::{self, CacheTtl, MeterOptions};
 use crate::output::{self, Output};
 use crate::pipeline::{bill, load_contract};
-use crate::pricing::PriceTable;
 use crate::report::{group::group, GroupBy, MeterReport};
 use crate::time::Zone as TimeZone;
 use crate::time::Zone;
@@ -55,9 +54,8 @@ pub struct MeterArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Price table (TOML); default: the bundled pricing/anthropic.toml.
-    #[arg(long, value_name = "FILE")]
-    pub pricing: Option<PathBuf>,
+    #[command(flatten)]
+    pub pricing: super::PricingArg,
     /// A contract (TOML: discounts, monthly commitments, credits) applied after rating: list
     /// and contracted cost side by side, and what is billed.
     #[arg(long, value_name = "FILE")]
@@ -215,7 +213,7 @@ fn terminal_width() -> Option<usize> {
 }
 
 pub fn run(args: MeterArgs) -> Result<i32> {
-    let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
+    let table = args.pricing.load()?;
     if let Some(m) = &args.model {
         if table.model(m).is_none() {
             return Err(Error::new(format!(

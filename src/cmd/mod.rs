@@ -47,6 +47,20 @@ pub fn painted(out: &crate::output::Output, format: TableFormat, text: String) -
     }
 }
 
+/// `--pricing FILE`, on the commands that price with one table (the bundled one by default).
+#[derive(clap::Args, Debug, Default)]
+pub struct PricingArg {
+    /// Price table (TOML); default: the bundled pricing/anthropic.toml.
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<std::path::PathBuf>,
+}
+
+impl PricingArg {
+    pub fn load(&self) -> crate::error::Result<crate::pricing::PriceTable> {
+        crate::pricing::PriceTable::load_or_bundled(self.pricing.as_deref())
+    }
+}
+
 /// `--format`, `-o` and `--force`: where and how a command that writes tables writes them.
 #[derive(clap::Args, Debug)]
 pub struct TableOutput {

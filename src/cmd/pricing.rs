@@ -40,13 +40,6 @@ pub enum PricingCommand {
     Audit(AuditArgs),
 }
 
-#[derive(Args, Debug)]
-pub struct TableArg {
-    /// Price table (TOML); default: the bundled pricing/anthropic.toml.
-    #[arg(long, value_name = "FILE")]
-    pub pricing: Option<PathBuf>,
-}
-
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ListFormat {
     #[default]
@@ -60,7 +53,7 @@ pub struct ListArgs {
     #[arg(long, value_name = "DATE")]
     pub at: Option<String>,
     #[command(flatten)]
-    pub table: TableArg,
+    pub table: super::PricingArg,
     /// Output format: a table, or JSON.
     #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
@@ -71,7 +64,7 @@ pub struct ShowArgs {
     /// Model id or alias.
     pub model: String,
     #[command(flatten)]
-    pub table: TableArg,
+    pub table: super::PricingArg,
 }
 
 #[derive(Args, Debug)]
@@ -95,7 +88,7 @@ pub struct AuditArgs {
     #[arg(long, value_name = "DATE")]
     pub at: Option<String>,
     #[command(flatten)]
-    pub table: TableArg,
+    pub table: super::PricingArg,
     /// Output format: a table, or JSON (schema agentmeter/pricing-audit-v1).
     #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
@@ -173,7 +166,7 @@ fn extras(r: &PriceRow) -> String {
 }
 
 fn list(a: ListArgs) -> Result<i32> {
-    let t = PriceTable::load_or_bundled(a.table.pricing.as_deref())?;
+    let t = a.table.load()?;
     let at = at_or_now(a.at.as_deref())?;
     let rows: Vec<_> = t
         .models
@@ -284,7 +277,7 @@ fn align(grid: &[Vec<String>]) -> String {
 }
 
 fn show(a: ShowArgs) -> Result<i32> {
-    let t = PriceTable::load_or_bundled(a.table.pricing.as_deref())?;
+    let t = a.table.load()?;
     let m = t.model(&a.model).ok_or_else(|| {
         Error::new(format!(
             "unknown model {:?} in price table {}{}",
@@ -404,7 +397,7 @@ fn at_or_now(at: Option<&str>) -> Result<i64> {
 }
 
 fn audit(a: AuditArgs) -> Result<i32> {
-    let t = PriceTable::load_or_bundled(a.table.pricing.as_deref())?;
+    let t = a.table.load()?;
     let at = at_or_now(a.at.as_deref())?;
     let files = [
         (audit::Format::GenaiPrices, &a.genai_prices),

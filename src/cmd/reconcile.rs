@@ -12,7 +12,6 @@ use crate::export::Grid;
 use crate::money::{exact, usd};
 use crate::output::Output;
 use crate::pipeline::bill;
-use crate::pricing::PriceTable;
 use crate::reconcile::{
     check_session, computed_by_day, computed_counts_by_day, read_cost_reports, read_usage_reports,
     SessionCheck, Tolerance, OTHER_BUCKET,
@@ -44,9 +43,8 @@ pub struct ReconcileArgs {
     /// Admin API usage_report/messages responses (JSON): tokens and searches by day and model.
     #[arg(long = "usage-report", value_name = "FILE")]
     pub usage_reports: Vec<PathBuf>,
-    /// Price table (TOML) for the computed cost; default: the bundled pricing/anthropic.toml.
-    #[arg(long, value_name = "FILE")]
-    pub pricing: Option<PathBuf>,
+    #[command(flatten)]
+    pub pricing: super::PricingArg,
     #[command(flatten)]
     pub out: super::TableOutput,
 }
@@ -60,7 +58,7 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
         usd: args.tolerance_usd,
         fraction: args.tolerance_pct,
     };
-    let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
+    let table = args.pricing.load()?;
     let (sessions, _, _) = bill(
         &args.paths,
         &table,

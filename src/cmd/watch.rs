@@ -11,7 +11,6 @@ use rust_decimal::Decimal;
 use crate::compare::gate::parse_usd;
 use crate::error::{Error, Result};
 use crate::fetch::watch::{final_line, watch, BudgetAlert, WatchOptions, Watched};
-use crate::pricing::PriceTable;
 
 #[derive(Args, Debug)]
 #[command(
@@ -36,9 +35,8 @@ pub struct WatchArgs {
     pub base_url: Option<String>,
     #[command(flatten)]
     pub limits: super::fetch::LimitArgs,
-    /// Price table (TOML) for the cost so far; default: the bundled pricing/anthropic.toml.
-    #[arg(long, value_name = "FILE")]
-    pub pricing: Option<PathBuf>,
+    #[command(flatten)]
+    pub pricing: super::PricingArg,
     /// Warn, and exit 1 at the end, once the session's cost crosses this share of its budget
     /// (`budget.max_list_cost`) or, for a session without one, of --max-usd.
     #[arg(long, value_name = "PCT")]
@@ -75,7 +73,7 @@ pub fn run(args: WatchArgs) -> Result<i32> {
         }),
         None => None,
     };
-    let table = PriceTable::load_or_bundled(args.pricing.as_deref())?;
+    let table = args.pricing.load()?;
     let client = args
         .limits
         .client("ANTHROPIC_API_KEY", args.base_url.as_deref())?;
