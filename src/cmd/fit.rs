@@ -112,6 +112,10 @@ struct Observed {
     five_minute_writes: u64,
     first: i64,
     last: i64,
+    /// Sessions by the UTC day they started on (their trend and weekly shape).
+    days: BTreeMap<NaiveDate, u64>,
+    /// Sessions by the model most of their requests used (the model mix).
+    session_models: BTreeMap<String, u64>,
 }
 
 fn observe(by_agent: &mut BTreeMap<String, Observed>, s: &SessionUsage) {
@@ -137,13 +141,61 @@ fn observe(by_agent: &mut BTreeMap<String, Observed>, s: &SessionUsage) {
             *o.models.entry(m.to_string()).or_default() += 1;
         }
     }
+    let mut mine: BTreeMap<&str, u64> = BTreeMap::new();
+    for r in &s.requests {
+        *mine.entry(&r.model).or_default() += 1;
+    }
+    let main = mine
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(m, _)| m.to_string())
+        .or_else(|| s.model.as_deref().map(str::to_string));
+    if let Some(m) = main {
+        *o.session_models.entry(m).or_default() += 1;
+    }
     o.minutes.push(s.active_ms() as f64 / 60_000.0);
     o.requests.push(s.request_count() as f64);
     o.searches.push(s.web_searches.len() as f64);
     if let Some(t) = s.first_event_at {
         o.first = o.first.min(t);
         o.last = o.last.max(t);
+        *o.days.entry(to_datetime(t).date_naive()).or_default() += 1;
     }
+}
+
+/// The agent's daily sessions from its first day to its last, zeros included, fitted for the
+/// month `start` (trend, weekly shape and level: `project::history`).
+fn volume_of(o: &Observed, start: NaiveDate) -> crate::history::Volume {
+    let first = o.days.keys().next().copied().unwrap_or(start);
+    let last = o.days.keys().next_back().copied().unwrap_or(start);
+    let counts: Vec<u64> = first
+        .iter_days()
+        .take_while(|d| *d <= last)
+        .map(|d| o.days.get(&d).copied().unwrap_or(0))
+        .collect();
+    crate::history::fit(first, &counts, start)
+}
+
+/// `{ "a" = 0.7, "b" = 0.3 }` when the sessions used more than one model: shares of the
+/// sessions, cut to 4 places, the last one what makes them sum to exactly 1.
+fn model_mix(models: &BTreeMap<String, u64>) -> Option<String> {
+    if models.len() < 2 {
+        return None;
+    }
+    let total: u64 = models.values().sum();
+    let mut left = rust_decimal::Decimal::ONE;
+    let mut parts = Vec::new();
+    for (i, (m, n)) in models.iter().enumerate() {
+        let share = if i + 1 == models.len() {
+            left
+        } else {
+            (rust_decimal::Decimal::from(*n) / rust_decimal::Decimal::from(total))
+                .round_dp_with_strategy(4, rust_decimal::RoundingStrategy::ToZero)
+        };
+        left -= share;
+        parts.push(format!("{m:?} = {}", share.normalize()));
+    }
+    Some(format!("{{ {} }}", parts.join(", ")))
 }
 
 pub fn run(args: FitArgs) -> Result<i32> {
@@ -213,9 +265,43 @@ pub fn run(args: FitArgs) -> Result<i32> {
             .map(|(m, _)| m.clone())
             .unwrap_or_else(|| "claude-sonnet-4-6".into());
         let days = ((o.last - o.first) / 86_400_000 + 1).max(1);
-        let per_day = o.sessions as f64 / days as f64;
+        let volume = volume_of(o, start);
         let _ = writeln!(text, "\n# {} session(s) over {} day(s).", o.sessions, days);
-        let _ = writeln!(text, "[[agent]]\nname = {agent:?}\nmodel = {model:?}\nsessions_per_day = {}\n[agent.session]", num(per_day));
+        for n in &volume.notes {
+            let _ = writeln!(text, "# {n}.");
+            crate::say!("note: agent {agent}: {n}");
+        }
+        let _ = writeln!(text, "[[agent]]\nname = {agent:?}");
+        match model_mix(&o.session_models) {
+            Some(mix) => {
+                let _ = writeln!(text, "model_mix = {mix}");
+            }
+            None => {
+                let _ = writeln!(text, "model = {model:?}");
+            }
+        }
+        let _ = writeln!(text, "sessions_per_day = {}", num(volume.sessions_per_day));
+        if let Some((g, se)) = volume.growth {
+            let pct = |x: f64| format!("{}%", num((x * 10_000.0).round() / 100.0));
+            let _ = if se > 0.0 {
+                writeln!(
+                    text,
+                    "growth_per_month = {{ dist = \"normal\", mean = \"{}\", sd = \"{}\" }}",
+                    pct(g),
+                    pct(se)
+                )
+            } else {
+                writeln!(text, "growth_per_month = \"{}\"", pct(g))
+            };
+        }
+        if let Some(w) = volume.weekday_weights {
+            let w: Vec<String> = w
+                .iter()
+                .map(|x| num((x * 1000.0).round() / 1000.0))
+                .collect();
+            let _ = writeln!(text, "weekday_weights = [{}]", w.join(", "));
+        }
+        let _ = writeln!(text, "[agent.session]");
         let mut quantities: Vec<(&str, &[f64], bool)> = vec![
             ("active_minutes", &o.minutes, false),
             ("requests", &o.requests, true),

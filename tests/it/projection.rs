@@ -332,6 +332,114 @@ fn fit_recovers_a_fixed_scenario() {
     }
     let v = project_json(&[fitted.to_str().unwrap(), "--months", "1", "--runs", "10"]);
     let m = &v["months"][0];
+    // expected_sessions is shown rounded: the ratio is $0.22 to the micro-dollar.
     let per_session = d(&m["expected"]) / d(&m["expected_sessions"]);
-    assert_eq!(per_session.round_dp(9), dec("0.22"));
+    assert_eq!(per_session.round_dp(6), dec("0.22"));
+}
+
+/// `fit` on 120 days of history that grow 10% a month, are quiet at weekends and run 3 of 4
+/// sessions on Opus: the fitted scenario carries the growth, the weekly shape and the mix, and
+/// its next month is what the history's own process gives.
+#[test]
+fn fit_recovers_growth_the_weekly_shape_and_the_model_mix_from_history() {
+    use chrono::{Datelike, Duration, NaiveDate};
+    use serde_json::json;
+    // Weights Monday..Sunday 1,1,1,1,1,0.3,0.3 (sum 5.6), scaled to mean 1: 1.25 and 0.375.
+    let weight = |day: NaiveDate| {
+        if day.weekday().num_days_from_monday() < 5 {
+            1.25
+        } else {
+            0.375
+        }
+    };
+    // The process: 20 sessions a day on the mean day at day 0, times 1.1 a month (30.4375 days).
+    let rate = |t: i64, day: NaiveDate| 20.0 * 1.1f64.powf(t as f64 / 30.4375) * weight(day);
+    let first = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(); // a Monday
+    let mut lines = Vec::new();
+    let mut n = 0u64;
+    for t in 0..120 {
+        let day = first + Duration::days(t);
+        for _ in 0..rate(t, day).round() as u64 {
+            let model = if n.is_multiple_of(4) {
+                "claude-sonnet-4-6"
+            } else {
+                "claude-opus-4-6"
+            };
+            let id = format!("sesn_h{n:05}");
+            let at = |min: u32| format!("{day}T10:{min:02}:00Z");
+            lines.push(with(
+                session(&id, model),
+                json!({"created_at": at(0), "updated_at": at(9)}),
+            ));
+            lines.push(with(
+                ev(&format!("{id}_1"), "session.status_running", &at(0)),
+                json!({"session_id": id}),
+            ));
+            lines.push(with(
+                request(&format!("{id}_2"), &at(5), 1000, 100, 0, 0),
+                json!({"session_id": id}),
+            ));
+            lines.push(with(
+                ev(&format!("{id}_3"), "session.status_idle", &at(9)),
+                json!({"session_id": id}),
+            ));
+            n += 1;
+        }
+    }
+    let tmp = Tmp::new();
+    let history = tmp.write("history.ndjson", &ndjson(&lines));
+    let fitted = tmp.path("fitted.toml");
+    let r = run([
+        "fit".as_ref(),
+        history.as_os_str(),
+        "-o".as_ref(),
+        fitted.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(&fitted).unwrap();
+    let scenario: toml::Table = text.parse().unwrap();
+    // The history ends on 2026-09-28: the projection starts the month after.
+    assert_eq!(scenario["start"].as_str(), Some("2026-10-01"), "{text}");
+    let agent = &scenario["agent"].as_array().unwrap()[0];
+    let growth = agent["growth_per_month"]
+        .as_table()
+        .expect("a growth distribution");
+    let pct = |k: &str| {
+        growth[k]
+            .as_str()
+            .unwrap()
+            .trim_end_matches('%')
+            .parse::<f64>()
+            .unwrap()
+    };
+    assert!((pct("mean") - 10.0).abs() < 1.0, "{text}");
+    assert!(pct("sd") > 0.0 && pct("sd") < 2.0, "{text}");
+    let w: Vec<f64> = agent["weekday_weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_float().unwrap())
+        .collect();
+    for (k, want) in [1.25, 1.25, 1.25, 1.25, 1.25, 0.375, 0.375]
+        .iter()
+        .enumerate()
+    {
+        assert!((w[k] - want).abs() < 0.05, "weekday {k}: {w:?}");
+    }
+    let mix = agent["model_mix"].as_table().expect("a model mix");
+    let share = |m: &str| mix[m].as_float().unwrap();
+    assert!((share("claude-opus-4-6") - 0.75).abs() < 0.01, "{text}");
+    assert!((share("claude-sonnet-4-6") + share("claude-opus-4-6") - 1.0).abs() < 1e-12);
+
+    // October 2026 (t = 122..152) under the same process, against the fitted projection.
+    let truth: f64 = (122..153).map(|t| rate(t, first + Duration::days(t))).sum();
+    let v = project_json(&[fitted.to_str().unwrap(), "--months", "1", "--runs", "10"]);
+    let got: f64 = d(&v["months"][0]["expected_sessions"])
+        .to_string()
+        .parse()
+        .unwrap();
+    assert!(
+        (got / truth - 1.0).abs() < 0.05,
+        "{got} sessions fitted vs {truth} in the process"
+    );
 }
