@@ -19,7 +19,7 @@ pub use agentmeter_gate::{compare, reconcile};
 pub use agentmeter_ingest::ingest;
 pub use agentmeter_meter::meter;
 pub use agentmeter_pricing::{contract, pricing, rate};
-pub use agentmeter_project::{history, project, scenario, simulate};
+pub use agentmeter_project::{fit, history, project, scenario, simulate};
 pub use agentmeter_render::{anomaly, export, report};
 
 pub mod cli;

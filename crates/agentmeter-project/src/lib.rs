@@ -7,6 +7,7 @@
 use agentmeter_core::{category, error, files, keys, progress, time, usage};
 use agentmeter_pricing::{pricing, rate};
 
+pub mod fit;
 pub mod history;
 pub mod project;
 pub mod scenario;
