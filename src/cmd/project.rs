@@ -16,11 +16,21 @@ use crate::scenario::Scenario;
     after_help = "Examples:\n  agentmeter project scenarios/daily-research.toml\n  \
     agentmeter project scenarios/team.toml --runs 10000 --seed 7 --format json -o team.json\n  \
     agentmeter project scenarios/budget.toml   # uncertain volume, growth and prices: a budget's band\n  \
-    agentmeter project scenarios/team.toml --model claude-opus-4-6 --model claude-sonnet-4-6   # side by side"
+    agentmeter project scenarios/team.toml --model claude-opus-4-6 --model claude-sonnet-4-6   # side by side\n  \
+    agentmeter project --from runs/ --months 6      # fitted from the exports, in memory\n  \
+    agentmeter project --from runs/ --sessions-per-day 500   # the same sessions, at another volume"
 )]
 pub struct ProjectArgs {
     /// Scenario file (TOML).
-    pub scenario: PathBuf,
+    #[arg(required_unless_present = "from", conflicts_with = "from")]
+    pub scenario: Option<PathBuf>,
+    /// Project straight from exports: a scenario fitted from them in memory, as `fit` writes it
+    /// (files, directories or -, as for `meter`).
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub from: Vec<String>,
+    /// With --from: every agent's sessions per day, instead of its history's level.
+    #[arg(long, value_name = "N")]
+    pub sessions_per_day: Option<f64>,
     /// Months to project (default: the scenario's `months`).
     #[arg(long)]
     pub months: Option<u32>,
@@ -55,7 +65,16 @@ pub fn projections(args: &ProjectArgs) -> Result<(Scenario, PriceTable, Vec<Proj
         ))
         .with_hint("compare fewer models at a time"));
     }
-    let scenario = Scenario::load(&args.scenario)?;
+    let scenario = match &args.scenario {
+        Some(_) if args.sessions_per_day.is_some() => {
+            return Err(Error::new(
+                "--sessions-per-day sets the volume of a scenario fitted with --from",
+            )
+            .with_hint("write `sessions_per_day` in the scenario file instead"))
+        }
+        Some(path) => Scenario::load(path)?,
+        None => fitted(args)?,
+    };
     let table =
         PriceTable::load_or_bundled(args.pricing.as_deref().or(scenario.pricing.as_deref()))?;
     let models: Vec<Option<String>> = if args.models.is_empty() {
@@ -77,6 +96,46 @@ pub fn projections(args: &ProjectArgs) -> Result<(Scenario, PriceTable, Vec<Proj
     Ok((scenario, table, out))
 }
 
+/// The scenario `fit` would write from `--from`'s exports (`--months`, 12 by default).
+fn fitted(args: &ProjectArgs) -> Result<Scenario> {
+    if let Some(n) = args.sessions_per_day {
+        if !(n.is_finite() && n >= 0.0) {
+            return Err(Error::new(format!(
+                "--sessions-per-day {n}: expected a number of sessions, 0 or more"
+            )));
+        }
+    }
+    let sources = crate::ingest::discover(&args.from)?;
+    let metered = crate::meter::meter(
+        &sources,
+        &crate::meter::MeterOptions {
+            progress: crate::terminal::progress(),
+            ..Default::default()
+        },
+    )?;
+    if metered.sessions.is_empty() {
+        return Err(Error::new(
+            "--from: no sessions in the input: nothing to fit",
+        ));
+    }
+    let inputs = args.from.join(", ");
+    let fitted = crate::fit::fit_scenario(
+        &metered.sessions,
+        &crate::fit::FitOptions {
+            name: "fitted",
+            months: args.months.unwrap_or(12),
+            inputs: &inputs,
+            sessions_per_day: args.sessions_per_day,
+            ..Default::default()
+        },
+    );
+    for n in &fitted.notes {
+        crate::say!("note: {n}");
+    }
+    let name = format!("scenario fitted from {inputs}");
+    Scenario::parse(&fitted.text, &name, std::path::Path::new("."))
+}
+
 pub fn run(args: ProjectArgs) -> Result<i32> {
     let out = Output::with_report(
         args.out.output.as_deref(),
@@ -86,7 +145,10 @@ pub fn run(args: ProjectArgs) -> Result<i32> {
     let (scenario, table, ps) = projections(&args)?;
     out.write(&projection::render(&ps, args.out.format.into()))?;
     if let Some(dir) = &args.report {
-        let inputs = vec![args.scenario.display().to_string()];
+        let inputs = match &args.scenario {
+            Some(path) => vec![path.display().to_string()],
+            None => args.from.clone(),
+        };
         let opts = ProjectOptions {
             months: args.months,
             runs: args.runs,

@@ -443,3 +443,47 @@ fn fit_recovers_growth_the_weekly_shape_and_the_model_mix_from_history() {
         "{got} sessions fitted vs {truth} in the process"
     );
 }
+
+/// `project --from` projects the scenario `fit` would write, without the file; and
+/// `--sessions-per-day` sets the volume: N sessions on each day of the month.
+#[test]
+fn project_from_exports_is_the_fitted_scenario_projected() {
+    let tmp = Tmp::new();
+    let fitted = tmp.path("fitted.toml");
+    let r = run(["fit", "docs/examples", "-o", fitted.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let from_file = project_json(&[fitted.to_str().unwrap(), "--months", "2", "--runs", "20"]);
+    let from = project_json(&["--from", "docs/examples", "--months", "2", "--runs", "20"]);
+    assert_eq!(from["months"], from_file["months"]);
+    assert_eq!(from["total"], from_file["total"]);
+
+    let v = project_json(&[
+        "--from",
+        "docs/examples",
+        "--sessions-per-day",
+        "2",
+        "--months",
+        "1",
+        "--runs",
+        "20",
+    ]);
+    let month = v["months"][0]["month"].as_str().unwrap().to_string();
+    let (y, m) = (
+        month[..4].parse::<i32>().unwrap(),
+        month[5..7].parse::<u32>().unwrap(),
+    );
+    let first = chrono::NaiveDate::from_ymd_opt(y, m, 1).unwrap();
+    let days = (first.checked_add_months(chrono::Months::new(1)).unwrap() - first).num_days();
+    // docs/examples has two agents, researcher and triage (researcher's model_mix shares its
+    // volume out, it adds none): 2 sessions a day each, every day (no weekly shape in a short
+    // history).
+    let agents = 2;
+    assert_eq!(
+        d(&v["months"][0]["expected_sessions"]),
+        Decimal::from(2 * days * agents),
+        "{v}"
+    );
+
+    let r = run(["project", "--sessions-per-day", "2", "scenarios/team.toml"]);
+    assert_eq!(r.code, 2, "--sessions-per-day needs --from: {}", r.stderr);
+}
