@@ -8,14 +8,14 @@ use serde_json::{json, Value};
 use crate::common::*;
 
 /// `budget` as the docs write it: integer cents as a string (managed-agents-api.md §2.4).
-fn budget(cents: &str) -> Value {
+pub(crate) fn budget(cents: &str) -> Value {
     json!({"type": "limit", "max_list_cost": {"amount": cents, "currency": "USD"}})
 }
 
 /// The seed example (managed-agents-api.md §4), in session `id`: 1 h running (0.08) and one
 /// Opus 4.6 request of 50,000 input (x $5/M = 0.25) and 15,000 output (x $25/M = 0.375):
 /// 0.705. `object` extends the session object; `idle` is the stop reason of the idle at 11:00.
-fn seed(id: &str, object: Value, idle: &str) -> Vec<Value> {
+pub(crate) fn seed(id: &str, object: Value, idle: &str) -> Vec<Value> {
     vec![
         with(session(id, "claude-opus-4-6"), object),
         ev("e1", "session.status_running", "2026-10-01T10:00:00Z"),
@@ -35,7 +35,7 @@ fn seed(id: &str, object: Value, idle: &str) -> Vec<Value> {
 /// - d: $0.80 set by `session.updated` (over the object's $5.00, which is older): 0.705 / 0.80
 ///   = 88.125% -> 88.1, flagged (>= 80%), not reached.
 /// - e: $0.70 on the object: 0.705 >= 0.70, reached by cost; 0.705 / 0.70 = 100.714...% -> 100.7.
-fn fleet(tmp: &Tmp) -> std::path::PathBuf {
+pub(crate) fn fleet(tmp: &Tmp) -> std::path::PathBuf {
     let mut b = seed("sesn_b", json!({}), "budget_reached");
     b.insert(
         3,
@@ -229,15 +229,15 @@ fn a_budget_of_the_wrong_type_is_an_error_with_its_line() {
 
 /// A webhook on 127.0.0.1 (a random port): each POST is answered with the next status of
 /// `statuses` (then 200); every request's path and JSON body is kept.
-struct Hook {
-    url: String,
-    got: std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>,
+pub(crate) struct Hook {
+    pub(crate) url: String,
+    pub(crate) got: std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>,
 }
 
 /// The webhook's secret, as a Slack incoming webhook's path is.
 const SECRET_PATH: &str = "/services/T0SECRET/B0SECRET/hunter2XYZ";
 
-fn hook(statuses: &[u16]) -> Hook {
+pub(crate) fn hook(statuses: &[u16]) -> Hook {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}{SECRET_PATH}", listener.local_addr().unwrap());
@@ -281,7 +281,7 @@ fn hook(statuses: &[u16]) -> Hook {
 }
 
 /// A run of one task: the seed session (0.705) with `input` input tokens instead of 50,000.
-fn task_run(tmp: &Tmp, name: &str, input: u64) -> std::path::PathBuf {
+pub(crate) fn task_run(tmp: &Tmp, name: &str, input: u64) -> std::path::PathBuf {
     let mut records = seed(
         &format!("sesn_{name}"),
         json!({"title": "alpha"}),
@@ -419,7 +419,7 @@ fn a_notify_that_keeps_failing_is_a_warning_and_the_exit_code_stays() {
 /// object): history running at 10:00 and the seed request at 10:30; the stream then sends
 /// the idle at 11:00. History alone: 30 min still running (0.04) + 0.625 = 0.665; with the
 /// idle, 1 h: 0.705.
-fn live(id: &str, object: Value) -> crate::mock::Mock {
+pub(crate) fn live(id: &str, object: Value) -> crate::mock::Mock {
     let records = seed(id, object, "end_turn");
     let mut state = crate::mock::State::default();
     state.sessions.push(records[0].clone());
@@ -432,7 +432,7 @@ fn live(id: &str, object: Value) -> crate::mock::Mock {
     crate::mock::Mock::start(state)
 }
 
-fn watch(mock: &crate::mock::Mock, id: &str, extra: &[&str]) -> Run {
+pub(crate) fn watch(mock: &crate::mock::Mock, id: &str, extra: &[&str]) -> Run {
     let mut cmd = bin();
     cmd.args(["watch", id, "--until-idle", "--base-url", &mock.url])
         .args(extra)

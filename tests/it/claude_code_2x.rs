@@ -90,7 +90,7 @@ const STRAY: &str = r#"{"type":"file-history-snapshot","messageId":"m","snapshot
 {"parentUuid":null,"isSidechain":false,"sessionId":"stray","version":"2.1.39","type":"progress","data":{"message":{"type":"assistant","timestamp":"2026-10-01T09:02:00.000Z","message":{"model":"claude-sonnet-4-5-20250929","id":"msg_D","type":"message","role":"assistant","content":[],"usage":{"input_tokens":3,"output_tokens":3}},"requestId":"req_D"},"type":"agent_progress","agentId":"a7"},"uuid":"s-1","timestamp":"2026-10-01T09:02:00.000Z"}
 "#;
 
-fn tree() -> Tmp {
+pub(crate) fn tree() -> Tmp {
     let tmp = Tmp::new();
     tmp.write(&format!("projects/-home-ana-shop/{SESSION}.jsonl"), MAIN);
     tmp.write(

@@ -18,6 +18,7 @@ mod gate;
 mod hostile_api;
 mod hostile_inputs;
 mod hostile_numbers;
+mod json_schemas;
 mod layers;
 mod managed;
 mod mock;

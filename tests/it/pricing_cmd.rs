@@ -167,7 +167,7 @@ fn show_suggests_the_nearest_id_for_an_unknown_model() {
 /// `prices/providers/anthropic.yml` (fields as in `ModelInfo`, `ModelPrice`, `ConditionalPrice`,
 /// `TieredPrices` of its `prices/src/prices/prices_types.py`). Planted: Sonnet 5 at 3/15 from
 /// 2026-09-01 (the cancelled rise, which genai-prices keeps); claude-2, which we lack.
-const GENAI: &str = "\
+pub(crate) const GENAI: &str = "\
 # yaml-language-server: $schema=.schema.json
 name: Anthropic
 id: anthropic
@@ -244,7 +244,7 @@ models:
 /// `provider_specific_entry`, as its Anthropic entries have them). Planted: Haiku 3's 1-hour
 /// writes at 6e-06 (LiteLLM's own error), Opus 4.6 fast at 6x after fast mode ended, a model
 /// we lack; a Bedrock and an OpenAI entry that must be ignored.
-const LITELLM: &str = r#"{
+pub(crate) const LITELLM: &str = r#"{
     "sample_spec": {
         "input_cost_per_token": 0.0,
         "litellm_provider": "one of https://docs.litellm.ai/docs/providers",

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::common::*;
 
 /// The seed's Opus hour (computed $0.705) with the provider's own figures.
-fn session_with(id: &str, list_cost_cents: &str, output_tokens: u64) -> String {
+pub(crate) fn session_with(id: &str, list_cost_cents: &str, output_tokens: u64) -> String {
     let mut s = session(id, "claude-opus-4-6");
     s["usage"] = json!({
         "input_tokens": 50000, "output_tokens": output_tokens, "cache_read_input_tokens": 0,
