@@ -183,8 +183,14 @@ pub fn render(ps: &[Projection], format: Format) -> String {
     out
 }
 
-/// In plain words, what the p5-p95 band covers and what it holds fixed.
+/// The last line of a projection's table: `uncertainty: ` and [`uncertainty_statement`].
 pub fn uncertainty_line(p: &Projection) -> String {
+    format!("uncertainty: {}", uncertainty_statement(p))
+}
+
+/// In plain words, what the p5-p95 band covers and what it holds fixed (from
+/// `Projection::uncertainty`, as the JSON lists it).
+pub fn uncertainty_statement(p: &Projection) -> String {
     let words = |k: &str| match k {
         "per_session" => "per-session variation (running time, requests, tokens, searches)",
         "arrivals" => "Poisson arrivals (the count of sessions)",
@@ -202,10 +208,10 @@ pub fn uncertainty_line(p: &Projection) -> String {
         .map(|k| short(k))
         .collect();
     if p.uncertainty.is_empty() {
-        return "uncertainty: nothing in this scenario varies, so every run is the same and the band is one value".into();
+        return "nothing in this scenario varies, so every run is the same and the band is one value".into();
     }
     let covers: Vec<&str> = p.uncertainty.iter().map(|k| words(k)).collect();
-    let mut line = format!("uncertainty: the p5-p95 band covers {}", covers.join(", "));
+    let mut line = format!("the p5-p95 band covers {}", covers.join(", "));
     if !fixed.is_empty() {
         line.push_str(&format!("; {} are fixed as written", fixed.join(", ")));
     }
