@@ -21,7 +21,7 @@ use crate::pipeline::bill;
 use crate::pricing::PriceTable;
 use crate::rate::{Cost, RatedSession};
 use crate::report::chart::{bins, Chart};
-use crate::report::document::{Report, Section};
+use crate::report::document::{Figure, Report, Section};
 use crate::time::Zone;
 
 pub const SCHEMA: &str = "agentmeter/compare-v1";
@@ -135,7 +135,10 @@ fn compare_report(
     r.pricing_versions = versions;
     r.sections.push(Section {
         title: section.into(),
-        tables: tables.into_iter().map(|(t, g)| (Some(t), g)).collect(),
+        tables: tables
+            .into_iter()
+            .map(|(t, g)| (Some(t), g).into())
+            .collect(),
         notes,
     });
     r.data.push((
@@ -309,8 +312,8 @@ fn run_reprice(args: &CompareArgs, out: &Output) -> Result<i32> {
         );
         let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
         let labels: Vec<String> = vs.iter().map(|v| v.label.clone()).collect();
-        r.charts.push((
-            "compare-totals".into(),
+        r.charts.push(Figure::new(
+            "compare-totals",
             Chart::Comparison {
                 title: "The same traces priced each way".into(),
                 labels: labels.clone(),
@@ -318,6 +321,8 @@ fn run_reprice(args: &CompareArgs, out: &Output) -> Result<i32> {
                 p5: totals.iter().map(|c| f(c.total())).collect(),
                 p95: totals.iter().map(|c| f(c.total())).collect(),
             },
+            "One bar per way of pricing, the figure beside it the total: the same sessions, \
+             the same token counts and running time each time, only the prices differ.",
         ));
         let series = CostColumn::ALL
             .iter()
@@ -328,13 +333,15 @@ fn run_reprice(args: &CompareArgs, out: &Output) -> Result<i32> {
                 )
             })
             .collect();
-        r.charts.push((
-            "compare-by-category".into(),
+        r.charts.push(Figure::new(
+            "compare-by-category",
             Chart::Stacked {
                 title: "Cost by charge category, each way".into(),
                 groups: labels,
                 series,
             },
+            "The bars of the totals, stacked by charge category (legend): where a pricing \
+             gains or loses.",
         ));
         crate::pipeline::write_report(dir, &r, args.out.force)?;
     }
@@ -544,7 +551,8 @@ fn run_paired(args: &CompareArgs, out: &Output) -> Result<i32> {
                         format!("{} / {} / {}", s.b_cheaper, s.b_dearer, s.ties),
                     ),
                 ]),
-            )],
+            )
+                .into()],
             notes: notes.into_iter().skip(1).collect(),
         });
         let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
@@ -556,8 +564,8 @@ fn run_paired(args: &CompareArgs, out: &Output) -> Result<i32> {
             a.push(f(others_a) / rest as f64);
             b.push(f(others_b) / rest as f64);
         }
-        r.charts.push((
-            "paired-tasks".into(),
+        r.charts.push(Figure::new(
+            "paired-tasks",
             Chart::Paired {
                 title: if rest == 0 {
                     "Cost per task, A and B".into()
@@ -573,10 +581,14 @@ fn run_paired(args: &CompareArgs, out: &Output) -> Result<i32> {
                 a,
                 b,
             },
+            format!(
+                "Two bars per task (sessions paired by {key}): its cost in A (left) and in B \
+                 (right)."
+            ),
         ));
         let diffs: Vec<f64> = p.pairs.iter().map(|x| f(x.difference())).collect();
-        r.charts.push((
-            "paired-differences".into(),
+        r.charts.push(Figure::new(
+            "paired-differences",
             Chart::Histogram {
                 title: format!("Per-task difference B - A ({} tasks)", p.pairs.len()),
                 bins: bins(&diffs, 20),
@@ -588,6 +600,9 @@ fn run_paired(args: &CompareArgs, out: &Output) -> Result<i32> {
                 x_desc: "Difference per task, B - A (USD)".into(),
                 y_desc: "Tasks".into(),
             },
+            "How B - A is spread over the tasks: each bar counts the tasks whose difference \
+             falls in its range (right of zero: B costs more); the lines mark the mean and the \
+             median, the shaded band the bootstrap 95% interval of the mean difference.",
         ));
         crate::pipeline::write_report(dir, &r, args.out.force)?;
     }

@@ -154,6 +154,44 @@ fn several_models_side_by_side() {
 }
 
 #[test]
+fn the_sessions_column_is_right_aligned_in_one_format() {
+    // 40.5 sessions a day, fixed: December and January 31 x 40.5 = 1,255.5, February
+    // 28 x 40.5 = 1,134 (shown 1,134.0, as the column needs a decimal), the total
+    // 1,255.5 + 1,255.5 + 1,134 = 3,645.0.
+    let tmp = Tmp::new();
+    let f = tmp.write(
+        "s.toml",
+        "start = \"2026-12-01\"\nmonths = 3\n[[agent]]\nname = \"a\"\nmodel = \"claude-sonnet-4-6\"\n\
+         sessions_per_day = 40.5\n[agent.session]\nactive_minutes = 1\nrequests = 1\ninput_tokens = 10\n",
+    );
+    let file = f.to_str().unwrap();
+    let r = run(["project", file, "--runs", "10"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Month is 7 wide ("2026-12"), Sessions 8 ("Sessions"): the counts end under its "s".
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    let starts = |p: &str| lines.iter().any(|l| l.starts_with(p));
+    for want in [
+        "Month    Sessions  ",
+        "2026-12   1,255.5  ",
+        "2027-01   1,255.5  ",
+        "2027-02   1,134.0  ",
+        "Total     3,645.0  ",
+    ] {
+        assert!(starts(want), "{want:?} in\n{}", r.stdout);
+    }
+    let r = run(["project", file, "--runs", "10", "--format", "markdown"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for want in [
+        "| Month | Sessions | Expected |",
+        "| --- | ---: | ---: |",
+        "| 2027-02 | 1,134.0 | $",
+        "| **Total** | **3,645.0** | **$",
+    ] {
+        assert!(r.stdout.contains(want), "{want:?} in\n{}", r.stdout);
+    }
+}
+
+#[test]
 fn bad_scenarios_name_the_file_key_and_problem() {
     let tmp = Tmp::new();
     let base = "start = \"2026-12-01\"\n[[agent]]\nname = \"a\"\nmodel = \"claude-sonnet-4-6\"\nsessions_per_day = 1\n\

@@ -441,3 +441,135 @@ fn many_sessions_under_one_task_key_are_warned_of() {
         r.stderr
     );
 }
+
+/// The `(title, caption)` of every figure of a page: the title is the chart's own (its SVG's
+/// first text, drawn by plotters), the caption the `<figcaption>` after it.
+fn figures(html: &str) -> Vec<(String, String)> {
+    html.split("<figure>")
+        .skip(1)
+        .map(|f| {
+            let f = &f[..f.find("</figure>").expect("a figure ends")];
+            let text = f.split_once("<text").expect("a chart has text").1;
+            let title = text
+                .split_once('>')
+                .unwrap()
+                .1
+                .split_once("</text>")
+                .unwrap()
+                .0;
+            let caption = f
+                .split_once("<figcaption>")
+                .map_or("", |c| c.1.split_once("</figcaption>").unwrap().0);
+            (title.trim().to_string(), caption.to_string())
+        })
+        .collect()
+}
+
+/// Every caption says something its chart's title does not: neither empty nor the title.
+fn captions_are_not_titles(html: &str, md: &str, n: usize) {
+    let figs = figures(html);
+    assert_eq!(figs.len(), n, "{figs:?}");
+    for (title, caption) in &figs {
+        assert!(!title.is_empty() && !caption.is_empty(), "{title:?}");
+        assert!(
+            !caption.contains(title.as_str()),
+            "{caption:?} repeats {title:?}"
+        );
+        // The markdown has the same caption under the chart's image.
+        assert!(
+            md.contains(&format!(".png)\n\n{caption}\n")),
+            "{caption:?} in report.md"
+        );
+    }
+}
+
+#[test]
+fn the_examples_report_says_why_its_counts_add_up_to_more_and_keeps_ids_whole() {
+    let tmp = Tmp::new();
+    let dir = tmp.path("out");
+    let r = run([
+        "report".as_ref(),
+        root().join("docs/examples").as_os_str(),
+        "-o".as_ref(),
+        dir.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    // Five sessions; sesn_multi runs researcher on Opus and two threads, critic and scout, on
+    // Sonnet and Haiku. By model: Opus 3 (seed cached, seed uncached, multi), Sonnet 2 (busy,
+    // multi), Haiku 2 (multi, triage) = 7. By agent: researcher 4 (busy, both seeds, multi),
+    // critic, scout, triage 1 each = 7. By month each session counts once: no note there.
+    for (doc, head) in [(&html, "<h4>By "), (&md, "#### By ")] {
+        let at = |t: &str| position(doc, &format!("{head}{t}"));
+        let (month, model, agent, category) =
+            (at("month"), at("model"), at("agent"), at("charge category"));
+        for (what, from, to) in [("model", model, agent), ("agent", agent, category)] {
+            let note = format!(
+                "Note: A session that used more than one {what} counts once under each {what}: \
+                 the rows add up to 7 sessions, of 5 in all."
+            );
+            let found = position(doc, &note);
+            assert!(
+                from < found && found < to,
+                "{note:?} under the table by {what}"
+            );
+        }
+        assert!(!doc[month..model].contains("Note:"), "no note by month");
+    }
+    // Ids never break inside a cell; a table wider than the page scrolls in its own box.
+    assert!(html.contains("td{white-space:nowrap}") && html.contains(".t{overflow-x:auto;"));
+    assert_eq!(
+        html.matches("<div class=\"t\"><table>").count(),
+        html.matches("<table>").count()
+    );
+    assert!(html.contains("<td>sesn_busy_sonnet</td><td>claude-sonnet-4-6</td>"));
+    captions_are_not_titles(&html, &md, 2);
+}
+
+#[test]
+fn a_budget_report_says_what_its_band_covers_and_names_each_model_once() {
+    let tmp = Tmp::new();
+    let dir = tmp.path("out");
+    let scenario = root().join("scenarios/budget.toml");
+    let args = [
+        "project".as_ref(),
+        scenario.as_os_str(),
+        "--runs".as_ref(),
+        "20".as_ref(),
+    ];
+    let terminal = run_within(120, args);
+    assert_eq!(terminal.code, 0, "{}", terminal.stderr);
+    let mut with_report = args.to_vec();
+    with_report.extend(["--report".as_ref(), dir.as_os_str()]);
+    let r = run_within(120, with_report);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The terminal's last line, as a sentence, leads the summary of the page and of report.md.
+    let line = terminal
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("uncertainty: the p5-p95 band covers "))
+        .expect("the terminal says what the band covers");
+    // budget.toml varies all five: per session, arrivals (poisson), volume, growth, prices.
+    assert!(line.starts_with("per-session variation") && line.ends_with("drawn once per run)"));
+    let note = format!("Note: The p5-p95 band covers {line}.");
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    // (Nothing in it that HTML escapes.)
+    assert!(position(&html, &note) < position(&html, "<h2 id=\"tables\">"));
+    assert!(position(&md, &note) < position(&md, "## Tables"));
+    // The model_mix agents are named "support (model)": the chart names each model once.
+    let svg = std::fs::read_to_string(dir.join("projection-by-agent.svg")).unwrap();
+    for m in ["claude-opus-4-6", "claude-sonnet-4-6"] {
+        assert!(svg.contains(&format!("support ({m})")), "{m}");
+        assert!(!svg.contains(&format!("({m}) ({m})")), "{m} twice");
+    }
+    // Session counts are numbers: right-aligned.
+    assert!(html.contains("<tr><td>2026-12</td><td class=\"n\">"));
+    assert!(md.contains("| Month | Sessions | Expected |") && md.contains("| --- | ---: | ---: |"));
+    // Fan, histogram, agents; the fan's caption says what its band covers, too.
+    captions_are_not_titles(&html, &md, 3);
+    assert!(figures(&html)[0]
+        .1
+        .contains(&format!("The p5-p95 band covers {line}.")));
+}

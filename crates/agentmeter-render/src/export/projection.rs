@@ -39,14 +39,24 @@ fn grid(
     }
 }
 
-/// An expected session count: whole numbers with separators, else one decimal.
-fn sessions(n: Decimal) -> String {
-    let r = n.round_dp(1);
-    if r.fract().is_zero() {
-        crate::money::count(r.to_u64().unwrap_or(0))
-    } else {
-        r.normalize().to_string()
-    }
+/// A column of expected session counts, one format for all its cells (so they line up
+/// right-aligned): to one decimal, with thousands separators; without the decimal when every
+/// cell is whole at one decimal.
+fn sessions_cells(ns: &[Decimal]) -> Vec<String> {
+    let r: Vec<Decimal> = ns.iter().map(|n| n.round_dp(1)).collect();
+    let whole = r.iter().all(|n| n.fract().is_zero());
+    r.iter()
+        .map(|n| {
+            // Counts are never negative.
+            let int = crate::money::count(n.trunc().to_u64().unwrap_or(0));
+            if whole {
+                int
+            } else {
+                let tenth = (n.fract() * Decimal::TEN).to_u64().unwrap_or(0);
+                format!("{int}.{tenth}")
+            }
+        })
+        .collect()
 }
 
 fn title(p: &Projection) -> String {
@@ -71,33 +81,21 @@ fn title(p: &Projection) -> String {
 
 /// The three tables of one projection: by month, by agent, by category.
 pub fn grids(p: &Projection) -> Vec<(String, Grid)> {
-    let months = grid(
+    // The months and their total in one column format.
+    let mut counts: Vec<Decimal> = p.months.iter().map(|m| m.expected_sessions).collect();
+    counts.push(counts.iter().sum());
+    let mut counts = sessions_cells(&counts);
+    let total_count = counts.pop().unwrap_or_default();
+    let mut months = grid(
         &["Month", "Sessions"],
         p.months
             .iter()
-            .map(|m| {
-                (
-                    vec![
-                        m.month.format("%Y-%m").to_string(),
-                        sessions(m.expected_sessions),
-                    ],
-                    &m.stats,
-                )
-            })
+            .zip(counts)
+            .map(|(m, n)| (vec![m.month.format("%Y-%m").to_string(), n], &m.stats))
             .collect(),
-        Some((
-            vec![
-                "Total".into(),
-                sessions(
-                    p.months
-                        .iter()
-                        .map(|m| m.expected_sessions)
-                        .sum::<Decimal>(),
-                ),
-            ],
-            &p.total,
-        )),
+        Some((vec!["Total".into(), total_count], &p.total)),
     );
+    months.numeric[1] = true;
     let agents = grid(
         &["Agent", "Model"],
         p.agents
@@ -185,8 +183,14 @@ pub fn render(ps: &[Projection], format: Format) -> String {
     out
 }
 
-/// In plain words, what the p5-p95 band covers and what it holds fixed.
+/// The last line of a projection's table: `uncertainty: ` and [`uncertainty_statement`].
 pub fn uncertainty_line(p: &Projection) -> String {
+    format!("uncertainty: {}", uncertainty_statement(p))
+}
+
+/// In plain words, what the p5-p95 band covers and what it holds fixed (from
+/// `Projection::uncertainty`, as the JSON lists it).
+pub fn uncertainty_statement(p: &Projection) -> String {
     let words = |k: &str| match k {
         "per_session" => "per-session variation (running time, requests, tokens, searches)",
         "arrivals" => "Poisson arrivals (the count of sessions)",
@@ -204,10 +208,10 @@ pub fn uncertainty_line(p: &Projection) -> String {
         .map(|k| short(k))
         .collect();
     if p.uncertainty.is_empty() {
-        return "uncertainty: nothing in this scenario varies, so every run is the same and the band is one value".into();
+        return "nothing in this scenario varies, so every run is the same and the band is one value".into();
     }
     let covers: Vec<&str> = p.uncertainty.iter().map(|k| words(k)).collect();
-    let mut line = format!("uncertainty: the p5-p95 band covers {}", covers.join(", "));
+    let mut line = format!("the p5-p95 band covers {}", covers.join(", "));
     if !fixed.is_empty() {
         line.push_str(&format!("; {} are fixed as written", fixed.join(", ")));
     }
@@ -259,4 +263,28 @@ pub fn json_doc(ps: &[Projection]) -> String {
         doc["variants"] = Value::Array(ps.iter().map(projection_json).collect());
     }
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    /// One decimal for the whole column as soon as one cell needs it, separators in every cell.
+    #[test]
+    fn a_sessions_column_has_one_format() {
+        // 3,338.04 -> 3,338.0 (one decimal, as 3,217.06 needs: 3,217.1); the sum
+        // 3,338.04 + 3,217.06 = 6,555.10 -> 6,555.1.
+        let col = [d("3338.04"), d("3217.06"), d("6555.10")];
+        assert_eq!(sessions_cells(&col), ["3,338.0", "3,217.1", "6,555.1"]);
+        // Every cell whole at one decimal (2,999.96 -> 3,000.0): no decimals at all.
+        let col = [d("2999.96"), d("1000"), d("3999.96")];
+        assert_eq!(sessions_cells(&col), ["3,000", "1,000", "4,000"]);
+        // Below a thousand no separator; 0.25 -> 0.2 (half to even, as before), 12.35 -> 12.4.
+        let col = [d("0.25"), d("12.35"), d("999")];
+        assert_eq!(sessions_cells(&col), ["0.2", "12.4", "999.0"]);
+    }
 }

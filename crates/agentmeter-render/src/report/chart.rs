@@ -159,6 +159,53 @@ fn top(values: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
+/// Room between the plot's left and right edges and the first and last positions (0 and
+/// `span`) of a categorical axis, in axis units: at least `min`, and enough for half of a label
+/// `label_px` wide, centred on the outermost position, to stay inside a plot `plot_px` wide.
+/// With a pad p the axis is span + 2p units over plot_px pixels, so p units are
+/// p * plot_px / (span + 2p) pixels; that is at least label_px / 2 when
+/// p >= label_px * span / (2 * (plot_px - label_px)).
+fn edge_pad(span: f64, label_px: f64, plot_px: f64, min: f64) -> f64 {
+    if label_px <= 0.0 || plot_px <= label_px {
+        return min;
+    }
+    (label_px * span / (2.0 * (plot_px - label_px))).max(min)
+}
+
+/// The widest of the first and last labels, in pixels, as the embedded font draws it, plus a
+/// tenth and a few pixels for a browser's own sans-serif drawing the inline SVG wider.
+fn outer_label_px<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    labels: &[String],
+    font: &FontDesc,
+) -> f64 {
+    let style = TextStyle::from(font.clone());
+    let w = [labels.first(), labels.last()]
+        .into_iter()
+        .flatten()
+        .filter_map(|l| root.estimate_text_size(l, &style).ok())
+        .map(|(w, _)| w)
+        .max()
+        .unwrap_or(0);
+    if w == 0 {
+        0.0
+    } else {
+        f64::from(w) * 1.1 + 6.0
+    }
+}
+
+/// The plot's width: the drawing less the margins and the y labels' area.
+fn plot_width<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, y_label_area: u32) -> f64 {
+    f64::from(
+        root.dim_in_pixel()
+            .0
+            .saturating_sub(2 * MARGIN + y_label_area),
+    )
+}
+
+/// Margin of every chart, on each side.
+const MARGIN: u32 = 20;
+
 /// A categorical x axis: labels at integer positions.
 fn label_at(labels: &[String], x: f64) -> String {
     let i = x.round();
@@ -192,12 +239,22 @@ fn categorical<'a, DB: DrawingBackend>(
     a: &Axes,
 ) -> Result<Plot<'a, DB>> {
     let n = a.labels.len();
+    let y_area = 80;
+    // A turned label is as wide as a line of text; a level one, as its text. Bars reach 0.4
+    // either side of their position: 0.6 leaves a gap at the axis and the right edge.
+    let label_px = if a.rotate {
+        16.0
+    } else {
+        outer_label_px(root, a.labels, &(FONT, 15).into_font())
+    };
+    let span = n.saturating_sub(1) as f64;
+    let pad = edge_pad(span, label_px, plot_width(root, y_area), 0.6);
     let mut ch = ChartBuilder::on(root)
         .caption(title, (FONT, 24).into_font())
-        .margin(20)
+        .margin(MARGIN)
         .x_label_area_size(if a.rotate { 130 } else { 60 })
-        .y_label_area_size(80)
-        .build_cartesian_2d(-0.6f64..(n as f64 - 0.4), 0f64..a.y_max)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(-pad..(span + pad), 0f64..a.y_max)
         .map_err(chart_err)?;
     let x_style = if a.rotate {
         (FONT, 12).into_font().transform(FontTransform::Rotate90)
@@ -333,12 +390,17 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<
             } else {
                 0.0
             };
+            // Every month is labelled: the first and last labels stay inside the plot.
+            let y_area = 80;
+            let span = n.saturating_sub(1) as f64;
+            let label_px = outer_label_px(root, months, &label_style);
+            let pad = edge_pad(span, label_px, plot_width(root, y_area), 0.3);
             let mut ch = ChartBuilder::on(root)
                 .caption(title, caption)
-                .margin(20)
+                .margin(MARGIN)
                 .x_label_area_size(50)
-                .y_label_area_size(80)
-                .build_cartesian_2d(-0.3f64..(n as f64 - 0.7).max(0.3), lo..hi)
+                .y_label_area_size(y_area)
+                .build_cartesian_2d(-pad..(span + pad), lo..hi)
                 .map_err(chart_err)?;
             ch.configure_mesh()
                 .x_labels(n.clamp(1, 13))
@@ -402,7 +464,7 @@ fn draw<DB: DrawingBackend>(c: &Chart, root: &DrawingArea<DB, Shift>) -> Result<
             let ymax = bins.iter().map(|b| b.2).max().unwrap_or(1) as f64 * 1.15;
             let mut ch = ChartBuilder::on(root)
                 .caption(title, caption)
-                .margin(20)
+                .margin(MARGIN)
                 .x_label_area_size(50)
                 .y_label_area_size(70)
                 .build_cartesian_2d(lo..hi, 0f64..ymax.max(1.0))
@@ -545,4 +607,100 @@ pub fn bins(values: &[f64], n: usize) -> Vec<(f64, f64, u64)> {
         out[(((v - lo) / width) as usize).min(n - 1)].2 += 1;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_edge_pad_fits_half_a_label() {
+        // 155 days (span 154), a label of 100 px, a plot of 840 px:
+        // 100 x 154 / (2 x (840 - 100)) = 15,400 / 1,480 = 10.4054... units, and those are
+        // 10.4054 x 840 / (154 + 2 x 10.4054) = 8,740.5 / 174.81 = 50.0 px: half the label.
+        let p = edge_pad(154.0, 100.0, 840.0, 0.6);
+        assert!((p - 15_400.0 / 1_480.0).abs() < 1e-9, "{p}");
+        assert!((p * 840.0 / (154.0 + 2.0 * p) - 50.0).abs() < 1e-9);
+        // 12 months (span 11), 70 px labels: 70 x 11 / (2 x 770) = 770 / 1,540 = 0.5.
+        assert!((edge_pad(11.0, 70.0, 840.0, 0.3) - 0.5).abs() < 1e-12);
+        // Two wide bars (span 1), 200 px labels: 200 / 1,280 = 0.156 < 0.6, the minimum.
+        assert_eq!(edge_pad(1.0, 200.0, 840.0, 0.6), 0.6);
+        // One position, no labels, or a label wider than the plot: the minimum.
+        assert_eq!(edge_pad(0.0, 100.0, 840.0, 0.3), 0.3);
+        assert_eq!(edge_pad(10.0, 0.0, 840.0, 0.3), 0.3);
+        assert_eq!(edge_pad(10.0, 900.0, 840.0, 0.3), 0.3);
+    }
+
+    /// The first and last labels of a drawn chart stay inside the picture.
+    #[test]
+    fn the_outer_labels_fit_in_the_picture() {
+        register_font();
+        let months: Vec<String> = (1..=12).map(|m| format!("2027-{m:02}")).collect();
+        let svg = to_svg(&Chart::Fan {
+            title: "t".into(),
+            months: months.clone(),
+            p5: vec![1.0; 12],
+            p50: vec![2.0; 12],
+            p95: vec![3.0; 12],
+            expected: vec![2.0; 12],
+        })
+        .unwrap();
+        // plotters writes a centred label as <text x="X" ... text-anchor="middle" ...>, the
+        // label on a line of its own, </text>.
+        let x_of = |label: &str| -> f64 {
+            let at = svg.find(&format!(">\n{label}\n</text>")).expect(label);
+            let head = &svg[..at];
+            let tag = &head[head.rfind("<text").unwrap()..];
+            let x = tag.split("x=\"").nth(1).unwrap();
+            x[..x.find('"').unwrap()].parse().unwrap()
+        };
+        let mut scratch = String::new();
+        let root = SVGBackend::with_string(&mut scratch, SIZE).into_drawing_area();
+        let style = TextStyle::from((FONT, 15).into_font());
+        let half = f64::from(root.estimate_text_size("2027-12", &style).unwrap().0) / 2.0;
+        // Inside the plot (y labels' area on the left, the margin on the right), with room.
+        let (left, right) = (f64::from(MARGIN + 80), f64::from(SIZE.0 - MARGIN));
+        assert!(x_of("2027-01") - half >= left, "{}", x_of("2027-01"));
+        assert!(x_of("2027-12") + half <= right, "{}", x_of("2027-12"));
+    }
+
+    /// A daily chart's first bar keeps off the y axis and its last off the right edge.
+    #[test]
+    fn daily_bars_keep_off_the_edges() {
+        register_font();
+        // 155 days from 2026-05-04, spend on the first and the last.
+        let first = chrono::NaiveDate::from_ymd_opt(2026, 5, 4).unwrap();
+        let days: Vec<String> = (0..155)
+            .map(|k| (first + chrono::Days::new(k)).to_string())
+            .collect();
+        let mut values = vec![0.0; 155];
+        (values[0], values[154]) = (1.0, 1.0);
+        let svg = to_svg(&Chart::Daily {
+            title: "t".into(),
+            days,
+            values,
+        })
+        .unwrap();
+        // The bars: rectangles in the first colour, as <rect x="X" y=".." width="W" ...>.
+        let bars: Vec<(f64, f64)> = svg
+            .split("<rect ")
+            .skip(1)
+            .filter(|r| r[..r.find('>').unwrap()].contains("fill=\"#1F77B4\""))
+            .map(|r| {
+                let r = format!(" {r}");
+                let num = |k: &str| -> f64 {
+                    let v = r.split(&format!(" {k}=\"")).nth(1).unwrap();
+                    v[..v.find('"').unwrap()].parse().unwrap()
+                };
+                (num("x"), num("width"))
+            })
+            .collect();
+        assert_eq!(bars.len(), 155);
+        let (left, right) = (f64::from(MARGIN + 80), f64::from(SIZE.0 - MARGIN));
+        let lo = bars.iter().map(|b| b.0).fold(f64::MAX, f64::min);
+        let hi = bars.iter().map(|b| b.0 + b.1).fold(f64::MIN, f64::max);
+        // Before: 0.6 of a day each side, 3 px at 840 / 155.2 px a day, 1 px from the bar.
+        assert!(lo - left >= 10.0, "first bar at {lo}");
+        assert!(right - hi >= 10.0, "last bar ends at {hi}");
+    }
 }

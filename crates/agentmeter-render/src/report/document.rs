@@ -16,11 +16,47 @@ use crate::money::{count, exact, usd};
 use crate::project::Projection;
 use crate::rate::Cost;
 
-/// A part of a report: a heading, tables (each with an optional heading) and notes.
+/// A part of a report: a heading, tables and notes.
 pub struct Section {
     pub title: String,
-    pub tables: Vec<(Option<String>, Grid)>,
+    pub tables: Vec<Table>,
     pub notes: Vec<String>,
+}
+
+/// A table with an optional heading, and notes shown right under it.
+pub struct Table {
+    pub title: Option<String>,
+    pub grid: Grid,
+    pub notes: Vec<String>,
+}
+
+impl From<(Option<String>, Grid)> for Table {
+    fn from((title, grid): (Option<String>, Grid)) -> Self {
+        Table {
+            title,
+            grid,
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// A chart and its caption: what the chart shows and how to read it, beyond its title (which
+/// the chart draws itself). An empty caption is left out.
+pub struct Figure {
+    /// The file stem of its PNG and SVG.
+    pub name: String,
+    pub chart: Chart,
+    pub caption: String,
+}
+
+impl Figure {
+    pub fn new(name: impl Into<String>, chart: Chart, caption: impl Into<String>) -> Self {
+        Figure {
+            name: name.into(),
+            chart,
+            caption: caption.into(),
+        }
+    }
 }
 
 /// What goes into a report, whatever produced it. The page leads with the answer: the
@@ -35,8 +71,7 @@ pub struct Report {
     pub summary: Vec<Section>,
     /// Tables by month, model, agent and category.
     pub sections: Vec<Section>,
-    /// (file stem, chart).
-    pub charts: Vec<(String, Chart)>,
+    pub charts: Vec<Figure>,
     /// Per-session rows, variants' full tables, notes on method.
     pub details: Vec<Section>,
     /// (file name, contents) of the data behind it.
@@ -51,7 +86,7 @@ const TOP: usize = 5;
 fn section(title: impl Into<String>, tables: Vec<(Option<String>, Grid)>) -> Section {
     Section {
         title: title.into(),
-        tables,
+        tables: tables.into_iter().map(Table::from).collect(),
         notes: Vec::new(),
     }
 }
@@ -214,7 +249,7 @@ impl Report {
                 .unwrap_or(usize::MAX)
         });
         by_category.total = vec!["Total".into(), usd(total), share(total, total)];
-        self.sections.push(section(
+        let mut tables = section(
             "Metered sessions",
             vec![
                 (Some("By month".into()), grouped(&months)),
@@ -222,7 +257,12 @@ impl Report {
                 (Some("By agent".into()), grouped(&agents)),
                 (Some("By charge category".into()), by_category),
             ],
-        ));
+        );
+        for (t, (key, rows)) in tables.tables[1..3].iter_mut().zip([&models, &agents]) {
+            t.notes
+                .extend(counted_in_each(*key, rows, m.totals.sessions));
+        }
+        self.sections.push(tables);
         self.details.push(dearest_sessions(m));
         self.data
             .push(("meter.json".into(), export::json::render(m)));
@@ -304,14 +344,26 @@ impl Report {
             ("Runs", count(plan.runs as u64)),
         ]);
         headline.header = vec![variant_name(plan), String::new()];
-        let mut summary = vec![(None, headline)];
+        let band = sentence(&projection::uncertainty_statement(plan));
+        let mut summary = vec![Table {
+            title: None,
+            grid: headline,
+            notes: vec![band.clone()],
+        }];
         if !others.is_empty() {
-            summary.push((
-                Some(format!("The plan and each model, over {horizon}")),
-                totals,
-            ));
+            // A variant's band said again only where it covers something else.
+            let notes = (others.iter())
+                .map(|p| (p, sentence(&projection::uncertainty_statement(p))))
+                .filter(|(_, b)| *b != band)
+                .map(|(p, b)| format!("{}: {b}", variant_name(p)))
+                .collect();
+            summary.push(Table {
+                title: Some(format!("The plan and each model, over {horizon}")),
+                grid: totals,
+                notes,
+            });
         }
-        summary.extend([
+        let tops = vec![
             (
                 Some("Top agents (expected)".into()),
                 top_shares("Agent", agent_costs, expected),
@@ -324,11 +376,13 @@ impl Report {
                 Some("Top charge categories (expected)".into()),
                 top_shares("Category", cat_costs, expected),
             ),
-        ]);
-        self.summary.push(section(
-            format!("Projection: {}", variant_name(plan)),
-            summary,
-        ));
+        ];
+        summary.extend(tops.into_iter().map(Table::from));
+        self.summary.push(Section {
+            title: format!("Projection: {}", variant_name(plan)),
+            tables: summary,
+            notes: Vec::new(),
+        });
 
         let mut grids = projection::grids(plan).into_iter();
         let mut tables = Vec::new();
@@ -414,9 +468,36 @@ fn dearest_sessions(m: &MeterReport) -> Section {
     };
     Section {
         title,
-        tables: vec![(None, g)],
+        tables: vec![(None, g).into()],
         notes,
     }
+}
+
+/// A note under a table by model or agent whose session counts add up to more than the
+/// sessions: a session with items under several keys counts under each.
+fn counted_in_each(key: GroupBy, rows: &[GroupRow], sessions: u64) -> Option<String> {
+    let sum: u64 = rows.iter().map(|r| r.sessions).sum();
+    (sum > sessions).then(|| {
+        format!(
+            "A session that used more than one {0} counts once under each {0}: the rows add up to {1} sessions, of {2} in all.",
+            key.name(),
+            count(sum),
+            count(sessions)
+        )
+    })
+}
+
+/// A statement as a sentence: its first letter capitalised, a full stop at the end.
+fn sentence(s: &str) -> String {
+    let mut c = s.chars();
+    let mut out: String = match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => return String::new(),
+    };
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
 }
 
 /// Month | the plan | each variant: expected spend per month.
@@ -464,8 +545,10 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A table in a box of its own width: cells never break (an id stays whole), and a table wider
+/// than the page scrolls sideways inside the box instead of the page.
 pub fn html_table(g: &Grid) -> String {
-    let mut s = String::from("<table>\n");
+    let mut s = String::from("<div class=\"t\"><table>\n");
     // Name/value tables have no header.
     if g.header.iter().any(|h| !h.is_empty()) {
         s.push_str("<thead><tr>");
@@ -498,12 +581,12 @@ pub fn html_table(g: &Grid) -> String {
     if !g.total.is_empty() {
         row(&mut s, &g.total, " class=\"total\"");
     }
-    s.push_str("</tbody></table>\n");
+    s.push_str("</tbody></table></div>\n");
     s
 }
 
 /// Charts of the meter part: cost by category per model, and spend per day.
-fn meter_charts(m: &MeterReport, days: &[GroupRow]) -> Vec<(String, Chart)> {
+fn meter_charts(m: &MeterReport, days: &[GroupRow]) -> Vec<Figure> {
     let mut models: Vec<String> = Vec::new();
     let mut by_model: Vec<PerCostColumn<f64>> = Vec::new();
     for s in m.sessions {
@@ -525,16 +608,32 @@ fn meter_charts(m: &MeterReport, days: &[GroupRow]) -> Vec<(String, Chart)> {
         .iter()
         .map(|&c| (c.key().to_string(), by_model.iter().map(|m| m[c]).collect()))
         .collect();
+    let (first, last) = (days.first(), days.last());
+    let span = match (first, last) {
+        (Some(a), Some(b)) if a.key != b.key => format!(", from {} to {}", a.key, b.key),
+        (Some(a), _) => format!(", on {}", a.key),
+        _ => String::new(),
+    };
     vec![
-        (
-            "cost-by-category".into(),
+        Figure::new(
+            "cost-by-category",
             Chart::Stacked {
                 title: "Cost by charge category, per model".into(),
                 groups: models,
                 series,
             },
+            "One bar per model, its height the cost of the requests that model served, stacked \
+             by charge category (legend); the figure above a bar is its total. A session's \
+             running time counts under the model of the session.",
         ),
-        ("daily-spend".into(), daily_chart(days)),
+        Figure::new(
+            "daily-spend",
+            daily_chart(days),
+            format!(
+                "One bar per calendar day{span} (days in the report's time zone, --tz): that \
+                 day's cost, every category together; a day without a bar cost nothing."
+            ),
+        ),
     ]
 }
 
@@ -579,7 +678,7 @@ fn daily_chart(days: &[GroupRow]) -> Chart {
 
 /// Charts of the projection part: the fan and the histogram of the plan and of each variant,
 /// each titled with what it shows; the plan's agents by category; the totals side by side.
-fn projection_charts(plan: &Projection, others: &[&Projection]) -> Vec<(String, Chart)> {
+fn projection_charts(plan: &Projection, others: &[&Projection]) -> Vec<Figure> {
     let mut out = Vec::new();
     for p in std::iter::once(plan).chain(others.iter().copied()) {
         let suffix = p
@@ -588,7 +687,8 @@ fn projection_charts(plan: &Projection, others: &[&Projection]) -> Vec<(String, 
             .map(|m| format!("-{}", file_safe(m)))
             .unwrap_or_default();
         let name = variant_name(p);
-        out.push((
+        let band = sentence(&projection::uncertainty_statement(p));
+        out.push(Figure::new(
             format!("projection-fan{suffix}"),
             Chart::Fan {
                 title: format!("{name}: spend per month (p5-p95, p50, expected)"),
@@ -602,8 +702,14 @@ fn projection_charts(plan: &Projection, others: &[&Projection]) -> Vec<(String, 
                 p95: p.months.iter().map(|m| f(m.stats.p95)).collect(),
                 expected: p.months.iter().map(|m| f(m.stats.expected)).collect(),
             },
+            format!(
+                "Each month's spend over the {} simulated runs: the shaded band runs from p5 to \
+                 p95 (9 runs in 10 fall inside it), the solid line is the median (p50), the \
+                 dashed line the exact expectation from the means. {band}",
+                count(p.runs as u64)
+            ),
         ));
-        out.push((
+        out.push(Figure::new(
             format!("projection-histogram{suffix}"),
             Chart::Histogram {
                 title: format!(
@@ -621,10 +727,16 @@ fn projection_charts(plan: &Projection, others: &[&Projection]) -> Vec<(String, 
                 x_desc: "Total over the horizon (USD)".into(),
                 y_desc: "Runs".into(),
             },
+            format!(
+                "How the runs' totals over the horizon are spread: each bar counts the runs whose \
+                 total falls in its range; the lines mark p5, p50 and p95 (the legend gives \
+                 their values). The exact expected total is {}.",
+                usd(p.total.expected)
+            ),
         ));
     }
-    out.push((
-        "projection-by-agent".into(),
+    out.push(Figure::new(
+        "projection-by-agent",
         Chart::Stacked {
             title: format!(
                 "{}: expected cost by charge category, per agent",
@@ -633,7 +745,7 @@ fn projection_charts(plan: &Projection, others: &[&Projection]) -> Vec<(String, 
             groups: plan
                 .agents
                 .iter()
-                .map(|a| format!("{} ({})", a.name, a.model))
+                .map(|a| agent_label(&a.name, &a.model))
                 .collect(),
             series: CostColumn::ALL
                 .iter()
@@ -645,13 +757,18 @@ fn projection_charts(plan: &Projection, others: &[&Projection]) -> Vec<(String, 
                 })
                 .collect(),
         },
+        format!(
+            "One bar per agent of the plan, labelled with the model it runs on: its expected \
+             cost over the {} months, stacked by charge category (legend), the total above it.",
+            plan.months.len()
+        ),
     ));
     if !others.is_empty() {
         let all: Vec<&Projection> = std::iter::once(plan)
             .chain(others.iter().copied())
             .collect();
-        out.push((
-            "model-comparison".into(),
+        out.push(Figure::new(
+            "model-comparison",
             Chart::Comparison {
                 title: format!(
                     "{}: the plan as written and every agent as each model (expected, p5-p95)",
@@ -665,9 +782,24 @@ fn projection_charts(plan: &Projection, others: &[&Projection]) -> Vec<(String, 
                 p5: all.iter().map(|p| f(p.total.p5)).collect(),
                 p95: all.iter().map(|p| f(p.total.p95)).collect(),
             },
+            "One bar per pricing, its height the expected total over the horizon (the figure \
+             beside it): the scenario with its own models (as written), then every agent \
+             priced as each model; the black line runs from p5 to p95 of the simulated totals. \
+             The same quantities are priced each time: another model may not use the same \
+             tokens for the same work.",
         ));
     }
     out
+}
+
+/// An agent and its model, the model named once: an agent of a `model_mix` is already named
+/// `name (model)`.
+fn agent_label(name: &str, model: &str) -> String {
+    if name.ends_with(&format!(" ({model})")) {
+        name.to_string()
+    } else {
+        format!("{name} ({model})")
+    }
 }
 
 fn write_file(dir: &Path, name: &str, text: &str, written: &mut Vec<PathBuf>) -> Result<()> {
@@ -719,7 +851,7 @@ pub fn write_into(dir: &Path, r: &Report, written: &mut Vec<PathBuf>) -> Result<
     let mut html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}</title>\n<style>\
          body{{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}\
-         table{{border-collapse:collapse;margin:1em 0;font-size:14px}}th,td{{padding:4px 10px;border-bottom:1px solid #ddd}}\
+         table{{border-collapse:collapse;font-size:14px}}th,td{{padding:4px 10px;border-bottom:1px solid #ddd}}td{{white-space:nowrap}}.t{{overflow-x:auto;margin:1em 0}}\
          th{{background:#f4f4f4;text-align:left}}td.n,th.n{{text-align:right;font-variant-numeric:tabular-nums}}\
          tr.total td{{font-weight:bold;border-top:2px solid #999}}figure{{margin:1.5em 0}}svg{{max-width:100%;height:auto}}\
          .meta{{color:#555;font-size:14px}}</style></head><body>\n<h1>{0}</h1>\n<p class=\"meta\">{1}</p>\n",
@@ -739,17 +871,23 @@ pub fn write_into(dir: &Path, r: &Report, written: &mut Vec<PathBuf>) -> Result<
         for sec in secs {
             let _ = writeln!(html, "<h3>{}</h3>", esc(&sec.title));
             let _ = write!(md, "### {}\n\n", sec.title);
-            for (title, g) in &sec.tables {
-                if let Some(t) = title {
-                    let _ = writeln!(html, "<h4>{}</h4>", esc(t));
-                    let _ = write!(md, "#### {t}\n\n");
-                }
-                html.push_str(&html_table(g));
-                let _ = writeln!(md, "{}", export::markdown::render(g));
-            }
-            for n in &sec.notes {
+            let note = |html: &mut String, md: &mut String, n: &str| {
                 let _ = writeln!(html, "<p class=\"meta\">Note: {}</p>", esc(n));
                 let _ = writeln!(md, "Note: {n}\n");
+            };
+            for t in &sec.tables {
+                if let Some(title) = &t.title {
+                    let _ = writeln!(html, "<h4>{}</h4>", esc(title));
+                    let _ = write!(md, "#### {title}\n\n");
+                }
+                html.push_str(&html_table(&t.grid));
+                let _ = writeln!(md, "{}", export::markdown::render(&t.grid));
+                for n in &t.notes {
+                    note(html, md, n);
+                }
+            }
+            for n in &sec.notes {
+                note(html, md, n);
             }
         }
     };
@@ -759,21 +897,51 @@ pub fn write_into(dir: &Path, r: &Report, written: &mut Vec<PathBuf>) -> Result<
         html.push_str("<h2 id=\"charts\">Charts</h2>\n");
         md.push_str("## Charts\n\n");
     }
-    for (name, c) in &r.charts {
+    for Figure {
+        name,
+        chart: c,
+        caption,
+    } in &r.charts
+    {
         let svg = chart::to_svg(c)?;
         write_file(dir, &format!("{name}.svg"), &svg, written)?;
         let png = dir.join(format!("{name}.png"));
         chart::to_png(c, &png)?;
         written.push(png);
-        let _ = write!(
-            html,
-            "<figure>\n{svg}\n<figcaption>{}</figcaption></figure>\n",
-            esc(c.title())
-        );
+        // The chart draws its title; the caption says what the title does not.
+        let _ = write!(html, "<figure>\n{svg}\n");
         let _ = writeln!(md, "![{}]({name}.png)\n", c.title());
+        if !caption.is_empty() {
+            let _ = write!(html, "<figcaption>{}</figcaption>", esc(caption));
+            let _ = writeln!(md, "{caption}\n");
+        }
+        html.push_str("</figure>\n");
     }
     part(&mut html, &mut md, "Details", &r.details);
     html.push_str("</body></html>\n");
     write_file(dir, "report.md", &md, written)?;
     write_file(dir, "index.html", &html, written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_agent_label_names_its_model_once() {
+        assert_eq!(
+            agent_label("support", "claude-opus-4-6"),
+            "support (claude-opus-4-6)"
+        );
+        // A model_mix agent carries its model already.
+        assert_eq!(
+            agent_label("support (claude-opus-4-6)", "claude-opus-4-6"),
+            "support (claude-opus-4-6)"
+        );
+        // Priced as another model (--model), the name's model is not the one priced.
+        assert_eq!(
+            agent_label("support (claude-opus-4-6)", "claude-haiku-4-5"),
+            "support (claude-opus-4-6) (claude-haiku-4-5)"
+        );
+    }
 }
