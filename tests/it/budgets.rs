@@ -518,11 +518,9 @@ fn watch_budget_alert_uses_max_usd_for_a_session_without_a_budget() {
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
 
-#[test]
-fn anomalies_notify_sends_the_anomalies_once_found() {
-    // Four Mondays of the seed session (0.705); on the last, 1,000,000 output tokens instead
-    // of 15,000: 0.08 + 0.25 + 25 = 25.33 against the median 0.705 of the Mondays before.
-    let tmp = Tmp::new();
+/// Four Mondays of the seed session under `runs/` (0.705 each); on the last, 1,000,000 output
+/// tokens instead of 15,000. Returns the directory.
+pub(crate) fn four_mondays(tmp: &Tmp) -> std::path::PathBuf {
     for day in ["01", "08", "15", "22"] {
         let at = |t: &str| format!("2026-06-{day}T{t}Z");
         let output = if day == "22" { 1_000_000 } else { 15_000 };
@@ -534,7 +532,15 @@ fn anomalies_notify_sends_the_anomalies_once_found() {
         ];
         tmp.write(&format!("runs/{day}.ndjson"), &ndjson(&records));
     }
-    let runs = tmp.path("runs");
+    tmp.path("runs")
+}
+
+#[test]
+fn anomalies_notify_sends_the_anomalies_once_found() {
+    // Four Mondays of the seed session (0.705); on the last, 1,000,000 output tokens instead
+    // of 15,000: 0.08 + 0.25 + 25 = 25.33 against the median 0.705 of the Mondays before.
+    let tmp = Tmp::new();
+    let runs = four_mondays(&tmp);
     let h = hook(&[]);
     let r = run_within(
         60,

@@ -597,18 +597,7 @@ fn anomalies_json_and_its_notification_are_anomalies_v1_and_notify() {
     // Four Mondays of the seed session; on the last, 1,000,000 output tokens instead of 15,000
     // (as budgets.rs): one anomaly.
     let tmp = Tmp::new();
-    for day in ["01", "08", "15", "22"] {
-        let at = |t: &str| format!("2026-06-{day}T{t}Z");
-        let output = if day == "22" { 1_000_000 } else { 15_000 };
-        let records = [
-            session(&format!("sesn_{day}"), "claude-opus-4-6"),
-            ev("e1", "session.status_running", &at("10:00:00")),
-            request("e2", &at("10:30:00"), 50_000, output, 0, 0),
-            ev("e3", "session.status_idle", &at("11:00:00")),
-        ];
-        tmp.write(&format!("runs/{day}.ndjson"), &ndjson(&records));
-    }
-    let runs = tmp.path("runs");
+    let runs = crate::budgets::four_mondays(&tmp);
     let h = crate::budgets::hook(&[]);
     let r = run_within(
         60,
