@@ -14,9 +14,9 @@ use rust_decimal::prelude::*;
 use super::drivers::Drivers;
 use super::sketch::Sketch;
 use super::{ByCost, DayPrices, Plan, ProjectOptions, Stats};
-use crate::category::{Category, CostColumn, PerCategory};
+use crate::category::{Category, CostColumn, PerCategory, COLUMN_COUNT};
 use crate::error::{Error, Result};
-use crate::scenario::dist::Sampler;
+use crate::scenario::dist::{Sampler, BATCH};
 use crate::scenario::{self, AgentSpec, Arrivals};
 
 /// Agent-months with more expected sessions than this use the normal approximation of a sum
@@ -170,30 +170,56 @@ impl SessionSampler {
     }
 
     /// One session's cost by category, in atto-dollars, added to `out`.
+    ///
+    /// Tokens are drawn column by column (see [`Sampler::counts`]) and summed per column and
+    /// price tier before they are priced: the integer sum of tokens times the unit price is
+    /// the sum of the per-request amounts, exactly. A column's sum is at most
+    /// REQUESTS x TOKENS = 1e13 tokens, far inside u64.
     #[inline]
     pub fn simulate(&self, rng: &mut SmallRng, p: &AttoPrices, out: &mut ByCost<i128>) {
         let minutes = self.minutes.sample(rng);
+        // At most 1e6 minutes: the milliseconds fit i64 (whose conversion is one instruction).
         let ms = if minutes > 0.0 {
-            (minutes * 60_000.0 + 0.5) as i128
+            (minutes * 60_000.0 + 0.5) as i64
         } else {
             0
         };
-        out[CostColumn::Runtime] += ms * p.standard[Category::Runtime];
-        let requests = self.requests.count(rng);
-        for _ in 0..requests {
-            let n = self.request(rng);
-            let mut input = 0u64;
-            for t in &self.tokens {
-                if t.model_input {
-                    input += n[t.column];
+        out[CostColumn::Runtime] += ms as i128 * p.standard[Category::Runtime];
+        let requests = self.requests.count(rng) as usize;
+        match &p.long_context {
+            None => {
+                for t in &self.tokens {
+                    let tokens = t.sampler.sum_counts(rng, requests);
+                    out[t.column] += tokens as i128 * p.standard[t.billed_as];
                 }
             }
-            let rates = match p.long_context {
-                Some((t, ref long)) if input > t => long,
-                _ => &p.standard,
-            };
-            for t in &self.tokens {
-                out[t.column] += n[t.column] as i128 * rates[t.billed_as];
+            // Each request's tier depends on its own input tokens: draw a batch of requests
+            // in every column, then sum each request into its tier.
+            Some((threshold, long_rates)) => {
+                let mut batch = [[0f64; BATCH]; COLUMN_COUNT];
+                let mut sums = [[0u64; COLUMN_COUNT]; 2];
+                let mut left = requests;
+                while left > 0 {
+                    let n = left.min(BATCH);
+                    left -= n;
+                    for (t, b) in self.tokens.iter().zip(batch.iter_mut()) {
+                        t.sampler.counts(rng, &mut b[..n]);
+                    }
+                    for i in 0..n {
+                        let input: u64 = (self.tokens.iter().zip(&batch))
+                            .filter(|(t, _)| t.model_input)
+                            .map(|(_, b)| b[i] as u64)
+                            .sum();
+                        let tier = &mut sums[(input > *threshold) as usize];
+                        for (sum, b) in tier.iter_mut().zip(&batch[..self.tokens.len()]) {
+                            *sum += b[i] as u64;
+                        }
+                    }
+                }
+                for (j, t) in self.tokens.iter().enumerate() {
+                    out[t.column] += sums[0][j] as i128 * p.standard[t.billed_as]
+                        + sums[1][j] as i128 * long_rates[t.billed_as];
+                }
             }
         }
         out[CostColumn::WebSearch] +=

@@ -4,6 +4,7 @@
 
 pub mod dist;
 pub mod drivers;
+mod ziggurat_tables;
 
 use std::path::{Path, PathBuf};
 
