@@ -101,6 +101,9 @@ impl Dist {
                     Normal::new(mu, sigma).unwrap_or(Normal::new(mu, 0.0).expect("sd 0")),
                 )
             }
+            Dist::Poisson { mean } if *mean > 0.0 && *mean < POISSON_TABLE_BELOW => {
+                Draw::PoissonTable(poisson_cdf(*mean))
+            }
             Dist::Poisson { mean } => match Poisson::new(*mean) {
                 Ok(p) if *mean > 0.0 => Draw::Poisson(p),
                 // A mean the parser's bounds let through is always valid; 0 draws 0.
@@ -139,6 +142,9 @@ enum Draw {
     Normal(Normal<f64>),
     LogNormal(Normal<f64>),
     Poisson(Poisson<f64>),
+    /// A small mean's cumulative probabilities of 0, 1, 2, ..., drawn by inversion: one
+    /// uniform draw where rand_distr's method (Knuth's, below 12) takes mean + 1 of them.
+    PoissonTable(Arc<[f64]>),
     Empirical(Arc<[f64]>),
 }
 
@@ -159,6 +165,12 @@ impl Sampler {
             }
             Draw::LogNormal(n) => exp(n.mean() + n.std_dev() * normal(rng)),
             Draw::Poisson(p) => p.sample(rng),
+            Draw::PoissonTable(cdf) => {
+                let u = rng.random::<f64>();
+                // Past the table's last entry lies less than one draw in 10^16: counted as
+                // the entry after it.
+                cdf.partition_point(|c| *c <= u) as f64
+            }
             Draw::Empirical(v) => v[rng.random_range(0..v.len())],
         };
         // `min` also turns a NaN into the cap; `count` then rounds it.
@@ -223,6 +235,22 @@ impl Sampler {
         }
         sum
     }
+}
+
+/// Poisson means below this are drawn from a table of their distribution.
+const POISSON_TABLE_BELOW: f64 = 12.0;
+
+/// P(X <= k) for k = 0, 1, 2, ... of a Poisson with this mean, up to the k past the mean
+/// whose own probability is below 1e-17 (what lies beyond is less still).
+fn poisson_cdf(mean: f64) -> Arc<[f64]> {
+    let (mut p, mut k) = ((-mean).exp(), 0u32);
+    let mut cdf = vec![p];
+    while !(k as f64 > mean && p < 1e-17) {
+        k += 1;
+        p *= mean / k as f64;
+        cdf.push(cdf[cdf.len() - 1] + p);
+    }
+    cdf.into()
 }
 
 /// A standard normal draw: rand_distr's `StandardNormal` ziggurat (the same values from the
@@ -295,8 +323,8 @@ fn to_count(x: f64) -> u64 {
 pub fn exp(x: f64) -> f64 {
     // x = (32 k + j) ln2 / 32 + r with |r| <= ln2/64, so e^x = 2^k 2^(j/32) e^r (Tang's
     // method); ln2/32 split in two so that the reduction is exact (fdlibm's constants / 32).
-    const LN2_32_HI: f64 = 6.931_471_803_691_238_2e-1 / 32.0;
-    const LN2_32_LO: f64 = 1.908_214_929_270_587_7e-10 / 32.0;
+    const LN2_32_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000) / 32.0;
+    const LN2_32_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76) / 32.0;
     // 1.5 * 2^52: adding it rounds to the nearest integer, which its low bits then hold.
     const SHIFT: f64 = 6_755_399_441_055_744.0;
     // 2^(j/32), correctly rounded (Python's decimal at 60 digits).
@@ -306,7 +334,7 @@ pub fn exp(x: f64) -> f64 {
         1.0905077326652577, 1.1143867425958924, 1.1387886347566916, 1.1637248587775775,
         1.189207115002721, 1.215247359980469, 1.241857812073484, 1.2690509571917332,
         1.2968395546510096, 1.3252366431597413, 1.3542555469368927, 1.383909881963832,
-        1.4142135623730951, 1.4451808069770467, 1.4768261459394993, 1.5091644275934228,
+        std::f64::consts::SQRT_2, 1.4451808069770467, 1.4768261459394993, 1.5091644275934228,
         1.5422108254079407, 1.5759808451078865, 1.6104903319492543, 1.645755478153965,
         1.681792830507429, 1.718619298122478, 1.7562521603732995, 1.7947090750031072,
         1.8340080864093424, 1.8741676341103, 1.9152065613971474, 1.9571441241754002,
@@ -395,6 +423,44 @@ mod tests {
             let want: f64 = b.sample(rand_distr::StandardNormal);
             assert_eq!(normal(&mut a).to_bits(), want.to_bits(), "draw {k}");
         }
+    }
+
+    #[test]
+    fn poisson_by_table_has_the_poisson_distribution() {
+        // Poisson(8): P(0) = e^-8 = 0.000335, P(8) = e^-8 8^8 / 8! = 0.139587, mean and
+        // variance 8. 1,000,000 draws: the mean's standard error is sqrt(8 / 1e6) = 0.0028, and
+        // P(8)'s sqrt(0.1396 x 0.8604 / 1e6) = 0.00035; the bounds are 5 of them.
+        let s = Dist::Poisson { mean: 8.0 }.sampler(1e9);
+        assert!(matches!(s.draw, Draw::PoissonTable(_)));
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(3);
+        let n = 1_000_000;
+        let (mut sum, mut sum_sq, mut eights, mut zeros) = (0f64, 0f64, 0u32, 0u32);
+        for _ in 0..n {
+            let k = s.sample(&mut rng);
+            assert_eq!(k.fract(), 0.0);
+            sum += k;
+            sum_sq += k * k;
+            eights += (k == 8.0) as u32;
+            zeros += (k == 0.0) as u32;
+        }
+        let mean = sum / n as f64;
+        let var = sum_sq / n as f64 - mean * mean;
+        assert!((mean - 8.0).abs() < 0.014, "mean {mean}");
+        assert!((var - 8.0).abs() < 0.1, "variance {var}");
+        assert!(
+            (eights as f64 / n as f64 - 0.139_587).abs() < 0.0018,
+            "P(8) {eights}"
+        );
+        // e^-8 x 1e6 = 335 expected zeros, sd 18.3.
+        assert!((zeros as i64 - 335).abs() < 92, "zeros {zeros}");
+        // The table ends where the rest is negligible, and at 12 the rejection method takes over.
+        let cdf = poisson_cdf(8.0);
+        assert!(
+            cdf[cdf.len() - 1] >= 1.0 - 1e-15 && cdf.len() < 60,
+            "{cdf:?}"
+        );
+        let big = Dist::Poisson { mean: 12.0 }.sampler(1e9);
+        assert!(matches!(big.draw, Draw::Poisson(_)));
     }
 
     #[test]
