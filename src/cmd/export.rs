@@ -48,6 +48,8 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub geo: super::GeoArgs,
     /// What to write: FOCUS 1.3 rows (CSV or Parquet), or the rated line items (Parquet).
+    /// With --contract, FOCUS rows carry ContractedCost after its discounts, and BilledCost
+    /// and EffectiveCost after its commitments and credits (rows of their own).
     #[arg(long, short = 'f', value_enum)]
     pub format: ExportFormat,
     /// A file, or with --partition day a directory.
@@ -58,11 +60,8 @@ pub struct ExportArgs {
     pub partition: Option<Partition>,
     #[command(flatten)]
     pub pricing: super::PricingArg,
-    /// A contract applied after rating (FOCUS formats): ContractedCost after its discounts,
-    /// BilledCost and EffectiveCost after its commitments and credits, which get rows of
-    /// their own.
-    #[arg(long, value_name = "FILE")]
-    pub contract: Option<PathBuf>,
+    #[command(flatten)]
+    pub contract: super::ContractArg,
     /// FOCUS BillingAccountId (the Anthropic organization, say).
     #[arg(long, default_value = "anthropic-organization")]
     pub billing_account: String,
@@ -98,7 +97,7 @@ pub fn run(args: ExportArgs) -> Result<i32> {
         out.check()?;
     }
     let table = args.pricing.load()?;
-    let contract = crate::pipeline::load_contract(args.contract.as_deref(), &table)?;
+    let contract = args.contract.load(&table)?;
     if contract.is_some() && args.format == ExportFormat::Parquet {
         return Err(Error::new(
             "--contract applies to the FOCUS formats; `--format parquet` writes the rated line items, at list prices",

@@ -61,6 +61,28 @@ impl PricingArg {
     }
 }
 
+/// `--contract FILE`, on the commands that say what the user pays (meter, export, report,
+/// check, baseline, reconcile, project): one definition, loaded and checked against the
+/// command's price table.
+#[derive(clap::Args, Debug, Default)]
+pub struct ContractArg {
+    /// A contract (TOML: discounts, monthly commitments, credits; `agentmeter contract check
+    /// FILE` lists its problems), applied after rating: list and contracted amounts side by
+    /// side, and what is billed after its commitments and credits.
+    #[arg(long, value_name = "FILE")]
+    pub contract: Option<PathBuf>,
+}
+
+impl ContractArg {
+    /// The contract, its warnings shown; `None` without the flag.
+    pub fn load(
+        &self,
+        table: &crate::pricing::PriceTable,
+    ) -> Result<Option<crate::contract::Contract>> {
+        crate::pipeline::load_contract(self.contract.as_deref(), table)
+    }
+}
+
 /// `--format`, `-o` and `--force`: where and how a command that writes tables writes them.
 #[derive(clap::Args, Debug)]
 pub struct TableOutput {
