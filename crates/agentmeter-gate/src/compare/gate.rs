@@ -129,7 +129,9 @@ pub fn cost_under(
         }
         c.list += r.cost.total();
         c.paid += match contract {
-            Some(k) => contract::apply(k, std::slice::from_ref(&r)).contracted.total(),
+            Some(k) => contract::apply(k, std::slice::from_ref(&r))
+                .contracted
+                .total(),
             None => r.cost.total(),
         };
     }
