@@ -43,7 +43,7 @@ const OUTPUTS: &[JsonOutput] = &[
     JsonOutput {
         name: "projection-v1",
         schema: Some("agentmeter/projection-v1"),
-        optional: &["variants"],
+        optional: &["variants", "contract", "list_expected"],
     },
     JsonOutput {
         name: "compare-v1",
@@ -53,17 +53,17 @@ const OUTPUTS: &[JsonOutput] = &[
     JsonOutput {
         name: "baseline-v1",
         schema: Some("agentmeter/baseline-v1"),
-        optional: &[],
+        optional: &["contract"],
     },
     JsonOutput {
         name: "check-v1",
         schema: Some("agentmeter/check-v1"),
-        optional: &[],
+        optional: &["contract", "list"],
     },
     JsonOutput {
         name: "reconcile-v1",
         schema: Some("agentmeter/reconcile-v1"),
-        optional: &["invoiced", "usage_report"],
+        optional: &["invoiced", "usage_report", "contract", "contracted"],
     },
     JsonOutput {
         name: "anomalies-v1",
