@@ -287,7 +287,10 @@ impl Report {
             ],
         );
         if let Some(b) = billing {
-            summary.notes = export::contract_notes(b, total);
+            // The meter's notes on the contract, as the page's sentences.
+            summary.notes = (export::contract_notes(b, total).iter())
+                .map(|n| format!("{}.", n.strip_prefix("note: ").unwrap_or(n)))
+                .collect();
         }
         self.summary.push(summary);
         let grouped = |(key, rows): &(GroupBy, Vec<GroupRow>)| {
