@@ -103,6 +103,9 @@ fn push_column(g: &mut Grid, header: &str, cells: Vec<String>, total: String) {
     insert_column(g, at, header, cells, total);
 }
 
+/// The title of a projection's table by agent.
+pub const AGENTS_TITLE: &str = "By agent, over the horizon";
+
 /// The three tables of one projection: by month, by agent, by category.
 pub fn grids(p: &Projection) -> Vec<(String, Grid)> {
     // The months and their total in one column format.
@@ -204,7 +207,7 @@ pub fn grids(p: &Projection) -> Vec<(String, Grid)> {
     }
     vec![
         (title(p), months),
-        ("By agent, over the horizon".into(), agents),
+        (AGENTS_TITLE.into(), agents),
         ("By charge category, over the horizon".into(), cats),
     ]
 }

@@ -497,10 +497,14 @@ impl Report {
         models.header[1] = "Expected".into();
         tables.push((Some("By model, over the horizon (expected)".into()), models));
         tables.extend(grids.map(|(t, g)| (Some(t), g)));
-        self.sections.push(section(
-            format!("Projection: {}", variant_name(plan)),
-            tables,
-        ));
+        let mut sec = section(format!("Projection: {}", variant_name(plan)), tables);
+        // What the agents' Budget columns are.
+        if let Some(t) =
+            (sec.tables.iter_mut()).find(|t| t.title.as_deref() == Some(projection::AGENTS_TITLE))
+        {
+            t.notes.push(sentence(&projection::budget_line(plan)));
+        }
+        self.sections.push(sec);
         for p in &others {
             self.details.push(section(
                 format!("Projection: {}", variant_name(p)),
