@@ -13,7 +13,10 @@ use crate::output::Output;
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Example (on main):\n  agentmeter baseline runs/ -o baseline.json --key title"
+    after_help = "Example (on main):\n  agentmeter baseline runs/ -o baseline.json --key title",
+    mut_arg("contract", |a| a.help(super::ContractArg::help(
+        "each task's cost is what the user pays under its discounts, and the baseline records the contract, for `check` to price the baseline's side under it again."
+    )))
 )]
 pub struct BaselineArgs {
     /// Exports of the run (files, directories or -).
@@ -29,8 +32,6 @@ pub struct BaselineArgs {
     pub key: String,
     #[command(flatten)]
     pub pricing: super::PricingArg,
-    /// The baseline records the contract and each task's cost under its discounts (what the
-    /// user pays); `check` prices the baseline's side under it again.
     #[command(flatten)]
     pub contract: super::ContractArg,
     /// Overwrite the output if it exists.

@@ -27,7 +27,10 @@ use crate::pricing::PriceTable;
 #[command(
     after_help = "Examples:\n  agentmeter check runs/ --baseline baseline.json --max-increase 10% --max-increase-usd 0.50\n  \
     agentmeter check runs/ --baseline baseline.json --budget 25.00 --per-task --comment-file comment.md\n\n\
-    Exit codes: 0 every threshold holds, 1 one failed, 2 an error."
+    Exit codes: 0 every threshold holds, 1 one failed, 2 an error.",
+    mut_arg("contract", |a| a.help(super::ContractArg::help(
+        "today's usage is priced under its discounts and every threshold judges what the user pays, list beside it (the baseline's side is priced under the contract the baseline recorded; its commitments and credits are the account's monthly terms, not a run's)."
+    )))
 )]
 pub struct CheckArgs {
     /// Exports of the run to check.
@@ -74,8 +77,6 @@ pub struct CheckArgs {
     /// Today's price table (default: the bundled one).
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
-    /// Today's usage is priced under this contract's discounts, and every threshold judges
-    /// what the user pays (the baseline's side is priced under the contract it recorded).
     #[command(flatten)]
     pub contract: super::ContractArg,
     /// Output on stdout.

@@ -37,7 +37,10 @@ pub enum Partition {
 #[command(
     after_help = "Examples:\n  agentmeter export runs/ --format focus-csv -o focus.csv\n  \
     agentmeter export runs/ --format focus-parquet --partition day -o focus/\n  \
-    duckdb -c \"select ServiceName, sum(BilledCost) from read_parquet('focus/**/*.parquet', hive_partitioning=true) group by 1\""
+    duckdb -c \"select ServiceName, sum(BilledCost) from read_parquet('focus/**/*.parquet', hive_partitioning=true) group by 1\"",
+    mut_arg("contract", |a| a.help(super::ContractArg::help(
+        "with the FOCUS formats, ContractedCost after its discounts, BilledCost and EffectiveCost after its commitments and credits (rows of their own)."
+    )))
 )]
 pub struct ExportArgs {
     /// Exports to price (files, directories or -), as for `meter`.
@@ -48,8 +51,6 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub geo: super::GeoArgs,
     /// What to write: FOCUS 1.3 rows (CSV or Parquet), or the rated line items (Parquet).
-    /// With --contract, FOCUS rows carry ContractedCost after its discounts, and BilledCost
-    /// and EffectiveCost after its commitments and credits (rows of their own).
     #[arg(long, short = 'f', value_enum)]
     pub format: ExportFormat,
     /// A file, or with --partition day a directory.

@@ -19,7 +19,10 @@ use crate::scenario::Scenario;
     agentmeter project scenarios/budget.toml   # uncertain volume, growth and prices: a budget's band\n  \
     agentmeter project scenarios/team.toml --model claude-opus-4-6 --model claude-sonnet-4-6   # side by side\n  \
     agentmeter project --from runs/ --months 6      # fitted from the exports, in memory\n  \
-    agentmeter project --from runs/ --sessions-per-day 500   # the same sessions, at another volume"
+    agentmeter project --from runs/ --sessions-per-day 500   # the same sessions, at another volume",
+    mut_arg("contract", |a| a.help(super::ContractArg::help(
+        "its discounts are priced into each day of the plan, so the expectation and every run are what the user pays (the list expectation beside); its commitments and credits are applied to the expected spend of each month."
+    )))
 )]
 pub struct ProjectArgs {
     /// Scenario file (TOML).
@@ -47,9 +50,6 @@ pub struct ProjectArgs {
     /// Price table (default: the scenario's `pricing`, else the bundled table).
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
-    /// Its discounts are priced into each day of the plan (every amount, and each run, is then
-    /// what the user pays; the list expectation beside), its commitments and credits applied
-    /// to the expected months.
     #[command(flatten)]
     pub contract: super::ContractArg,
     #[command(flatten)]

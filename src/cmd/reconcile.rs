@@ -21,7 +21,10 @@ use crate::time::Zone;
 #[derive(Args, Debug)]
 #[command(
     after_help = "Examples:\n  agentmeter reconcile runs/\n  agentmeter reconcile runs/ --cost-report admin/cost_report.json --tolerance-usd 0.05\n\n\
-    Exit code 0 with or without flags (it reports); 2 on an error."
+    Exit code 0 with or without flags (it reports); 2 on an error.",
+    mut_arg("contract", |a| a.help(super::ContractArg::help(
+        "the invoice (--cost-report) is compared with what the user pays under its discounts, list beside it; provider-reported costs are list prices and stay compared with the list cost."
+    )))
 )]
 pub struct ReconcileArgs {
     /// Exports to meter and check (files, directories or -), as for `meter`.
@@ -45,8 +48,6 @@ pub struct ReconcileArgs {
     pub usage_reports: Vec<PathBuf>,
     #[command(flatten)]
     pub pricing: super::PricingArg,
-    /// The invoiced view compares the invoice with what the user pays under this contract
-    /// (its discounts, per line item); provider-reported costs stay list prices.
     #[command(flatten)]
     pub contract: super::ContractArg,
     #[command(flatten)]

@@ -18,7 +18,10 @@ use crate::time::Zone;
 #[command(
     after_help = "Examples:\n  agentmeter report runs/                                   # reports/runs/\n  \
     agentmeter report --scenario scenarios/team.toml --model claude-opus-4-6 --model claude-sonnet-4-6\n  \
-    agentmeter report runs/ --scenario scenarios/ours.toml -o reports/q1"
+    agentmeter report runs/ --scenario scenarios/ours.toml -o reports/q1",
+    mut_arg("contract", |a| a.help(super::ContractArg::help(
+        "the metered part shows what the user pays beside list (summary, tables, sessions, notes); the projection is priced under it as `project --contract` prices it."
+    )))
 )]
 pub struct ReportArgs {
     /// Exports to meter (files, directories or -), as for `meter`.
@@ -48,8 +51,6 @@ pub struct ReportArgs {
     /// Price table (default: the scenario's, else the bundled table).
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
-    /// The metered part shows what the user pays beside list (summary, tables, sessions); the
-    /// projection is priced under it as `project --contract` prices it.
     #[command(flatten)]
     pub contract: super::ContractArg,
     /// Time zone of the daily chart.
