@@ -13,7 +13,10 @@ use crate::output::Output;
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Example (on main):\n  agentmeter baseline runs/ -o baseline.json --key title"
+    after_help = "Example (on main):\n  agentmeter baseline runs/ -o baseline.json --key title",
+    mut_arg("contract", |a| a.help(super::ContractArg::help(
+        "each task's cost is what the user pays under its discounts, and the baseline records the contract, for `check` to price the baseline's side under it again."
+    )))
 )]
 pub struct BaselineArgs {
     /// Exports of the run (files, directories or -).
@@ -29,6 +32,8 @@ pub struct BaselineArgs {
     pub key: String,
     #[command(flatten)]
     pub pricing: super::PricingArg,
+    #[command(flatten)]
+    pub contract: super::ContractArg,
     /// Overwrite the output if it exists.
     #[arg(long)]
     pub force: bool,
@@ -40,12 +45,13 @@ pub fn run(args: BaselineArgs) -> Result<i32> {
         .parse()
         .map_err(|e| Error::new(format!("--key: {e}")))?;
     let table = args.pricing.load()?;
+    let contract = args.contract.load(&table)?;
     let sources = ingest::discover(&args.paths)?;
     let metered = meter::meter(&sources, &args.geo.meter_options())?;
     if metered.sessions.is_empty() {
         return Err(Error::new("the run has no sessions: nothing to baseline"));
     }
-    let (b, no_key) = baseline(metered.sessions, &key, &table)?;
+    let (b, no_key, list) = baseline(metered.sessions, &key, &table, contract.as_ref())?;
     if b.tasks.is_empty() {
         return Err(Error::new(format!("no session has a task key ({key})"))
             .with_hint("choose another --key: title, metadata.KEY, file or session"));
@@ -54,13 +60,24 @@ pub fn run(args: BaselineArgs) -> Result<i32> {
         .map_err(|e| Error::new(format!("writing the baseline: {e}")))?
         + "\n";
     Output::new(Some(&args.output), args.force).write(&text)?;
-    crate::say!(
-        "wrote {}: {} task(s), total ${}, prices {}",
-        args.output.display(),
-        b.tasks.len(),
-        b.total,
-        b.pricing.version
-    );
+    match &b.contract {
+        None => crate::say!(
+            "wrote {}: {} task(s), total ${}, prices {}",
+            args.output.display(),
+            b.tasks.len(),
+            b.total,
+            b.pricing.version
+        ),
+        Some(c) => crate::say!(
+            "wrote {}: {} task(s), total ${} under contract {} (${} at list), prices {}",
+            args.output.display(),
+            b.tasks.len(),
+            b.total,
+            c.version,
+            crate::money::exact(list),
+            b.pricing.version
+        ),
+    }
     if !no_key.is_empty() {
         crate::say!(
             "warning: {} session(s) without a task key ({key}) are not in the baseline: {}",

@@ -27,7 +27,10 @@ use crate::pricing::PriceTable;
 #[command(
     after_help = "Examples:\n  agentmeter check runs/ --baseline baseline.json --max-increase 10% --max-increase-usd 0.50\n  \
     agentmeter check runs/ --baseline baseline.json --budget 25.00 --per-task --comment-file comment.md\n\n\
-    Exit codes: 0 every threshold holds, 1 one failed, 2 an error."
+    Exit codes: 0 every threshold holds, 1 one failed, 2 an error.",
+    mut_arg("contract", |a| a.help(super::ContractArg::help(
+        "today's usage is priced under its discounts and every threshold judges what the user pays, list beside it (the baseline's side is priced under the contract the baseline recorded; its commitments and credits are the account's monthly terms, not a run's)."
+    )))
 )]
 pub struct CheckArgs {
     /// Exports of the run to check.
@@ -74,6 +77,8 @@ pub struct CheckArgs {
     /// Today's price table (default: the bundled one).
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
+    #[command(flatten)]
+    pub contract: super::ContractArg,
     /// Output on stdout.
     #[arg(long, short = 'f', value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
@@ -195,18 +200,32 @@ fn chars(s: &str) -> usize {
     s.chars().count()
 }
 
-fn table_head(per_task: bool) -> &'static str {
-    if per_task {
-        "| Task | Baseline | Now | Change | Volume | Price | Threshold |\n|---|---:|---:|---:|---:|---:|---|\n"
-    } else {
-        "| Task | Baseline | Now | Change | Volume | Price |\n|---|---:|---:|---:|---:|---:|\n"
+/// The table's head: the verdict column only when tasks are judged one by one, and under a
+/// contract today's list cost beside what the user pays.
+fn table_head(per_task: bool, list: bool) -> String {
+    let mut head = String::from("| Task | Baseline | Now |");
+    let mut rule = String::from("|---|---:|---:|");
+    if list {
+        head.push_str(" List now |");
+        rule.push_str("---:|");
     }
+    head.push_str(" Change | Volume | Price |");
+    rule.push_str("---:|---:|---:|");
+    if per_task {
+        head.push_str(" Threshold |");
+        rule.push_str("---|");
+    }
+    format!("{head}\n{rule}\n")
 }
 
 /// A task's row; the verdict column only when tasks are judged one by one.
 fn row(d: &Delta, per_task: bool) -> String {
+    let list = d
+        .list
+        .map(|l| format!(" {} |", amount(l.current)))
+        .unwrap_or_default();
     let mut s = format!(
-        "| {} | {} | {} | {} {}{} | {} | {} |",
+        "| {} | {} | {} |{list} {} {}{} | {} | {} |",
         cut(&d.task).replace('|', "\\|"),
         amount(d.baseline),
         amount(d.current),
@@ -319,6 +338,16 @@ pub fn markdown(
         signed(t.volume),
         signed(t.price)
     );
+    if let Some(l) = t.list {
+        let _ = writeln!(
+            s,
+            "At list prices: {} → {} ({} {}); the amounts above are what the user pays (see the note on the contract).",
+            amount(l.baseline),
+            amount(l.current),
+            arrow(l.current - l.baseline),
+            signed(l.current - l.baseline)
+        );
+    }
     let from = commit
         .map(|c| format!(" at commit `{}`", cut(&c[..c.len().min(12)])))
         .unwrap_or_default();
@@ -392,7 +421,7 @@ pub fn markdown(
     if changed.is_empty() {
         let _ = writeln!(s, "\nNo task changed cost.");
     } else {
-        let _ = write!(s, "\n{}{top}", table_head(per_task));
+        let _ = write!(s, "\n{}{top}", table_head(per_task, t.list.is_some()));
     }
     if unchanged > 0 || !rest.is_empty() {
         let lead = if in_top > 0 && !rest.is_empty() {
@@ -415,7 +444,7 @@ pub fn markdown(
         let _ = write!(
             s,
             "\n<details><summary>{of} more changed tasks</summary>\n\n{}{more}\n</details>\n",
-            table_head(per_task)
+            table_head(per_task, t.list.is_some())
         );
     }
     let hidden = changed.len() - in_top - in_more;
@@ -433,8 +462,12 @@ pub fn markdown(
 }
 
 fn delta_json(d: &Delta) -> serde_json::Value {
-    json!({"task": d.task, "baseline": exact(d.baseline), "current": exact(d.current), "change": exact(d.change()),
-           "volume": exact(d.volume), "price": exact(d.price), "failed": d.failed})
+    let mut v = json!({"task": d.task, "baseline": exact(d.baseline), "current": exact(d.current), "change": exact(d.change()),
+           "volume": exact(d.volume), "price": exact(d.price), "failed": d.failed});
+    if let Some(l) = d.list {
+        v["list"] = json!({"baseline": exact(l.baseline), "current": exact(l.current)});
+    }
+    v
 }
 
 pub fn run(args: CheckArgs) -> Result<i32> {
@@ -509,6 +542,7 @@ pub fn run(args: CheckArgs) -> Result<i32> {
         .parse()
         .map_err(|e| Error::new(format!("--key: {e}")))?;
     let today = PriceTable::load_or_bundled(args.pricing.as_deref())?;
+    let contract = args.contract.load(&today)?;
     let sources = ingest::discover(&args.paths)?;
     let metered = meter::meter(&sources, &args.geo.meter_options())?;
     let opts = CheckOptions {
@@ -517,9 +551,10 @@ pub fn run(args: CheckArgs) -> Result<i32> {
         per_task: per_task.then_some((total_limits, overrides)),
         ignore_below_usd,
         reprice_baseline: args.reprice_baseline,
+        contract,
     };
     let result = check(&base, metered.sessions, &today, &opts)?;
-    let doc = json!({
+    let mut doc = json!({
         "schema": "agentmeter/check-v1",
         "passed": result.passed(),
         "baseline": {"pricing": base.pricing.version, "git_commit": base.git_commit, "created_at": base.created_at},
@@ -530,6 +565,13 @@ pub fn run(args: CheckArgs) -> Result<i32> {
         "missing_tasks": result.missing_tasks.iter().map(|(t, c)| json!({"task": t, "baseline": exact(*c)})).collect::<Vec<_>>(),
         "notes": result.notes,
     });
+    // Keys only under a contract: without one the document is as it always was.
+    if let Some(c) = &base.contract {
+        doc["baseline"]["contract"] = json!(c.version);
+    }
+    if let Some(c) = &opts.contract {
+        doc["contract"] = json!({"name": c.name, "version": c.version});
+    }
     let doc = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
     if args.json.is_some() {
         json_out.write(&doc)?;
@@ -595,6 +637,7 @@ mod tests {
             volume: current - baseline,
             price: Decimal::ZERO,
             failed: failed.iter().map(|f| f.to_string()).collect(),
+            list: None,
         }
     }
 

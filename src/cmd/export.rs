@@ -37,7 +37,10 @@ pub enum Partition {
 #[command(
     after_help = "Examples:\n  agentmeter export runs/ --format focus-csv -o focus.csv\n  \
     agentmeter export runs/ --format focus-parquet --partition day -o focus/\n  \
-    duckdb -c \"select ServiceName, sum(BilledCost) from read_parquet('focus/**/*.parquet', hive_partitioning=true) group by 1\""
+    duckdb -c \"select ServiceName, sum(BilledCost) from read_parquet('focus/**/*.parquet', hive_partitioning=true) group by 1\"",
+    mut_arg("contract", |a| a.help(super::ContractArg::help(
+        "with the FOCUS formats, ContractedCost after its discounts, BilledCost and EffectiveCost after its commitments and credits (rows of their own)."
+    )))
 )]
 pub struct ExportArgs {
     /// Exports to price (files, directories or -), as for `meter`.
@@ -58,11 +61,8 @@ pub struct ExportArgs {
     pub partition: Option<Partition>,
     #[command(flatten)]
     pub pricing: super::PricingArg,
-    /// A contract applied after rating (FOCUS formats): ContractedCost after its discounts,
-    /// BilledCost and EffectiveCost after its commitments and credits, which get rows of
-    /// their own.
-    #[arg(long, value_name = "FILE")]
-    pub contract: Option<PathBuf>,
+    #[command(flatten)]
+    pub contract: super::ContractArg,
     /// FOCUS BillingAccountId (the Anthropic organization, say).
     #[arg(long, default_value = "anthropic-organization")]
     pub billing_account: String,
@@ -98,7 +98,7 @@ pub fn run(args: ExportArgs) -> Result<i32> {
         out.check()?;
     }
     let table = args.pricing.load()?;
-    let contract = crate::pipeline::load_contract(args.contract.as_deref(), &table)?;
+    let contract = args.contract.load(&table)?;
     if contract.is_some() && args.format == ExportFormat::Parquet {
         return Err(Error::new(
             "--contract applies to the FOCUS formats; `--format parquet` writes the rated line items, at list prices",

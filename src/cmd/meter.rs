@@ -10,7 +10,7 @@ use crate::export::{self, Format};
 use crate::ingest;
 use crate::meter::{self, CacheTtl, MeterOptions};
 use crate::output::{self, Output};
-use crate::pipeline::{bill, load_contract};
+use crate::pipeline::bill;
 use crate::report::{group::group, GroupBy, MeterReport};
 use crate::time::Zone as TimeZone;
 use crate::time::Zone;
@@ -56,10 +56,8 @@ pub struct MeterArgs {
     pub format: Format,
     #[command(flatten)]
     pub pricing: super::PricingArg,
-    /// A contract (TOML: discounts, monthly commitments, credits) applied after rating: list
-    /// and contracted cost side by side, and what is billed.
-    #[arg(long, value_name = "FILE")]
-    pub contract: Option<PathBuf>,
+    #[command(flatten)]
+    pub contract: super::ContractArg,
     /// Price every request as this model, whatever the session's agent ran.
     #[arg(long, value_name = "ID")]
     pub model: Option<String>,
@@ -225,7 +223,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
             .with_hint("`agentmeter pricing list` shows the known models and aliases"));
         }
     }
-    let contract = load_contract(args.contract.as_deref(), &table)?;
+    let contract = args.contract.load(&table)?;
     let mut opts = args.shard.apply(MeterOptions {
         model: args.model.clone(),
         cache_ttl: args.cache_ttl,

@@ -61,6 +61,34 @@ impl PricingArg {
     }
 }
 
+/// `--contract FILE`, on the commands that say what the user pays (meter, export, report,
+/// check, baseline, reconcile, project): one definition, loaded and checked against the
+/// command's price table.
+/// A command whose use of it needs saying sets its help with
+/// `#[command(mut_arg("contract", |a| a.help(ContractArg::help("..."))))]`.
+#[derive(clap::Args, Debug, Default)]
+pub struct ContractArg {
+    #[arg(long, value_name = "FILE", help = ContractArg::help(
+        "list and contracted amounts side by side, and what is billed after its commitments and credits."
+    ))]
+    pub contract: Option<PathBuf>,
+}
+
+impl ContractArg {
+    /// The flag's help: what a contract is, then `what` it does on the command.
+    pub fn help(what: &str) -> String {
+        format!("A contract (TOML: discounts, monthly commitments, credits; `agentmeter contract check FILE` lists its problems), applied after rating: {what}")
+    }
+
+    /// The contract, its warnings shown; `None` without the flag.
+    pub fn load(
+        &self,
+        table: &crate::pricing::PriceTable,
+    ) -> Result<Option<crate::contract::Contract>> {
+        crate::pipeline::load_contract(self.contract.as_deref(), table)
+    }
+}
+
 /// `--format`, `-o` and `--force`: where and how a command that writes tables writes them.
 #[derive(clap::Args, Debug)]
 pub struct TableOutput {

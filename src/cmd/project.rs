@@ -1,6 +1,7 @@
 //! `agentmeter project`: a scenario's monthly spend, expected and with its uncertainty.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Args;
 
@@ -18,7 +19,10 @@ use crate::scenario::Scenario;
     agentmeter project scenarios/budget.toml   # uncertain volume, growth and prices: a budget's band\n  \
     agentmeter project scenarios/team.toml --model claude-opus-4-6 --model claude-sonnet-4-6   # side by side\n  \
     agentmeter project --from runs/ --months 6      # fitted from the exports, in memory\n  \
-    agentmeter project --from runs/ --sessions-per-day 500   # the same sessions, at another volume"
+    agentmeter project --from runs/ --sessions-per-day 500   # the same sessions, at another volume",
+    mut_arg("contract", |a| a.help(super::ContractArg::help(
+        "its discounts are priced into each day of the plan, so the expectation and every run are what the user pays (the list expectation beside); its commitments and credits are applied to the expected spend of each month."
+    )))
 )]
 pub struct ProjectArgs {
     /// Scenario file (TOML).
@@ -47,6 +51,8 @@ pub struct ProjectArgs {
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
     #[command(flatten)]
+    pub contract: super::ContractArg,
+    #[command(flatten)]
     pub out: super::TableOutput,
     /// Also write a report (HTML, markdown, charts, CSV, JSON) into DIR.
     #[arg(long, value_name = "DIR")]
@@ -57,7 +63,9 @@ pub struct ProjectArgs {
 /// `--model` variants at most: each is a whole projection (with its own draw limit).
 const MAX_MODELS: usize = 16;
 
-pub fn projections(args: &ProjectArgs) -> Result<(Scenario, PriceTable, Vec<Projection>)> {
+pub fn projections(
+    args: &ProjectArgs,
+) -> Result<(Scenario, PriceTable, Vec<Projection>, ProjectOptions)> {
     if args.models.len() > MAX_MODELS {
         return Err(Error::new(format!(
             "--model: {} models, more than {MAX_MODELS} side by side",
@@ -77,6 +85,15 @@ pub fn projections(args: &ProjectArgs) -> Result<(Scenario, PriceTable, Vec<Proj
     };
     let table =
         PriceTable::load_or_bundled(args.pricing.as_deref().or(scenario.pricing.as_deref()))?;
+    let contract = args.contract.load(&table)?.map(Arc::new);
+    let plan = ProjectOptions {
+        months: args.months,
+        runs: args.runs,
+        seed: args.seed,
+        model: None,
+        progress: crate::terminal::progress(),
+        contract,
+    };
     let models: Vec<Option<String>> = if args.models.is_empty() {
         vec![None]
     } else {
@@ -85,15 +102,12 @@ pub fn projections(args: &ProjectArgs) -> Result<(Scenario, PriceTable, Vec<Proj
     let mut out = Vec::new();
     for model in models {
         let opts = ProjectOptions {
-            months: args.months,
-            runs: args.runs,
-            seed: args.seed,
             model,
-            progress: crate::terminal::progress(),
+            ..plan.clone()
         };
         out.push(project(&scenario, &table, &opts)?);
     }
-    Ok((scenario, table, out))
+    Ok((scenario, table, out, plan))
 }
 
 /// The scenario `fit` would write from `--from`'s exports (`--months`, 12 by default).
@@ -142,19 +156,12 @@ pub fn run(args: ProjectArgs) -> Result<i32> {
         args.report.as_deref(),
         args.out.force,
     )?;
-    let (scenario, table, ps) = projections(&args)?;
+    let (scenario, table, ps, opts) = projections(&args)?;
     out.write(&projection::render(&ps, args.out.format.into()))?;
     if let Some(dir) = &args.report {
         let inputs = match &args.scenario {
             Some(path) => vec![path.display().to_string()],
             None => args.from.clone(),
-        };
-        let opts = ProjectOptions {
-            months: args.months,
-            runs: args.runs,
-            seed: args.seed,
-            model: None,
-            progress: crate::terminal::progress(),
         };
         let ps = crate::project::with_plan(&scenario, &table, &opts, ps)?;
         crate::pipeline::write_projection_report(

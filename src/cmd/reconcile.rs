@@ -13,15 +13,18 @@ use crate::money::{exact, usd};
 use crate::output::Output;
 use crate::pipeline::bill;
 use crate::reconcile::{
-    check_session, computed_by_day, computed_counts_by_day, read_cost_reports, read_usage_reports,
-    SessionCheck, Tolerance, OTHER_BUCKET,
+    check_session, computed_by_day, computed_counts_by_day, contracted_by_day, read_cost_reports,
+    read_usage_reports, SessionCheck, Tolerance, OTHER_BUCKET,
 };
 use crate::time::Zone;
 
 #[derive(Args, Debug)]
 #[command(
     after_help = "Examples:\n  agentmeter reconcile runs/\n  agentmeter reconcile runs/ --cost-report admin/cost_report.json --tolerance-usd 0.05\n\n\
-    Exit code 0 with or without flags (it reports); 2 on an error."
+    Exit code 0 with or without flags (it reports); 2 on an error.",
+    mut_arg("contract", |a| a.help(super::ContractArg::help(
+        "the invoice (--cost-report) is compared with what the user pays under its discounts, list beside it; provider-reported costs are list prices and stay compared with the list cost."
+    )))
 )]
 pub struct ReconcileArgs {
     /// Exports to meter and check (files, directories or -), as for `meter`.
@@ -46,6 +49,8 @@ pub struct ReconcileArgs {
     #[command(flatten)]
     pub pricing: super::PricingArg,
     #[command(flatten)]
+    pub contract: super::ContractArg,
+    #[command(flatten)]
     pub out: super::TableOutput,
 }
 
@@ -59,6 +64,7 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
         fraction: args.tolerance_pct,
     };
     let table = args.pricing.load()?;
+    let contract = args.contract.load(&table)?;
     let (sessions, _, _) = bill(
         &args.paths,
         &table,
@@ -66,6 +72,9 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
         Zone::default(),
         true,
     )?;
+    let billing = contract
+        .as_ref()
+        .map(|c| crate::contract::apply(c, &sessions));
     let checks: Vec<SessionCheck> = sessions
         .iter()
         .filter_map(|s| check_session(s, tol))
@@ -153,9 +162,28 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
         "unreported": unreported,
         "totals": {"computed": exact(computed_total), "provider_reported": exact(reported_total)},
     });
+    if let Some(b) = &billing {
+        // What the user pays; the sessions' provider figures are list prices (list_cost).
+        notes.push(format!(
+            "contract {} ({}): provider-reported costs are list prices, compared with the list cost; the invoice is compared with what the user pays (list {}, contracted {})",
+            b.contract.version,
+            b.contract.origin,
+            usd(computed_total),
+            usd(b.contracted.total())
+        ));
+        doc["totals"]["contracted"] = json!(exact(b.contracted.total()));
+        doc["contract"] = json!({
+            "name": b.contract.name,
+            "version": b.contract.version,
+            "commitment_shortfall": exact(b.shortfall),
+            "credits_used": exact(b.credits_used),
+            "billed": exact(b.billed),
+        });
+    }
     if !args.cost_reports.is_empty() {
         let invoiced = read_cost_reports(&args.cost_reports)?;
         let computed = computed_by_day(&sessions);
+        let contracted = billing.as_ref().map(|b| contracted_by_day(&sessions, b));
         let keys: std::collections::BTreeSet<_> =
             invoiced.keys().chain(computed.keys()).cloned().collect();
         let mut rows = Vec::new();
@@ -165,13 +193,29 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
                 computed.get(&k).copied().unwrap_or_default(),
                 invoiced.get(&k).copied().unwrap_or_default(),
             );
-            rows.push(vec![k.0.clone(), k.1.clone(), usd(c), usd(i), usd(c - i)]);
-            lines.push(json!({"day": k.0, "bucket": k.1, "computed": exact(c), "invoiced": exact(i), "difference": exact(c - i)}));
+            match &contracted {
+                None => {
+                    rows.push(vec![k.0.clone(), k.1.clone(), usd(c), usd(i), usd(c - i)]);
+                    lines.push(json!({"day": k.0, "bucket": k.1, "computed": exact(c), "invoiced": exact(i), "difference": exact(c - i)}));
+                }
+                Some(paid) => {
+                    // The invoice is what the user pays: compared with the contracted amount.
+                    let p = paid.get(&k).copied().unwrap_or_default();
+                    rows.push(vec![
+                        k.0.clone(),
+                        k.1.clone(),
+                        usd(c),
+                        usd(p),
+                        usd(i),
+                        usd(p - i),
+                    ]);
+                    lines.push(json!({"day": k.0, "bucket": k.1, "computed": exact(c), "contracted": exact(p), "invoiced": exact(i), "difference": exact(p - i)}));
+                }
+            }
         }
         let invoiced_total: Decimal = invoiced.values().copied().sum();
-        tables.push((
-            "Computed vs invoiced, by UTC day".into(),
-            Grid {
+        let grid = match &billing {
+            None => Grid {
                 header: [
                     "Day",
                     "Model / charge",
@@ -191,13 +235,69 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
                     usd(computed_total - invoiced_total),
                 ],
             },
-        ));
-        notes.push(format!(
-            "three sources: computed {}, provider-reported {} (sessions that report it), invoiced {}",
-            usd(computed_total),
-            usd(reported_total),
-            usd(invoiced_total)
-        ));
+            Some(b) => {
+                let paid = b.contracted.total();
+                Grid {
+                    header: [
+                        "Day",
+                        "Model / charge",
+                        "List",
+                        "Contracted",
+                        "Invoiced",
+                        "Difference",
+                    ]
+                    .map(String::from)
+                    .to_vec(),
+                    numeric: vec![false, false, true, true, true, true],
+                    rows,
+                    total: vec![
+                        "Total".into(),
+                        String::new(),
+                        usd(computed_total),
+                        usd(paid),
+                        usd(invoiced_total),
+                        usd(paid - invoiced_total),
+                    ],
+                }
+            }
+        };
+        let title = match &billing {
+            None => "Computed vs invoiced, by UTC day".to_string(),
+            Some(_) => "Contracted (what the user pays) vs invoiced, by UTC day".to_string(),
+        };
+        tables.push((title, grid));
+        notes.push(match &billing {
+            None => format!(
+                "three sources: computed {}, provider-reported {} (sessions that report it), invoiced {}",
+                usd(computed_total),
+                usd(reported_total),
+                usd(invoiced_total)
+            ),
+            Some(b) => format!(
+                "three sources: computed {} at list ({} contracted), provider-reported {} (sessions that report it), invoiced {}",
+                usd(computed_total),
+                usd(b.contracted.total()),
+                usd(reported_total),
+                usd(invoiced_total)
+            ),
+        });
+        if let Some(b) = &billing {
+            // Monthly terms are not usage of a day: an invoice shows them as lines of their own.
+            for m in b
+                .months
+                .iter()
+                .filter(|m| !m.shortfall.is_zero() || !m.credits.is_empty())
+            {
+                let credited: Decimal = m.credits.iter().map(|c| c.1).sum();
+                notes.push(format!(
+                    "{}: the contract also bills a commitment shortfall of {} and uses {} of credits (not in the rows by day: the month is billed {})",
+                    m.first.format("%Y-%m"),
+                    usd(m.shortfall),
+                    usd(credited),
+                    usd(m.billed)
+                ));
+            }
+        }
         if invoiced.keys().any(|k| k.1 == OTHER_BUCKET) {
             notes.push(
                 "some invoiced rows match no model, web search or runtime: see the (other) rows"

@@ -18,7 +18,10 @@ use crate::time::Zone;
 #[command(
     after_help = "Examples:\n  agentmeter report runs/                                   # reports/runs/\n  \
     agentmeter report --scenario scenarios/team.toml --model claude-opus-4-6 --model claude-sonnet-4-6\n  \
-    agentmeter report runs/ --scenario scenarios/ours.toml -o reports/q1"
+    agentmeter report runs/ --scenario scenarios/ours.toml -o reports/q1",
+    mut_arg("contract", |a| a.help(super::ContractArg::help(
+        "the metered part shows what the user pays beside list (summary, tables, sessions, notes); the projection is priced under it as `project --contract` prices it."
+    )))
 )]
 pub struct ReportArgs {
     /// Exports to meter (files, directories or -), as for `meter`.
@@ -48,6 +51,8 @@ pub struct ReportArgs {
     /// Price table (default: the scenario's, else the bundled table).
     #[arg(long, value_name = "FILE")]
     pub pricing: Option<PathBuf>,
+    #[command(flatten)]
+    pub contract: super::ContractArg,
     /// Time zone of the daily chart.
     #[arg(long, value_name = "ZONE", default_value = "UTC")]
     pub tz: Zone,
@@ -77,6 +82,7 @@ pub fn run(args: ReportArgs) -> Result<i32> {
             .as_deref()
             .or(scenario.as_ref().and_then(|s| s.pricing.as_deref())),
     )?;
+    let contract = args.contract.load(&table)?.map(std::sync::Arc::new);
     let name = args
         .name
         .clone()
@@ -105,6 +111,7 @@ pub fn run(args: ReportArgs) -> Result<i32> {
                 seed: args.seed,
                 model: None,
                 progress: crate::terminal::progress(),
+                contract: contract.clone(),
             };
             let variants = args
                 .models
@@ -130,9 +137,14 @@ pub fn run(args: ReportArgs) -> Result<i32> {
         };
         Some(bill(&paths, &table, &opts, args.tz, true)?)
     };
-    let report = metered
-        .as_ref()
-        .map(|(sessions, m, skipped)| MeterReport::new(&table, sessions, m, skipped));
+    let billing = match (&metered, &contract) {
+        (Some((sessions, _, _)), Some(c)) => Some(crate::contract::apply(c, sessions)),
+        _ => None,
+    };
+    let report = metered.as_ref().map(|(sessions, m, skipped)| MeterReport {
+        billing: billing.as_ref(),
+        ..MeterReport::new(&table, sessions, m, skipped)
+    });
     let mut r = Report::new(name, inputs);
     if let Some(m) = &report {
         r.add_meter(m)?;

@@ -606,3 +606,105 @@ fn the_80_percent_flag_compares_the_exact_share_not_the_rounded_one() {
     assert!(r.stdout.contains("sesn_at [budget 80.0%]"), "{}", r.stdout);
     assert!(!r.stdout.contains("sesn_under [budget"), "{}", r.stdout);
 }
+
+/// `project --format json`'s agents, for `scenario` (TOML text) with `extra` arguments.
+fn projected_agents(tmp: &Tmp, scenario: &str, extra: &[&str]) -> Vec<Value> {
+    let file = tmp.write("budget.toml", scenario);
+    let mut args = vec![
+        "project",
+        file.to_str().unwrap(),
+        "--runs",
+        "20",
+        "-f",
+        "json",
+    ];
+    args.extend(extra);
+    let r = run_within(120, &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    v["agents"].as_array().unwrap().clone()
+}
+
+#[test]
+fn a_recommended_session_budget_of_fixed_sessions_is_their_list_cost() {
+    // The daily-research session on Sonnet 4.6: runtime 30 min x $0.08/h = 0.04, tokens 6 x
+    // (4,000 x $3 + 900 x $15 + 15,000 x $0.30) / 1M = 0.18: every session costs 0.22, so
+    // p95 = p99 = 0.22. The same session on Opus 4.6: 0.04 + 6 x (0.02 + 0.0225 + 0.0075) =
+    // 0.34, at list even under 15% off Opus tokens from the first day (a session's budget is
+    // compared with its list cost; contracted it would be 0.04 + 0.30 x 0.85 = 0.295).
+    let tmp = Tmp::new();
+    let session = "[agent.session]\nactive_minutes = 30\nrequests = 6\ninput_tokens = 4000\noutput_tokens = 900\ncache_read_tokens = 15000\n";
+    let text = format!(
+        "start = \"2026-12-01\"\nmonths = 1\n\
+         [[agent]]\nname = \"s\"\nmodel = \"claude-sonnet-4-6\"\nsessions_per_day = 1\n{session}\
+         [[agent]]\nname = \"o\"\nmodel = \"claude-opus-4-6\"\nsessions_per_day = 1\n{session}"
+    );
+    let contract = tmp.write(
+        "c.toml",
+        "schema = 1\nname = \"c\"\n[[discount]]\neffective = \"2026-12-01\"\npercent = \"15%\"\nmodels = [\"claude-opus-4-6\"]\n",
+    );
+    for extra in [vec![], vec!["--contract", contract.to_str().unwrap()]] {
+        let agents = projected_agents(&tmp, &text, &extra);
+        assert_eq!(
+            agents[0]["recommended_session_budget"],
+            json!({"p95": "0.22", "p99": "0.22"})
+        );
+        assert_eq!(
+            agents[1]["recommended_session_budget"],
+            json!({"p95": "0.34", "p99": "0.34"})
+        );
+    }
+    // The table: a Budget p95 and p99 column per agent.
+    let file = tmp.write("t.toml", &text);
+    let r = run_within(60, ["project", file.to_str().unwrap(), "--runs", "5"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let head = r.stdout.lines().find(|l| l.starts_with("Agent")).unwrap();
+    assert!(head.ends_with("Budget p95  Budget p99"), "{head}");
+    let opus = r.stdout.lines().find(|l| l.starts_with("o ")).unwrap();
+    assert!(opus.ends_with("$0.34       $0.34"), "{opus}");
+    assert!(
+        r.stdout.contains("session budgets: Budget p95 and p99 are the 95th and 99th percentiles of one session's list cost (100,000 simulated sessions per agent"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_recommended_session_budget_matches_the_lognormal_quantiles() {
+    // One request of output ~ lognormal(p50 100,000, p90 400,000) on Sonnet 4.6 ($15/M) and
+    // an hour of runtime ($0.08), nothing else: cost = 0.08 + 15e-6 x N. The lognormal's
+    // sigma = ln(4) / z(0.90) = 1.386294 / 1.281552 = 1.081731, so its quantiles are
+    // q(p) = 100,000 x exp(1.081731 x z(p)): q(0.95) = 100,000 x exp(1.081731 x 1.644854) =
+    // 592,565 tokens -> 0.08 + 8.8885 = 8.9685; q(0.99) = 100,000 x exp(1.081731 x 2.326348)
+    // = 1,238,496 -> 0.08 + 18.5774 = 18.6574. From 100,000 sessions a sample quantile's
+    // standard error is sqrt(p(1-p)/n) / phi(z(p)) in z: 0.0067 at p95, 0.0118 at p99, i.e.
+    // sigma x that = 0.7% and 1.3% of the amount; the budget is rounded up to the cent.
+    // Within 3% (4 and 2.3 standard errors) of the analytic amounts.
+    let tmp = Tmp::new();
+    let agents = projected_agents(
+        &tmp,
+        "start = \"2026-12-01\"\nmonths = 1\n[[agent]]\nname = \"a\"\nmodel = \"claude-sonnet-4-6\"\nsessions_per_month = 10\n\
+         [agent.session]\nactive_minutes = 60\nrequests = 1\noutput_tokens = { dist = \"lognormal\", p50 = 100000, p90 = 400000 }\n",
+        &[],
+    );
+    let b = &agents[0]["recommended_session_budget"];
+    let got = |k: &str| b[k].as_str().unwrap().parse::<f64>().unwrap();
+    let sigma = 4f64.ln() / 1.281_551_565_544_600_4;
+    let analytic = |z: f64| 0.08 + 15e-6 * 100_000.0 * (sigma * z).exp();
+    for (k, z) in [
+        ("p95", 1.644_853_626_951_472_2),
+        ("p99", 2.326_347_874_040_840_8),
+    ] {
+        let (g, want) = (got(k), analytic(z));
+        assert!(
+            ((g - want) / want).abs() < 0.03,
+            "{k}: {g} vs the analytic {want}"
+        );
+    }
+    // The order and the cent: p95 < p99, both whole cents.
+    assert!(got("p95") < got("p99"));
+    for k in ["p95", "p99"] {
+        let s = b[k].as_str().unwrap();
+        assert!(s.split('.').nth(1).is_none_or(|c| c.len() <= 2), "{s}");
+    }
+}

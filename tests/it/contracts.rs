@@ -1,5 +1,6 @@
 //! `--contract FILE`: discounts, monthly commitments and credits applied after rating, on
-//! `meter` and `export`. Every expected amount is worked out by hand below.
+//! `meter`, `export`, `baseline`/`check`, `reconcile` and `report` (`project` in
+//! projection.rs). Every expected amount is worked out by hand below.
 //!
 //! Prices (bundled table, 2026): Opus 4.6 input $5/M, output $25/M, cache read $0.50/M;
 //! Sonnet 4.6 input $3/M, output $15/M; runtime $0.08 per session-hour.
@@ -11,7 +12,7 @@
 //! - `opus_july` (2026-07-06): 1 h running (0.08), 200,000 in (1.00): 1.08 at list.
 
 use rust_decimal::Decimal;
-use serde_json::Value;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::common::*;
@@ -513,4 +514,304 @@ fn focus_parquet_under_a_contract_has_the_one_schema_and_sums_to_the_billed_tota
             "x_ChargeDate=2026-07-31"
         ]
     );
+}
+
+/// `baseline` and `check --contract`: what the user pays is judged, list shown beside it.
+/// `opus_may` is 0.84 at list and, under OPUS_15, 0.08 + (0.50 + 0.25 + 0.01) x 0.85 = 0.726.
+/// The same session with 200,000 input instead of 100,000 (`more`): list 0.08 + 1.00 + 0.25 +
+/// 0.01 = 1.34; contracted 0.08 + 1.26 x 0.85 = 1.151.
+#[test]
+fn check_judges_what_the_user_pays_and_shows_list_beside_it() {
+    let tmp = Tmp::new();
+    let c = tmp.write("contract.toml", &format!("{HEAD}{OPUS_15}"));
+    let a = runs(&tmp).join("a.ndjson");
+    let more = tmp.write(
+        "more/a.ndjson",
+        &export(
+            "opus_may",
+            "claude-opus-4-6",
+            "2026-05-04",
+            "11:00:00",
+            200_000,
+            10_000,
+            20_000,
+        ),
+    );
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let baseline = |name: &str, contract: bool| {
+        let out = tmp.path(name);
+        let mut args = vec![
+            "baseline".to_string(),
+            s(&a),
+            "--key".into(),
+            "session".into(),
+            "-o".into(),
+            s(&out),
+        ];
+        if contract {
+            args.extend(["--contract".into(), s(&c)]);
+        }
+        let r = run_within(60, &args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        (out, r.stderr)
+    };
+    let check = |base: &std::path::Path, run: &std::path::Path, extra: &[&str], contract: bool| {
+        let mut args = vec!["check".to_string(), s(run), "--baseline".into(), s(base)];
+        args.extend(extra.iter().map(|x| x.to_string()));
+        if contract {
+            args.extend(["--contract".into(), s(&c)]);
+        }
+        run_within(60, &args)
+    };
+    // The baseline records the contract, and the task's cost is what the user pays.
+    let (paid, said) = baseline("paid.json", true);
+    let b: Value = serde_json::from_str(&std::fs::read_to_string(&paid).unwrap()).unwrap();
+    assert!(
+        b["contract"]["version"]
+            .as_str()
+            .unwrap()
+            .starts_with("acme@"),
+        "{b:#}"
+    );
+    assert!(b["contract"]["text"].as_str().unwrap().contains("15%"));
+    assert_eq!(b["total"], "0.726");
+    assert_eq!(b["tasks"][0]["cost"], "0.726");
+    assert!(
+        said.contains("total $0.726 under contract acme@") && said.contains("($0.84 at list)"),
+        "{said}"
+    );
+    // Without --contract the baseline is as it always was: no contract key, list costs.
+    let (list, _) = baseline("list.json", false);
+    let l: Value = serde_json::from_str(&std::fs::read_to_string(&list).unwrap()).unwrap();
+    assert!(l.get("contract").is_none());
+    assert_eq!(l["total"], "0.84");
+
+    // A budget of $0.80: passes on what the user pays (0.726), fails at list (0.84).
+    let r = check(&paid, &a, &["--budget", "0.80", "-f", "json"], true);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(v["contract"]["version"]
+        .as_str()
+        .unwrap()
+        .starts_with("acme@"));
+    assert_eq!(v["baseline"]["contract"], b["contract"]["version"]);
+    let t = &v["total"];
+    assert_eq!(
+        (&t["baseline"], &t["current"], &t["change"]),
+        (&json!("0.726"), &json!("0.726"), &json!("0"))
+    );
+    assert_eq!(t["list"], json!({"baseline": "0.84", "current": "0.84"}));
+    // Today at list (no --contract), the baseline's side under the contract it recorded:
+    // volume 0.726 - 0.726 = 0, price 0.84 - 0.726 = 0.114 (the discount not given), and
+    // 0.84 > 0.80 fails.
+    let r = check(&paid, &a, &["--budget", "0.80", "-f", "json"], false);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let t = &v["total"];
+    assert_eq!(
+        (&t["current"], &t["volume"], &t["price"]),
+        (&json!("0.84"), &json!("0"), &json!("0.114"))
+    );
+    assert_eq!(t["failed"], json!(["$0.84 > budget $0.80"]));
+    assert!(v.get("contract").is_none());
+    assert!(
+        v["notes"][0].as_str().unwrap().contains("pass --contract"),
+        "{v:#}"
+    );
+
+    // The volume threshold too: +$0.45 allows the contracted increase 1.151 - 0.726 = 0.425,
+    // not the list one 1.34 - 0.84 = 0.50.
+    let r = check(
+        &paid,
+        &more,
+        &["--max-increase-usd", "0.45", "--per-task"],
+        true,
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // The comment: the list beside what is paid. 0.726 -> $0.73, 1.151 -> $1.15, list now
+    // $1.34; +0.425 -> +$0.43, and 0.425 / 0.726 = 58.54% -> +58.5%.
+    assert!(
+        r.stdout
+            .contains("| Task | Baseline | Now | List now | Change | Volume | Price | Threshold |"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(
+            "| opus_may | $0.73 | $1.15 | $1.34 | ▲ +$0.43 (+58.5%) | +$0.43 | $0.00 | ✅ |"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("At list prices: $0.84 → $1.34 (▲ +$0.50)"),
+        "{}",
+        r.stdout
+    );
+    let r = check(
+        &list,
+        &more,
+        &["--max-increase-usd", "0.45", "--per-task"],
+        false,
+    );
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("volume +$0.50 > max increase $0.45"),
+        "{}",
+        r.stdout
+    );
+    // Without any contract the comment has no list column.
+    assert!(!r.stdout.contains("List now"), "{}", r.stdout);
+
+    // A baseline at list checked under the contract: its side stays at list, so the discount
+    // is the price part: price 0.726 - 0.84 = -0.114, volume 0; and a note says so.
+    let r = check(&list, &a, &["--budget", "0.80", "-f", "json"], true);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let t = &v["total"];
+    assert_eq!(
+        (&t["baseline"], &t["current"], &t["volume"], &t["price"]),
+        (
+            &json!("0.84"),
+            &json!("0.726"),
+            &json!("0"),
+            &json!("-0.114")
+        )
+    );
+    assert!(
+        v["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("the baseline recorded no contract"),
+        "{v:#}"
+    );
+}
+
+/// `reconcile --contract`: an invoice is what the user pays. The seed's Opus hour
+/// (reconcile.rs): tokens 0.25 + 0.375 = 0.625, runtime 0.08, list 0.705. Under 20% off Opus
+/// tokens: 0.625 x 0.8 = 0.50, runtime 0.08: contracted 0.58. The invoice charges exactly that
+/// (tokens 20 + 30 cents, runtime 8 cents): every row differs by 0 from the contracted amount,
+/// by 0.125 from the list one. A $1 minimum in May adds a shortfall of 1 - 0.58 = 0.42.
+#[test]
+fn reconcile_compares_the_invoice_with_the_contracted_amounts() {
+    let tmp = Tmp::new();
+    tmp.write(
+        "runs/a.ndjson",
+        &crate::reconcile::session_with("sesn_a", "71", 15_000),
+    );
+    let c = tmp.write(
+        "contract.toml",
+        &format!("{HEAD}[[discount]]\neffective = \"2026-01-01\"\npercent = \"20%\"\nmodels = [\"claude-opus-4-6\"]\n\n[[commitment]]\neffective = \"2026-05-01\"\nmonthly_minimum_usd = \"1\"\n"),
+    );
+    let cost = tmp.write(
+        "cost.json",
+        &json!({"data": [{"starting_at": "2026-05-01T00:00:00Z", "ending_at": "2026-05-02T00:00:00Z", "results": [
+            {"amount": "20", "currency": "USD", "cost_type": "tokens", "model": "claude-opus-4-6", "token_type": "uncached_input_tokens"},
+            {"amount": "30", "currency": "USD", "cost_type": "tokens", "model": "claude-opus-4-6", "token_type": "output_tokens"},
+            {"amount": "8", "currency": "USD", "cost_type": "code_execution", "description": "Managed Agents session runtime"}
+        ]}], "has_more": false, "next_page": null})
+        .to_string(),
+    );
+    let args = |json: bool| {
+        let mut a = vec![
+            "reconcile".to_string(),
+            tmp.path("runs").display().to_string(),
+            "--cost-report".into(),
+            cost.display().to_string(),
+            "--contract".into(),
+            c.display().to_string(),
+        ];
+        if json {
+            a.extend(["-f".into(), "json".into()]);
+        }
+        a
+    };
+    let r = run_within(60, args(true));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        v["totals"],
+        json!({"computed": "0.705", "provider_reported": "0.71", "contracted": "0.58", "invoiced": "0.58"})
+    );
+    let rows = v["invoiced"]["by_day"].as_array().unwrap();
+    let row = |bucket: &str| rows.iter().find(|r| r["bucket"] == bucket).unwrap().clone();
+    assert_eq!(
+        row("claude-opus-4-6"),
+        json!({"day": "2026-05-01", "bucket": "claude-opus-4-6", "computed": "0.625", "contracted": "0.5", "invoiced": "0.5", "difference": "0"})
+    );
+    assert!(rows.iter().all(|r| r["difference"] == "0"), "{rows:?}");
+    assert_eq!(v["contract"]["commitment_shortfall"], "0.42");
+    assert_eq!(v["contract"]["billed"], "1");
+    // The provider's list_cost (71 cents) is still compared with the list cost 0.705.
+    assert_eq!(v["sessions"][0]["difference"], "-0.005");
+    assert_eq!(v["sessions"][0]["flagged"], false);
+
+    let r = run_within(60, args(false));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("Contracted (what the user pays) vs invoiced, by UTC day"),
+        "{}",
+        r.stdout
+    );
+    let total = r.stdout.lines().find(|l| l.starts_with("Total")).unwrap();
+    // List $0.71 (0.705, half away), contracted $0.58, invoiced $0.58, difference $0.00.
+    let cells: Vec<&str> = total.split_whitespace().collect();
+    assert_eq!(
+        cells,
+        ["Total", "$0.71", "$0.58", "$0.58", "$0.00"],
+        "{total}"
+    );
+    assert!(
+        r.stdout.contains("2026-05: the contract also bills a commitment shortfall of $0.42 and uses $0.00 of credits"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// `report --contract`: list and contracted side by side in the summary and the tables.
+/// `opus_may` alone: 0.84 at list, 0.726 under OPUS_15 ($0.73 to the cent).
+#[test]
+fn a_report_shows_list_and_contracted_side_by_side() {
+    let tmp = Tmp::new();
+    let c = tmp.write("contract.toml", &format!("{HEAD}{OPUS_15}"));
+    let a = runs(&tmp).join("a.ndjson");
+    let out = tmp.path("report");
+    let r = run_within(
+        120,
+        [
+            "report".as_ref(),
+            a.as_os_str(),
+            "--contract".as_ref(),
+            c.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| Total cost at list prices | $0.84 |"), "{md}");
+    assert!(
+        md.contains("| Contracted (after the discounts) | $0.73 |"),
+        "{md}"
+    );
+    // The top models: list $0.84, contracted $0.73, the share of the list total.
+    assert!(
+        md.contains("| claude-opus-4-6 | $0.84 | $0.73 | 100.0% |"),
+        "{md}"
+    );
+    // By month: the Contracted column right after the list Total.
+    let by_month = md.split("#### By month").nth(1).unwrap();
+    let head = by_month.lines().find(|l| l.starts_with("| Month")).unwrap();
+    assert!(head.ends_with("| Total | Contracted |"), "{head}");
+    let may = by_month
+        .lines()
+        .find(|l| l.starts_with("| 2026-05"))
+        .unwrap();
+    assert!(may.ends_with("| $0.84 | $0.73 |"), "{may}");
+    // The data: meter.json carries the contract (as `meter --contract -f json`).
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("meter.json")).unwrap()).unwrap();
+    assert_eq!(json["totals"]["contracted_cost"]["total"], "0.726");
 }

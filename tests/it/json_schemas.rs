@@ -43,7 +43,7 @@ const OUTPUTS: &[JsonOutput] = &[
     JsonOutput {
         name: "projection-v1",
         schema: Some("agentmeter/projection-v1"),
-        optional: &["variants"],
+        optional: &["variants", "contract", "list_expected"],
     },
     JsonOutput {
         name: "compare-v1",
@@ -53,17 +53,17 @@ const OUTPUTS: &[JsonOutput] = &[
     JsonOutput {
         name: "baseline-v1",
         schema: Some("agentmeter/baseline-v1"),
-        optional: &[],
+        optional: &["contract"],
     },
     JsonOutput {
         name: "check-v1",
         schema: Some("agentmeter/check-v1"),
-        optional: &[],
+        optional: &["contract", "list"],
     },
     JsonOutput {
         name: "reconcile-v1",
         schema: Some("agentmeter/reconcile-v1"),
-        optional: &["invoiced", "usage_report"],
+        optional: &["invoiced", "usage_report", "contract", "contracted"],
     },
     JsonOutput {
         name: "anomalies-v1",
@@ -523,6 +523,96 @@ fn baseline_check_and_the_check_notification_are_baseline_v1_check_v1_and_notify
         ],
     );
     valid("check-v1", &json_out(&r, 0));
+}
+
+/// Under `--contract` (the bundled example: a discount, a commitment, a credit) each command's
+/// JSON keeps its schema, with the contract's keys.
+#[test]
+fn contract_outputs_keep_their_schemas() {
+    let tmp = Tmp::new();
+    let contract = path("contracts/example.toml");
+    let with = |args: &[&str]| -> Vec<String> {
+        args.iter()
+            .map(|s| s.to_string())
+            .chain(["--contract".to_string(), contract.clone()])
+            .collect()
+    };
+    let r = run_within(
+        60,
+        with(&[
+            "project",
+            &path("scenarios/opus-hour.toml"),
+            "--runs",
+            "20",
+            "-f",
+            "json",
+        ]),
+    );
+    let v = json_out(&r, 0);
+    assert!(
+        v["contract"].is_object() && v["months"][0]["contract"].is_object(),
+        "{v:#}"
+    );
+    valid("projection-v1", &v);
+    let baseline = tmp.path("baseline.json");
+    let r = run_within(
+        60,
+        with(&[
+            "baseline",
+            &examples(),
+            "--key",
+            "session",
+            "-o",
+            baseline.to_str().unwrap(),
+        ]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let b = json_file(&baseline);
+    assert!(b["contract"].is_object(), "{b:#}");
+    valid("baseline-v1", &b);
+    let r = run_within(
+        60,
+        with(&[
+            "check",
+            &examples(),
+            "--baseline",
+            baseline.to_str().unwrap(),
+            "--budget",
+            "100",
+            "-f",
+            "json",
+        ]),
+    );
+    let v = json_out(&r, 0);
+    assert!(
+        v["total"]["list"].is_object() && v["baseline"]["contract"].is_string(),
+        "{v:#}"
+    );
+    valid("check-v1", &v);
+    let cost = tmp.write(
+        "cost.json",
+        &serde_json::json!({"data": [{"starting_at": "2026-05-04T00:00:00Z", "ending_at": "2026-05-05T00:00:00Z", "results": [
+            {"amount": "10", "currency": "USD", "cost_type": "tokens", "model": "claude-opus-4-6"}
+        ]}], "has_more": false, "next_page": null})
+        .to_string(),
+    );
+    let r = run_within(
+        60,
+        with(&[
+            "reconcile",
+            &examples(),
+            "--cost-report",
+            cost.to_str().unwrap(),
+            "-f",
+            "json",
+        ]),
+    );
+    let v = json_out(&r, 0);
+    assert!(
+        v["contract"].is_object() && v["invoiced"]["by_day"][0]["contracted"].is_string(),
+        "{v:#}"
+    );
+    valid("reconcile-v1", &v);
 }
 
 #[test]

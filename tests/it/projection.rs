@@ -525,3 +525,204 @@ fn project_from_exports_is_the_fitted_scenario_projected() {
     let r = run(["project", "--sessions-per-day", "2", "scenarios/team.toml"]);
     assert_eq!(r.code, 2, "--sessions-per-day needs --from: {}", r.stderr);
 }
+
+/// Two agents a day, each the daily-research session (30 min, 6 requests of 4,000 input, 900
+/// output, 15,000 cache read): on Sonnet 4.6 runtime 0.04 + tokens 0.18 = 0.22 a day; on Opus
+/// 4.6 ($5, $25, $0.50 per M) tokens 6 x (0.02 + 0.0225 + 0.0075) = 0.30, so 0.34 a day.
+fn two_agents(tmp: &Tmp) -> std::path::PathBuf {
+    let session = "[agent.session]\nactive_minutes = 30\nrequests = 6\ninput_tokens = 4000\noutput_tokens = 900\ncache_read_tokens = 15000\n";
+    tmp.write(
+        "two.toml",
+        &format!(
+            "name = \"two\"\nstart = \"2026-12-01\"\nmonths = 2\n\
+             [[agent]]\nname = \"sonnet\"\nmodel = \"claude-sonnet-4-6\"\nsessions_per_day = 1\n{session}\
+             [[agent]]\nname = \"opus\"\nmodel = \"claude-opus-4-6\"\nsessions_per_day = 1\n{session}"
+        ),
+    )
+}
+
+const CONTRACT_HEAD: &str = "schema = 1\nname = \"acme\"\ncurrency = \"USD\"\n";
+
+#[test]
+fn a_discount_on_one_model_commitments_and_credits_are_priced_as_rating_would() {
+    // 15% off Opus tokens from 2026-12-16 to 2027-01-11 (exclusive); a $16.80 monthly
+    // minimum; a $5 credit from 2026-12-31 to 2027-01-31.
+    //
+    // December (31 days): Sonnet 31 x 0.22 = 6.82 (not named). Opus at list 31 x 0.34 = 10.54;
+    // contracted: runtime 31 x 0.04 = 1.24 (a discount with `models` covers tokens only),
+    // tokens 15 days (1-15) x 0.30 = 4.50 + 16 days (16-31) x 0.30 x 0.85 = 16 x 0.255 =
+    // 4.08: 9.82. The month: list 17.36, contracted 16.64 < 16.80: shortfall 0.16.
+    // January: Sonnet 6.82; Opus list 10.54, contracted 1.24 + 10 days (1-10) x 0.255 = 2.55 +
+    // 21 x 0.30 = 6.30: 10.09. The month: list 17.36, contracted 16.91 (no shortfall).
+    // Horizon: list 34.72, contracted 33.55.
+    // The credit starts on Dec 31: that day's charges (0.22 + 0.04 + 0.255 = 0.515) and the
+    // shortfall (0.16, billed on the month's last day) use 0.675 of it; January uses the rest,
+    // 5 - 0.675 = 4.325. Billed: December 16.64 + 0.16 - 0.675 = 16.125, January 16.91 -
+    // 4.325 = 12.585; the horizon 33.55 + 0.16 - 5 = 28.71.
+    let tmp = Tmp::new();
+    let file = two_agents(&tmp);
+    let contract = tmp.write(
+        "c.toml",
+        &format!(
+            "{CONTRACT_HEAD}[[discount]]\neffective = \"2026-12-16\"\nuntil = \"2027-01-11\"\npercent = \"15%\"\nmodels = [\"claude-opus-4-6\"]\n\n\
+             [[commitment]]\neffective = \"2026-12-01\"\nmonthly_minimum_usd = \"16.80\"\n\n\
+             [[credit]]\neffective = \"2026-12-31\"\namount_usd = \"5\"\nexpires = \"2027-01-31\"\n"
+        ),
+    );
+    let v = project_json(&[
+        file.to_str().unwrap(),
+        "--runs",
+        "2000",
+        "--contract",
+        contract.to_str().unwrap(),
+    ]);
+    let (dec_, jan) = (&v["months"][0], &v["months"][1]);
+    assert_eq!(d(&dec_["list_expected"]), dec("17.36"));
+    assert_eq!(d(&dec_["expected"]), dec("16.64"));
+    assert_eq!(d(&jan["list_expected"]), dec("17.36"));
+    assert_eq!(d(&jan["expected"]), dec("16.91"));
+    assert_eq!(d(&v["total"]["list_expected"]), dec("34.72"));
+    assert_eq!(d(&v["total"]["expected"]), dec("33.55"));
+    // Per agent over the horizon: Sonnet 13.64 both ways; Opus list 21.08, contracted 9.82 +
+    // 10.09 = 19.91. Runtime is not discounted: 2 agents x 62 days x 0.04 = 4.96 both ways.
+    let agent = |i: usize| {
+        (
+            d(&v["agents"][i]["list_expected"]),
+            d(&v["agents"][i]["expected"]),
+        )
+    };
+    assert_eq!(agent(0), (dec("13.64"), dec("13.64")));
+    assert_eq!(agent(1), (dec("21.08"), dec("19.91")));
+    let runtime = &v["categories"][0];
+    assert_eq!(runtime["category"], "runtime");
+    assert_eq!(
+        (d(&runtime["list_expected"]), d(&runtime["expected"])),
+        (dec("4.96"), dec("4.96"))
+    );
+    // The monthly terms.
+    let t = &dec_["contract"];
+    assert_eq!(d(&t["minimum"]), dec("16.80"));
+    assert_eq!(d(&t["shortfall"]), dec("0.16"));
+    assert_eq!(d(&t["credits"][0]["used"]), dec("0.675"));
+    assert_eq!(d(&t["billed"]), dec("16.125"));
+    let t = &jan["contract"];
+    assert_eq!(d(&t["shortfall"]), Decimal::ZERO);
+    assert_eq!(d(&t["credits"][0]["used"]), dec("4.325"));
+    assert_eq!(d(&t["billed"]), dec("12.585"));
+    let c = &v["contract"];
+    assert_eq!(d(&c["list_expected"]), dec("34.72"));
+    assert_eq!(d(&c["commitment_shortfall"]), dec("0.16"));
+    assert_eq!(d(&c["credits_used"]), dec("5"));
+    assert_eq!(d(&c["billed"]), dec("28.71"));
+    assert_eq!(d(&c["credits"][0]["remaining"]), Decimal::ZERO);
+    // The runs are priced at the contracted prices too: a session falls on a discounted day
+    // by chance (16 of 31 in December), so a run's December varies by a few cents (sd about
+    // sqrt(31 x 16/31 x 15/31) x 0.045 = $0.12), and the mean of 2,000 runs is within 0.3% of
+    // 16.64 (at list it would be 17.36, 4% away).
+    let mean = d(&dec_["mean"]);
+    assert!(
+        ((mean - dec("16.64")) / dec("16.64")).abs() < dec("0.003"),
+        "{mean}"
+    );
+    // The table: List before Expected, the terms after the percentiles.
+    let r = run_within(
+        60,
+        [
+            "project",
+            file.to_str().unwrap(),
+            "--runs",
+            "20",
+            "--contract",
+            contract.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let head = r.stdout.lines().nth(1).unwrap();
+    let cols: Vec<&str> = head.split_whitespace().collect();
+    assert_eq!(
+        cols,
+        [
+            "Month",
+            "Sessions",
+            "List",
+            "Expected",
+            "Mean",
+            "p5",
+            "p50",
+            "p95",
+            "p99",
+            "Shortfall",
+            "Credits",
+            "Billed"
+        ],
+        "{}",
+        r.stdout
+    );
+    let total: Vec<&str> = (r.stdout.lines())
+        .find(|l| l.starts_with("Total"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    // 2 agents x 62 days = 124 sessions.
+    assert_eq!(
+        total[..4],
+        ["Total", "124", "$34.72", "$33.55"],
+        "{total:?}"
+    );
+    assert_eq!(
+        total[total.len() - 3..],
+        ["$0.16", "$5.00", "$28.71"],
+        "{total:?}"
+    );
+    assert!(
+        r.stdout
+            .lines()
+            .next()
+            .unwrap()
+            .contains(", contract acme@"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn with_fixed_sessions_every_run_pays_the_contracted_amount_price_changes_included() {
+    // A discount that covers whole months leaves no chance in which day a session falls: every
+    // run is the expectation. 10% off every charge (no `models`) from 2026-12-01, and from
+    // 2027-01-01 runtime certainly at $0.16/h (a `[[price_change]]`, a list price).
+    // December: runtime 0.04 x 0.9 = 0.036, tokens 0.18 x 0.9 = 0.162: 31 x 0.198 = 6.138
+    // (list 6.82). January: runtime 0.5 h x 0.16 = 0.08 x 0.9 = 0.072, tokens 0.162: 31 x
+    // 0.234 = 7.254 (list 31 x (0.08 + 0.18) = 8.06). A run that took the changed price at
+    // list would give 31 x (0.08 + 0.162) = 7.502.
+    let tmp = Tmp::new();
+    let scenario = std::fs::read_to_string(scenarios().join("daily-research.toml")).unwrap();
+    let file = tmp.write(
+        "s.toml",
+        &format!("{scenario}\n[[price_change]]\neffective = \"2027-01-01\"\nruntime_usd_per_hour = \"0.16\"\n"),
+    );
+    let contract = tmp.write(
+        "c.toml",
+        &format!("{CONTRACT_HEAD}[[discount]]\neffective = \"2026-12-01\"\npercent = \"10%\"\n"),
+    );
+    let v = project_json(&[
+        file.to_str().unwrap(),
+        "--months",
+        "2",
+        "--runs",
+        "30",
+        "--contract",
+        contract.to_str().unwrap(),
+    ]);
+    for (m, (list, paid)) in [("6.82", "6.138"), ("8.06", "7.254")]
+        .into_iter()
+        .enumerate()
+    {
+        let month = &v["months"][m];
+        assert_eq!(d(&month["list_expected"]), dec(list), "month {m}");
+        for k in ["expected", "mean", "p5", "p50", "p95", "p99"] {
+            assert_eq!(d(&month[k]), dec(paid), "month {m} {k}");
+        }
+        // No commitment or credit: billed is the contracted amount.
+        assert_eq!(d(&month["contract"]["billed"]), dec(paid), "month {m}");
+    }
+}

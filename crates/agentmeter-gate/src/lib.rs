@@ -6,7 +6,7 @@
 // crate.
 use agentmeter_core::{category, error, files, money, say, time, usage};
 use agentmeter_ingest::ingest;
-use agentmeter_pricing::{pricing, rate};
+use agentmeter_pricing::{contract, pricing, rate};
 
 pub mod compare;
 pub mod reconcile;

@@ -8,8 +8,9 @@ use rust_decimal::prelude::*;
 use serde::Deserialize;
 
 use crate::category::{Category, CostColumn, PerCategory, PerCostColumn};
+use crate::contract::Billing;
 use crate::error::{Error, Result};
-use crate::rate::RatedSession;
+use crate::rate::{LineItem, RatedSession};
 
 /// When a difference is worth a flag: over `usd` dollars or `fraction` of the reported cost.
 #[derive(Clone, Copy, Debug)]
@@ -238,14 +239,31 @@ pub fn read_cost_reports(
 
 /// Our computed USD by (UTC day, bucket), in the buckets of the invoice.
 pub fn computed_by_day(sessions: &[RatedSession]) -> BTreeMap<(String, String), Decimal> {
+    by_day(sessions, |_, _, i| i.amount)
+}
+
+/// What the user pays under a contract (its discounts, per line item) by (UTC day, bucket):
+/// what an invoice charges for usage. `billing` is the contract applied to `sessions`.
+pub fn contracted_by_day(
+    sessions: &[RatedSession],
+    billing: &Billing,
+) -> BTreeMap<(String, String), Decimal> {
+    by_day(sessions, |k, j, _| billing.sessions[k].items[j].amount)
+}
+
+/// An amount of each line item (session `k`, item `j`) summed by (UTC day, bucket).
+fn by_day(
+    sessions: &[RatedSession],
+    amount: impl Fn(usize, usize, &LineItem) -> Decimal,
+) -> BTreeMap<(String, String), Decimal> {
     let mut out: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-    for s in sessions {
-        for i in &s.items {
+    for (k, s) in sessions.iter().enumerate() {
+        for (j, i) in s.items.iter().enumerate() {
             let bucket = match i.category.row().invoice_bucket {
                 Some(b) => b.to_string(),
                 None => i.model.as_deref().unwrap_or(OTHER_BUCKET).to_string(),
             };
-            *out.entry((i.day.to_string(), bucket)).or_default() += i.amount;
+            *out.entry((i.day.to_string(), bucket)).or_default() += amount(k, j, i);
         }
     }
     out

@@ -54,6 +54,8 @@ pub struct Contract {
     /// `name@` + the first 8 hex digits of the file's sha256.
     pub version: String,
     pub origin: String,
+    /// The file as read, so a baseline can carry the contract it was priced under.
+    pub text: String,
     pub discounts: Vec<Discount>,
     pub commitments: Vec<Commitment>,
     pub credits: Vec<Credit>,
@@ -510,6 +512,7 @@ impl Contract {
             version: crate::pricing::version_of(&name, text),
             name,
             origin: origin.to_string(),
+            text: text.to_string(),
             discounts: discounts.into_iter().filter_map(|(_, d)| d).collect(),
             commitments: commitments.into_iter().flatten().collect(),
             credits: credits.into_iter().flatten().collect(),
@@ -550,8 +553,9 @@ impl Contract {
         }
     }
 
-    /// The discount row that applies to a charge of `category` and `model` on `day`.
-    fn discount_for(
+    /// The discount row that applies to a charge of `category` and `model` (a canonical id)
+    /// on the UTC `day`, as rating applies it to a line item.
+    pub fn discount_for(
         &self,
         category: Category,
         model: Option<&str>,
@@ -573,6 +577,31 @@ impl Contract {
         let n = self.commitments.partition_point(|c| c.effective <= first);
         let i = n.checked_sub(1)?;
         Some((i, self.commitments[i].monthly_minimum))
+    }
+
+    /// What is paid of a list amount of `category` and `model` on the UTC `day`: the list
+    /// amount less the discount in force, and the discount row.
+    pub fn terms(
+        &self,
+        category: Category,
+        model: Option<&str>,
+        day: NaiveDate,
+        list: Decimal,
+    ) -> ItemTerms {
+        let discount = self.discount_for(category, model, day);
+        let amount = match discount {
+            Some(d) => list * (Decimal::ONE - self.discounts[d].fraction),
+            None => list,
+        };
+        ItemTerms { amount, discount }
+    }
+
+    /// The share of the list price that is paid for a charge (1 less the discount in force).
+    pub fn kept(&self, category: Category, model: Option<&str>, day: NaiveDate) -> Decimal {
+        match self.discount_for(category, model, day) {
+            Some(d) => Decimal::ONE - self.discounts[d].fraction,
+            None => Decimal::ONE,
+        }
     }
 
     /// `discount[0]@2026-01-01`: the row a changed amount comes from.
@@ -666,22 +695,41 @@ pub fn apply<'c>(contract: &'c Contract, sessions: &[RatedSession]) -> Billing<'
             let mut st = SessionTerms::default();
             for i in &s.items {
                 let day = utc_date(i.start);
-                let discount = contract.discount_for(i.category, i.model.as_deref(), day);
-                let amount = match discount {
-                    Some(d) => i.amount * (Decimal::ONE - contract.discounts[d].fraction),
-                    None => i.amount,
-                };
-                st.cost.add_item(i.category, amount);
+                let t = contract.terms(i.category, i.model.as_deref(), day, i.amount);
+                st.cost.add_item(i.category, t.amount);
                 let e = days.entry(day).or_default();
                 e.0 += i.amount;
-                e.1 += amount;
-                st.items.push(ItemTerms { amount, discount });
+                e.1 += t.amount;
+                st.items.push(t);
             }
             contracted += st.cost;
             st
         })
         .collect();
+    let (months, credits) = bill_days(contract, &days);
+    let shortfall = months.iter().map(|m| m.shortfall).sum();
+    let credits_used: Decimal = months.iter().flat_map(|m| &m.credits).map(|u| u.1).sum();
+    Billing {
+        contract,
+        sessions: terms,
+        billed: contracted.total() + shortfall - credits_used,
+        contracted,
+        months,
+        credits,
+        shortfall,
+        credits_used,
+    }
+}
 
+/// The monthly terms on amounts per UTC day (list, contracted): every month from the first
+/// day's to the last day's, each with the shortfall under its commitment and the credits it
+/// used (oldest first, each within its dates; a shortfall is charged on the month's last
+/// day), and what is left of each credit. `apply` bills metered usage with it, and a
+/// projection its expected days.
+pub fn bill_days(
+    contract: &Contract,
+    days: &BTreeMap<NaiveDate, (Decimal, Decimal)>,
+) -> (Vec<Month>, Vec<CreditBalance>) {
     // Credits are used oldest first (by effective, then file order).
     let mut order: Vec<usize> = (0..contract.credits.len()).collect();
     order.sort_by_key(|&i| (contract.credits[i].effective, i));
@@ -737,26 +785,16 @@ pub fn apply<'c>(contract: &'c Contract, sessions: &[RatedSession]) -> Billing<'
             m = end;
         }
     }
-    let shortfall = months.iter().map(|m| m.shortfall).sum();
-    let credits_used: Decimal = months.iter().flat_map(|m| &m.credits).map(|u| u.1).sum();
-    Billing {
-        contract,
-        sessions: terms,
-        billed: contracted.total() + shortfall - credits_used,
-        contracted,
-        months,
-        credits: contract
-            .credits
-            .iter()
-            .zip(&left)
-            .map(|(c, l)| CreditBalance {
-                used: c.amount - l,
-                remaining: *l,
-            })
-            .collect(),
-        shortfall,
-        credits_used,
-    }
+    let credits = contract
+        .credits
+        .iter()
+        .zip(&left)
+        .map(|(c, l)| CreditBalance {
+            used: c.amount - l,
+            remaining: *l,
+        })
+        .collect();
+    (months, credits)
 }
 
 #[cfg(test)]

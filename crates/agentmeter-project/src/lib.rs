@@ -4,8 +4,8 @@
 
 // The modules this crate builds on, under their own names, so paths read the same in every
 // crate.
-use agentmeter_core::{category, error, files, keys, progress, time, usage};
-use agentmeter_pricing::{pricing, rate};
+use agentmeter_core::{category, error, files, keys, money, progress, time, usage};
+use agentmeter_pricing::{contract, pricing, rate};
 
 pub mod fit;
 pub mod history;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{task_of, TaskKey};
 use crate::category::Category;
+use crate::contract::{self, Contract};
 use crate::error::{Error, Result};
 use crate::pricing::PriceTable;
 use crate::rate::Rater;
@@ -36,6 +37,16 @@ pub struct BaselinePricing {
     pub table: String,
 }
 
+/// The contract a baseline was priced under (`baseline --contract`): its costs are what the
+/// user pays, and a check prices the baseline's side under it again.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BaselineContract {
+    pub name: String,
+    pub version: String,
+    /// The whole contract file.
+    pub text: String,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Baseline {
     pub schema: String,
@@ -44,8 +55,32 @@ pub struct Baseline {
     pub git_commit: Option<String>,
     pub key: String,
     pub pricing: BaselinePricing,
+    /// Without a contract the key is left out (costs are list prices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<BaselineContract>,
+    /// What the tasks cost: at list prices, or under `contract` what the user pays.
     pub total: String,
     pub tasks: Vec<BaselineTask>,
+}
+
+impl Baseline {
+    /// The contract the baseline recorded, checked again against its own price table.
+    pub fn contract(&self, table: &PriceTable) -> Result<Option<Contract>> {
+        let Some(c) = &self.contract else {
+            return Ok(None);
+        };
+        let origin = format!("the baseline's contract ({})", c.version);
+        let (contract, problems) = Contract::parse_and_check(&c.text, &origin, table);
+        match contract {
+            Some(k) => Ok(Some(k)),
+            None => {
+                let first = problems.first().map_or("invalid", |p| p.message.as_str());
+                Err(Error::new(format!("{origin}: {first}")).with_hint(
+                    "write a new baseline with `agentmeter baseline PATH... --contract FILE -o baseline.json`",
+                ))
+            }
+        }
+    }
 }
 
 /// Sessions grouped by task; sessions without a key are returned apart.
@@ -67,16 +102,40 @@ pub fn by_task(
 
 /// The exact cost of some usage under a table; `Err` names what could not be priced.
 pub fn cost_of(usage: &[SessionUsage], table: &PriceTable) -> Result<Decimal> {
+    Ok(cost_under(usage, table, None)?.paid)
+}
+
+/// What some usage costs at a table's list prices, and what the user pays for it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Costs {
+    pub list: Decimal,
+    /// Under a contract: the list amounts less its discounts (a contract's commitments and
+    /// credits are monthly terms of the account, not of some usage); else the list.
+    pub paid: Decimal,
+}
+
+/// The exact cost of some usage under a table and, if given, a contract's discounts.
+pub fn cost_under(
+    usage: &[SessionUsage],
+    table: &PriceTable,
+    contract: Option<&Contract>,
+) -> Result<Costs> {
     let rater = Rater::new(table, Zone::default());
-    let mut total = Decimal::ZERO;
+    let mut c = Costs::default();
     for u in usage {
         let (r, problems) = rater.rate(u.clone());
         if let Some(p) = problems.first() {
             return Err(p.to_error());
         }
-        total += r.cost.total();
+        c.list += r.cost.total();
+        c.paid += match contract {
+            Some(k) => contract::apply(k, std::slice::from_ref(&r))
+                .contracted
+                .total(),
+            None => r.cost.total(),
+        };
     }
-    Ok(total)
+    Ok(c)
 }
 
 /// The commit of the git checkout around the current directory, if any.
@@ -92,21 +151,25 @@ pub fn git_commit() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// The baseline of a run: each task's usage and cost, at `table`'s prices and, with
+/// `contract`, under its discounts (what the user pays). Also the list total.
 pub fn baseline(
     sessions: Vec<SessionUsage>,
     key: &TaskKey,
     table: &PriceTable,
-) -> Result<(Baseline, Vec<String>)> {
+    contract: Option<&Contract>,
+) -> Result<(Baseline, Vec<String>, Decimal)> {
     let (tasks, no_key) = by_task(sessions, key);
     let mut out = Vec::new();
-    let mut total = Decimal::ZERO;
+    let mut total = Costs::default();
     for (task, usage) in tasks {
-        let cost = cost_of(&usage, table)?;
-        total += cost;
+        let cost = cost_under(&usage, table, contract)?;
+        total.list += cost.list;
+        total.paid += cost.paid;
         out.push(BaselineTask {
             task,
             sessions: usage.len(),
-            cost: crate::money::exact(cost),
+            cost: crate::money::exact(cost.paid),
             usage,
         });
     }
@@ -122,10 +185,16 @@ pub fn baseline(
                 version: table.version.clone(),
                 table: table.text.to_string(),
             },
-            total: crate::money::exact(total),
+            contract: contract.map(|c| BaselineContract {
+                name: c.name.clone(),
+                version: c.version.clone(),
+                text: c.text.clone(),
+            }),
+            total: crate::money::exact(total.paid),
             tasks: out,
         },
         no_key,
+        total.list,
     ))
 }
 
@@ -349,6 +418,16 @@ pub struct Delta {
     pub price: Decimal,
     /// Which thresholds failed, in words.
     pub failed: Vec<String>,
+    /// When a contract prices either side, the amounts above are what the user pays; these
+    /// are the same two at list prices.
+    pub list: Option<AtList>,
+}
+
+/// A task's baseline and current cost at list prices (beside the contracted ones).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AtList {
+    pub baseline: Decimal,
+    pub current: Decimal,
 }
 
 impl Delta {
@@ -420,24 +499,56 @@ pub struct CheckOptions {
     /// (a sub-cent move is noise, whatever its percentage); the total is judged as it is.
     pub ignore_below_usd: Decimal,
     pub reprice_baseline: bool,
+    /// Today's contract (`check --contract`): today's usage is priced under it, and the
+    /// amounts judged are what the user pays.
+    pub contract: Option<Contract>,
 }
 
-/// Current usage at a table's prices; usage the table cannot price (say, a model it does not
-/// list) is priced at `fallback` instead, and said so.
+/// Current usage at a table's prices (and contract); usage the table cannot price (say, a
+/// model it does not list) is priced at `fallback` (today's) instead, and said so.
 fn cost_with_fallback(
     usage: &[SessionUsage],
-    table: &PriceTable,
-    fallback: &PriceTable,
+    at: (&PriceTable, Option<&Contract>),
+    fallback: Costs,
     notes: &mut Vec<String>,
     task: &str,
-) -> Result<Decimal> {
-    match cost_of(usage, table) {
+) -> Result<Costs> {
+    match cost_under(usage, at.0, at.1) {
         Ok(c) => Ok(c),
         Err(e) => {
             notes.push(format!("task {task}: the baseline's price table cannot price today's usage ({}); its volume part uses today's prices", e.message));
-            cost_of(usage, fallback)
+            Ok(fallback)
         }
     }
+}
+
+/// What the contracts in play mean for the amounts, in words (none without a contract).
+fn contract_notes(base: &Baseline, today: Option<&Contract>, reprice: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    match (&base.contract, today) {
+        (None, None) => {}
+        (Some(b), None) if reprice => out.push(format!(
+            "the baseline's contract {} is not used: --reprice-baseline prices both sides at today's list prices (no --contract)",
+            b.version
+        )),
+        (_, Some(c)) if reprice => out.push(format!(
+            "amounts are what the user pays under contract {} (its discounts; its commitments and credits are monthly terms of the account, not of a run): both sides priced under it",
+            c.version
+        )),
+        (Some(b), Some(c)) => out.push(format!(
+            "amounts are what the user pays (contract discounts; commitments and credits are monthly terms of the account, not of a run): the baseline's side under its contract {}, today's under {}",
+            b.version, c.version
+        )),
+        (None, Some(c)) => out.push(format!(
+            "amounts are what the user pays under contract {} (its discounts; its commitments and credits are monthly terms of the account, not of a run); the baseline recorded no contract, so its side is at list prices and the discounts show in the price part: write the baseline with --contract too",
+            c.version
+        )),
+        (Some(b), None) => out.push(format!(
+            "the baseline was priced under contract {}, today's usage at list prices (no --contract): the discounts lost show in the price part; pass --contract to judge what the user pays",
+            b.version
+        )),
+    }
+    out
 }
 
 pub fn check(
@@ -454,6 +565,16 @@ pub fn check(
         &base.pricing.table,
         &format!("the baseline's price table ({})", base.pricing.version),
     )?;
+    // The baseline's prices are its table and its contract; today's are today's table and
+    // --contract. With --reprice-baseline both sides are priced at today's.
+    let base_contract = base.contract(&base_table)?;
+    let today_contract = opts.contract.as_ref();
+    let then = if opts.reprice_baseline {
+        (today, today_contract)
+    } else {
+        (&base_table, base_contract.as_ref())
+    };
+    let with_list = base_contract.is_some() || today_contract.is_some();
     let (tasks, no_key) = by_task(current, &opts.key);
     let base_tasks: BTreeMap<&str, &BaselineTask> =
         base.tasks.iter().map(|t| (t.task.as_str(), t)).collect();
@@ -464,7 +585,7 @@ pub fn check(
         ))
         .with_hint("was the baseline made from the same tasks, with the same --key?"));
     }
-    let mut notes = Vec::new();
+    let mut notes = contract_notes(base, today_contract, opts.reprice_baseline);
     let mut deltas = Vec::new();
     let mut new_tasks = Vec::new();
     let mut total = Delta {
@@ -474,34 +595,45 @@ pub fn check(
         volume: Decimal::ZERO,
         price: Decimal::ZERO,
         failed: Vec::new(),
+        list: with_list.then_some(AtList::default()),
+    };
+    let add_list = |to: &mut Option<AtList>, baseline: Decimal, current: Decimal| {
+        if let Some(l) = to {
+            l.baseline += baseline;
+            l.current += current;
+        }
     };
     for (task, usage) in &tasks {
-        let current = cost_of(usage, today)?;
+        let current = cost_under(usage, today, today_contract)?;
         let at_base = if opts.reprice_baseline {
             current
         } else {
-            cost_with_fallback(usage, &base_table, today, &mut notes, task)?
+            cost_with_fallback(usage, then, current, &mut notes, task)?
         };
         let baseline = match base_tasks.get(task.as_str()) {
-            Some(b) if opts.reprice_baseline => cost_of(&b.usage, today)?,
-            Some(b) => cost_of(&b.usage, &base_table)?,
+            Some(b) => cost_under(&b.usage, then.0, then.1)?,
             None => {
-                new_tasks.push((task.clone(), current));
-                Decimal::ZERO
+                new_tasks.push((task.clone(), current.paid));
+                Costs::default()
             }
         };
         let d = Delta {
             task: task.clone(),
-            baseline,
-            current,
-            volume: at_base - baseline,
-            price: current - at_base,
+            baseline: baseline.paid,
+            current: current.paid,
+            volume: at_base.paid - baseline.paid,
+            price: current.paid - at_base.paid,
             failed: Vec::new(),
+            list: with_list.then_some(AtList {
+                baseline: baseline.list,
+                current: current.list,
+            }),
         };
         total.baseline += d.baseline;
         total.current += d.current;
         total.volume += d.volume;
         total.price += d.price;
+        add_list(&mut total.list, baseline.list, current.list);
         if base_tasks.contains_key(task.as_str()) {
             deltas.push(d);
         }
@@ -509,14 +641,11 @@ pub fn check(
     let mut missing_tasks = Vec::new();
     for b in &base.tasks {
         if !tasks.contains_key(&b.task) {
-            let cost = if opts.reprice_baseline {
-                cost_of(&b.usage, today)?
-            } else {
-                cost_of(&b.usage, &base_table)?
-            };
-            total.baseline += cost;
-            total.volume -= cost;
-            missing_tasks.push((b.task.clone(), cost));
+            let cost = cost_under(&b.usage, then.0, then.1)?;
+            total.baseline += cost.paid;
+            total.volume -= cost.paid;
+            add_list(&mut total.list, cost.list, Decimal::ZERO);
+            missing_tasks.push((b.task.clone(), cost.paid));
         }
     }
     total.check(&opts.total_limits);
@@ -609,6 +738,7 @@ mod tests {
             volume: Decimal::from(10_000_000_000_000_000i64),
             price: Decimal::ZERO,
             failed: vec![],
+            list: None,
         };
         d.check(&Limits {
             max_increase: Some(Decimal::from(10_000)),
@@ -630,6 +760,7 @@ mod tests {
             volume: Decimal::new(5, 2),
             price: Decimal::new(25, 2),
             failed: vec![],
+            list: None,
         };
         d.check(&Limits {
             max_increase: Some(Decimal::new(10, 2)),

@@ -173,8 +173,13 @@ impl Drivers {
                     for (c, &applies) in d.changes[..n as usize].iter().zip(&self.applies[ai]) {
                         let Some(c) = c else { continue };
                         let (runtime, search) = (Category::Runtime, Category::WebSearch);
-                        p.standard[runtime] = c.per_ms.unwrap_or(p.standard[runtime]);
-                        p.standard[search] = c.per_search.unwrap_or(p.standard[search]);
+                        // A change's prices are list prices: the contract's discount of
+                        // the day applies to them as to the table's.
+                        p.standard[runtime] =
+                            c.per_ms.map_or(p.standard[runtime], |x| b.paid(runtime, x));
+                        p.standard[search] = c
+                            .per_search
+                            .map_or(p.standard[search], |x| b.paid(search, x));
                         if applies {
                             factor = c.factor.or(factor);
                         }

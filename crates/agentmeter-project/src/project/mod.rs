@@ -2,16 +2,19 @@
 //! the means with the rater's own rules); the Monte Carlo distribution simulates sessions with
 //! integer quantities and integer (atto-dollar) unit prices derived from the same rater.
 
+pub mod budget;
 pub mod drivers;
 pub mod montecarlo;
 pub mod sketch;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::prelude::*;
 
 use crate::category::{Category, CostColumn, PerCategory, PerCostColumn};
+use crate::contract::{self, Contract};
 use crate::error::{Error, Result};
 use crate::pricing::{PriceTable, Rates};
 use crate::rate::{RateQuery, Rater};
@@ -32,6 +35,10 @@ pub struct ProjectOptions {
     pub model: Option<String>,
     /// Where the runs' progress bar is shown (the binary: on a terminal); default: nowhere.
     pub progress: crate::progress::Progress,
+    /// A contract (`--contract`): its discounts priced into every day of the plan (so every
+    /// amount is what the user pays), its commitments and credits applied to the expected
+    /// months.
+    pub contract: Option<Arc<Contract>>,
 }
 
 impl Default for ProjectOptions {
@@ -42,6 +49,7 @@ impl Default for ProjectOptions {
             seed: 1,
             model: None,
             progress: crate::progress::Progress::none(),
+            contract: None,
         }
     }
 }
@@ -75,6 +83,30 @@ pub struct AgentOut {
     pub stats: Stats,
     /// Expected cost per category over the horizon.
     pub by_category: ByCost<Decimal>,
+    /// Per-session list cost percentiles of the agent's simulated sessions (see [`budget`]).
+    pub session_budget: budget::SessionBudget,
+}
+
+/// A projection under a contract: every amount of the projection is what the user pays after
+/// the discounts (priced into each day's prices, so the runs include them); these are the
+/// exact expectations at list prices beside them, and the monthly terms on the expected
+/// months.
+#[derive(Clone, Debug)]
+pub struct ContractTerms {
+    pub contract: Arc<Contract>,
+    /// Expected at list prices: per month, per agent (over the horizon), per cost column
+    /// (over the horizon), and the total.
+    pub list_months: Vec<Decimal>,
+    pub list_agents: Vec<Decimal>,
+    pub list_categories: ByCost<Decimal>,
+    pub list_total: Decimal,
+    /// Each month of the horizon billed as `contract::apply` bills metered usage, on the
+    /// expected spend of each day: the commitment's shortfall, the credits used, the bill.
+    pub months: Vec<contract::Month>,
+    pub credits: Vec<contract::CreditBalance>,
+    pub shortfall: Decimal,
+    pub credits_used: Decimal,
+    pub billed: Decimal,
 }
 
 #[derive(Clone, Debug)]
@@ -98,6 +130,8 @@ pub struct Projection {
     /// What the Monte Carlo band includes (see [`uncertainty`]): a subset of
     /// [`UNCERTAINTY_SOURCES`]; whatever is missing is fixed as the scenario wrote it.
     pub uncertainty: Vec<&'static str>,
+    /// Under `--contract`: the list expectations beside, and the monthly terms.
+    pub contract: Option<ContractTerms>,
 }
 
 /// The prices one agent pays on one day, exact.
@@ -107,9 +141,36 @@ pub struct DayPrices {
     pub long_context: Option<(u64, Rates)>,
     pub usd_per_hour: Decimal,
     pub usd_per_1000_searches: Decimal,
+    /// What a contract's discounts leave of each category's list price on the day (1: none,
+    /// or no contract); the prices above already have it.
+    pub kept: PerCategory<Decimal>,
 }
 
 impl DayPrices {
+    /// These list prices less a contract's discounts: each category's rate times what its
+    /// discount leaves (`kept`), as rating applies a discount to a line item's amount.
+    pub fn discounted(&self, kept: PerCategory<Decimal>) -> Result<DayPrices> {
+        let scale = |r: &Rates| -> Result<Rates> {
+            let mut out = r.clone();
+            for c in Category::tokens() {
+                if let Some(v) = out.get_mut(c) {
+                    *v = mul(*v, kept[c])?;
+                }
+            }
+            Ok(out)
+        };
+        Ok(DayPrices {
+            standard: scale(&self.standard)?,
+            long_context: match &self.long_context {
+                Some((t, r)) => Some((*t, scale(r)?)),
+                None => None,
+            },
+            usd_per_hour: mul(self.usd_per_hour, kept[Category::Runtime])?,
+            usd_per_1000_searches: mul(self.usd_per_1000_searches, kept[Category::WebSearch])?,
+            kept: PerCategory::from_fn(|c| self.kept[c] * kept[c]),
+        })
+    }
+
     /// Each category's rate in the table's unit (per hour, per million tokens, per 1,000
     /// searches), with `tokens` the token rates (standard or long context).
     pub fn rates_with(&self, tokens: &Rates) -> PerCategory<Decimal> {
@@ -187,6 +248,7 @@ pub fn day_prices(
         long_context,
         usd_per_hour,
         usd_per_1000_searches,
+        kept: PerCategory::from_fn(|_| Decimal::ONE),
     })
 }
 
@@ -305,17 +367,24 @@ pub struct Plan {
     pub price_changes: Vec<PriceChange>,
     /// [agent][month] -> per day prices (index into `prices`), expected sessions, expected cost.
     pub cells: Vec<Vec<Cell>>,
+    /// Under a contract: every day of the horizon's expected spend, all agents together, at
+    /// list prices and contracted (for the monthly terms); empty without one.
+    pub days: BTreeMap<NaiveDate, (Decimal, Decimal)>,
 }
 
 pub struct Cell {
-    /// The price table's prices of each day (before any `price_change`).
+    /// The price table's prices of each day (before any `price_change`), less a contract's
+    /// discounts in force that day.
     pub days: Vec<Arc<DayPrices>>,
     /// Each day's weekday weight (empty: every day weighs 1).
     pub weights: Vec<f64>,
     /// How many price changes (by date) are in force on each day (empty: none ever are).
     pub in_force: Vec<u16>,
     pub expected_sessions: Decimal,
+    /// What the month is expected to cost (under a contract: what the user pays), and at list
+    /// prices.
     pub expected: ByCost<Decimal>,
+    pub expected_list: ByCost<Decimal>,
 }
 
 pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> Result<Plan> {
@@ -332,9 +401,13 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
     }
     let price_changes = price_changes_of(scenario, table)?;
     let month_starts: Vec<NaiveDate> = (0..months).map(|i| scenario.month_start(i)).collect();
+    let contract = opts.contract.as_deref();
+    let mut all_days: BTreeMap<NaiveDate, (Decimal, Decimal)> = BTreeMap::new();
     let mut cells = Vec::new();
     for a in &agents {
         let path = format!("{}: agent[{}] ({})", scenario.origin, a.entry, a.name);
+        // A discount names models by their canonical ids, as line items carry them.
+        let model_id = table.model(&a.model).map(|m| m.id.clone());
         let mut row = Vec::new();
         let mut last: Option<Arc<DayPrices>> = None;
         for (mi, first) in month_starts.iter().enumerate() {
@@ -355,10 +428,19 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
             let mut days = Vec::with_capacity(n_days as usize);
             let (mut weights, mut in_force) = (Vec::new(), Vec::new());
             let mut expected = ByCost::<Decimal>::default();
+            let mut expected_list = ByCost::<Decimal>::default();
             let mut weight = Decimal::ZERO;
             for d in 0..n_days {
                 let day = *first + chrono::Days::new(d as u64);
-                let p = day_prices(&rater, table, a, &a.model, day, &path)?;
+                let list = day_prices(&rater, table, a, &a.model, day, &path)?;
+                // The discounts in force on the day for this agent's charges, as rating
+                // applies them to line items of that UTC day.
+                let kept = contract
+                    .map(|c| PerCategory::from_fn(|cat| c.kept(cat, model_id.as_deref(), day)));
+                let p = match kept {
+                    Some(k) => list.discounted(k)?,
+                    None => list.clone(),
+                };
                 let p = match &last {
                     Some(l) if **l == p => l.clone(),
                     _ => Arc::new(p),
@@ -375,16 +457,32 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
                     .partition_point(|c| c.effective <= day);
                 // Price changes are independent of volume, so E[sessions x cost] is
                 // E[sessions] x E[cost], and a session's cost is linear in each price.
-                let cost = if n == 0 {
-                    expected_session_cost(a, &p)?
+                // The expected prices at list (price changes are list prices), then what
+                // the contract leaves of them: E[kept x price] = kept x E[price].
+                let at_list = if n == 0 {
+                    list
                 } else {
-                    expected_session_cost(
-                        a,
-                        &expected_prices(&p, &scenario.price_changes[..n], &a.model)?,
-                    )?
+                    expected_prices(&list, &scenario.price_changes[..n], &a.model)?
                 };
+                let cost_list = expected_session_cost(a, &at_list)?;
+                let cost = match kept {
+                    Some(k) => expected_session_cost(a, &at_list.discounted(k)?)?,
+                    None => cost_list,
+                };
+                let (mut day_list, mut day_paid) = (Decimal::ZERO, Decimal::ZERO);
                 for (k, c) in cost {
-                    expected[k] = add(expected[k], mul(on_day, c)?)?;
+                    let v = mul(on_day, c)?;
+                    expected[k] = add(expected[k], v)?;
+                    day_paid = add(day_paid, v)?;
+                }
+                for (k, c) in cost_list {
+                    let v = mul(on_day, c)?;
+                    expected_list[k] = add(expected_list[k], v)?;
+                    day_list = add(day_list, v)?;
+                }
+                if contract.is_some() {
+                    let e = all_days.entry(day).or_default();
+                    *e = (add(e.0, day_list)?, add(e.1, day_paid)?);
                 }
                 if a.weekday_weights.is_some() {
                     weights.push(w.to_f64().unwrap_or(1.0));
@@ -402,6 +500,7 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
                 // per day x days, which a sum's rounding could push past a whole number.
                 expected_sessions: mul(per_day, weight)?,
                 expected,
+                expected_list,
             });
         }
         cells.push(row);
@@ -411,6 +510,7 @@ pub fn plan(scenario: &Scenario, table: &PriceTable, opts: &ProjectOptions) -> R
         months: month_starts,
         price_changes,
         cells,
+        days: all_days,
     })
 }
 
@@ -475,6 +575,7 @@ fn expected_prices(base: &DayPrices, changes: &[PriceChange], model: &str) -> Re
         usd_per_1000_searches: expect(base.usd_per_1000_searches, &|c| {
             c.web_search_usd_per_1000.as_ref()
         })?,
+        kept: base.kept,
     })
 }
 
@@ -530,6 +631,7 @@ pub fn project(
 ) -> Result<Projection> {
     let plan = plan(scenario, table, opts)?;
     let mc = montecarlo::run(&plan, opts)?;
+    let (budgets, mut notes) = budget::recommend(scenario, &plan, table, opts.seed)?;
     let n_months = plan.months.len();
     let months = (0..n_months)
         .map(|m| {
@@ -566,12 +668,21 @@ pub fn project(
                 model: a.model.clone(),
                 stats: mc.agents[ai].with_expected(total(months.iter().map(|m| m.by_agent[ai]))?),
                 by_category,
+                session_budget: budgets[ai],
             })
         })
         .collect::<Result<Vec<_>>>()?;
     let categories: ByCost<Stats> = ByCost::try_from_fn(|c| {
         Ok(mc.categories[c].with_expected(total(months.iter().map(|m| m.by_category[c]))?))
     })?;
+    let contract = match &opts.contract {
+        Some(c) => Some(contract_terms(c, &plan)?),
+        None => None,
+    };
+    if let Some(t) = &contract {
+        notes.extend(contract_notes(t, &months));
+    }
+    notes.splice(0..0, mc.notes);
     Ok(Projection {
         scenario: scenario.name.clone(),
         variant: opts.model.clone(),
@@ -585,9 +696,92 @@ pub fn project(
         seed: opts.seed,
         simulated_sessions: mc.simulated_sessions,
         histogram: mc.total.histogram(30),
-        notes: mc.notes,
+        notes,
         uncertainty: uncertainty(&plan),
+        contract,
     })
+}
+
+/// The list expectations of a plan priced under `c`, and its monthly terms on the expected
+/// spend of each day.
+fn contract_terms(c: &Arc<Contract>, plan: &Plan) -> Result<ContractTerms> {
+    let list_months = (0..plan.months.len())
+        .map(|m| {
+            total(
+                plan.cells
+                    .iter()
+                    .flat_map(|row| row[m].expected_list.values().copied()),
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let list_agents = plan
+        .cells
+        .iter()
+        .map(|row| {
+            total(
+                row.iter()
+                    .flat_map(|cell| cell.expected_list.values().copied()),
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let list_categories = ByCost::try_from_fn(|k| {
+        total(
+            plan.cells
+                .iter()
+                .flat_map(|row| row.iter().map(move |cell| cell.expected_list[k])),
+        )
+    })?;
+    let (months, credits) = contract::bill_days(c, &plan.days);
+    let shortfall = total(months.iter().map(|m| m.shortfall))?;
+    let credits_used = total(months.iter().flat_map(|m| &m.credits).map(|u| u.1))?;
+    let contracted = total(months.iter().map(|m| m.contracted))?;
+    Ok(ContractTerms {
+        contract: c.clone(),
+        list_total: total(list_months.iter().copied())?,
+        list_months,
+        list_agents,
+        list_categories,
+        billed: add(contracted, shortfall)? - credits_used,
+        months,
+        credits,
+        shortfall,
+        credits_used,
+    })
+}
+
+/// What the contract's terms mean for the projection's figures, in words: the discounts are
+/// in every run; the commitments and credits apply to the expected spend, which for a month
+/// whose runs fall both below and above its minimum is not the expected bill.
+fn contract_notes(t: &ContractTerms, months: &[MonthOut]) -> Vec<String> {
+    let c = &t.contract;
+    let mut out = vec![format!(
+        "contract {}: its discounts are priced into every day of the plan, so every amount (the expectation and each run) is what the user pays, list prices beside; its commitments and credits are applied to the expected spend of each day, as to metered usage",
+        c.version
+    )];
+    // A shortfall max(0, minimum - spend) is linear in the spend only where every run is on
+    // one side of the minimum: where the band straddles it, the shortfall at the expected
+    // spend understates the expected shortfall (Jensen).
+    let straddled: Vec<String> = (months.iter().zip(&t.months))
+        .filter_map(|(m, terms)| {
+            let (_, min) = terms.commitment?;
+            (m.stats.p5 < min && min < m.stats.p99).then(|| {
+                format!(
+                    "{} (minimum {}, runs p5 {}, p99 {})",
+                    m.month.format("%Y-%m"),
+                    crate::money::usd(min),
+                    crate::money::usd(m.stats.p5),
+                    crate::money::usd(m.stats.p99)
+                )
+            })
+        })
+        .collect();
+    if !straddled.is_empty() {
+        out.push(format!(
+            "the monthly minimum lies inside the runs' band in {}: a run below it bills a shortfall that a run above it does not make up, so the shortfall at the expected spend understates what such a month bills on average",
+            straddled.join(", ")
+        ));
+    }
+    out
 }
 
 /// The projections a report shows: the plan as written first (projected with `opts` if `ps`

@@ -44,9 +44,29 @@ pub struct AttoPrices {
     pub(super) standard: PerCategory<i128>,
     /// Above the threshold of input tokens: the token prices (the others are 0, unused).
     pub(super) long_context: Option<(u64, PerCategory<i128>)>,
+    /// What a contract's discounts leave of the list price of runtime and of web search on
+    /// these days (1: none), for the list prices a run draws in their place.
+    pub(super) kept: (Decimal, Decimal),
 }
 
 impl AttoPrices {
+    /// A list unit price a run draws for runtime or web search (a `[[price_change]]`), less
+    /// the contract's discount these prices carry: to the nearest atto-dollar.
+    pub(super) fn paid(&self, category: Category, list: i128) -> i128 {
+        let kept = match category {
+            Category::Runtime => self.kept.0,
+            Category::WebSearch => self.kept.1,
+            _ => Decimal::ONE,
+        };
+        if kept == Decimal::ONE {
+            return list;
+        }
+        Decimal::from_i128(list)
+            .and_then(|l| l.checked_mul(kept))
+            .and_then(|v| v.round().to_i128())
+            .unwrap_or(list)
+    }
+
     /// Each cost column's unit price (its first category's), for scaling a normal
     /// approximation to other prices.
     fn by_category(&self) -> ByCost<i128> {
@@ -74,6 +94,7 @@ impl AttoPrices {
                 let long = per_unit(&p.rates_with(r));
                 (*t, long.map(|c, v| if c.is_token() { v } else { 0 }))
             }),
+            kept: (p.kept[Category::Runtime], p.kept[Category::WebSearch]),
         };
         let tokens = |r: &PerCategory<i128>| {
             (r.iter())
@@ -414,7 +435,7 @@ fn run_rng(seed: u64, stream: u64) -> SmallRng {
 
 /// Random draws one session of `a` takes on average: minutes, request count, searches, a day's
 /// prices and four token counts per request.
-fn draws_per_session(a: &AgentSpec) -> f64 {
+pub(super) fn draws_per_session(a: &AgentSpec) -> f64 {
     let requests = a
         .session
         .requests

@@ -519,7 +519,7 @@ pub fn notes(report: &MeterReport) -> Vec<String> {
 }
 
 /// What the contract changed: the totals, each month's shortfall, each credit's use.
-fn contract_notes(b: &crate::contract::Billing, list: Decimal) -> Vec<String> {
+pub fn contract_notes(b: &crate::contract::Billing, list: Decimal) -> Vec<String> {
     let c = b.contract;
     let mut out = vec![format!(
         "note: contract {} ({}): list {}, contracted {}, commitment shortfall {}, credits used {}: billed {}",

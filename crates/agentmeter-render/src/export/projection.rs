@@ -65,8 +65,13 @@ fn title(p: &Projection) -> String {
         .as_ref()
         .map(|m| format!(", every agent as {m}"))
         .unwrap_or_default();
+    let contract = p
+        .contract
+        .as_ref()
+        .map(|t| format!(", contract {}", t.contract.version))
+        .unwrap_or_default();
     format!(
-        "Projection of {}{model}: {} months from {}, {} runs (seed {}), prices {}",
+        "Projection of {}{model}: {} months from {}, {} runs (seed {}), prices {}{contract}",
         p.scenario,
         p.months.len(),
         p.months
@@ -78,6 +83,28 @@ fn title(p: &Projection) -> String {
         p.pricing_version
     )
 }
+
+/// A column put into a table at `at`: its header, one cell per row, and its total cell (for
+/// a table that has a total row).
+fn insert_column(g: &mut Grid, at: usize, header: &str, cells: Vec<String>, total: String) {
+    g.header.insert(at, header.into());
+    g.numeric.insert(at, true);
+    for (r, c) in g.rows.iter_mut().zip(cells) {
+        r.insert(at, c);
+    }
+    if !g.total.is_empty() {
+        g.total.insert(at, total);
+    }
+}
+
+/// A column at the end of a table.
+fn push_column(g: &mut Grid, header: &str, cells: Vec<String>, total: String) {
+    let at = g.header.len();
+    insert_column(g, at, header, cells, total);
+}
+
+/// The title of a projection's table by agent.
+pub const AGENTS_TITLE: &str = "By agent, over the horizon";
 
 /// The three tables of one projection: by month, by agent, by category.
 pub fn grids(p: &Projection) -> Vec<(String, Grid)> {
@@ -96,7 +123,7 @@ pub fn grids(p: &Projection) -> Vec<(String, Grid)> {
         Some((vec!["Total".into(), total_count], &p.total)),
     );
     months.numeric[1] = true;
-    let agents = grid(
+    let mut agents = grid(
         &["Agent", "Model"],
         p.agents
             .iter()
@@ -104,16 +131,83 @@ pub fn grids(p: &Projection) -> Vec<(String, Grid)> {
             .collect(),
         None,
     );
-    let cats = grid(
+    // What a session's budget (list cost) should allow: its p95 and p99.
+    push_column(
+        &mut agents,
+        "Budget p95",
+        p.agents.iter().map(|a| usd(a.session_budget.p95)).collect(),
+        String::new(),
+    );
+    push_column(
+        &mut agents,
+        "Budget p99",
+        p.agents.iter().map(|a| usd(a.session_budget.p99)).collect(),
+        String::new(),
+    );
+    let mut cats = grid(
         &["Category"],
         (p.categories.iter())
             .map(|(c, s)| (vec![c.key().to_string()], s))
             .collect(),
         None,
     );
+    if let Some(t) = &p.contract {
+        // The list expectation before the contracted one ("Expected").
+        let cells = |v: &mut dyn Iterator<Item = Decimal>| v.map(usd).collect::<Vec<_>>();
+        insert_column(
+            &mut months,
+            2,
+            "List",
+            cells(&mut t.list_months.iter().copied()),
+            usd(t.list_total),
+        );
+        insert_column(
+            &mut agents,
+            2,
+            "List",
+            cells(&mut t.list_agents.iter().copied()),
+            String::new(),
+        );
+        insert_column(
+            &mut cats,
+            1,
+            "List",
+            cells(&mut t.list_categories.values().copied()),
+            String::new(),
+        );
+        // The monthly terms, on the expected spend.
+        let c = &t.contract;
+        if !c.commitments.is_empty() {
+            push_column(
+                &mut months,
+                "Shortfall",
+                t.months.iter().map(|m| usd(m.shortfall)).collect(),
+                usd(t.shortfall),
+            );
+        }
+        if !c.credits.is_empty() {
+            push_column(
+                &mut months,
+                "Credits",
+                t.months
+                    .iter()
+                    .map(|m| usd(m.credits.iter().map(|u| u.1).sum()))
+                    .collect(),
+                usd(t.credits_used),
+            );
+        }
+        if !c.commitments.is_empty() || !c.credits.is_empty() {
+            push_column(
+                &mut months,
+                "Billed",
+                t.months.iter().map(|m| usd(m.billed)).collect(),
+                usd(t.billed),
+            );
+        }
+    }
     vec![
         (title(p), months),
-        ("By agent, over the horizon".into(), agents),
+        (AGENTS_TITLE.into(), agents),
         ("By charge category, over the horizon".into(), cats),
     ]
 }
@@ -179,8 +273,18 @@ pub fn render(ps: &[Projection], format: Format) -> String {
             out.push_str(&format!("note: {n}\n"));
         }
         out.push_str(&format!("{}\n", uncertainty_line(p)));
+        out.push_str(&format!("{}\n", budget_line(p)));
     }
     out
+}
+
+/// What the agents' Budget p95 and p99 columns are (after the uncertainty line).
+pub fn budget_line(p: &Projection) -> String {
+    let n = p.agents.iter().map(|a| a.session_budget.sessions).max();
+    format!(
+        "session budgets: Budget p95 and p99 are the 95th and 99th percentiles of one session's list cost ({} simulated sessions per agent at the first day's list prices, rounded up to the cent), for a session's budget.max_list_cost",
+        crate::money::count(n.unwrap_or(0) as u64)
+    )
 }
 
 /// The last line of a projection's table: `uncertainty: ` and [`uncertainty_statement`].
@@ -232,7 +336,77 @@ fn with(mut v: Value, extra: Value) -> Value {
     v
 }
 
+/// The contract's terms of one month (on its expected spend).
+fn month_terms_json(c: &crate::contract::Contract, m: &crate::contract::Month) -> Value {
+    json!({
+        "commitment": m.commitment.map(|(i, _)| c.commitment_ref(i)),
+        "minimum": m.commitment.map(|(_, min)| exact(min)),
+        "shortfall": exact(m.shortfall),
+        "credits": m.credits.iter().map(|(i, used)| json!({"row": c.credit_ref(*i), "used": exact(*used)})).collect::<Vec<_>>(),
+        "billed": exact(m.billed),
+    })
+}
+
+/// The projection's contract: its version, the list expectation, and the monthly terms on
+/// the expected spend.
+fn contract_json(t: &crate::project::ContractTerms) -> Value {
+    let c = &t.contract;
+    json!({
+        "name": c.name,
+        "version": c.version,
+        "list_expected": exact(t.list_total),
+        "commitment_shortfall": exact(t.shortfall),
+        "credits_used": exact(t.credits_used),
+        "billed": exact(t.billed),
+        "credits": c.credits.iter().zip(&t.credits).enumerate().map(|(i, (k, u))| json!({
+            "row": c.credit_ref(i),
+            "expires": k.expires.to_string(),
+            "amount": exact(k.amount),
+            "used": exact(u.used),
+            "remaining": exact(u.remaining),
+        })).collect::<Vec<_>>(),
+    })
+}
+
 pub fn projection_json(p: &Projection) -> Value {
+    let mut doc = projection_json_plain(p);
+    let Some(t) = &p.contract else {
+        return doc;
+    };
+    // Keys only under a contract: the list expectation beside each contracted one.
+    for (i, m) in doc["months"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        m["list_expected"] = json!(exact(t.list_months[i]));
+        m["contract"] = month_terms_json(&t.contract, &t.months[i]);
+    }
+    doc["total"]["list_expected"] = json!(exact(t.list_total));
+    for (i, a) in doc["agents"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        a["list_expected"] = json!(exact(t.list_agents[i]));
+    }
+    let list: Vec<Decimal> = t.list_categories.values().copied().collect();
+    for (i, c) in doc["categories"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        c["list_expected"] = json!(exact(list[i]));
+    }
+    doc["contract"] = contract_json(t);
+    doc
+}
+
+/// The document without a contract's keys.
+fn projection_json_plain(p: &Projection) -> Value {
     json!({
         "schema": SCHEMA,
         "scenario": p.scenario,
@@ -248,7 +422,9 @@ pub fn projection_json(p: &Projection) -> Value {
             "categories": m.by_category.iter().map(|(c, v)| (c.key().to_string(), json!(exact(*v)))).collect::<serde_json::Map<_, _>>(),
         }))).collect::<Vec<_>>(),
         "total": stats_json(&p.total),
-        "agents": p.agents.iter().map(|a| with(json!({"name": a.name, "model": a.model}), stats_json(&a.stats))).collect::<Vec<_>>(),
+        "agents": p.agents.iter().map(|a| with(with(json!({"name": a.name, "model": a.model}), stats_json(&a.stats)), json!({
+            "recommended_session_budget": {"p95": exact(a.session_budget.p95), "p99": exact(a.session_budget.p99)},
+        }))).collect::<Vec<_>>(),
         "categories": p.categories.iter().map(|(c, s)| with(json!({"category": c.key()}), stats_json(s))).collect::<Vec<_>>(),
         "notes": p.notes,
         "uncertainty": p.uncertainty,

@@ -1,13 +1,14 @@
 //! A report directory: `index.html` (self-contained: inline SVG charts and tables),
 //! `report.md`, the data as CSV and JSON, and every chart as PNG and SVG.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use rust_decimal::prelude::*;
 
 use super::chart::{self, Chart};
-use super::group::group;
+use super::group::{self, group};
 use super::{GroupBy, GroupRow, MeterReport};
 use crate::category::{CostColumn, PerCostColumn};
 use crate::error::{Error, Result};
@@ -130,6 +131,30 @@ fn top_shares(what: &str, mut items: Vec<(String, Decimal)>, total: Decimal) -> 
     }
 }
 
+/// A top-shares table with, under a contract, what the user pays for each row beside its
+/// list cost (`paid` by the rows' keys; the "others" row sums the keys not shown).
+fn with_paid(mut g: Grid, paid: Option<&BTreeMap<String, Decimal>>) -> Grid {
+    let Some(paid) = paid else {
+        return g;
+    };
+    let all: Decimal = paid.values().copied().sum();
+    let mut shown = Decimal::ZERO;
+    g.header.insert(2, "Contracted".into());
+    g.numeric.insert(2, true);
+    for r in &mut g.rows {
+        let v = match paid.get(&r[0]) {
+            Some(v) => {
+                shown += v;
+                *v
+            }
+            // The "N others" row: what the keys not shown come to.
+            None => all - shown,
+        };
+        r.insert(2, usd(v));
+    }
+    g
+}
+
 /// Name/value rows.
 pub fn facts(rows: Vec<(&str, String)>) -> Grid {
     Grid {
@@ -209,46 +234,104 @@ impl Report {
         } else {
             total / Decimal::from(m.totals.sessions)
         };
-        self.summary.push(section(
+        // Under a contract, what the user pays beside each list amount.
+        let billing = m.billing;
+        let paid_by = |key: GroupBy| billing.map(|b| group::contracted(m.sessions, &[key], b));
+        let paid_categories: Option<BTreeMap<String, Decimal>> =
+            billing.map(|b| categories(&b.contracted).into_iter().collect());
+        let headline = match billing {
+            None => vec![
+                ("Total cost", usd(total)),
+                ("Sessions", count(m.totals.sessions)),
+                ("Per session, on average", usd(per_session)),
+                ("Days", period),
+            ],
+            Some(b) => vec![
+                ("Total cost at list prices", usd(total)),
+                (
+                    "Contracted (after the discounts)",
+                    usd(b.contracted.total()),
+                ),
+                ("Billed (after commitments and credits)", usd(b.billed)),
+                ("Contract", b.contract.version.clone()),
+                ("Sessions", count(m.totals.sessions)),
+                ("Per session, on average, at list prices", usd(per_session)),
+                ("Days", period),
+            ],
+        };
+        let mut summary = section(
             "Metered sessions",
             vec![
-                (
-                    None,
-                    facts(vec![
-                        ("Total cost", usd(total)),
-                        ("Sessions", count(m.totals.sessions)),
-                        ("Per session, on average", usd(per_session)),
-                        ("Days", period),
-                    ]),
-                ),
+                (None, facts(headline)),
                 (
                     Some("Top agents".into()),
-                    top_shares("Agent", keyed(&agents.1), total),
+                    with_paid(
+                        top_shares("Agent", keyed(&agents.1), total),
+                        paid_by(GroupBy::Agent).as_ref(),
+                    ),
                 ),
                 (
                     Some("Top models".into()),
-                    top_shares("Model", keyed(&models.1), total),
+                    with_paid(
+                        top_shares("Model", keyed(&models.1), total),
+                        paid_by(GroupBy::Model).as_ref(),
+                    ),
                 ),
                 (
                     Some("Top charge categories".into()),
-                    top_shares("Category", categories(&m.totals.cost), total),
+                    with_paid(
+                        top_shares("Category", categories(&m.totals.cost), total),
+                        paid_categories.as_ref(),
+                    ),
                 ),
             ],
-        ));
+        );
+        if let Some(b) = billing {
+            // The meter's notes on the contract, as the page's sentences.
+            summary.notes = (export::contract_notes(b, total).iter())
+                .map(|n| format!("{}.", n.strip_prefix("note: ").unwrap_or(n)))
+                .collect();
+        }
+        self.summary.push(summary);
         let grouped = |(key, rows): &(GroupBy, Vec<GroupRow>)| {
             let r = MeterReport {
                 groups: Some((vec![*key], rows.clone())),
                 ..m.clone()
             };
-            export::grid(&r).materialize()
+            let mut g = export::grid(&r).materialize();
+            if let Some(b) = billing {
+                // Beside the list total, what the user pays for the row's line items.
+                let paid = group::contracted(m.sessions, &[*key], b);
+                let at = g
+                    .header
+                    .iter()
+                    .position(|h| h == "Total")
+                    .map_or(0, |i| i + 1);
+                g.header.insert(at, "Contracted".into());
+                g.numeric.insert(at, true);
+                for r in &mut g.rows {
+                    let v = paid.get(&r[0]).copied().unwrap_or_default();
+                    r.insert(at, usd(v));
+                }
+                if !g.total.is_empty() {
+                    g.total.insert(at, usd(b.contracted.total()));
+                }
+            }
+            g
         };
-        let mut by_category = top_shares("Category", categories(&m.totals.cost), total);
+        let mut by_category = with_paid(
+            top_shares("Category", categories(&m.totals.cost), total),
+            paid_categories.as_ref(),
+        );
         by_category.rows.sort_by_key(|r| {
             (CostColumn::ALL.iter())
                 .position(|c| c.key() == r[0])
                 .unwrap_or(usize::MAX)
         });
         by_category.total = vec!["Total".into(), usd(total), share(total, total)];
+        if let Some(b) = billing {
+            by_category.total.insert(2, usd(b.contracted.total()));
+        }
         let mut tables = section(
             "Metered sessions",
             vec![
@@ -335,14 +418,29 @@ impl Report {
             .collect();
         let expected = t.expected;
         let cat_costs = categories(&PerCostColumn::from_fn(|c| plan.categories[c].expected));
-        let mut headline = facts(vec![
+        let mut rows = vec![
             ("Horizon", horizon.clone()),
             ("Expected total (exact, from the means)", usd(expected)),
             ("p5 of simulated totals", usd(t.p5)),
             ("p50 (median)", usd(t.p50)),
             ("p95", usd(t.p95)),
             ("Runs", count(plan.runs as u64)),
-        ]);
+        ];
+        if let Some(terms) = &plan.contract {
+            // Every amount above is what the user pays after the discounts.
+            rows[1].0 = "Expected total, contracted (exact, from the means)";
+            let c = &terms.contract;
+            let mut extra = vec![("Expected total at list prices", usd(terms.list_total))];
+            if !c.commitments.is_empty() || !c.credits.is_empty() {
+                extra.push((
+                    "Billed at the expected spend (commitments, credits)",
+                    usd(terms.billed),
+                ));
+            }
+            extra.push(("Contract", c.version.clone()));
+            rows.splice(2..2, extra);
+        }
+        let mut headline = facts(rows);
         headline.header = vec![variant_name(plan), String::new()];
         let band = sentence(&projection::uncertainty_statement(plan));
         let mut summary = vec![Table {
@@ -399,10 +497,14 @@ impl Report {
         models.header[1] = "Expected".into();
         tables.push((Some("By model, over the horizon (expected)".into()), models));
         tables.extend(grids.map(|(t, g)| (Some(t), g)));
-        self.sections.push(section(
-            format!("Projection: {}", variant_name(plan)),
-            tables,
-        ));
+        let mut sec = section(format!("Projection: {}", variant_name(plan)), tables);
+        // What the agents' Budget columns are.
+        if let Some(t) =
+            (sec.tables.iter_mut()).find(|t| t.title.as_deref() == Some(projection::AGENTS_TITLE))
+        {
+            t.notes.push(sentence(&projection::budget_line(plan)));
+        }
+        self.sections.push(sec);
         for p in &others {
             self.details.push(section(
                 format!("Projection: {}", variant_name(p)),
@@ -431,21 +533,41 @@ impl Report {
 
 /// The per-session table of the dearest sessions, with a note on the rest.
 fn dearest_sessions(m: &MeterReport) -> Section {
-    let mut order: Vec<&crate::rate::RatedSession> = m.sessions.iter().collect();
-    order.sort_by(|a, b| {
+    let mut order: Vec<usize> = (0..m.sessions.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&m.sessions[a], &m.sessions[b]);
         b.cost
             .total()
             .cmp(&a.cost.total())
             .then_with(|| a.usage.session_id.cmp(&b.usage.session_id))
     });
+    order.truncate(DETAIL_SESSIONS);
     let shown: Vec<crate::rate::RatedSession> =
-        order.into_iter().take(DETAIL_SESSIONS).cloned().collect();
+        order.iter().map(|&i| m.sessions[i].clone()).collect();
     let n = m.sessions.len();
-    // The contract's per-session terms are indexed by the full list: not shown here.
+    // The contract's terms of the sessions shown, in their order (the month lines are the
+    // whole bill's, in the summary).
+    let billing = m.billing.map(|b| {
+        let sessions: Vec<_> = order.iter().map(|&i| b.sessions[i].clone()).collect();
+        let mut contracted = crate::rate::Cost::default();
+        for t in &sessions {
+            contracted += t.cost;
+        }
+        crate::contract::Billing {
+            contract: b.contract,
+            sessions,
+            contracted,
+            months: Vec::new(),
+            credits: Vec::new(),
+            shortfall: Decimal::ZERO,
+            credits_used: Decimal::ZERO,
+            billed: contracted.total(),
+        }
+    });
     let sub = MeterReport {
         sessions: &shown,
         totals: crate::rate::Totals::of(&shown),
-        billing: None,
+        billing: billing.as_ref(),
         ..m.clone()
     };
     let mut g = export::grid(&sub).materialize();

@@ -10,7 +10,7 @@ use polars::prelude::*;
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
-use crate::rate::{ByCategory, Category, RatedSession};
+use crate::rate::{ByCategory, Category, LineItem, RatedSession};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -72,6 +72,50 @@ fn polars_err(e: PolarsError) -> Error {
 /// Separates the values of several keys inside the one key column polars groups by.
 const SEP: char = '\u{1f}';
 
+/// The value of one grouping key for a line item of session `s`, as a group row shows it.
+pub fn key_of(by: GroupBy, s: &RatedSession, item: &LineItem) -> String {
+    match by {
+        GroupBy::Session => s.usage.session_id.to_string(),
+        GroupBy::Day => item.day.to_string(),
+        GroupBy::Week => {
+            let w = item.day.iso_week();
+            format!("{}-W{:02}", w.year(), w.week())
+        }
+        GroupBy::Month => item.day.format("%Y-%m").to_string(),
+        GroupBy::Model => item.model.as_deref().unwrap_or(NONE_KEY).to_string(),
+        GroupBy::Agent => item.agent.as_deref().unwrap_or(NONE_KEY).to_string(),
+        GroupBy::Project => s
+            .usage
+            .metadata
+            .get("project")
+            .map_or(NONE_KEY, String::as_str)
+            .to_string(),
+    }
+}
+
+/// The values of several keys joined into the one key polars groups by.
+fn joined_key(s: &RatedSession, item: &LineItem, by: &[GroupBy]) -> String {
+    let key: Vec<String> = by.iter().map(|&b| key_of(b, s, item)).collect();
+    key.join(&SEP.to_string())
+}
+
+/// Per group row's `key` (the values joined by a space), what the user pays under a
+/// contract: the contracted amounts of the line items the row holds.
+pub fn contracted(
+    sessions: &[RatedSession],
+    by: &[GroupBy],
+    billing: &crate::contract::Billing,
+) -> BTreeMap<String, Decimal> {
+    let mut out: BTreeMap<String, Decimal> = BTreeMap::new();
+    for (s, terms) in sessions.iter().zip(&billing.sessions) {
+        for (item, t) in s.items.iter().zip(&terms.items) {
+            let key: Vec<String> = by.iter().map(|&b| key_of(b, s, item)).collect();
+            *out.entry(key.join(" ")).or_default() += t.amount;
+        }
+    }
+    out
+}
+
 /// Group by one or more keys. Day, week and month use each item's `day`, which the rater
 /// computed in its zone (`--tz`).
 pub fn group(sessions: &[RatedSession], by: &[GroupBy]) -> Result<Vec<GroupRow>> {
@@ -96,25 +140,7 @@ pub fn group(sessions: &[RatedSession], by: &[GroupBy]) -> Result<Vec<GroupRow>>
             .filter(crate::rate::BudgetStatus::flagged)
             .map(|b| b.reached);
         for item in &s.items {
-            let key_of = |by: GroupBy| match by {
-                GroupBy::Session => s.usage.session_id.to_string(),
-                GroupBy::Day => item.day.to_string(),
-                GroupBy::Week => {
-                    let w = item.day.iso_week();
-                    format!("{}-W{:02}", w.year(), w.week())
-                }
-                GroupBy::Month => item.day.format("%Y-%m").to_string(),
-                GroupBy::Model => item.model.as_deref().unwrap_or(NONE_KEY).to_string(),
-                GroupBy::Agent => item.agent.as_deref().unwrap_or(NONE_KEY).to_string(),
-                GroupBy::Project => s
-                    .usage
-                    .metadata
-                    .get("project")
-                    .map_or(NONE_KEY, String::as_str)
-                    .to_string(),
-            };
-            let key: Vec<String> = by.iter().map(|&b| key_of(b)).collect();
-            let key = key.join(&SEP.to_string());
+            let key = joined_key(s, item, by);
             if let Some(reached) = flag {
                 let b = budgets.entry(key.clone()).or_insert((usize::MAX, 0, 0));
                 if b.0 != si {
