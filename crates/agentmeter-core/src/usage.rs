@@ -84,6 +84,24 @@ impl Tokens {
     }
 }
 
+/// Token counts by kind, the category table's token keys in its order (as serialized: the
+/// fields are the table's keys, a unit test checks).
+impl schemars::JsonSchema for Tokens {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "tokens".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let counts = Category::tokens()
+            .map(|c| {
+                let n = g.subschema_for::<u64>();
+                (c.key(), crate::schema::described(n, c.row().description))
+            })
+            .collect();
+        crate::schema::object(counts, "Token counts by kind.")
+    }
+}
+
 pub use crate::error::Origin;
 
 /// One model request (or outcome-grader cycle), with its cache writes already split by TTL.
