@@ -233,6 +233,27 @@ impl JsonSchema for ColumnsJson {
     }
 }
 
+/// A cost column, by its key (`"cache_write"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ColumnKey(pub CostColumn);
+
+impl Serialize for ColumnKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.key())
+    }
+}
+
+impl JsonSchema for ColumnKey {
+    fn schema_name() -> Cow<'static, str> {
+        "cost_column".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let keys: Vec<&str> = CostColumn::ALL.iter().map(|c| c.key()).collect();
+        json_schema!({ "enum": keys, "description": "A cost column." })
+    }
+}
+
 /// Declares the `schema` tag of a document: a unit struct written as `value`, whose schema is
 /// that one string (`schema_tag!(MeterV1 = "agentmeter/meter-v1")`).
 #[macro_export]

@@ -1,13 +1,16 @@
 //! Projections as tables (terminal, markdown) and JSON (`agentmeter/projection-v1`).
 
+use std::borrow::Cow;
+
 use rust_decimal::prelude::*;
-use serde_json::{json, Value};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::Serialize;
 
 use super::{markdown, table, Format, Grid};
-use crate::money::{exact, usd};
+use crate::money::usd;
+use crate::pricing::json::TableRef;
 use crate::project::{Projection, Stats, UNCERTAINTY_SOURCES};
-
-pub const SCHEMA: &str = "agentmeter/projection-v1";
+use crate::schema::{ColumnKey, ColumnsJson, Exact, Month};
 
 fn stats_cells(s: &Stats) -> Vec<String> {
     [s.expected, s.mean, s.p5, s.p50, s.p95, s.p99]
@@ -218,51 +221,232 @@ pub fn uncertainty_statement(p: &Projection) -> String {
     line
 }
 
-fn stats_json(s: &Stats) -> Value {
-    json!({
-        "expected": exact(s.expected), "mean": exact(s.mean), "p5": exact(s.p5),
-        "p50": exact(s.p50), "p95": exact(s.p95), "p99": exact(s.p99),
-    })
+// ----- JSON ---------------------------------------------------------------------------------
+//
+// The document is [`ProjectionDoc`]'s serialization; its JSON Schema (docs/schema/
+// projection-v1.json) is generated from these types. A new key is a field (with its doc
+// comment, the schema's description) in [`ProjectionJson`], where it falls in the document.
+
+/// One amount's exact expectation and the Monte Carlo runs' mean and percentiles, USD.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "stats")]
+pub struct StatsJson {
+    /// The exact expectation.
+    expected: Exact,
+    /// The mean over the runs.
+    mean: Exact,
+    /// The runs' 5th percentile.
+    p5: Exact,
+    /// The runs' median.
+    p50: Exact,
+    /// The runs' 95th percentile.
+    p95: Exact,
+    /// The runs' 99th percentile.
+    p99: Exact,
 }
 
-fn with(mut v: Value, extra: Value) -> Value {
-    if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
-        o.extend(e.clone());
+impl From<&Stats> for StatsJson {
+    fn from(s: &Stats) -> Self {
+        StatsJson {
+            expected: Exact(s.expected),
+            mean: Exact(s.mean),
+            p5: Exact(s.p5),
+            p50: Exact(s.p50),
+            p95: Exact(s.p95),
+            p99: Exact(s.p99),
+        }
     }
-    v
 }
 
-pub fn projection_json(p: &Projection) -> Value {
-    json!({
-        "schema": SCHEMA,
-        "scenario": p.scenario,
-        "model": p.variant,
-        "pricing": {"name": p.pricing_name, "version": p.pricing_version},
-        "runs": p.runs,
-        "seed": p.seed,
-        "simulated_sessions": p.simulated_sessions,
-        "months": p.months.iter().map(|m| with(stats_json(&m.stats), json!({
-            "month": m.month.format("%Y-%m").to_string(),
-            "expected_sessions": exact(m.expected_sessions.round_dp(6)),
-            "agents": p.agents.iter().zip(&m.by_agent).map(|(a, v)| json!({"name": a.name, "expected": exact(*v)})).collect::<Vec<_>>(),
-            "categories": m.by_category.iter().map(|(c, v)| (c.key().to_string(), json!(exact(*v)))).collect::<serde_json::Map<_, _>>(),
-        }))).collect::<Vec<_>>(),
-        "total": stats_json(&p.total),
-        "agents": p.agents.iter().map(|a| with(json!({"name": a.name, "model": a.model}), stats_json(&a.stats))).collect::<Vec<_>>(),
-        "categories": p.categories.iter().map(|(c, s)| with(json!({"category": c.key()}), stats_json(s))).collect::<Vec<_>>(),
-        "notes": p.notes,
-        "uncertainty": p.uncertainty,
-    })
+/// One month of the horizon: its stats, then its breakdown.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "month")]
+pub struct MonthJson<'a> {
+    #[serde(flatten)]
+    stats: StatsJson,
+    /// The month, YYYY-MM.
+    month: Month,
+    /// Expected sessions in the month (to 6 places).
+    expected_sessions: Exact,
+    /// Expected cost per agent, in the scenario's order.
+    agents: Vec<AgentExpected<'a>>,
+    /// The month's exact expected cost by cost column.
+    categories: ColumnsJson,
+}
+
+/// One agent's expected cost in a month.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "agent_expected")]
+pub struct AgentExpected<'a> {
+    /// The agent's name.
+    name: &'a str,
+    /// Its exact expected cost in the month.
+    expected: Exact,
+}
+
+/// One agent over the horizon.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "agent")]
+pub struct AgentJson<'a> {
+    /// The agent's name.
+    name: &'a str,
+    /// The agent's model, as the plan names it.
+    model: &'a str,
+    #[serde(flatten)]
+    stats: StatsJson,
+}
+
+/// One cost column over the horizon.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "category")]
+pub struct CategoryJson {
+    /// The cost column.
+    category: ColumnKey,
+    #[serde(flatten)]
+    stats: StatsJson,
+}
+
+/// What the Monte Carlo band covers: some of `UNCERTAINTY_SOURCES`, in that order.
+pub struct Uncertainty<'a>(&'a [&'static str]);
+
+impl Serialize for Uncertainty<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl JsonSchema for Uncertainty<'_> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "uncertainty".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        schemars::json_schema!({
+            "type": "array",
+            "uniqueItems": true,
+            "items": { "enum": UNCERTAINTY_SOURCES },
+        })
+    }
+}
+
+agentmeter_core::schema_tag!(
+    /// The schema string of a projection.
+    pub ProjectionV1 = "agentmeter/projection-v1"
+);
+
+pub const SCHEMA: &str = ProjectionV1::NAME;
+
+/// One projection (the scenario, or the scenario with every agent priced as one model).
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "projection")]
+pub struct ProjectionJson<'a> {
+    /// The schema of this document.
+    schema: ProjectionV1,
+    /// The scenario's name.
+    scenario: &'a str,
+    /// The model every agent was priced as (--model); null: each agent's own.
+    model: Option<&'a str>,
+    /// The price table the amounts come from.
+    pricing: TableRef<'a>,
+    /// Monte Carlo runs (--runs).
+    #[schemars(range(min = 1))]
+    runs: u32,
+    /// The random seed (--seed).
+    seed: u64,
+    /// Sessions drawn in all to estimate the per-session distributions.
+    simulated_sessions: u64,
+    /// Each month of the horizon, in order.
+    months: Vec<MonthJson<'a>>,
+    /// The whole horizon.
+    total: StatsJson,
+    /// Each agent over the horizon, in the scenario's order.
+    agents: Vec<AgentJson<'a>>,
+    /// Each cost column over the horizon, in the category table's order.
+    categories: Vec<CategoryJson>,
+    /// Notes on method (e.g. where a normal approximation replaced exact simulation).
+    notes: &'a [String],
+    /// What the Monte Carlo band covers; what is missing is fixed as the scenario wrote it.
+    uncertainty: Uncertainty<'a>,
+}
+
+impl<'a> From<&'a Projection> for ProjectionJson<'a> {
+    fn from(p: &'a Projection) -> Self {
+        ProjectionJson {
+            schema: ProjectionV1,
+            scenario: &p.scenario,
+            model: p.variant.as_deref(),
+            pricing: TableRef {
+                name: &p.pricing_name,
+                version: &p.pricing_version,
+            },
+            runs: p.runs,
+            seed: p.seed,
+            simulated_sessions: p.simulated_sessions,
+            months: (p.months.iter())
+                .map(|m| MonthJson {
+                    stats: (&m.stats).into(),
+                    month: Month(m.month),
+                    expected_sessions: Exact(m.expected_sessions.round_dp(6)),
+                    agents: (p.agents.iter().zip(&m.by_agent))
+                        .map(|(a, v)| AgentExpected {
+                            name: &a.name,
+                            expected: Exact(*v),
+                        })
+                        .collect(),
+                    categories: ColumnsJson(m.by_category),
+                })
+                .collect(),
+            total: (&p.total).into(),
+            agents: (p.agents.iter())
+                .map(|a| AgentJson {
+                    name: &a.name,
+                    model: &a.model,
+                    stats: (&a.stats).into(),
+                })
+                .collect(),
+            categories: (p.categories.iter())
+                .map(|(c, s)| CategoryJson {
+                    category: ColumnKey(c),
+                    stats: s.into(),
+                })
+                .collect(),
+            notes: &p.notes,
+            uncertainty: Uncertainty(&p.uncertainty),
+        }
+    }
+}
+
+/// What `agentmeter project --format json` writes (also `projection.json` in a --report
+/// directory): a scenario's spend by month, agent and charge category, the exact expectation
+/// beside Monte Carlo percentiles. Amounts are USD as exact decimal strings. With several
+/// --model, the first projection is the document and every one of them is under `variants`.
+#[derive(Serialize, JsonSchema)]
+pub struct ProjectionDoc<'a> {
+    #[serde(flatten)]
+    first: ProjectionJson<'a>,
+    /// With several --model: every projection, one per model, in the order given (the first
+    /// is also the document itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<ProjectionJson>", length(min = 2))]
+    variants: Option<Vec<ProjectionJson<'a>>>,
 }
 
 /// One projection: its document. Several (one per `--model`): the first at the top level, and
 /// all of them under `variants`.
-pub fn json_doc(ps: &[Projection]) -> String {
-    let mut doc = projection_json(&ps[0]);
-    if ps.len() > 1 {
-        doc["variants"] = Value::Array(ps.iter().map(projection_json).collect());
+pub fn doc(ps: &[Projection]) -> ProjectionDoc<'_> {
+    ProjectionDoc {
+        first: (&ps[0]).into(),
+        variants: (ps.len() > 1).then(|| ps.iter().map(Into::into).collect()),
     }
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+/// [`doc`], pretty-printed with a final newline.
+pub fn json_doc(ps: &[Projection]) -> String {
+    serde_json::to_string_pretty(&doc(ps)).unwrap_or_default() + "\n"
 }
 
 #[cfg(test)]
