@@ -2,6 +2,7 @@
 //! of the same tasks paired and compared with a bootstrap confidence interval.
 
 pub mod gate;
+pub mod json;
 pub mod paired;
 
 use std::str::FromStr;
@@ -15,6 +16,9 @@ use crate::pricing::PriceTable;
 use crate::rate::{Cost, RatedSession, Rater};
 use crate::time::Zone;
 use crate::usage::SessionUsage;
+
+/// A task key as `--key` and `--pair-by` take it (and baseline-v1 and compare-v1 write it).
+pub const TASK_KEY_PATTERN: &str = r"^(title|file|session|metadata\..+)$";
 
 /// What identifies a task across runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
