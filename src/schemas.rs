@@ -31,12 +31,14 @@ fn tagged<T: schemars::JsonSchema + ?Sized>(tag: &'static str) -> Document {
 
 /// Every JSON output, in the order docs/reference/json.md lists them.
 pub fn documents() -> Vec<Document> {
-    use crate::export::json::{MeterDoc, MeterV1};
+    use crate::compare::gate::{Baseline, BaselineV1};
     use crate::compare::json::{CompareDoc, CompareV1};
+    use crate::export::json::{MeterDoc, MeterV1};
     use crate::export::projection::{ProjectionDoc, ProjectionV1};
     vec![
         tagged::<MeterDoc>(MeterV1::NAME),
         tagged::<ProjectionDoc>(ProjectionV1::NAME),
         tagged::<CompareDoc>(CompareV1::NAME),
+        tagged::<Baseline>(BaselineV1::NAME),
     ]
 }
