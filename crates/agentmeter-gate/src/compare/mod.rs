@@ -1,6 +1,7 @@
 //! Compare: the same usage priced several ways (models, price tables), and two sets of runs
 //! of the same tasks paired and compared with a bootstrap confidence interval.
 
+pub mod check_json;
 pub mod gate;
 pub mod json;
 pub mod paired;
