@@ -330,16 +330,19 @@ pub fn document<T: JsonSchema + ?Sized>(name: &str, title: &str) -> Value {
     Value::Object(out)
 }
 
-/// Close every object schema that lists properties, and make every description one line.
+/// Close every object type that lists its properties, and make every description one line.
 fn tidy(v: &mut Value) {
     match v {
         Value::Object(m) => {
             if let Some(Value::String(d)) = m.get_mut("description") {
                 *d = d.split_whitespace().collect::<Vec<_>>().join(" ");
             }
+            // Only an object type's own schema: a subschema that adds to one (`if`,
+            // `dependentSchemas`) must not close it.
+            let object = m.get("type").is_some_and(|t| t == "object");
             let open =
                 !m.contains_key("additionalProperties") && !m.contains_key("unevaluatedProperties");
-            if m.contains_key("properties") && open {
+            if object && m.contains_key("properties") && open {
                 m.insert("additionalProperties".into(), false.into());
             }
             for (k, x) in m.iter_mut() {
