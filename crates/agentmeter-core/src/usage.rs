@@ -202,7 +202,7 @@ pub struct ProviderUsage {
 /// A session's spending limit as the API states it (`budget.max_list_cost`, in integer US
 /// cents) and whether it stopped there: quantities only, compared with cost after rating.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[schemars(rename = "budget")]
+#[schemars(rename = "usage_budget")]
 pub struct Budget {
     /// The latest `max_list_cost` the session stated, in US cents; null (`None`) when only
     /// the stop is known.

@@ -203,6 +203,7 @@ agentmeter_core::schema_tag!(
 /// when an anomaly is found): the days whose spend per agent, model or project is far from the
 /// median of the same weekday over the weeks before. Amounts are USD as exact decimal strings.
 #[derive(Serialize, JsonSchema)]
+#[schemars(rename = "anomalies")]
 pub struct AnomaliesDoc<'a> {
     /// The schema of this document.
     schema: AnomaliesV1,

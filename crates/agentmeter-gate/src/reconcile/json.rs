@@ -63,7 +63,7 @@ struct ToleranceJson {
 
 /// One session that carries provider figures.
 #[derive(Serialize, JsonSchema)]
-#[schemars(rename = "session")]
+#[schemars(rename = "session_check")]
 struct SessionJson<'a> {
     /// The session's id.
     session_id: &'a str,
@@ -131,7 +131,7 @@ impl JsonSchema for What {
 
 /// The three sources side by side.
 #[derive(Serialize, JsonSchema)]
-#[schemars(rename = "totals")]
+#[schemars(rename = "reconcile_totals")]
 struct Totals {
     /// Every session's computed cost.
     computed: Exact,

@@ -154,7 +154,7 @@ struct SessionOut<'a> {
 
 /// The session's budget against its list cost (`null` without one).
 #[derive(Serialize, JsonSchema)]
-#[schemars(rename = "budget")]
+#[schemars(rename = "budget_status")]
 struct BudgetOut {
     /// The budget, USD to the cent; null when only the stop at it is known.
     max_usd: Option<Cents>,

@@ -260,7 +260,7 @@ impl From<&Stats> for StatsJson {
 
 /// One month of the horizon: its stats, then its breakdown.
 #[derive(Serialize, JsonSchema)]
-#[schemars(rename = "month")]
+#[schemars(rename = "projected_month")]
 pub struct MonthJson<'a> {
     #[serde(flatten)]
     stats: StatsJson,
