@@ -13,7 +13,7 @@
 
 pub use agentmeter_api::fetch;
 pub use agentmeter_core::{
-    category, error, files, keys, money, progress, put, say, temp, time, usage,
+    category, error, files, keys, money, progress, put, say, schema, temp, time, usage,
 };
 pub use agentmeter_gate::{compare, reconcile};
 pub use agentmeter_ingest::ingest;
@@ -26,4 +26,5 @@ pub mod cli;
 pub mod cmd;
 pub mod output;
 pub mod pipeline;
+pub mod schemas;
 pub mod terminal;

@@ -4,7 +4,6 @@ use std::str::FromStr;
 
 use clap::Args;
 use rust_decimal::Decimal;
-use serde_json::json;
 
 use crate::anomaly::{self, Anomaly, Params};
 use crate::error::{Error, Result};
@@ -165,25 +164,7 @@ pub fn run(args: AnomaliesArgs) -> Result<i32> {
     let by = args.by.group();
     let found = anomaly::find(&anomaly::daily(&sessions, by)?, &p);
 
-    let doc = json!({
-        "schema": "agentmeter/anomalies-v1",
-        "pricing": table.version,
-        "parameters": {
-            "by": by.name(), "weeks": p.weeks, "threshold": exact(p.threshold),
-            "min_usd": exact(p.min_usd), "low": p.low, "tz": args.tz.0.name(),
-            "since": p.since.map(|d| d.to_string()), "until": p.until.map(|d| d.to_string()),
-            "mad_scale": exact(anomaly::MAD_SCALE),
-        },
-        "judged_days": found.judged_days,
-        "unjudged_days": found.unjudged_days,
-        "anomalies": found.anomalies.iter().map(|a| json!({
-            "day": a.day.to_string(), "key": a.key, "cost": exact(a.cost),
-            "expected": exact(a.expected), "spread": exact(a.spread), "excess": exact(a.excess),
-            "explained_by": {"category": a.explained_by.category,
-                "cost": exact(a.explained_by.cost), "expected": exact(a.explained_by.expected)},
-            "sessions": a.sessions,
-        })).collect::<Vec<_>>(),
-    });
+    let doc = anomaly::AnomaliesDoc::new(&table.version, by, args.tz.0.name(), &p, &found);
     let text = if args.out.format == super::TableFormat::Json {
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
     } else {
@@ -238,7 +219,7 @@ pub fn run(args: AnomaliesArgs) -> Result<i32> {
                 usd(a.cost),
                 usd(a.expected)
             ),
-            doc,
+            &doc,
         );
     }
     Ok(if args.fail && !found.anomalies.is_empty() {

@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 
+use crate::compare::check_json::{CheckDoc, CheckNotice};
 use clap::Args;
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::compare::gate::{
     amount, check, parse_percent, parse_usd, read_baseline, CheckOptions, CheckResult, Delta,
@@ -19,7 +19,7 @@ use crate::compare::TaskKey;
 use crate::error::{Error, Result};
 use crate::ingest;
 use crate::meter;
-use crate::money::{count, exact, usd};
+use crate::money::{count, usd};
 use crate::output::Output;
 use crate::pricing::PriceTable;
 
@@ -461,15 +461,6 @@ pub fn markdown(
     s
 }
 
-fn delta_json(d: &Delta) -> serde_json::Value {
-    let mut v = json!({"task": d.task, "baseline": exact(d.baseline), "current": exact(d.current), "change": exact(d.change()),
-           "volume": exact(d.volume), "price": exact(d.price), "failed": d.failed});
-    if let Some(l) = d.list {
-        v["list"] = json!({"baseline": exact(l.baseline), "current": exact(l.current)});
-    }
-    v
-}
-
 pub fn run(args: CheckArgs) -> Result<i32> {
     let notify = crate::fetch::notify::Notify::new(args.notify.as_deref())?;
     let config_path = args
@@ -554,24 +545,7 @@ pub fn run(args: CheckArgs) -> Result<i32> {
         contract,
     };
     let result = check(&base, metered.sessions, &today, &opts)?;
-    let mut doc = json!({
-        "schema": "agentmeter/check-v1",
-        "passed": result.passed(),
-        "baseline": {"pricing": base.pricing.version, "git_commit": base.git_commit, "created_at": base.created_at},
-        "pricing": today.version,
-        "total": delta_json(&result.total),
-        "tasks": result.tasks.iter().map(delta_json).collect::<Vec<_>>(),
-        "new_tasks": result.new_tasks.iter().map(|(t, c)| json!({"task": t, "current": exact(*c)})).collect::<Vec<_>>(),
-        "missing_tasks": result.missing_tasks.iter().map(|(t, c)| json!({"task": t, "baseline": exact(*c)})).collect::<Vec<_>>(),
-        "notes": result.notes,
-    });
-    // Keys only under a contract: without one the document is as it always was.
-    if let Some(c) = &base.contract {
-        doc["baseline"]["contract"] = json!(c.version);
-    }
-    if let Some(c) = &opts.contract {
-        doc["contract"] = json!({"name": c.name, "version": c.version});
-    }
+    let doc = CheckDoc::new(&base, &today.version, &result, opts.contract.as_ref());
     let doc = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
     if args.json.is_some() {
         json_out.write(&doc)?;
@@ -606,20 +580,15 @@ pub fn run(args: CheckArgs) -> Result<i32> {
         crate::terminal::paint_changes(md)
     };
     Output::new(None, false).write(&text)?;
-    if !result.passed() {
+    if let Some(notice) = CheckNotice::new(&today.version, &result) {
         let t = &result.total;
-        let failed: Vec<_> = (result.tasks.iter())
-            .filter(|d| !d.failed.is_empty())
-            .map(delta_json)
-            .collect();
         notify.send(
             &format!(
                 "agentmeter cost check failed: {} -> {}",
                 usd(t.baseline),
                 usd(t.current)
             ),
-            json!({"schema": "agentmeter/check-v1", "passed": false, "pricing": today.version,
-                   "total": delta_json(t), "tasks": failed}),
+            &notice,
         );
     }
     Ok(if result.passed() { 0 } else { 1 })

@@ -4,18 +4,15 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::Args;
-use rust_decimal::prelude::*;
-use serde_json::{json, Value};
-
 use crate::category::CostColumn;
-use crate::compare::paired::{pair, summarize, Paired, Summary};
+use crate::compare::json::{CompareDoc, PairedDoc, RepriceDoc};
+use crate::compare::paired::{pair, summarize};
 use crate::compare::{difference, reprice, total, TaskKey, Variant};
 use crate::error::{Error, Result};
 use crate::export::{Format, Grid};
 use crate::ingest;
 use crate::meter::{self, MeterOptions};
-use crate::money::{count, duration, exact, usd};
+use crate::money::{count, duration, usd};
 use crate::output::Output;
 use crate::pipeline::bill;
 use crate::pricing::PriceTable;
@@ -23,8 +20,8 @@ use crate::rate::{Cost, RatedSession};
 use crate::report::chart::{bins, Chart};
 use crate::report::document::{Figure, Report, Section};
 use crate::time::Zone;
-
-pub const SCHEMA: &str = "agentmeter/compare-v1";
+use clap::Args;
+use rust_decimal::prelude::*;
 
 const NOTE: &str = "Another model would not use the same tokens for the same work: repricing shows what these \
 tokens cost on each model. Use --token-scale MODEL=FACTOR for a model whose tokenizer needs more tokens, or \
@@ -97,16 +94,7 @@ fn signed(d: Decimal) -> String {
     }
 }
 
-/// The amounts by cost column, then the total, as meter-v1's `cost` has them.
-fn cost_json(c: &Cost) -> Value {
-    let mut m: serde_json::Map<String, Value> = (c.iter())
-        .map(|(k, v)| (k.key().to_string(), json!(exact(*v))))
-        .collect();
-    m.insert("total".into(), json!(exact(c.total())));
-    m.into()
-}
-
-fn render(format: Format, tables: &[(String, Grid)], notes: &[String], doc: &Value) -> String {
+fn render(format: Format, tables: &[(String, Grid)], notes: &[String], doc: &CompareDoc) -> String {
     match format {
         Format::Json => serde_json::to_string_pretty(doc).unwrap_or_default() + "\n",
         _ => crate::export::render_tables(
@@ -129,7 +117,7 @@ fn compare_report(
     section: &str,
     tables: Vec<(String, Grid)>,
     notes: Vec<String>,
-    doc: &Value,
+    doc: &CompareDoc,
 ) -> Report {
     let mut r = Report::new(name.into(), inputs);
     r.pricing_versions = versions;
@@ -272,23 +260,13 @@ fn run_reprice(args: &CompareArgs, out: &Output) -> Result<i32> {
         .chain(["Total", "vs first", "Ratio"])
         .collect();
     let by_cat = grid(&by_cat_header, by_cat_rows, Vec::new(), 1);
-    let doc = json!({
-        "schema": SCHEMA,
-        "mode": "reprice",
-        "variants": vs.iter().map(|v| json!({"label": v.label, "model": v.model, "pricing": v.table.version, "token_scale": exact(v.token_scale)})).collect::<Vec<_>>(),
-        "sessions": (0..metered.sessions.len()).map(|i| json!({
-            "session_id": &*metered.sessions[i].session_id,
-            "variants": priced.iter().zip(&vs).map(|(p, v)| {
-                let (d, r) = difference(priced[0][i].cost.total(), p[i].cost.total());
-                json!({"label": v.label, "cost": cost_json(&p[i].cost), "difference": exact(d), "ratio": r.map(|r| exact(r.round_dp(6)))})
-            }).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "totals": totals.iter().zip(&vs).map(|(c, v)| {
-            let (d, r) = difference(first, c.total());
-            json!({"label": v.label, "cost": cost_json(c), "difference": exact(d), "ratio": r.map(|r| exact(r.round_dp(6)))})
-        }).collect::<Vec<_>>(),
-        "note": NOTE,
-    });
+    let doc = CompareDoc::Reprice(RepriceDoc::new(
+        &vs,
+        &metered.sessions,
+        &priced,
+        &totals,
+        NOTE,
+    ));
     let tables = vec![
         ("Per session".to_string(), per_session),
         ("Totals by charge category".to_string(), by_cat),
@@ -356,28 +334,6 @@ fn side(
 ) -> Result<Vec<RatedSession>> {
     let (sessions, _, _) = bill(paths, table, opts, tz, true)?;
     Ok(sessions)
-}
-
-fn side_json(t: &crate::compare::paired::TaskSum) -> Value {
-    json!({"sessions": t.sessions, "cost": cost_json(&t.cost), "active_ms": t.active_ms, "tokens": t.tokens})
-}
-
-fn paired_doc(args: &CompareArgs, key: &TaskKey, p: &Paired, s: &Summary) -> Value {
-    json!({
-        "schema": SCHEMA,
-        "mode": "paired",
-        "pair_by": key.to_string(),
-        "a": {"paths": args.a},
-        "b": {"paths": args.b},
-        "tasks": p.pairs.iter().map(|x| json!({"task": x.task, "a": side_json(&x.a), "b": side_json(&x.b), "difference": exact(x.difference())})).collect::<Vec<_>>(),
-        "summary": {
-            "pairs": s.pairs, "total_a": exact(s.total_a), "total_b": exact(s.total_b),
-            "mean_difference": exact(s.mean_difference), "median_difference": exact(s.median_difference), "ci95": [exact(s.ci95.0), exact(s.ci95.1)],
-            "b_cheaper": s.b_cheaper, "b_dearer": s.b_dearer, "ties": s.ties,
-            "bootstrap": {"resamples": crate::compare::paired::BOOTSTRAP_RESAMPLES, "seed": args.seed},
-        },
-        "unpaired": {"a": p.only_a, "b": p.only_b, "no_key_a": p.no_key_a, "no_key_b": p.no_key_b},
-    })
 }
 
 fn run_paired(args: &CompareArgs, out: &Output) -> Result<i32> {
@@ -464,7 +420,7 @@ fn run_paired(args: &CompareArgs, out: &Output) -> Result<i32> {
             ));
         }
     }
-    let doc = paired_doc(args, &key, &p, &s);
+    let doc = CompareDoc::Paired(PairedDoc::new(&key, &args.a, &args.b, &p, &s, args.seed));
     let tables = vec![(
         format!(
             "Paired by {key}: A = {}, B = {}",

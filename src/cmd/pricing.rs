@@ -3,13 +3,12 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use serde_json::json;
 
-use crate::category::Category;
 use crate::error::{Error, Result};
 use crate::money::exact;
 use crate::pricing::check::{parse_and_check, Level, Problem};
-use crate::pricing::{audit, diff, PriceRow, PriceTable, Rates};
+use crate::pricing::json::{AuditDoc, ListDoc};
+use crate::pricing::{audit, diff, PriceRow, PriceTable};
 use crate::time::{format_ms, parse_date, parse_date_or_timestamp};
 
 #[derive(Subcommand, Debug)]
@@ -124,31 +123,6 @@ pub fn run(c: PricingCommand) -> Result<i32> {
     }
 }
 
-fn rates_json(r: &Rates) -> serde_json::Value {
-    let rates: serde_json::Map<String, serde_json::Value> = Category::tokens()
-        .map(|c| (c.key().to_string(), json!(exact(r.get(c)))))
-        .collect();
-    rates.into()
-}
-
-fn row_json(r: &PriceRow) -> serde_json::Value {
-    let mut v = rates_json(&r.rates);
-    v["effective"] = json!(r.effective_text);
-    v["fast"] = r.fast.as_ref().map(rates_json).unwrap_or_default();
-    v["long_context"] = r
-        .long_context
-        .as_ref()
-        .map(|l| {
-            let mut x = rates_json(&l.rates);
-            x["threshold_input_tokens"] = json!(l.threshold_input_tokens);
-            x
-        })
-        .unwrap_or_default();
-    v["source"] = json!(r.source);
-    v["note"] = json!(r.note);
-    v
-}
-
 fn extras(r: &PriceRow) -> String {
     let mut parts = Vec::new();
     if let Some(l) = &r.long_context {
@@ -174,16 +148,7 @@ fn list(a: ListArgs) -> Result<i32> {
         .filter_map(|m| m.row_at(at).map(|r| (m, r)))
         .collect();
     if a.format == ListFormat::Json {
-        let doc = json!({
-            "schema": "agentmeter/pricing-list-v1",
-            "pricing": {"name": t.name, "version": t.version},
-            "at": format_ms(at),
-            "models": rows.iter().map(|(m, r)| json!({"id": m.id, "aliases": m.aliases, "row": row_json(r)})).collect::<Vec<_>>(),
-            "runtime_usd_per_hour": t.runtime_at(at).map(|r| exact(r.usd_per_hour)),
-            "web_search_usd_per_1000": t.web_search_at(at).map(|r| exact(r.usd_per_1000)),
-            "multipliers": t.multipliers.iter().filter(|m| t.multiplier_at(&m.name, at) == Some(*m))
-                .map(|m| json!({"name": m.name, "factor": exact(m.factor), "models": m.models})).collect::<Vec<_>>(),
-        });
+        let doc = ListDoc::new(&t, at);
         crate::put!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return Ok(0);
     }
@@ -416,19 +381,7 @@ fn audit(a: AuditArgs) -> Result<i32> {
     let r = audit::audit(&t, &entries, at);
     let opt = |d: Option<rust_decimal::Decimal>| d.map(exact);
     if a.format == ListFormat::Json {
-        let doc = json!({
-            "schema": "agentmeter/pricing-audit-v1",
-            "pricing": {"name": t.name, "version": t.version},
-            "at": format_ms(at),
-            "compared": r.compared,
-            "disagreements": r.disagreements.iter().map(|d| json!({
-                "model": d.model, "their_model": d.their_id, "rate": d.rate,
-                "ours": opt(d.ours), "theirs": opt(d.theirs), "file": d.file, "line": d.line,
-            })).collect::<Vec<_>>(),
-            "missing": r.missing.iter().map(|(id, file, line)| json!({
-                "their_model": id, "file": file, "line": line,
-            })).collect::<Vec<_>>(),
-        });
+        let doc = AuditDoc::new(&t, at, &r);
         crate::put!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         crate::put!(

@@ -4,14 +4,14 @@ use std::path::PathBuf;
 
 use clap::Args;
 use rust_decimal::Decimal;
-use serde_json::json;
 
 use crate::category::{Category, CostColumn};
 use crate::error::Result;
 use crate::export::Grid;
-use crate::money::{exact, usd};
+use crate::money::usd;
 use crate::output::Output;
 use crate::pipeline::bill;
+use crate::reconcile::json::{InvoicedLine, ReconcileDoc, UsageDay};
 use crate::reconcile::{
     check_session, computed_by_day, computed_counts_by_day, contracted_by_day, read_cost_reports,
     read_usage_reports, SessionCheck, Tolerance, OTHER_BUCKET,
@@ -150,18 +150,14 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
     }
     let computed_total: Decimal = sessions.iter().map(|s| s.cost.total()).sum();
     let reported_total: Decimal = checks.iter().filter_map(|c| c.reported_cost).sum();
-    let mut doc = json!({
-        "schema": "agentmeter/reconcile-v1",
-        "pricing": table.version,
-        "tolerance": {"usd": exact(tol.usd), "fraction": exact(tol.fraction)},
-        "sessions": checks.iter().map(|c| json!({
-            "session_id": c.session_id, "computed": exact(c.computed_cost), "provider_reported": c.reported_cost.map(exact),
-            "difference": c.difference().map(exact), "flagged": c.flagged, "explained_by": c.explained_by,
-            "quantities": c.quantities.iter().map(|q| json!({"what": q.what, "computed": exact(q.computed), "provider_reported": q.reported.map(exact), "cost_impact": exact(q.cost_impact)})).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "unreported": unreported,
-        "totals": {"computed": exact(computed_total), "provider_reported": exact(reported_total)},
-    });
+    let mut doc = ReconcileDoc::new(
+        &table.version,
+        tol,
+        &checks,
+        &unreported,
+        computed_total,
+        reported_total,
+    );
     if let Some(b) = &billing {
         // What the user pays; the sessions' provider figures are list prices (list_cost).
         notes.push(format!(
@@ -171,14 +167,13 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
             usd(computed_total),
             usd(b.contracted.total())
         ));
-        doc["totals"]["contracted"] = json!(exact(b.contracted.total()));
-        doc["contract"] = json!({
-            "name": b.contract.name,
-            "version": b.contract.version,
-            "commitment_shortfall": exact(b.shortfall),
-            "credits_used": exact(b.credits_used),
-            "billed": exact(b.billed),
-        });
+        doc.contract(
+            &b.contract,
+            b.contracted.total(),
+            b.shortfall,
+            b.credits_used,
+            b.billed,
+        );
     }
     if !args.cost_reports.is_empty() {
         let invoiced = read_cost_reports(&args.cost_reports)?;
@@ -196,7 +191,7 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
             match &contracted {
                 None => {
                     rows.push(vec![k.0.clone(), k.1.clone(), usd(c), usd(i), usd(c - i)]);
-                    lines.push(json!({"day": k.0, "bucket": k.1, "computed": exact(c), "invoiced": exact(i), "difference": exact(c - i)}));
+                    lines.push(InvoicedLine::new(k.0, k.1, c, i));
                 }
                 Some(paid) => {
                     // The invoice is what the user pays: compared with the contracted amount.
@@ -209,7 +204,7 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
                         usd(i),
                         usd(p - i),
                     ]);
-                    lines.push(json!({"day": k.0, "bucket": k.1, "computed": exact(c), "contracted": exact(p), "invoiced": exact(i), "difference": exact(p - i)}));
+                    lines.push(InvoicedLine::contracted(k.0, k.1, c, p, i));
                 }
             }
         }
@@ -304,8 +299,7 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
                     .into(),
             );
         }
-        doc["invoiced"] = json!({"by_day": lines, "total": exact(invoiced_total)});
-        doc["totals"]["invoiced"] = json!(exact(invoiced_total));
+        doc.invoiced(lines, invoiced_total);
     }
     if !args.usage_reports.is_empty() {
         let reported = read_usage_reports(&args.usage_reports)?;
@@ -336,10 +330,7 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
                 }
             }));
             rows.push(row);
-            let obj: serde_json::Map<String, serde_json::Value> = (counted.iter())
-                .map(|&(i, n, _)| (n.to_string(), json!({"computed": c[i], "reported": r[i]})))
-                .collect();
-            lines.push(json!({"day": k.0, "model": k.1, "counts": obj}));
+            lines.push(UsageDay::new(k.0, k.1, c, r));
         }
         tables.push((
             "Tokens and searches, computed / usage report (one number when they agree)".into(),
@@ -357,7 +348,7 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
                 total: Vec::new(),
             },
         ));
-        doc["usage_report"] = json!(lines);
+        doc.usage_report(lines);
     }
     let text = if args.out.format == super::TableFormat::Json {
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"

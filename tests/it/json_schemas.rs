@@ -1,8 +1,15 @@
-//! Every JSON output against its JSON Schema (docs/schemas/NAME.schema.json, draft 2020-12,
-//! written by hand). The real outputs of each command, run on bundled inputs, validate; every
-//! object in them is closed (one more key fails) and every key the program always writes is
-//! required (dropping it fails); and the schemas do not drift from the code (the schema
-//! strings it writes, the category table), from the docs, or from each other.
+//! Every JSON output against its JSON Schema (docs/schema/NAME.json, draft 2020-12), which
+//! is generated from the output's type (`agentmeter::schemas::documents`, schemars).
+//!
+//! - The files are what the types generate: refresh them with
+//!   `AGENTMETER_UPDATE_DOCS=1 cargo test --test it -- json_schemas`; without the variable,
+//!   a file that differs (or one too many, or one missing) fails.
+//! - The real outputs of each command, run on bundled inputs, validate; every object in them
+//!   is closed (one more key fails) and every key the program always writes is required
+//!   (dropping it fails).
+//! - The schemas say what they are (`$id`, title, the `schema` string the code writes), each
+//!   field is described, shared definitions agree, the cost and token keys are the category
+//!   table's, and docs/reference/json.md lists them all.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -12,13 +19,10 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 
-/// One JSON output agentmeter writes.
+/// One JSON output agentmeter writes, and the keys it leaves out of some documents.
 struct JsonOutput {
-    /// Its schema: docs/schemas/{name}.schema.json, `$id` `urn:agentmeter:{name}`.
+    /// Its schema's name (`agentmeter::schemas::Document::name`).
     name: &'static str,
-    /// The schema string the output carries in `schema` (the schema's `title`); `None`: it
-    /// carries none, and its schema is named after what writes it.
-    schema: Option<&'static str>,
     /// Keys the program leaves out of some documents (all others are always written).
     optional: &'static [&'static str],
 }
@@ -26,7 +30,6 @@ struct JsonOutput {
 const OUTPUTS: &[JsonOutput] = &[
     JsonOutput {
         name: "meter-v1",
-        schema: Some("agentmeter/meter-v1"),
         optional: &[
             "contract",
             "empty_files",
@@ -42,47 +45,42 @@ const OUTPUTS: &[JsonOutput] = &[
     },
     JsonOutput {
         name: "projection-v1",
-        schema: Some("agentmeter/projection-v1"),
         optional: &["variants", "contract", "list_expected"],
     },
     JsonOutput {
         name: "compare-v1",
-        schema: Some("agentmeter/compare-v1"),
         optional: &[],
     },
     JsonOutput {
         name: "baseline-v1",
-        schema: Some("agentmeter/baseline-v1"),
         optional: &["contract"],
     },
     JsonOutput {
         name: "check-v1",
-        schema: Some("agentmeter/check-v1"),
         optional: &["contract", "list"],
     },
     JsonOutput {
+        name: "check-notify-v1",
+        optional: &[],
+    },
+    JsonOutput {
         name: "reconcile-v1",
-        schema: Some("agentmeter/reconcile-v1"),
         optional: &["invoiced", "usage_report", "contract", "contracted"],
     },
     JsonOutput {
         name: "anomalies-v1",
-        schema: Some("agentmeter/anomalies-v1"),
         optional: &[],
     },
     JsonOutput {
         name: "pricing-list-v1",
-        schema: Some("agentmeter/pricing-list-v1"),
         optional: &[],
     },
     JsonOutput {
         name: "pricing-audit-v1",
-        schema: Some("agentmeter/pricing-audit-v1"),
         optional: &[],
     },
     JsonOutput {
-        name: "notify",
-        schema: None,
+        name: "notify-v1",
         optional: &[],
     },
 ];
@@ -95,29 +93,33 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn schema_path(name: &str) -> PathBuf {
-    root().join(format!("docs/schemas/{name}.schema.json"))
+/// The documents and their schemas, as the types generate them (once per test binary).
+fn documents() -> &'static [agentmeter::schemas::Document] {
+    static DOCS: std::sync::OnceLock<Vec<agentmeter::schemas::Document>> =
+        std::sync::OnceLock::new();
+    DOCS.get_or_init(agentmeter::schemas::documents)
 }
 
+fn document(name: &str) -> &'static agentmeter::schemas::Document {
+    (documents().iter().find(|d| d.name == name)).unwrap_or_else(|| panic!("no document {name}"))
+}
+
+/// `name`'s schema, generated from its type.
 fn schema(name: &str) -> Value {
-    let p = schema_path(name);
-    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    document(name).schema.clone()
 }
 
-fn urn(name: &str) -> String {
-    format!("urn:agentmeter:{name}")
+const SCHEMA_DIR: &str = "docs/schema";
+
+/// A schema file's text: the schema pretty-printed, with a final newline.
+fn schema_text(schema: &Value) -> String {
+    serde_json::to_string_pretty(schema).unwrap() + "\n"
 }
 
-/// A validator of `name`'s schema, the other schemas at hand for its `$ref`s (by `$id`).
+/// A validator of `name`'s schema (each schema stands alone: its definitions are in it).
 fn validator(name: &str) -> jsonschema::Validator {
-    let registry = jsonschema::Registry::new()
-        .extend(OUTPUTS.iter().map(|o| (urn(o.name), schema(o.name))))
-        .and_then(|r| r.prepare())
-        .expect("the schemas load");
     jsonschema::options()
         .with_draft(jsonschema::Draft::Draft202012)
-        .with_registry(&registry)
         .build(&schema(name))
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
@@ -161,7 +163,7 @@ fn valid(name: &str, doc: &Value) {
     let e = errors(&v, doc);
     let shown: String = doc.to_string().chars().take(4000).collect();
     assert!(e.is_empty(), "{name}:\n{}\nin {shown}", e.join("\n"));
-    if let Some(s) = out.schema {
+    if let Some(s) = document(name).tag {
         assert_eq!(doc["schema"], s, "{name}");
     }
     let mut at = Vec::new();
@@ -506,8 +508,14 @@ fn baseline_check_and_the_check_notification_are_baseline_v1_check_v1_and_notify
     assert_eq!(json_file(&file), v, "--json FILE and --format json differ");
     let got = h.got.lock().unwrap().clone();
     assert_eq!(got.len(), 1, "{got:?}");
-    assert_eq!(got[0].1["agentmeter"]["schema"], "agentmeter/check-v1");
-    valid("notify", &got[0].1);
+    // The notice of a failed check: the total and the failed tasks of the document, under
+    // its own schema string.
+    let notice = &got[0].1["agentmeter"];
+    assert_eq!(notice["schema"], "agentmeter/check-notify-v1");
+    assert_eq!(notice["total"], v["total"]);
+    assert_eq!(notice["passed"], false);
+    valid("check-notify-v1", notice);
+    valid("notify-v1", &got[0].1);
     // A passing check.
     let r = run_within(
         60,
@@ -713,7 +721,7 @@ fn anomalies_json_and_its_notification_are_anomalies_v1_and_notify() {
     let got = h.got.lock().unwrap().clone();
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].1["agentmeter"], v);
-    valid("notify", &got[0].1);
+    valid("notify-v1", &got[0].1);
     let r = run_within(
         60,
         ["anomalies", &examples(), "--by", "model", "-f", "json"],
@@ -746,7 +754,7 @@ fn watch_budget_alerts_are_notify() {
         let got = h.got.lock().unwrap().clone();
         assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(got[0].1["agentmeter"]["session_id"], id);
-        valid("notify", &got[0].1);
+        valid("notify-v1", &got[0].1);
     }
 }
 
@@ -786,8 +794,8 @@ fn pricing_list_and_audit_json_are_pricing_list_v1_and_pricing_audit_v1() {
 
 // ----- the checks of the checks ---------------------------------------------------------------
 
-/// The mutation checks of [`valid`] themselves: a document with a key too many, or one
-/// short, fails; so does an amount written as a number, or to the cent where it is exact.
+/// The mutation checks of [`valid`] themselves: a document with a key too many, one short or
+/// one renamed fails; so does an amount written as a number, or to the cent where it is exact.
 #[test]
 fn the_schemas_refuse_an_unknown_key_a_missing_one_and_a_number_for_an_amount() {
     let r = run_within(60, ["meter", &examples(), "-f", "json"]);
@@ -800,6 +808,11 @@ fn the_schemas_refuse_an_unknown_key_a_missing_one_and_a_number_for_an_amount() 
     let mut bad = doc.clone();
     bad["totals"].as_object_mut().unwrap().remove("requests");
     assert!(!v.is_valid(&bad), "totals without requests");
+    let mut bad = doc.clone();
+    let t = bad["sessions"][0]["tokens"].as_object_mut().unwrap();
+    let n = t.remove("cache_read").unwrap();
+    t.insert("cache_reads".into(), n);
+    assert!(!v.is_valid(&bad), "cache_read renamed cache_reads");
     let mut bad = doc.clone();
     bad["sessions"][0]["cost"]["total"] = json!(0.525);
     assert!(!v.is_valid(&bad), "an amount as a JSON number");
@@ -816,6 +829,41 @@ fn the_schemas_refuse_an_unknown_key_a_missing_one_and_a_number_for_an_amount() 
         ok["sessions"][0]["cost"]["total"] = json!(exact);
         assert!(v.is_valid(&ok), "{exact:?}");
     }
+    // The flattened parts of a projection are as closed and required as the rest: a month's
+    // stats, its agents, the horizon's categories.
+    let r = run_within(
+        60,
+        [
+            "project",
+            &path("scenarios/opus-hour.toml"),
+            "--runs",
+            "20",
+            "-f",
+            "json",
+        ],
+    );
+    let doc = json_out(&r, 0);
+    let v = validator("projection-v1");
+    assert!(v.is_valid(&doc));
+    for (at, key) in [
+        ("/months/0", "p95"),
+        ("/agents/0", "model"),
+        ("/categories/0", "expected"),
+        ("", "uncertainty"),
+        ("", "total"),
+    ] {
+        let mut bad = doc.clone();
+        let o = bad.pointer_mut(at).unwrap().as_object_mut().unwrap();
+        assert!(o.remove(key).is_some(), "{at}/{key}");
+        assert!(!v.is_valid(&bad), "{at}/{key} removed");
+    }
+    let mut bad = doc.clone();
+    bad["uncertainty"] = json!(["per_session", "weather"]);
+    assert!(!v.is_valid(&bad), "an unknown source of uncertainty");
+    // One output under another's schema fails: the `schema` string is pinned.
+    let mut bad = doc.clone();
+    bad["schema"] = json!("agentmeter/projection-v2");
+    assert!(!v.is_valid(&bad), "another schema string");
 }
 
 /// The schema strings in the code: each a literal `"agentmeter/NAME-vN"`.
@@ -853,7 +901,10 @@ fn schema_strings_in_the_code() -> BTreeMap<String, Vec<String>> {
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             {
                 let at = f.strip_prefix(root()).unwrap().display().to_string();
-                found.entry(s.to_string()).or_default().push(at);
+                // The tests' own tag (core's schema.rs) names no output.
+                if s != "agentmeter/test-v1" {
+                    found.entry(s.to_string()).or_default().push(at);
+                }
             }
         }
     }
@@ -871,25 +922,104 @@ fn walk<'a>(v: &'a Value, at: String, f: &mut dyn FnMut(&str, &'a Value)) {
     }
 }
 
+/// The first line where two texts differ: its number and each side's line.
+fn first_difference(a: &str, b: &str) -> (usize, String, String) {
+    let (mut la, mut lb) = (a.lines(), b.lines());
+    let mut n = 0;
+    loop {
+        n += 1;
+        match (la.next(), lb.next()) {
+            (Some(x), Some(y)) if x == y => continue,
+            (None, None) => return (n, String::new(), String::new()),
+            (x, y) => {
+                let show = |l: Option<&str>| l.map_or("(end of file)".into(), |l| format!("{l:?}"));
+                return (n, show(x), show(y));
+            }
+        }
+    }
+}
+
+const REFRESH: &str = "AGENTMETER_UPDATE_DOCS=1 cargo test --test it -- json_schemas";
+
+/// The schema files are what the types generate, no more and no fewer:
+/// `AGENTMETER_UPDATE_DOCS=1` writes them (and removes any other), else a difference fails.
 #[test]
-fn every_schema_file_is_listed_and_every_output_has_one_named_as_it_says() {
-    // The files are the listed outputs, no more, no fewer.
-    let files: BTreeSet<String> = std::fs::read_dir(root().join("docs/schemas"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    let listed: BTreeSet<String> = OUTPUTS
+fn the_schema_files_are_generated_from_the_types() {
+    let dir = root().join(SCHEMA_DIR);
+    let generated: BTreeMap<String, String> = documents()
         .iter()
-        .map(|o| format!("{}.schema.json", o.name))
+        .map(|d| (format!("{}.json", d.name), schema_text(&d.schema)))
         .collect();
-    assert_eq!(files, listed, "docs/schemas and OUTPUTS differ");
-    // Every schema string the code writes is listed, and every one listed is in the code.
+    let on_disk = || -> BTreeSet<String> {
+        std::fs::read_dir(&dir)
+            .map(|r| {
+                r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if std::env::var_os("AGENTMETER_UPDATE_DOCS").is_some_and(|v| v == "1") {
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in on_disk() {
+            if !generated.contains_key(&f) {
+                std::fs::remove_file(dir.join(&f)).unwrap();
+            }
+        }
+        for (f, text) in &generated {
+            std::fs::write(dir.join(f), text).unwrap();
+        }
+        return;
+    }
+    let files = on_disk();
+    let wanted: BTreeSet<String> = generated.keys().cloned().collect();
+    assert_eq!(
+        files, wanted,
+        "{SCHEMA_DIR} does not hold exactly the generated schemas; refresh it: {REFRESH}"
+    );
+    for (f, want) in &generated {
+        let have = std::fs::read_to_string(dir.join(f)).unwrap();
+        if &have != want {
+            let (line, in_file, generated) = first_difference(&have, want);
+            panic!(
+                "{SCHEMA_DIR}/{f} is out of date with its type (first difference at line \
+                 {line}:\n  file:      {in_file}\n  generated: {generated})\nrefresh it: {REFRESH}"
+            );
+        }
+    }
+}
+
+/// The drift check finds a changed schema: a file's text and the generated one differ at
+/// the first changed line.
+#[test]
+fn a_schema_that_drifts_is_found_at_its_first_changed_line() {
+    let s = schema("meter-v1");
+    let mut drifted = s.clone();
+    drifted["$defs"]["tokens"]["required"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    let (a, b) = (schema_text(&s), schema_text(&drifted));
+    assert_ne!(a, b);
+    let (line, x, y) = first_difference(&a, &b);
+    assert!(line > 1 && x != y, "{line}: {x} {y}");
+}
+
+#[test]
+fn every_output_is_listed_and_says_what_it_is() {
+    let listed: BTreeSet<&str> = OUTPUTS.iter().map(|o| o.name).collect();
+    let generated: BTreeSet<&str> = documents().iter().map(|d| d.name).collect();
+    assert_eq!(
+        listed, generated,
+        "OUTPUTS and agentmeter::schemas::documents differ"
+    );
+    // Every schema string the code writes has a schema, and every tagged schema's string is
+    // in the code.
     let in_code = schema_strings_in_the_code();
-    let named: BTreeSet<&str> = OUTPUTS.iter().filter_map(|o| o.schema).collect();
+    let named: BTreeSet<&str> = documents().iter().filter_map(|d| d.tag).collect();
     for (s, at) in &in_code {
         assert!(
             named.contains(s.as_str()),
-            "{s} (in {at:?}) has no schema in docs/schemas"
+            "{s} (in {at:?}) has no schema in agentmeter::schemas::documents"
         );
     }
     for s in &named {
@@ -898,55 +1028,64 @@ fn every_schema_file_is_listed_and_every_output_has_one_named_as_it_says() {
             "{s} is listed but the code never writes it"
         );
     }
-    for o in OUTPUTS {
-        let s = schema(o.name);
+    for d in documents() {
+        let s = &d.schema;
         assert!(
-            jsonschema::meta::is_valid(&s),
+            jsonschema::meta::is_valid(s),
             "{}: not a valid schema: {:?}",
-            o.name,
-            jsonschema::meta::validate(&s).err().map(|e| e.to_string())
+            d.name,
+            jsonschema::meta::validate(s).err().map(|e| e.to_string())
         );
         assert_eq!(
             s["$schema"], "https://json-schema.org/draft/2020-12/schema",
             "{}",
-            o.name
+            d.name
         );
-        assert_eq!(s["$id"], urn(o.name), "{}", o.name);
+        assert_eq!(s["$id"], format!("urn:agentmeter:{}", d.name), "{}", d.name);
         let title = s["title"].as_str().unwrap_or_default();
-        match o.schema {
-            Some(name) => {
-                assert_eq!(title, name, "{}: title", o.name);
+        let description = s["description"].as_str().unwrap_or_default();
+        assert!(!description.is_empty(), "{}: no description", d.name);
+        match d.tag {
+            Some(tag) => {
+                assert_eq!(title, tag, "{}: title", d.name);
                 assert_eq!(
-                    o.name,
-                    name.strip_prefix("agentmeter/").unwrap(),
+                    d.name,
+                    tag.strip_prefix("agentmeter/").unwrap(),
                     "the file is named after the schema"
                 );
                 // The schema pins the document's `schema` to its own string.
                 let mut consts = Vec::new();
-                walk(&s, String::new(), &mut |at, v| {
+                walk(s, String::new(), &mut |at, v| {
                     if at.ends_with("/properties/schema") {
                         consts.push(v["const"].clone());
                     }
                 });
                 assert!(
-                    !consts.is_empty() && consts.iter().all(|c| c == name),
+                    !consts.is_empty() && consts.iter().all(|c| c == tag),
                     "{}: {consts:?}",
-                    o.name
+                    d.name
                 );
             }
-            None => assert!(title.starts_with("agentmeter "), "{}: {title:?}", o.name),
+            None => assert!(title.starts_with("agentmeter "), "{}: {title:?}", d.name),
         }
-        // Every field is described, in one line (an `if` only tells which branch applies).
-        walk(&s, String::new(), &mut |at, v| {
-            if at.ends_with("/properties") && !at.contains("/if/") {
+        // Every field is described, in one line (what a `dependentSchemas` adds to a field
+        // described elsewhere is not a field of its own).
+        walk(s, String::new(), &mut |at, v| {
+            if at.ends_with("/properties") && !at.contains("/dependentSchemas/") {
                 for (k, field) in v.as_object().unwrap() {
                     let d = field["description"].as_str().unwrap_or_default();
                     assert!(
                         !d.is_empty() && !d.contains('\n'),
-                        "{}: {at}/{k} has no one-line description",
-                        o.name
+                        "{at}/{k} has no one-line description in {}",
+                        s["$id"]
                     );
                 }
+            }
+        });
+        // Every object type that lists its properties is closed.
+        walk(s, String::new(), &mut |at, v| {
+            if v.get("type") == Some(&json!("object")) && v.get("properties").is_some() {
+                assert_eq!(v["additionalProperties"], false, "{}: {at} is open", d.name);
             }
         });
     }
@@ -955,15 +1094,15 @@ fn every_schema_file_is_listed_and_every_output_has_one_named_as_it_says() {
 #[test]
 fn definitions_shared_by_several_schemas_are_the_same_in_each() {
     let mut seen: BTreeMap<String, (String, Value)> = BTreeMap::new();
-    for o in OUTPUTS {
-        let s = schema(o.name);
-        for (k, def) in s["$defs"].as_object().unwrap() {
-            match seen.get(k) {
-                Some((first, d)) => {
-                    assert_eq!(d, def, "$defs/{k} differs between {first} and {}", o.name)
+    for d in documents() {
+        let defs = d.schema["$defs"].as_object().cloned().unwrap_or_default();
+        for (k, def) in defs {
+            match seen.get(&k) {
+                Some((first, x)) => {
+                    assert_eq!(x, &def, "$defs/{k} differs between {first} and {}", d.name)
                 }
                 None => {
-                    seen.insert(k.clone(), (o.name.to_string(), def.clone()));
+                    seen.insert(k.clone(), (d.name.to_string(), def.clone()));
                 }
             }
         }
@@ -1014,42 +1153,43 @@ fn cost_and_token_keys_are_the_category_tables() {
         ("meter-v1", "/$defs/cost", &with_total),
         ("compare-v1", "/$defs/cost", &with_total),
         ("projection-v1", "/$defs/columns", &columns),
-        (
-            "projection-v1",
-            "/$defs/projection/properties/categories/items/properties/category",
-            &columns,
-        ),
-        (
-            "anomalies-v1",
-            "/properties/anomalies/items/properties/explained_by/properties/category",
-            &columns,
-        ),
+        ("projection-v1", "/$defs/cost_column", &columns),
+        ("anomalies-v1", "/$defs/cost_column", &columns),
         ("meter-v1", "/$defs/tokens", &tokens),
         ("compare-v1", "/$defs/tokens", &tokens),
         ("baseline-v1", "/$defs/tokens", &tokens),
         ("pricing-list-v1", "/$defs/rates", &tokens),
         ("reconcile-v1", "/$defs/what", &quantities),
-        (
-            "reconcile-v1",
-            "/properties/usage_report/items/properties/counts",
-            &usage_report,
-        ),
+        ("reconcile-v1", "/$defs/counts", &usage_report),
     ] {
         assert_eq!(&keys(&def(name, ptr)), want, "{name} {ptr}");
     }
+    // Where the definitions are used: a projection's category and an anomaly's explanation
+    // are cost columns.
+    assert_eq!(
+        def("projection-v1", "/$defs/category/properties/category/$ref"),
+        "#/$defs/cost_column"
+    );
+    assert_eq!(
+        def(
+            "anomalies-v1",
+            "/$defs/explained_by/properties/category/$ref"
+        ),
+        "#/$defs/cost_column"
+    );
 }
 
 /// docs/reference/json.md lists every output with its schema file and schema string.
 #[test]
 fn the_json_reference_lists_every_schema() {
     let doc = std::fs::read_to_string(root().join("docs/reference/json.md")).unwrap();
-    for o in OUTPUTS {
-        let file = format!("../schemas/{}.schema.json", o.name);
+    for d in documents() {
+        let file = format!("../schema/{}.json", d.name);
         assert!(
             doc.contains(&file),
             "docs/reference/json.md does not link {file}"
         );
-        if let Some(s) = o.schema {
+        if let Some(s) = d.tag {
             assert!(
                 doc.contains(&format!("`{s}`")),
                 "docs/reference/json.md does not name {s}"

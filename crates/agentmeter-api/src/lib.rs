@@ -4,7 +4,7 @@
 
 // The modules this crate builds on, under their own names, so paths read the same in every
 // crate.
-use agentmeter_core::{error, money, progress, say, time};
+use agentmeter_core::{error, money, progress, say, schema, time};
 use agentmeter_ingest::ingest;
 use agentmeter_meter::meter;
 use agentmeter_pricing::{pricing, rate};

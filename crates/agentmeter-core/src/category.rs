@@ -96,6 +96,9 @@ pub struct Row {
     pub sku: Sku,
     /// The bucket of an invoice (Admin cost report) it falls in; `None`: its model's.
     pub invoice_bucket: Option<&'static str>,
+    /// Its quantity in words, one sentence: the description of its keys in the JSON Schemas
+    /// (`tokens`, `active_ms`, `web_searches`, a price row's rates).
+    pub description: &'static str,
 }
 
 /// One cost column: the amounts of one or more categories, added up.
@@ -114,6 +117,9 @@ pub struct ColumnRow {
     pub usage_report: Option<(&'static str, &'static str)>,
     /// The scenario key of a token column's per-request distribution (`fit` writes it).
     pub scenario_key: Option<&'static str>,
+    /// What it charges, one sentence: the description of its keys in the JSON Schemas
+    /// (`cost`, projection-v1's `categories`).
+    pub description: &'static str,
 }
 
 /// Declares an enum and its table together, so a variant cannot lack its row (nor the table
@@ -156,6 +162,7 @@ table! {
             description: "Claude Managed Agents session runtime",
         },
         invoice_bucket: Some("(session runtime)"),
+        description: "Billed running time, milliseconds.",
     }
     /// Uncached input tokens.
     Input {
@@ -166,6 +173,7 @@ table! {
         model_input: true,
         sku: Sku::PerModel { what: "input tokens" },
         invoice_bucket: None,
+        description: "Uncached input tokens.",
     }
     Output {
         key: "output",
@@ -175,6 +183,7 @@ table! {
         model_input: false,
         sku: Sku::PerModel { what: "output tokens" },
         invoice_bucket: None,
+        description: "Output tokens.",
     }
     /// Cache writes that live 5 minutes.
     CacheWrite5m {
@@ -185,6 +194,7 @@ table! {
         model_input: true,
         sku: Sku::PerModel { what: "5-minute cache write tokens" },
         invoice_bucket: None,
+        description: "Cache writes that live 5 minutes.",
     }
     /// Cache writes that live an hour.
     CacheWrite1h {
@@ -195,6 +205,7 @@ table! {
         model_input: true,
         sku: Sku::PerModel { what: "1-hour cache write tokens" },
         invoice_bucket: None,
+        description: "Cache writes that live an hour.",
     }
     CacheRead {
         key: "cache_read",
@@ -204,6 +215,7 @@ table! {
         model_input: true,
         sku: Sku::PerModel { what: "cache read tokens" },
         invoice_bucket: None,
+        description: "Cache reads.",
     }
     WebSearch {
         key: "web_search",
@@ -213,6 +225,7 @@ table! {
         model_input: false,
         sku: Sku::Fixed { id: "web-search", description: "Web search" },
         invoice_bucket: Some("(web search)"),
+        description: "Billed web searches.",
     }
 }
 
@@ -228,6 +241,7 @@ table! {
         token_label: None,
         usage_report: None,
         scenario_key: None,
+        description: "Session runtime.",
     }
     Input {
         key: "input",
@@ -236,6 +250,7 @@ table! {
         token_label: Some("In tok"),
         usage_report: Some(("input", "Input")),
         scenario_key: Some("input_tokens"),
+        description: "Uncached input tokens.",
     }
     Output {
         key: "output",
@@ -244,6 +259,7 @@ table! {
         token_label: Some("Out tok"),
         usage_report: Some(("output", "Output")),
         scenario_key: Some("output_tokens"),
+        description: "Output tokens.",
     }
     /// Both cache-write TTLs.
     CacheWrite {
@@ -253,6 +269,7 @@ table! {
         token_label: Some("Write tok"),
         usage_report: Some(("cache_write", "Cache write")),
         scenario_key: Some("cache_write_tokens"),
+        description: "Cache writes, both TTLs.",
     }
     CacheRead {
         key: "cache_read",
@@ -261,6 +278,7 @@ table! {
         token_label: Some("Read tok"),
         usage_report: Some(("cache_read", "Cache read")),
         scenario_key: Some("cache_read_tokens"),
+        description: "Cache reads.",
     }
     WebSearch {
         key: "web_search",
@@ -269,6 +287,7 @@ table! {
         token_label: None,
         usage_report: Some(("web_searches", "Web searches")),
         scenario_key: None,
+        description: "Web searches.",
     }
 }
 

@@ -31,6 +31,7 @@ pub mod files;
 pub mod keys;
 pub mod money;
 pub mod progress;
+pub mod schema;
 pub mod temp;
 pub mod time;
 pub mod usage;

@@ -6,18 +6,34 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::category::{Category, PerCategory};
 use crate::time::Millis;
 
+/// A request's speed (fast mode is priced apart).
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "speed")]
 pub enum Speed {
+    /// Standard speed.
     #[default]
     Standard,
+    /// Fast mode.
     Fast,
 }
 
@@ -84,17 +100,41 @@ impl Tokens {
     }
 }
 
+/// Token counts by kind, the category table's token keys in its order (as serialized: the
+/// fields are the table's keys, a unit test checks).
+impl schemars::JsonSchema for Tokens {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "tokens".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let counts = Category::tokens()
+            .map(|c| {
+                let n = g.subschema_for::<u64>();
+                (c.key(), crate::schema::described(n, c.row().description))
+            })
+            .collect();
+        crate::schema::object(counts, "Token counts by kind.")
+    }
+}
+
 pub use crate::error::Origin;
 
 /// One model request (or outcome-grader cycle), with its cache writes already split by TTL.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "request")]
 pub struct RequestUsage {
+    /// When it ended (processed_at), milliseconds since the Unix epoch.
     pub at: Millis,
     /// The model id as the input names it; the rater resolves aliases.
     pub model: Arc<str>,
+    /// The agent (thread) that made it.
     pub agent: Option<Arc<str>>,
+    /// Its speed (fast mode is priced apart).
     pub speed: Speed,
+    /// Its agent's inference_geo, if stated.
     pub inference_geo: Option<Arc<str>>,
+    /// Its tokens by kind.
     pub tokens: Tokens,
     /// An advisor consultation (Claude Code's `usage.iterations`): shown as its own spend.
     #[serde(default)]
@@ -107,17 +147,27 @@ pub struct RequestUsage {
     pub origin: Option<Origin>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A billed web search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "web_search")]
 pub struct WebSearch {
+    /// When it was made, milliseconds since the Unix epoch.
     pub at: Millis,
+    /// The model of the agent that made it.
     pub model: Option<Arc<str>>,
+    /// The agent that made it.
     pub agent: Option<Arc<str>>,
 }
 
 /// A half-open interval `[start, end)` of running time, in ms since the epoch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[schemars(rename = "interval")]
 pub struct Interval {
+    /// Where it starts (included).
     pub start: Millis,
+    /// Where it ends (excluded).
     pub end: Millis,
 }
 
@@ -128,53 +178,75 @@ impl Interval {
 }
 
 /// The provider's own figures, kept for reconciliation (never used to compute the bill).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "provider_usage")]
 pub struct ProviderUsage {
+    /// The provider's token totals.
     pub tokens: Tokens,
     /// Whether the 5m/1h split of cache writes was reported (`usage.cache_creation`).
     pub cache_split_known: bool,
+    /// The provider's web search count.
     pub web_search_requests: Option<u64>,
     // As strings (the default form), read back without `deserialize_any`, so the meter's
     // spill files (bincode) can carry them.
+    /// The provider's running time, seconds (a decimal as read).
     #[serde(default, with = "rust_decimal::serde::str_option")]
+    #[schemars(with = "Option<Decimal>")]
     pub active_seconds: Option<Decimal>,
+    /// The provider's list cost, USD (a decimal as read).
     #[serde(default, with = "rust_decimal::serde::str_option")]
+    #[schemars(with = "Option<Decimal>")]
     pub list_cost_usd: Option<Decimal>,
 }
 
 /// A session's spending limit as the API states it (`budget.max_list_cost`, in integer US
 /// cents) and whether it stopped there: quantities only, compared with cost after rating.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "usage_budget")]
 pub struct Budget {
-    /// The latest `max_list_cost` the session stated; `None` when only the stop is known.
+    /// The latest `max_list_cost` the session stated, in US cents; null (`None`) when only
+    /// the stop is known.
     pub max_cents: Option<u64>,
     /// An idle (the session's or a thread's) said `stop_reason: budget_reached`.
     pub reached: bool,
 }
 
-/// Everything a session used: the rater's only input.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// Everything a session used: the rater's only input (quantities only, no prices and no
+/// content).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "session_usage")]
 pub struct SessionUsage {
+    /// The session's id.
     pub session_id: Arc<str>,
-    /// The session's `title` and `metadata` (task keys for comparisons and CI baselines).
+    /// The session's `title` (with `metadata`, the task keys of comparisons and CI
+    /// baselines).
     #[serde(default)]
     pub title: Option<Arc<str>>,
+    /// The session's string metadata.
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
     /// The session's (primary) agent: runtime and its own requests are grouped under it.
     pub agent: Option<Arc<str>>,
+    /// The session's model, as the export names it.
     pub model: Option<Arc<str>>,
+    /// Its first event's processed_at, milliseconds since the Unix epoch.
     pub first_event_at: Option<Millis>,
+    /// Its last event's processed_at, milliseconds since the Unix epoch.
     pub last_event_at: Option<Millis>,
     /// Disjoint, sorted running intervals: the union over the primary and child threads.
     pub running: Vec<Interval>,
+    /// Its model requests (and outcome-grader cycles), cache writes split by TTL.
     pub requests: Vec<RequestUsage>,
+    /// Its billed web searches.
     pub web_searches: Vec<WebSearch>,
+    /// The provider's own figures, kept for reconciliation; null when the export has none.
     pub provider_reported: Option<ProviderUsage>,
-    /// `None` when the session states no budget and never stopped at one.
+    /// The session's spending limit; null when it states none and never stopped at one.
     #[serde(default)]
     pub budget: Option<Budget>,
+    /// What metering noticed about the session.
     pub warnings: Vec<String>,
+    /// Events dropped as repeated ids.
     pub duplicate_events: u64,
     /// Events that came earlier in processed_at than the one before them in their file.
     /// Normal for exports that list each thread after the session; ordering handles it.

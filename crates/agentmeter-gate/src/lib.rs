@@ -4,7 +4,7 @@
 
 // The modules this crate builds on, under their own names, so paths read the same in every
 // crate.
-use agentmeter_core::{category, error, files, money, say, time, usage};
+use agentmeter_core::{category, error, files, money, say, schema, time, usage};
 use agentmeter_ingest::ingest;
 use agentmeter_pricing::{contract, pricing, rate};
 

@@ -2,6 +2,8 @@
 //! (`usage.active_seconds`, token totals, `server_tool_use.web_search_requests`,
 //! `usage.list_cost`), and beside what was invoiced (Admin API `cost_report`), by day and model.
 
+pub mod json;
+
 use std::collections::BTreeMap;
 
 use rust_decimal::prelude::*;

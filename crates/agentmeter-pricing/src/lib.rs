@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 // The core modules under their own names, so paths read the same in every crate.
-use agentmeter_core::{category, error, files, keys, time, usage};
+use agentmeter_core::{category, error, files, keys, schema, time, usage};
 
 pub mod contract;
 pub mod pricing;

@@ -8,10 +8,13 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use crate::error::Result;
 use crate::rate::{Cost, RatedSession};
 use crate::report::group::{group, GroupBy};
+use crate::schema::{ColumnKey, Day, Exact};
 
 /// The MAD of a normal distribution times this is its standard deviation.
 pub const MAD_SCALE: Decimal = Decimal::from_parts(14826, 0, 0, false, 4);
@@ -187,6 +190,141 @@ fn judge(
             .map(|(id, _)| id)
             .collect(),
     })
+}
+
+// ----- JSON ---------------------------------------------------------------------------------
+
+agentmeter_core::schema_tag!(
+    /// The schema string of the anomalies found.
+    pub AnomaliesV1 = "agentmeter/anomalies-v1"
+);
+
+/// What `agentmeter anomalies --format json` writes (and `--notify` sends under `agentmeter`
+/// when an anomaly is found): the days whose spend per agent, model or project is far from the
+/// median of the same weekday over the weeks before. Amounts are USD as exact decimal strings.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "anomalies")]
+pub struct AnomaliesDoc<'a> {
+    /// The schema of this document.
+    schema: AnomaliesV1,
+    /// The version of the price table the spend comes from.
+    pricing: &'a str,
+    /// How days were judged.
+    parameters: Parameters<'a>,
+    /// Key-days judged (each key's days with at least 2 same weekdays of history).
+    judged_days: u64,
+    /// Key-days not judged: fewer than 2 same weekdays of history.
+    unjudged_days: u64,
+    /// Each flagged day and key.
+    anomalies: Vec<AnomalyJson<'a>>,
+}
+
+/// How days were judged.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "parameters")]
+struct Parameters<'a> {
+    /// Whose daily spend is judged (--by).
+    #[schemars(extend("enum" = ["agent", "model", "project"]))]
+    by: &'static str,
+    /// How many previous same weekdays make a day's expectation (--weeks).
+    #[schemars(range(min = 2))]
+    weeks: u32,
+    /// How many spreads from the expectation flag a day (--threshold).
+    threshold: Exact,
+    /// How many dollars from it flag a day, at least (--min-usd).
+    min_usd: Exact,
+    /// Whether days far below are flagged too (--low).
+    low: bool,
+    /// The IANA time zone of the days (--tz).
+    tz: &'a str,
+    /// The first day judged (--since), if given.
+    since: Option<Day>,
+    /// The last day judged (--until), if given.
+    until: Option<Day>,
+    /// The factor that makes a median absolute deviation a spread (1.4826).
+    mad_scale: Exact,
+}
+
+/// One flagged day and key.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "anomaly")]
+struct AnomalyJson<'a> {
+    /// The local day.
+    day: Day,
+    /// The agent, model or project.
+    key: &'a str,
+    /// Its spend that day.
+    cost: Exact,
+    /// The median of the same weekday over the weeks before.
+    expected: Exact,
+    /// The scaled median absolute deviation of those days.
+    spread: Exact,
+    /// cost - expected (negative for a day far below).
+    excess: Exact,
+    /// The cost column that moved most.
+    explained_by: ExplainedJson,
+    /// The day's top sessions of the key by cost (5 at most).
+    #[schemars(length(max = 5))]
+    sessions: &'a [String],
+}
+
+/// The cost column that moved most.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "explained_by")]
+struct ExplainedJson {
+    /// The cost column.
+    #[schemars(with = "ColumnKey")]
+    category: &'static str,
+    /// Its spend that day.
+    cost: Exact,
+    /// Its median over the same weekdays before.
+    expected: Exact,
+}
+
+impl<'a> AnomaliesDoc<'a> {
+    /// What `find` found with `p`, of the daily spend by `by` in the zone named `tz`, priced
+    /// with the table `pricing` (its version).
+    pub fn new(
+        pricing: &'a str,
+        by: GroupBy,
+        tz: &'a str,
+        p: &Params,
+        found: &'a Findings,
+    ) -> Self {
+        AnomaliesDoc {
+            schema: AnomaliesV1,
+            pricing,
+            parameters: Parameters {
+                by: by.name(),
+                weeks: p.weeks,
+                threshold: Exact(p.threshold),
+                min_usd: Exact(p.min_usd),
+                low: p.low,
+                tz,
+                since: p.since.map(Day),
+                until: p.until.map(Day),
+                mad_scale: Exact(MAD_SCALE),
+            },
+            judged_days: found.judged_days,
+            unjudged_days: found.unjudged_days,
+            anomalies: (found.anomalies.iter())
+                .map(|a| AnomalyJson {
+                    day: Day(a.day),
+                    key: &a.key,
+                    cost: Exact(a.cost),
+                    expected: Exact(a.expected),
+                    spread: Exact(a.spread),
+                    excess: Exact(a.excess),
+                    explained_by: ExplainedJson {
+                        category: a.explained_by.category,
+                        cost: Exact(a.explained_by.cost),
+                        expected: Exact(a.explained_by.expected),
+                    },
+                    sessions: &a.sessions,
+                })
+                .collect(),
+        }
+    }
 }
 
 #[cfg(test)]

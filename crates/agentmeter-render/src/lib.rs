@@ -4,7 +4,7 @@
 
 // The modules this crate builds on, under their own names, so paths read the same in every
 // crate.
-use agentmeter_core::{category, error, money, progress, time, usage};
+use agentmeter_core::{category, error, money, progress, schema, time, usage};
 use agentmeter_meter::meter;
 use agentmeter_pricing::{contract, pricing, rate};
 use agentmeter_project::project;

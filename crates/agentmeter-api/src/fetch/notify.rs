@@ -6,10 +6,22 @@
 use std::time::Duration;
 
 use reqwest::Url;
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use super::client::{parse_retry_after, Backoff};
 use crate::error::{Error, Result};
+
+/// The JSON body `--notify URL` POSTs (Slack-compatible): when `check` fails, when
+/// `anomalies` finds one, when `watch --budget-alert` fires. It has no schema string of its
+/// own; `agentmeter` holds the structured result, which says where it comes from.
+#[derive(Serialize, JsonSchema)]
+pub struct Message<'a, T: ?Sized> {
+    /// The message in words (what Slack shows).
+    pub text: &'a str,
+    /// The result that triggered it.
+    pub agentmeter: &'a T,
+}
 
 /// Where to notify, checked before any work is done; `None`: no `--notify`.
 pub struct Notify(Option<Url>);
@@ -38,16 +50,20 @@ impl Notify {
         Ok(Notify(Some(u)))
     }
 
-    /// POST `{"text": text, "agentmeter": result}`, retrying what can be retried; say how it
-    /// went (a failure as a warning). Nothing when there is no `--notify`.
-    pub fn send(&self, text: &str, result: Value) {
+    /// POST the [`Message`] `{"text": text, "agentmeter": result}`, retrying what can be
+    /// retried; say how it went (a failure as a warning). Nothing when there is no `--notify`.
+    pub fn send<T: Serialize + ?Sized>(&self, text: &str, result: &T) {
         let Some(url) = &self.0 else { return };
         let shown = match (url.host_str(), url.port()) {
             (Some(h), Some(p)) => format!("{}://{h}:{p}", url.scheme()),
             (h, None) => format!("{}://{}", url.scheme(), h.unwrap_or_default()),
             (None, Some(_)) => url.scheme().to_string(),
         };
-        match post(url, &json!({"text": text, "agentmeter": result})) {
+        let body = Message {
+            text,
+            agentmeter: result,
+        };
+        match post(url, &body) {
             Ok(()) => crate::say!("note: notified {shown}"),
             Err(why) => crate::say!(
                 "warning: --notify {shown}: {why}; the notification was not delivered (the exit code is unchanged)"
@@ -57,7 +73,7 @@ impl Notify {
 }
 
 /// The POST, with retries; the reason it failed, without the URL.
-fn post(url: &Url, body: &Value) -> std::result::Result<(), String> {
+fn post<B: Serialize + ?Sized>(url: &Url, body: &B) -> std::result::Result<(), String> {
     let http = reqwest::blocking::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(30))

@@ -7,7 +7,9 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use rust_decimal::Decimal;
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
 
 use super::client::{Backoff, Failure, MAX_ITEMS};
 use super::redact::shown;
@@ -18,7 +20,25 @@ use crate::ingest::Source;
 use crate::meter::{meter, MeterOptions};
 use crate::pricing::PriceTable;
 use crate::rate::{RatedSession, Rater};
+use crate::schema::{Cents, Exact};
 use crate::time::Zone;
+
+/// `watch --budget-alert PCT --notify URL`, once, when the live session crosses the share
+/// of its budget (or of --max-usd).
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "budget_alert")]
+pub struct AlertNotice<'a> {
+    /// The session watched.
+    session_id: &'a str,
+    /// Its exact cost so far.
+    cost: Exact,
+    /// The session's own budget, to the cent; null when it states none.
+    budget: Option<Cents>,
+    /// --max-usd, if given.
+    max_usd: Option<Exact>,
+    /// --budget-alert, as a percentage (70 for 70%).
+    alert_pct: Exact,
+}
 
 pub struct WatchOptions {
     pub session: String,
@@ -236,12 +256,15 @@ pub fn watch(client: &Client, table: &PriceTable, opts: &WatchOptions) -> Result
                         let _ = write!(std::io::stderr(), "\r\x1b[2K");
                     }
                     crate::say!("warning: {w}");
-                    opts.notify.send(
-                        &format!("agentmeter {w}"),
-                        json!({"session_id": &*s.usage.session_id, "cost": crate::money::exact(s.cost.total()),
-                               "budget": crate::rate::BudgetStatus::of(&s).and_then(|b| b.max).map(crate::money::cents),
-                               "max_usd": a.max_usd.map(crate::money::exact), "alert_pct": crate::money::exact(a.pct)}),
-                    );
+                    let budget = crate::rate::BudgetStatus::of(&s).and_then(|b| b.max);
+                    let body = AlertNotice {
+                        session_id: &s.usage.session_id,
+                        cost: Exact(s.cost.total()),
+                        budget: budget.map(Cents),
+                        max_usd: a.max_usd.map(Exact),
+                        alert_pct: Exact(a.pct),
+                    };
+                    opts.notify.send(&format!("agentmeter {w}"), &body);
                     alert = Some(w);
                 }
             }

@@ -7,59 +7,95 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use rust_decimal::prelude::*;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{task_of, TaskKey};
+use super::{task_of, TaskKey, TASK_KEY_PATTERN};
 use crate::category::Category;
 use crate::contract::{self, Contract};
 use crate::error::{Error, Result};
 use crate::pricing::PriceTable;
 use crate::rate::Rater;
+use crate::schema::Exact;
 use crate::time::Zone;
 use crate::usage::SessionUsage;
 
-pub const BASELINE_SCHEMA: &str = "agentmeter/baseline-v1";
+agentmeter_core::schema_tag!(
+    /// The schema string of a baseline.
+    pub BaselineV1 = "agentmeter/baseline-v1"
+);
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+pub const BASELINE_SCHEMA: &str = BaselineV1::NAME;
+
+/// One task of a baseline.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "baseline_task")]
 pub struct BaselineTask {
+    /// The task key.
     pub task: String,
+    /// Its sessions.
+    #[schemars(range(min = 1))]
     pub sessions: usize,
-    /// USD, exact, at the baseline's prices.
+    /// Their exact cost at the baseline's prices, USD.
+    #[schemars(with = "Exact")]
     pub cost: String,
+    /// What each of its sessions used (the rater's input).
     pub usage: Vec<SessionUsage>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// The price table the tasks were priced with.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "baseline_pricing")]
 pub struct BaselinePricing {
+    /// The table's name.
     pub name: String,
+    /// The table's version: its name, `@` and the first 8 hex digits of its file's SHA-256.
     pub version: String,
-    /// The whole price table, so a later check can price new usage at these prices.
+    /// The whole price table (TOML), so a later check can price new usage at these prices.
     pub table: String,
 }
 
 /// The contract a baseline was priced under (`baseline --contract`): its costs are what the
 /// user pays, and a check prices the baseline's side under it again.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct BaselineContract {
+    /// The contract's name.
     pub name: String,
+    /// The contract's version (a hash of its content).
     pub version: String,
     /// The whole contract file.
     pub text: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// The file `agentmeter baseline -o FILE` writes and `agentmeter check --baseline FILE`
+/// reads: each task's cost with the usage behind it and the whole price table that priced it,
+/// so a later check can split a change into volume and price. Amounts are USD as exact
+/// decimal strings; instants in `usage` are integer milliseconds since the Unix epoch.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Baseline {
+    /// The schema of this document (a baseline of another schema is refused).
+    #[schemars(with = "BaselineV1")]
     pub schema: String,
+    /// When it was written, RFC 3339 in UTC to the second.
+    #[schemars(pattern(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"))]
     pub created_at: String,
+    /// The agentmeter version that wrote it.
     pub agentmeter_version: String,
+    /// The commit of the git checkout it was written in, if any.
     pub git_commit: Option<String>,
+    /// The task key sessions were grouped by (--key).
+    #[schemars(pattern(TASK_KEY_PATTERN))]
     pub key: String,
+    /// The price table the tasks were priced with.
     pub pricing: BaselinePricing,
-    /// Without a contract the key is left out (costs are list prices).
+    /// The contract the costs are under (what the user pays); left out at list prices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contract: Option<BaselineContract>,
-    /// What the tasks cost: at list prices, or under `contract` what the user pays.
+    /// The sum of the tasks' costs, USD: at list prices, or under `contract` what the user
+    /// pays.
+    #[schemars(with = "Exact")]
     pub total: String,
+    /// Each task, sorted by its key.
     pub tasks: Vec<BaselineTask>,
 }
 

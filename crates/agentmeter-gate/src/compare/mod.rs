@@ -1,7 +1,9 @@
 //! Compare: the same usage priced several ways (models, price tables), and two sets of runs
 //! of the same tasks paired and compared with a bootstrap confidence interval.
 
+pub mod check_json;
 pub mod gate;
+pub mod json;
 pub mod paired;
 
 use std::str::FromStr;
@@ -15,6 +17,9 @@ use crate::pricing::PriceTable;
 use crate::rate::{Cost, RatedSession, Rater};
 use crate::time::Zone;
 use crate::usage::SessionUsage;
+
+/// A task key as `--key` and `--pair-by` take it (and baseline-v1 and compare-v1 write it).
+pub const TASK_KEY_PATTERN: &str = r"^(title|file|session|metadata\..+)$";
 
 /// What identifies a task across runs.
 #[derive(Clone, Debug, PartialEq, Eq)]

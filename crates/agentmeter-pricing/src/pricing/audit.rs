@@ -86,7 +86,8 @@ const FAST: [&str; 5] = [
 /// mode, web search or data residency says nothing about them.
 const STATED_ONLY: [&str; 2] = ["web_search", INFERENCE_GEO_US];
 
-fn all_rates() -> impl Iterator<Item = &'static str> {
+/// Every rate an audit compares, as a disagreement names it.
+pub fn all_rates() -> impl Iterator<Item = &'static str> {
     CORE.into_iter().chain(LONG).chain(FAST).chain(STATED_ONLY)
 }
 

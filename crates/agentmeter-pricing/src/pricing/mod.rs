@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod check;
 pub mod diff;
+pub mod json;
 
 use std::collections::HashMap;
 

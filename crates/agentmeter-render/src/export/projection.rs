@@ -1,13 +1,17 @@
 //! Projections as tables (terminal, markdown) and JSON (`agentmeter/projection-v1`).
 
+use std::borrow::Cow;
+
 use rust_decimal::prelude::*;
-use serde_json::{json, Value};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::Serialize;
 
 use super::{markdown, table, Format, Grid};
-use crate::money::{exact, usd};
-use crate::project::{Projection, Stats, UNCERTAINTY_SOURCES};
-
-pub const SCHEMA: &str = "agentmeter/projection-v1";
+use crate::contract::{self, Contract};
+use crate::money::usd;
+use crate::pricing::json::TableRef;
+use crate::project::{ContractTerms, Projection, Stats, UNCERTAINTY_SOURCES};
+use crate::schema::{ColumnKey, ColumnsJson, Day, Exact, Month};
 
 fn stats_cells(s: &Stats) -> Vec<String> {
     [s.expected, s.mean, s.p5, s.p50, s.p95, s.p99]
@@ -322,123 +326,390 @@ pub fn uncertainty_statement(p: &Projection) -> String {
     line
 }
 
-fn stats_json(s: &Stats) -> Value {
-    json!({
-        "expected": exact(s.expected), "mean": exact(s.mean), "p5": exact(s.p5),
-        "p50": exact(s.p50), "p95": exact(s.p95), "p99": exact(s.p99),
-    })
+// ----- JSON ---------------------------------------------------------------------------------
+//
+// The document is [`ProjectionDoc`]'s serialization; its JSON Schema (docs/schema/
+// projection-v1.json) is generated from these types. A new key is a field (with its doc
+// comment, the schema's description) in [`ProjectionJson`], where it falls in the document.
+
+/// One amount's exact expectation and the Monte Carlo runs' mean and percentiles, USD.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "stats")]
+pub struct StatsJson {
+    /// The exact expectation.
+    expected: Exact,
+    /// The mean over the runs.
+    mean: Exact,
+    /// The runs' 5th percentile.
+    p5: Exact,
+    /// The runs' median.
+    p50: Exact,
+    /// The runs' 95th percentile.
+    p95: Exact,
+    /// The runs' 99th percentile.
+    p99: Exact,
 }
 
-fn with(mut v: Value, extra: Value) -> Value {
-    if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
-        o.extend(e.clone());
+impl From<&Stats> for StatsJson {
+    fn from(s: &Stats) -> Self {
+        StatsJson {
+            expected: Exact(s.expected),
+            mean: Exact(s.mean),
+            p5: Exact(s.p5),
+            p50: Exact(s.p50),
+            p95: Exact(s.p95),
+            p99: Exact(s.p99),
+        }
     }
-    v
 }
 
-/// The contract's terms of one month (on its expected spend).
-fn month_terms_json(c: &crate::contract::Contract, m: &crate::contract::Month) -> Value {
-    json!({
-        "commitment": m.commitment.map(|(i, _)| c.commitment_ref(i)),
-        "minimum": m.commitment.map(|(_, min)| exact(min)),
-        "shortfall": exact(m.shortfall),
-        "credits": m.credits.iter().map(|(i, used)| json!({"row": c.credit_ref(*i), "used": exact(*used)})).collect::<Vec<_>>(),
-        "billed": exact(m.billed),
-    })
+/// One month of the horizon: its stats, then its breakdown.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "projected_month")]
+pub struct MonthJson<'a> {
+    #[serde(flatten)]
+    stats: StatsJson,
+    /// The month, YYYY-MM.
+    month: Month,
+    /// Expected sessions in the month (to 6 places).
+    expected_sessions: Exact,
+    /// Expected cost per agent, in the scenario's order.
+    agents: Vec<AgentExpected<'a>>,
+    /// The month's exact expected cost by cost column.
+    categories: ColumnsJson,
+    /// Under --contract: the month's expectation at list prices (`expected` is then what the
+    /// user pays).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    list_expected: Option<Exact>,
+    /// Under --contract: the contract's monthly terms on the month's expected spend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contract: Option<MonthTermsJson>,
 }
 
-/// The projection's contract: its version, the list expectation, and the monthly terms on
-/// the expected spend.
-fn contract_json(t: &crate::project::ContractTerms) -> Value {
-    let c = &t.contract;
-    json!({
-        "name": c.name,
-        "version": c.version,
-        "list_expected": exact(t.list_total),
-        "commitment_shortfall": exact(t.shortfall),
-        "credits_used": exact(t.credits_used),
-        "billed": exact(t.billed),
-        "credits": c.credits.iter().zip(&t.credits).enumerate().map(|(i, (k, u))| json!({
-            "row": c.credit_ref(i),
-            "expires": k.expires.to_string(),
-            "amount": exact(k.amount),
-            "used": exact(u.used),
-            "remaining": exact(u.remaining),
-        })).collect::<Vec<_>>(),
-    })
+/// A contract's terms of one month, on its expected spend.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "month_terms")]
+pub struct MonthTermsJson {
+    /// The commitment row in force (`commitment[i]@effective`), if any.
+    commitment: Option<String>,
+    /// Its monthly minimum, USD.
+    minimum: Option<Exact>,
+    /// What the month falls short of the minimum, billed as its own line.
+    shortfall: Exact,
+    /// The credits used this month, oldest first.
+    credits: Vec<CreditUseJson>,
+    /// The month's bill: contracted + shortfall - credits.
+    billed: Exact,
 }
 
-pub fn projection_json(p: &Projection) -> Value {
-    let mut doc = projection_json_plain(p);
-    let Some(t) = &p.contract else {
-        return doc;
-    };
-    // Keys only under a contract: the list expectation beside each contracted one.
-    for (i, m) in doc["months"]
-        .as_array_mut()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        m["list_expected"] = json!(exact(t.list_months[i]));
-        m["contract"] = month_terms_json(&t.contract, &t.months[i]);
+/// A credit row and how much of it a month used.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "credit_use")]
+pub struct CreditUseJson {
+    /// The credit row (`credit[i]@effective`).
+    row: String,
+    /// USD of it used.
+    used: Exact,
+}
+
+/// The projection's contract: its version, the list expectation, and the monthly terms over
+/// the horizon on the expected spend.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "projection_contract")]
+pub struct ContractJson<'a> {
+    /// The contract's name.
+    name: &'a str,
+    /// The contract's version (a hash of its content).
+    version: &'a str,
+    /// The horizon's expectation at list prices.
+    list_expected: Exact,
+    /// The commitments' shortfalls over the horizon.
+    commitment_shortfall: Exact,
+    /// Credits used over the horizon.
+    credits_used: Exact,
+    /// The horizon's expected bill.
+    billed: Exact,
+    /// Each credit row: its amount, expiry, use and what remains.
+    credits: Vec<CreditJson>,
+}
+
+/// A credit row over the horizon.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "credit_balance")]
+pub struct CreditJson {
+    /// The credit row (`credit[i]@effective`).
+    row: String,
+    /// Its last usable day.
+    expires: Day,
+    /// Its amount, USD.
+    amount: Exact,
+    /// USD used over the horizon.
+    used: Exact,
+    /// USD left after it.
+    remaining: Exact,
+}
+
+impl<'a> ContractJson<'a> {
+    fn of(t: &'a ContractTerms) -> Self {
+        let c = &t.contract;
+        ContractJson {
+            name: &c.name,
+            version: &c.version,
+            list_expected: Exact(t.list_total),
+            commitment_shortfall: Exact(t.shortfall),
+            credits_used: Exact(t.credits_used),
+            billed: Exact(t.billed),
+            credits: (c.credits.iter().zip(&t.credits).enumerate())
+                .map(|(i, (k, u))| CreditJson {
+                    row: c.credit_ref(i),
+                    expires: Day(k.expires),
+                    amount: Exact(k.amount),
+                    used: Exact(u.used),
+                    remaining: Exact(u.remaining),
+                })
+                .collect(),
+        }
     }
-    doc["total"]["list_expected"] = json!(exact(t.list_total));
-    for (i, a) in doc["agents"]
-        .as_array_mut()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        a["list_expected"] = json!(exact(t.list_agents[i]));
-    }
-    let list: Vec<Decimal> = t.list_categories.values().copied().collect();
-    for (i, c) in doc["categories"]
-        .as_array_mut()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        c["list_expected"] = json!(exact(list[i]));
-    }
-    doc["contract"] = contract_json(t);
-    doc
 }
 
-/// The document without a contract's keys.
-fn projection_json_plain(p: &Projection) -> Value {
-    json!({
-        "schema": SCHEMA,
-        "scenario": p.scenario,
-        "model": p.variant,
-        "pricing": {"name": p.pricing_name, "version": p.pricing_version},
-        "runs": p.runs,
-        "seed": p.seed,
-        "simulated_sessions": p.simulated_sessions,
-        "months": p.months.iter().map(|m| with(stats_json(&m.stats), json!({
-            "month": m.month.format("%Y-%m").to_string(),
-            "expected_sessions": exact(m.expected_sessions.round_dp(6)),
-            "agents": p.agents.iter().zip(&m.by_agent).map(|(a, v)| json!({"name": a.name, "expected": exact(*v)})).collect::<Vec<_>>(),
-            "categories": m.by_category.iter().map(|(c, v)| (c.key().to_string(), json!(exact(*v)))).collect::<serde_json::Map<_, _>>(),
-        }))).collect::<Vec<_>>(),
-        "total": stats_json(&p.total),
-        "agents": p.agents.iter().map(|a| with(with(json!({"name": a.name, "model": a.model}), stats_json(&a.stats)), json!({
-            "recommended_session_budget": {"p95": exact(a.session_budget.p95), "p99": exact(a.session_budget.p99)},
-        }))).collect::<Vec<_>>(),
-        "categories": p.categories.iter().map(|(c, s)| with(json!({"category": c.key()}), stats_json(s))).collect::<Vec<_>>(),
-        "notes": p.notes,
-        "uncertainty": p.uncertainty,
-    })
+impl MonthTermsJson {
+    fn of(c: &Contract, m: &contract::Month) -> Self {
+        MonthTermsJson {
+            commitment: m.commitment.map(|(i, _)| c.commitment_ref(i)),
+            minimum: m.commitment.map(|(_, min)| Exact(min)),
+            shortfall: Exact(m.shortfall),
+            credits: (m.credits.iter())
+                .map(|(i, used)| CreditUseJson {
+                    row: c.credit_ref(*i),
+                    used: Exact(*used),
+                })
+                .collect(),
+            billed: Exact(m.billed),
+        }
+    }
+}
+
+/// Over the horizon: the stats, and under --contract the list expectation beside.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "projected_total")]
+pub struct TotalJson {
+    #[serde(flatten)]
+    stats: StatsJson,
+    /// Under --contract: the expectation at list prices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    list_expected: Option<Exact>,
+}
+
+/// A recommended session budget: one session's list cost at the 95th and 99th percentiles.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "session_budget")]
+pub struct SessionBudgetJson {
+    /// The 95th percentile, USD to the cent (rounded up).
+    p95: Exact,
+    /// The 99th percentile, USD to the cent (rounded up).
+    p99: Exact,
+}
+
+/// One agent's expected cost in a month.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "agent_expected")]
+pub struct AgentExpected<'a> {
+    /// The agent's name.
+    name: &'a str,
+    /// Its exact expected cost in the month.
+    expected: Exact,
+}
+
+/// One agent over the horizon.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "agent")]
+pub struct AgentJson<'a> {
+    /// The agent's name.
+    name: &'a str,
+    /// The agent's model, as the plan names it.
+    model: &'a str,
+    #[serde(flatten)]
+    stats: StatsJson,
+    /// Per-session list cost percentiles of its simulated sessions, for a session's
+    /// `budget.max_list_cost` (Managed Agents): budgets that stop runaways, not normal work.
+    recommended_session_budget: SessionBudgetJson,
+    /// Under --contract: its expectation at list prices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    list_expected: Option<Exact>,
+}
+
+/// One cost column over the horizon.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "category")]
+pub struct CategoryJson {
+    /// The cost column.
+    category: ColumnKey,
+    #[serde(flatten)]
+    stats: StatsJson,
+    /// Under --contract: its expectation at list prices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    list_expected: Option<Exact>,
+}
+
+/// What the Monte Carlo band covers: some of `UNCERTAINTY_SOURCES`, in that order.
+pub struct Uncertainty<'a>(&'a [&'static str]);
+
+impl Serialize for Uncertainty<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl JsonSchema for Uncertainty<'_> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "uncertainty".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        schemars::json_schema!({
+            "type": "array",
+            "uniqueItems": true,
+            "items": { "enum": UNCERTAINTY_SOURCES },
+        })
+    }
+}
+
+agentmeter_core::schema_tag!(
+    /// The schema string of a projection.
+    pub ProjectionV1 = "agentmeter/projection-v1"
+);
+
+pub const SCHEMA: &str = ProjectionV1::NAME;
+
+/// One projection (the scenario, or the scenario with every agent priced as one model).
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "projection")]
+pub struct ProjectionJson<'a> {
+    /// The schema of this document.
+    schema: ProjectionV1,
+    /// The scenario's name.
+    scenario: &'a str,
+    /// The model every agent was priced as (--model); null: each agent's own.
+    model: Option<&'a str>,
+    /// The price table the amounts come from.
+    pricing: TableRef<'a>,
+    /// Monte Carlo runs (--runs).
+    #[schemars(range(min = 1))]
+    runs: u32,
+    /// The random seed (--seed).
+    seed: u64,
+    /// Sessions drawn in all to estimate the per-session distributions.
+    simulated_sessions: u64,
+    /// Each month of the horizon, in order.
+    months: Vec<MonthJson<'a>>,
+    /// The whole horizon.
+    total: TotalJson,
+    /// Each agent over the horizon, in the scenario's order.
+    agents: Vec<AgentJson<'a>>,
+    /// Each cost column over the horizon, in the category table's order.
+    categories: Vec<CategoryJson>,
+    /// Notes on method (e.g. where a normal approximation replaced exact simulation).
+    notes: &'a [String],
+    /// What the Monte Carlo band covers; what is missing is fixed as the scenario wrote it.
+    uncertainty: Uncertainty<'a>,
+    /// Under --contract: the contract and its terms on the expected spend (the document's
+    /// amounts are then what the user pays).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contract: Option<ContractJson<'a>>,
+}
+
+impl<'a> From<&'a Projection> for ProjectionJson<'a> {
+    fn from(p: &'a Projection) -> Self {
+        let t = p.contract.as_ref();
+        let list = |f: fn(&'a ContractTerms, usize) -> Decimal, i: usize| t.map(|t| Exact(f(t, i)));
+        ProjectionJson {
+            schema: ProjectionV1,
+            scenario: &p.scenario,
+            model: p.variant.as_deref(),
+            pricing: TableRef {
+                name: &p.pricing_name,
+                version: &p.pricing_version,
+            },
+            runs: p.runs,
+            seed: p.seed,
+            simulated_sessions: p.simulated_sessions,
+            months: (p.months.iter().enumerate())
+                .map(|(i, m)| MonthJson {
+                    stats: (&m.stats).into(),
+                    month: Month(m.month),
+                    expected_sessions: Exact(m.expected_sessions.round_dp(6)),
+                    agents: (p.agents.iter().zip(&m.by_agent))
+                        .map(|(a, v)| AgentExpected {
+                            name: &a.name,
+                            expected: Exact(*v),
+                        })
+                        .collect(),
+                    categories: ColumnsJson(m.by_category),
+                    list_expected: list(|t, i| t.list_months[i], i),
+                    contract: t.map(|t| MonthTermsJson::of(&t.contract, &t.months[i])),
+                })
+                .collect(),
+            total: TotalJson {
+                stats: (&p.total).into(),
+                list_expected: t.map(|t| Exact(t.list_total)),
+            },
+            agents: (p.agents.iter().enumerate())
+                .map(|(i, a)| AgentJson {
+                    name: &a.name,
+                    model: &a.model,
+                    stats: (&a.stats).into(),
+                    recommended_session_budget: SessionBudgetJson {
+                        p95: Exact(a.session_budget.p95),
+                        p99: Exact(a.session_budget.p99),
+                    },
+                    list_expected: list(|t, i| t.list_agents[i], i),
+                })
+                .collect(),
+            categories: (p.categories.iter())
+                .map(|(c, s)| CategoryJson {
+                    category: ColumnKey(c),
+                    stats: s.into(),
+                    list_expected: t.map(|t| Exact(t.list_categories[c])),
+                })
+                .collect(),
+            notes: &p.notes,
+            uncertainty: Uncertainty(&p.uncertainty),
+            contract: t.map(ContractJson::of),
+        }
+    }
+}
+
+/// What `agentmeter project --format json` writes (also `projection.json` in a --report
+/// directory): a scenario's spend by month, agent and charge category, the exact expectation
+/// beside Monte Carlo percentiles. Amounts are USD as exact decimal strings. With several
+/// --model, the first projection is the document and every one of them is under `variants`.
+#[derive(Serialize, JsonSchema)]
+pub struct ProjectionDoc<'a> {
+    #[serde(flatten)]
+    first: ProjectionJson<'a>,
+    /// With several --model: every projection, one per model, in the order given (the first
+    /// is also the document itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<ProjectionJson>", length(min = 2))]
+    variants: Option<Vec<ProjectionJson<'a>>>,
 }
 
 /// One projection: its document. Several (one per `--model`): the first at the top level, and
 /// all of them under `variants`.
-pub fn json_doc(ps: &[Projection]) -> String {
-    let mut doc = projection_json(&ps[0]);
-    if ps.len() > 1 {
-        doc["variants"] = Value::Array(ps.iter().map(projection_json).collect());
+pub fn doc(ps: &[Projection]) -> ProjectionDoc<'_> {
+    ProjectionDoc {
+        first: (&ps[0]).into(),
+        variants: (ps.len() > 1).then(|| ps.iter().map(Into::into).collect()),
     }
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+/// [`doc`], pretty-printed with a final newline.
+pub fn json_doc(ps: &[Projection]) -> String {
+    serde_json::to_string_pretty(&doc(ps)).unwrap_or_default() + "\n"
 }
 
 #[cfg(test)]

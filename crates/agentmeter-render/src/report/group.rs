@@ -29,6 +29,17 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
+    /// Every key, in the order `--help` lists them.
+    pub const ALL: [GroupBy; 7] = [
+        GroupBy::Session,
+        GroupBy::Day,
+        GroupBy::Week,
+        GroupBy::Month,
+        GroupBy::Model,
+        GroupBy::Agent,
+        GroupBy::Project,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             GroupBy::Session => "session",
