@@ -168,7 +168,7 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
             usd(b.contracted.total())
         ));
         doc.contract(
-            &b.contract,
+            b.contract,
             b.contracted.total(),
             b.shortfall,
             b.credits_used,
