@@ -11,7 +11,7 @@ use crate::ingest;
 use crate::meter::{self, CacheTtl, MeterOptions};
 use crate::output::{self, Output};
 use crate::pipeline::bill;
-use crate::report::{group::group, GroupBy, MeterReport};
+use crate::report::{group::group_under, GroupBy, MeterReport};
 use crate::time::Zone as TimeZone;
 use crate::time::Zone;
 use crate::usage::Selection;
@@ -298,7 +298,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
     let report = MeterReport {
         groups: match args.group_by.as_slice() {
             [GroupBy::Session] => None,
-            by => Some((by.to_vec(), group(&sessions, by)?)),
+            by => Some((by.to_vec(), group_under(&sessions, by, billing.as_ref())?)),
         },
         billing: billing.as_ref(),
         show_tokens: args.tokens,

@@ -815,3 +815,95 @@ fn a_report_shows_list_and_contracted_side_by_side() {
         serde_json::from_str(&std::fs::read_to_string(out.join("meter.json")).unwrap()).unwrap();
     assert_eq!(json["totals"]["contracted_cost"]["total"], "0.726");
 }
+
+/// `meter --group-by month,model --contract`: every group row has what the user pays beside
+/// its list cost, in every format. Under OPUS_15 (the sessions of the header):
+/// - 2026-05 Opus (`opus_may`): list 0.84; contracted 0.08 + (0.50 + 0.25 + 0.01) x 0.85 =
+///   0.08 + 0.646 = 0.726.
+/// - 2026-06 Sonnet (`sonnet_june`): 0.49, no discount: 0.49.
+/// - 2026-07 Opus (`opus_july`): list 1.08; contracted 0.08 + 1.00 x 0.85 = 0.93.
+/// - Total: list 0.84 + 0.49 + 1.08 = 2.41; contracted 0.726 + 0.49 + 0.93 = 2.146.
+#[test]
+fn grouped_rows_show_contracted_beside_list_in_every_format() {
+    let tmp = Tmp::new();
+    let c = tmp.write("contract.toml", &format!("{HEAD}{OPUS_15}"));
+    let dir = runs(&tmp);
+    let meter = |format: &str, contract: bool| {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "meter".into(),
+            dir.clone().into_os_string(),
+            "--group-by".into(),
+            "month,model".into(),
+            "-f".into(),
+            format.into(),
+        ];
+        if contract {
+            args.extend(["--contract".into(), c.clone().into_os_string()]);
+        }
+        let r = run_within(60, &args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+    let v: Value = serde_json::from_str(&meter("json", true)).unwrap();
+    let rows = v["groups"]["rows"].as_array().unwrap();
+    let want = [
+        ("2026-05 claude-opus-4-6", "0.84", "0.726"),
+        ("2026-06 claude-sonnet-4-6", "0.49", "0.49"),
+        ("2026-07 claude-opus-4-6", "1.08", "0.93"),
+    ];
+    assert_eq!(rows.len(), want.len());
+    for (row, (key, list, paid)) in rows.iter().zip(want) {
+        assert_eq!(row["key"], key);
+        assert_eq!(amount(&row["cost"]["total"]), dec(list), "{key}");
+        assert_eq!(amount(&row["contracted_cost"]["total"]), dec(paid), "{key}");
+    }
+    // July's input, by column: 1.00 at list, 0.85 contracted; its runtime 0.08 both.
+    assert_eq!(amount(&rows[2]["contracted_cost"]["input"]), dec("0.85"));
+    assert_eq!(amount(&rows[2]["contracted_cost"]["runtime"]), dec("0.08"));
+    assert_eq!(
+        amount(&v["totals"]["contracted_cost"]["total"]),
+        dec("2.146")
+    );
+    // Without a contract a group row has no such key.
+    let plain: Value = serde_json::from_str(&meter("json", false)).unwrap();
+    assert!(plain["groups"]["rows"][0].get("contracted_cost").is_none());
+
+    // CSV: contracted_usd and the contract's version on each group's category rows.
+    let csv = meter("csv", true);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "month,model,category,quantity,unit,cost_usd,pricing_version,contracted_usd,contract_version"
+    );
+    let july_input = lines
+        .find(|l| l.starts_with("2026-07,claude-opus-4-6,input,"))
+        .unwrap();
+    let cells: Vec<&str> = july_input.split(',').collect();
+    assert_eq!((cells[3], cells[5], cells[7]), ("200000", "1", "0.85"));
+    assert!(cells[8].starts_with("acme@"), "{july_input}");
+    // The contracted amounts of all category rows add up to the contracted total.
+    let paid: Decimal = csv
+        .lines()
+        .skip(1)
+        .map(|l| dec(l.split(',').nth(7).unwrap()))
+        .sum();
+    assert_eq!(paid, dec("2.146"));
+    assert!(!meter("csv", false).contains("contracted_usd"));
+
+    // Table and markdown: a Contracted column after Total, to the cent (0.726 -> $0.73).
+    let table = meter("table", true);
+    let head = table.lines().next().unwrap();
+    assert!(head.trim_end().ends_with("Total  Contracted"), "{table}");
+    let may = table.lines().find(|l| l.starts_with("2026-05")).unwrap();
+    assert!(may.trim_end().ends_with("$0.84       $0.73"), "{table}");
+    let total = table.lines().find(|l| l.starts_with("Total")).unwrap();
+    assert!(total.trim_end().ends_with("$2.41       $2.15"), "{table}");
+    let md = meter("markdown", true);
+    assert!(
+        md.lines()
+            .any(|l| l.starts_with("| 2026-07 | claude-opus-4-6 |")
+                && l.ends_with("| $1.08 | $0.93 |")),
+        "{md}"
+    );
+    assert!(!meter("table", false).contains("Contracted"));
+}

@@ -378,6 +378,9 @@ fn doc<'a>(r: &'a MeterReport, sessions: &'a [RatedSession]) -> Doc<'a> {
                     if let Value::Object(o) = &mut row {
                         o.extend(quantities(g.sums.quantity, None));
                         o.insert("cost".into(), cost(&g.sums.cost()));
+                        if let Some(paid) = g.contracted {
+                            o.insert("contracted_cost".into(), cost(&paid.by_column()));
+                        }
                     }
                     row
                 }).collect::<Vec<_>>(),
