@@ -95,7 +95,10 @@ pub struct MeterArgs {
     #[command(flatten)]
     pub shard: super::ShardArgs,
     /// Also write the usage and line items as Parquet into DIR (sessions.parquet,
-    /// line_items.parquet), for merging shards with any Parquet engine.
+    /// line_items.parquet), for merging shards with any Parquet engine. With --contract the
+    /// line items carry what the user pays (the FOCUS amounts, as `export --format parquet
+    /// --contract`) and the months' shortfall and credit rows, the sessions their
+    /// contracted_cost.
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
     /// Keep about MB megabytes of per-session state in memory; past that, spill it to
@@ -341,7 +344,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
         }
     }
     if let Some(dir) = &args.export {
-        crate::pipeline::write_usage_parquet(dir, &sessions, &table, args.force)?;
+        crate::pipeline::write_usage_parquet(dir, &sessions, &table, billing.as_ref(), args.force)?;
     }
     if let Some(dir) = &args.report {
         let name = dir
