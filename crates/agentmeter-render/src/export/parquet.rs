@@ -41,7 +41,7 @@ pub fn focus(rows: &[FocusRow], table: &PriceTable, account: &Account) -> Result
 /// FOCUS export has it (`focus::contract_rows`).
 pub enum Line<'a> {
     Item(&'a RatedSession, &'a LineItem, Option<&'a ItemTerms>),
-    Term(FocusRow),
+    Term(Box<FocusRow>),
 }
 
 impl Line<'_> {
@@ -67,7 +67,11 @@ pub fn lines<'a>(sessions: &'a [RatedSession], billing: Option<&'a Billing>) -> 
         })
         .collect();
     if let Some(b) = billing {
-        out.extend(focus::contract_rows(b).into_iter().map(Line::Term));
+        out.extend(
+            focus::contract_rows(b)
+                .into_iter()
+                .map(|r| Line::Term(Box::new(r))),
+        );
     }
     out
 }

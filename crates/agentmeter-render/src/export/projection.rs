@@ -203,6 +203,16 @@ pub fn grids(p: &Projection) -> Vec<(String, Grid)> {
                 t.months.iter().map(|m| usd(m.billed)).collect(),
                 usd(t.billed),
             );
+            // The band of the runs' bills, each run's months under the same terms.
+            let q = |s: &Stats, k: usize| [s.p5, s.p50, s.p95][k];
+            for (k, header) in ["Billed p5", "Billed p50", "Billed p95"].iter().enumerate() {
+                push_column(
+                    &mut months,
+                    header,
+                    t.runs.months.iter().map(|m| usd(q(&m.billed, k))).collect(),
+                    usd(q(&t.runs.total.billed, k)),
+                );
+            }
         }
     }
     vec![
@@ -347,6 +357,19 @@ fn month_terms_json(c: &crate::contract::Contract, m: &crate::contract::Month) -
     })
 }
 
+/// The runs' bills: their mean and percentiles, and the means of the shortfall and credits.
+fn billed_runs_json(b: &crate::project::BilledStats) -> Value {
+    let s = &b.billed;
+    json!({
+        "billed": {
+            "mean": exact(s.mean), "p5": exact(s.p5), "p50": exact(s.p50),
+            "p95": exact(s.p95), "p99": exact(s.p99),
+        },
+        "shortfall_mean": exact(b.shortfall_mean),
+        "credits_used_mean": exact(b.credits_used_mean),
+    })
+}
+
 /// The projection's contract: its version, the list expectation, and the monthly terms on
 /// the expected spend.
 fn contract_json(t: &crate::project::ContractTerms) -> Value {
@@ -358,6 +381,7 @@ fn contract_json(t: &crate::project::ContractTerms) -> Value {
         "commitment_shortfall": exact(t.shortfall),
         "credits_used": exact(t.credits_used),
         "billed": exact(t.billed),
+        "runs": billed_runs_json(&t.runs.total),
         "credits": c.credits.iter().zip(&t.credits).enumerate().map(|(i, (k, u))| json!({
             "row": c.credit_ref(i),
             "expires": k.expires.to_string(),
@@ -382,6 +406,7 @@ pub fn projection_json(p: &Projection) -> Value {
     {
         m["list_expected"] = json!(exact(t.list_months[i]));
         m["contract"] = month_terms_json(&t.contract, &t.months[i]);
+        m["contract"]["runs"] = billed_runs_json(&t.runs.months[i]);
     }
     doc["total"]["list_expected"] = json!(exact(t.list_total));
     for (i, a) in doc["agents"]

@@ -424,6 +424,13 @@ impl Report {
                     "Billed at the expected spend (commitments, credits)",
                     usd(terms.billed),
                 ));
+                // The same terms on each run: the band of the bill.
+                let b = &terms.runs.total.billed;
+                extra.extend([
+                    ("Billed, p5 of the runs' bills", usd(b.p5)),
+                    ("Billed, p50", usd(b.p50)),
+                    ("Billed, p95", usd(b.p95)),
+                ]);
             }
             extra.push(("Contract", c.version.clone()));
             rows.splice(2..2, extra);
