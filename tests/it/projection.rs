@@ -910,3 +910,90 @@ fn a_minimum_inside_the_band_gives_the_bill_a_band_of_its_own() {
         );
     }
 }
+
+#[test]
+fn the_model_comparison_shows_the_list_expectation_beside_the_contracted_one() {
+    // daily-research for December (31 days), priced as Sonnet 4.6 and as Opus 4.6, with 20%
+    // off Opus tokens. Sonnet: 31 x (0.04 + 0.18) = 6.82, no discount. Opus: tokens 6 x
+    // (4,000 x $5 + 900 x $25 + 15,000 x $0.50) / 1M = 0.30 a session, so list 31 x (0.04 +
+    // 0.30) = 10.54 and contracted 31 x (0.04 + 0.30 x 0.8) = 31 x 0.28 = 8.68; vs first
+    // 8.68 / 6.82 = 1.27x.
+    let tmp = Tmp::new();
+    let file = scenarios().join("daily-research.toml");
+    let contract = tmp.write(
+        "c.toml",
+        &format!(
+            "{CONTRACT_HEAD}[[discount]]\neffective = \"2026-12-01\"\npercent = \"20%\"\nmodels = [\"claude-opus-4-6\"]\n"
+        ),
+    );
+    let project = |contract: Option<&std::path::Path>, report: Option<&std::path::Path>| {
+        let mut args: Vec<String> = [
+            "project",
+            file.to_str().unwrap(),
+            "--months",
+            "1",
+            "--runs",
+            "10",
+            "--model",
+            "claude-sonnet-4-6",
+            "--model",
+            "claude-opus-4-6",
+        ]
+        .map(String::from)
+        .to_vec();
+        if let Some(c) = contract {
+            args.extend(["--contract".into(), c.to_str().unwrap().into()]);
+        }
+        if let Some(d) = report {
+            args.extend(["--report".into(), d.to_str().unwrap().into()]);
+        }
+        let r = run_within(60, &args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+    let out = project(Some(&contract), None);
+    let table: Vec<Vec<&str>> = out
+        .split("Horizon total by model\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        table[0][..5],
+        ["Model", "vs", "first", "List", "Expected"],
+        "{out}"
+    );
+    assert_eq!(
+        table[2][..4],
+        ["claude-sonnet-4-6", "1.00x", "$6.82", "$6.82"],
+        "{out}"
+    );
+    assert_eq!(
+        table[3][..4],
+        ["claude-opus-4-6", "1.27x", "$10.54", "$8.68"],
+        "{out}"
+    );
+    // Without a contract the table is as before.
+    let plain = project(None, None);
+    let head = plain
+        .split("Horizon total by model\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap();
+    assert!(!head.contains("List"), "{plain}");
+    // The report's table of the plan and each model has it too (the plan as written is
+    // Sonnet: 6.82).
+    let dir = tmp.path("report");
+    project(Some(&contract), Some(&dir));
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("| Projection | List | Expected |"), "{md}");
+    assert!(
+        md.lines().any(|l| l
+            .starts_with("| daily-research, every agent as claude-opus-4-6 | $10.54 | $8.68 |")),
+        "{md}"
+    );
+}

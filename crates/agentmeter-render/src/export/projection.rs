@@ -246,6 +246,14 @@ fn comparison(ps: &[Projection]) -> Grid {
         None,
     );
     g.total = Vec::new();
+    // Under a contract every amount is what the user pays: the list expectation beside it.
+    if ps.iter().all(|p| p.contract.is_some()) {
+        let list = (ps.iter())
+            .filter_map(|p| p.contract.as_ref())
+            .map(|t| usd(t.list_total))
+            .collect();
+        insert_column(&mut g, 2, "List", list, String::new());
+    }
     g
 }
 

@@ -391,6 +391,18 @@ impl Report {
                 ratio,
             ]);
         }
+        // Under a contract the amounts are what the user pays: the list expectation beside.
+        if let Some(list) = std::iter::once(plan)
+            .chain(others.iter().copied())
+            .map(|p| p.contract.as_ref().map(|t| usd(t.list_total)))
+            .collect::<Option<Vec<String>>>()
+        {
+            totals.header.insert(1, "List".into());
+            totals.numeric.insert(1, true);
+            for (r, l) in totals.rows.iter_mut().zip(list) {
+                r.insert(1, l);
+            }
+        }
         let mut by_model: Vec<(String, Decimal)> = Vec::new();
         for a in &plan.agents {
             let cost: Decimal = a.by_category.values().sum();
