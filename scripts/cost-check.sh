@@ -11,7 +11,8 @@
 #
 # Inputs come from the environment (action.yml maps its inputs to INPUT_*): INPUT_PATHS
 # (whitespace-separated), INPUT_BASELINE, INPUT_MAX_INCREASE, INPUT_MAX_INCREASE_USD,
-# INPUT_BUDGET, INPUT_PER_TASK and INPUT_COMMENT (true/false), INPUT_VERSION; and
+# INPUT_BUDGET, INPUT_CONTRACT (a contract file for --contract), INPUT_PER_TASK and
+# INPUT_COMMENT (true/false), INPUT_VERSION; and
 # AGENTMETER_BIN (default agentmeter), PR_NUMBER, GITHUB_REPOSITORY, ACTION_REPO, RUNNER_*.
 set -euo pipefail
 
@@ -126,6 +127,7 @@ check() {
   [ -z "${INPUT_MAX_INCREASE:-}" ] || args+=(--max-increase "$INPUT_MAX_INCREASE")
   [ -z "${INPUT_MAX_INCREASE_USD:-}" ] || args+=(--max-increase-usd "$INPUT_MAX_INCREASE_USD")
   [ -z "${INPUT_BUDGET:-}" ] || args+=(--budget "$INPUT_BUDGET")
+  [ -z "${INPUT_CONTRACT:-}" ] || args+=(--contract "$INPUT_CONTRACT")
   [ "$INPUT_PER_TASK" = false ] || args+=(--per-task)
 
   # The summary is appended here, once, whether check wrote one or failed to run.

@@ -6,9 +6,9 @@ use std::sync::Mutex;
 
 use chrono::NaiveDate;
 
-use crate::contract::Contract;
+use crate::contract::{Billing, Contract};
 use crate::error::{settle, Error, Result, Skips};
-use crate::export::parquet::{self, items, line_items, Frame};
+use crate::export::parquet::{self, line_items, lines, Frame};
 use crate::ingest;
 use crate::meter::{self, MeterOptions};
 use crate::output::{self, Output};
@@ -108,21 +108,27 @@ pub fn write_report(dir: &Path, report: &Report, force: bool) -> Result<()> {
     Ok(())
 }
 
-/// `meter --export DIR`: sessions.parquet and line_items.parquet, replacing DIR whole.
+/// `meter --export DIR`: sessions.parquet and line_items.parquet, replacing DIR whole; under
+/// a contract with what the user pays (and the months' shortfall and credit rows).
 pub fn write_usage_parquet(
     dir: &Path,
     sessions: &[RatedSession],
     table: &PriceTable,
+    billing: Option<&Billing>,
     force: bool,
 ) -> Result<()> {
     Output::new(Some(dir), force).write_dir(&output::EXPORT, |fresh| {
         write_parquet(
             &fresh.join("sessions.parquet"),
-            &mut parquet::sessions(sessions)?,
+            &mut parquet::sessions(sessions, billing)?,
         )?;
         write_parquet(
             &fresh.join("line_items.parquet"),
-            &mut line_items(&items(sessions), table)?,
+            &mut line_items(
+                &lines(sessions, billing),
+                table,
+                billing.map(|b| b.contract),
+            )?,
         )
     })
 }

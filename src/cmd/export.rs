@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use crate::contract;
 use crate::error::{Error, Result};
 use crate::export::focus::{self, Account};
-use crate::export::parquet::{self, items, line_items};
+use crate::export::parquet::{self, line_items, lines};
 use crate::meter::MeterOptions;
 use crate::money::exact;
 use crate::output::{self, Output};
@@ -39,7 +39,7 @@ pub enum Partition {
     agentmeter export runs/ --format focus-parquet --partition day -o focus/\n  \
     duckdb -c \"select ServiceName, sum(BilledCost) from read_parquet('focus/**/*.parquet', hive_partitioning=true) group by 1\"",
     mut_arg("contract", |a| a.help(super::ContractArg::help(
-        "with the FOCUS formats, ContractedCost after its discounts, BilledCost and EffectiveCost after its commitments and credits (rows of their own)."
+        "with the FOCUS formats, ContractedCost after its discounts, BilledCost and EffectiveCost after its commitments and credits (rows of their own); with --format parquet, the same amounts as columns of each line item (list_cost, contracted_rate, contracted_cost, effective_cost, billed_cost, contract_version, contract_row) and the months' shortfall and credit rows."
     )))
 )]
 pub struct ExportArgs {
@@ -99,12 +99,6 @@ pub fn run(args: ExportArgs) -> Result<i32> {
     }
     let table = args.pricing.load()?;
     let contract = args.contract.load(&table)?;
-    if contract.is_some() && args.format == ExportFormat::Parquet {
-        return Err(Error::new(
-            "--contract applies to the FOCUS formats; `--format parquet` writes the rated line items, at list prices",
-        )
-        .with_hint("use --format focus-csv or focus-parquet"));
-    }
     // FOCUS charge periods are UTC days, so items are cut at UTC midnight.
     let opts = MeterOptions {
         skip_invalid: args.skip_invalid,
@@ -154,22 +148,36 @@ pub fn run(args: ExportArgs) -> Result<i32> {
             );
         }
         ExportFormat::Parquet => {
-            let mut items = items(&sessions);
+            let mut lines = lines(&sessions, billing.as_ref());
+            let terms = billing.as_ref().map(|b| b.contract);
+            let frame = |part: &[parquet::Line]| line_items(part, &table, terms);
             if by_day {
-                // Stable: each day keeps the items in session order.
-                items.sort_by_key(|(_, i)| i.day);
+                // Stable: each day keeps the items in session order (a contract's rows last).
+                lines.sort_by_key(parquet::Line::day);
                 out.write_dir(&output::EXPORT, |dir| {
-                    write_days(dir, &items, |(_, i)| i.day, |part| line_items(part, &table))
+                    write_days(dir, &lines, parquet::Line::day, frame)
                 })?;
             } else {
-                write_parquet_to(&out, &mut line_items(&items, &table)?)?;
+                write_parquet_to(&out, &mut frame(&lines)?)?;
             }
-            crate::say!(
-                "wrote {} line items to {} (total {})",
-                items.len(),
-                args.output.display(),
-                exact(total)
-            );
+            let own = lines
+                .iter()
+                .filter(|l| matches!(l, parquet::Line::Term(_)))
+                .count();
+            match billing {
+                None => crate::say!(
+                    "wrote {} line items to {} (total {})",
+                    lines.len(),
+                    args.output.display(),
+                    exact(total)
+                ),
+                Some(_) => crate::say!(
+                    "wrote {} line items and {own} shortfall and credit row(s) to {} (billed_cost total {})",
+                    lines.len() - own,
+                    args.output.display(),
+                    exact(total)
+                ),
+            }
         }
     }
     Ok(0)

@@ -11,7 +11,7 @@ use crate::ingest;
 use crate::meter::{self, CacheTtl, MeterOptions};
 use crate::output::{self, Output};
 use crate::pipeline::bill;
-use crate::report::{group::group, GroupBy, MeterReport};
+use crate::report::{group::group_under, GroupBy, MeterReport};
 use crate::time::Zone as TimeZone;
 use crate::time::Zone;
 use crate::usage::Selection;
@@ -95,7 +95,10 @@ pub struct MeterArgs {
     #[command(flatten)]
     pub shard: super::ShardArgs,
     /// Also write the usage and line items as Parquet into DIR (sessions.parquet,
-    /// line_items.parquet), for merging shards with any Parquet engine.
+    /// line_items.parquet), for merging shards with any Parquet engine. With --contract the
+    /// line items carry what the user pays (the FOCUS amounts, as `export --format parquet
+    /// --contract`) and the months' shortfall and credit rows, the sessions their
+    /// contracted_cost.
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
     /// Keep about MB megabytes of per-session state in memory; past that, spill it to
@@ -298,7 +301,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
     let report = MeterReport {
         groups: match args.group_by.as_slice() {
             [GroupBy::Session] => None,
-            by => Some((by.to_vec(), group(&sessions, by)?)),
+            by => Some((by.to_vec(), group_under(&sessions, by, billing.as_ref())?)),
         },
         billing: billing.as_ref(),
         show_tokens: args.tokens,
@@ -341,7 +344,7 @@ pub fn run(args: MeterArgs) -> Result<i32> {
         }
     }
     if let Some(dir) = &args.export {
-        crate::pipeline::write_usage_parquet(dir, &sessions, &table, args.force)?;
+        crate::pipeline::write_usage_parquet(dir, &sessions, &table, billing.as_ref(), args.force)?;
     }
     if let Some(dir) = &args.report {
         let name = dir

@@ -21,7 +21,7 @@ use crate::scenario::Scenario;
     agentmeter project --from runs/ --months 6      # fitted from the exports, in memory\n  \
     agentmeter project --from runs/ --sessions-per-day 500   # the same sessions, at another volume",
     mut_arg("contract", |a| a.help(super::ContractArg::help(
-        "its discounts are priced into each day of the plan, so the expectation and every run are what the user pays (the list expectation beside); its commitments and credits are applied to the expected spend of each month."
+        "its discounts are priced into each day of the plan, so the expectation and every run are what the user pays (the list expectation beside); its commitments and credits are applied to the expected spend of each month and to each run's months (the bill's p5-p95 band)."
     )))
 )]
 pub struct ProjectArgs {

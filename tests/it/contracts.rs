@@ -815,3 +815,391 @@ fn a_report_shows_list_and_contracted_side_by_side() {
         serde_json::from_str(&std::fs::read_to_string(out.join("meter.json")).unwrap()).unwrap();
     assert_eq!(json["totals"]["contracted_cost"]["total"], "0.726");
 }
+
+/// `meter --group-by month,model --contract`: every group row has what the user pays beside
+/// its list cost, in every format. Under OPUS_15 (the sessions of the header):
+/// - 2026-05 Opus (`opus_may`): list 0.84; contracted 0.08 + (0.50 + 0.25 + 0.01) x 0.85 =
+///   0.08 + 0.646 = 0.726.
+/// - 2026-06 Sonnet (`sonnet_june`): 0.49, no discount: 0.49.
+/// - 2026-07 Opus (`opus_july`): list 1.08; contracted 0.08 + 1.00 x 0.85 = 0.93.
+/// - Total: list 0.84 + 0.49 + 1.08 = 2.41; contracted 0.726 + 0.49 + 0.93 = 2.146.
+#[test]
+fn grouped_rows_show_contracted_beside_list_in_every_format() {
+    let tmp = Tmp::new();
+    let c = tmp.write("contract.toml", &format!("{HEAD}{OPUS_15}"));
+    let dir = runs(&tmp);
+    let meter = |format: &str, contract: bool| {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "meter".into(),
+            dir.clone().into_os_string(),
+            "--group-by".into(),
+            "month,model".into(),
+            "-f".into(),
+            format.into(),
+        ];
+        if contract {
+            args.extend(["--contract".into(), c.clone().into_os_string()]);
+        }
+        let r = run_within(60, &args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+    let v: Value = serde_json::from_str(&meter("json", true)).unwrap();
+    let rows = v["groups"]["rows"].as_array().unwrap();
+    let want = [
+        ("2026-05 claude-opus-4-6", "0.84", "0.726"),
+        ("2026-06 claude-sonnet-4-6", "0.49", "0.49"),
+        ("2026-07 claude-opus-4-6", "1.08", "0.93"),
+    ];
+    assert_eq!(rows.len(), want.len());
+    for (row, (key, list, paid)) in rows.iter().zip(want) {
+        assert_eq!(row["key"], key);
+        assert_eq!(amount(&row["cost"]["total"]), dec(list), "{key}");
+        assert_eq!(amount(&row["contracted_cost"]["total"]), dec(paid), "{key}");
+    }
+    // July's input, by column: 1.00 at list, 0.85 contracted; its runtime 0.08 both.
+    assert_eq!(amount(&rows[2]["contracted_cost"]["input"]), dec("0.85"));
+    assert_eq!(amount(&rows[2]["contracted_cost"]["runtime"]), dec("0.08"));
+    assert_eq!(
+        amount(&v["totals"]["contracted_cost"]["total"]),
+        dec("2.146")
+    );
+    // Without a contract a group row has no such key.
+    let plain: Value = serde_json::from_str(&meter("json", false)).unwrap();
+    assert!(plain["groups"]["rows"][0].get("contracted_cost").is_none());
+
+    // CSV: contracted_usd and the contract's version on each group's category rows.
+    let csv = meter("csv", true);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "month,model,category,quantity,unit,cost_usd,pricing_version,contracted_usd,contract_version"
+    );
+    let july_input = lines
+        .find(|l| l.starts_with("2026-07,claude-opus-4-6,input,"))
+        .unwrap();
+    let cells: Vec<&str> = july_input.split(',').collect();
+    assert_eq!((cells[3], cells[5], cells[7]), ("200000", "1", "0.85"));
+    assert!(cells[8].starts_with("acme@"), "{july_input}");
+    // The contracted amounts of all category rows add up to the contracted total.
+    let paid: Decimal = csv
+        .lines()
+        .skip(1)
+        .map(|l| dec(l.split(',').nth(7).unwrap()))
+        .sum();
+    assert_eq!(paid, dec("2.146"));
+    assert!(!meter("csv", false).contains("contracted_usd"));
+
+    // Table and markdown: a Contracted column after Total, to the cent (0.726 -> $0.73).
+    let table = meter("table", true);
+    let head = table.lines().next().unwrap();
+    assert!(head.trim_end().ends_with("Total  Contracted"), "{table}");
+    let may = table.lines().find(|l| l.starts_with("2026-05")).unwrap();
+    assert!(may.trim_end().ends_with("$0.84       $0.73"), "{table}");
+    let total = table.lines().find(|l| l.starts_with("Total")).unwrap();
+    assert!(total.trim_end().ends_with("$2.41       $2.15"), "{table}");
+    let md = meter("markdown", true);
+    assert!(
+        md.lines()
+            .any(|l| l.starts_with("| 2026-07 | claude-opus-4-6 |")
+                && l.ends_with("| $1.08 | $0.93 |")),
+        "{md}"
+    );
+    assert!(!meter("table", false).contains("Contracted"));
+}
+
+/// One charge as both exports give it: (session, category, model, UTC day of its period's
+/// start, ListCost, ContractedCost, EffectiveCost, BilledCost, contract row).
+type Charge = (
+    String,
+    String,
+    String,
+    String,
+    Decimal,
+    Decimal,
+    Decimal,
+    Decimal,
+    String,
+);
+
+/// The charges of a FOCUS CSV, sorted.
+fn csv_charges(path: &std::path::Path) -> Vec<Charge> {
+    let mut rd = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = rd.headers().unwrap().iter().map(str::to_string).collect();
+    let mut out: Vec<Charge> = rd
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let get = |n: &str| r[header.iter().position(|h| h == n).unwrap()].to_string();
+            (
+                get("ResourceId"),
+                get("x_Category"),
+                get("x_Model"),
+                get("ChargePeriodStart")[..10].to_string(),
+                dec(&get("ListCost")),
+                dec(&get("ContractedCost")),
+                dec(&get("EffectiveCost")),
+                dec(&get("BilledCost")),
+                get("x_ContractRow"),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The charges of line items as Parquet (read back with polars), sorted.
+fn parquet_charges(df: &polars::prelude::DataFrame) -> Vec<Charge> {
+    use polars::prelude::*;
+    let text = |n: &str| -> Vec<String> {
+        let c = df.column(n).unwrap().str().unwrap().clone();
+        (0..df.height())
+            .map(|i| c.get(i).unwrap_or("").to_string())
+            .collect()
+    };
+    let amounts = |n: &str| -> Vec<Decimal> {
+        agentmeter::export::columns::decimals(df.column(n).unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|d| d.unwrap_or_else(|| panic!("{n}: a null amount")))
+            .collect()
+    };
+    let start = df.column("start").unwrap().cast(&DataType::Int64).unwrap();
+    let start = start.i64().unwrap();
+    let (session, category, model, row) = (
+        text("session_id"),
+        text("category"),
+        text("model"),
+        text("contract_row"),
+    );
+    let (list, paid, effective, billed) = (
+        amounts("list_cost"),
+        amounts("contracted_cost"),
+        amounts("effective_cost"),
+        amounts("billed_cost"),
+    );
+    let mut out: Vec<Charge> = (0..df.height())
+        .map(|i| {
+            let day = chrono::DateTime::from_timestamp_millis(start.get(i).unwrap())
+                .unwrap()
+                .date_naive()
+                .to_string();
+            (
+                session[i].clone(),
+                category[i].clone(),
+                model[i].clone(),
+                day,
+                list[i],
+                paid[i],
+                effective[i],
+                billed[i],
+                row[i].clone(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// `export --format parquet --contract` (whole and by day) and `meter --export DIR
+/// --contract`: the line items carry the FOCUS amounts under the contract and the months'
+/// shortfall and credit rows, equal to the FOCUS CSV's row for row. The amounts, as worked
+/// out in `focus_rows_sum_to_the_billed_total_with_shortfall_and_credit_rows`: usage at list
+/// 0.84 + 0.49 + 1.08 = 2.41, contracted 0.726 + 0.49 + 0.93 = 2.146; shortfalls 0.274 (May),
+/// 0.51 (June), 0.07 (July) = 0.854; the credit's 1 used in May; billed 2.146 + 0.854 - 1 = 2.
+#[test]
+fn line_items_parquet_under_a_contract_equals_the_focus_csv() {
+    use crate::export::{read_parquet, sum_of};
+    let tmp = Tmp::new();
+    let contract = format!(
+        "{OPUS_15}[[commitment]]\neffective = \"2026-05-01\"\nmonthly_minimum_usd = \"1\"\n\
+         [[credit]]\neffective = \"2026-05-01\"\namount_usd = \"1\"\nexpires = \"2026-06-30\"\n"
+    );
+    let c = tmp.write("contract.toml", &format!("{HEAD}{contract}"));
+    let dir = runs(&tmp);
+    let go = |args: &[&str]| {
+        let mut all: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        all.insert(1, dir.clone().into_os_string());
+        let r = run_within(60, &all);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r
+    };
+    let c = c.to_str().unwrap();
+    let out = |name: &str| tmp.path(name).to_str().unwrap().to_string();
+    go(&[
+        "export",
+        "--contract",
+        c,
+        "-f",
+        "focus-csv",
+        "-o",
+        &out("focus.csv"),
+    ]);
+    let want = csv_charges(&tmp.path("focus.csv"));
+    // Usage rows: opus_may runtime, input, output, cache read; sonnet_june runtime, input,
+    // output; opus_july runtime, input (4 + 3 + 2 = 9); three shortfalls and one credit.
+    assert_eq!(want.len(), 9 + 3 + 1);
+
+    let r = go(&[
+        "export",
+        "--contract",
+        c,
+        "-f",
+        "parquet",
+        "-o",
+        &out("items.parquet"),
+    ]);
+    assert!(
+        r.stderr
+            .contains("9 line items and 4 shortfall and credit row(s)")
+            && r.stderr.contains("(billed_cost total 2)"),
+        "{}",
+        r.stderr
+    );
+    let df = read_parquet(&tmp.path("items.parquet"));
+    assert_eq!(parquet_charges(&df), want);
+    assert_eq!(sum_of(&df, "billed_cost"), dec("2"));
+    assert_eq!(sum_of(&df, "effective_cost"), dec("2"));
+    // `amount` stays the rated list amount: the contract's rows have none.
+    assert_eq!(sum_of(&df, "amount"), dec("2.41"));
+    // The July Opus input: 1.00 at list, at 5 x 0.85 = 4.25 per million, 0.85 paid.
+    let rows = parquet_charges(&df);
+    let july = rows
+        .iter()
+        .find(|r| r.0 == "opus_july" && r.1 == "input")
+        .unwrap();
+    assert_eq!(
+        (july.4, july.5, july.7),
+        (dec("1"), dec("0.85"), dec("0.85"))
+    );
+    assert_eq!(july.8, "discount[0]@2026-01-01");
+    let shortfalls: Vec<&Charge> = rows
+        .iter()
+        .filter(|r| r.1 == "commitment_shortfall")
+        .collect();
+    let s: Vec<(&str, Decimal)> = shortfalls.iter().map(|r| (r.3.as_str(), r.7)).collect();
+    assert_eq!(
+        s,
+        [
+            ("2026-05-01", dec("0.274")),
+            ("2026-06-01", dec("0.51")),
+            ("2026-07-01", dec("0.07"))
+        ]
+    );
+    let credit = rows.iter().find(|r| r.1 == "credit").unwrap();
+    assert_eq!(
+        (credit.4, credit.5, credit.7),
+        (dec("0"), dec("0"), dec("-1"))
+    );
+    let rate =
+        agentmeter::export::columns::decimals(df.column("contracted_rate").unwrap()).unwrap();
+    let sessions = df.column("session_id").unwrap().str().unwrap().clone();
+    let categories = df.column("category").unwrap().str().unwrap().clone();
+    let i = (0..df.height())
+        .find(|&i| sessions.get(i) == Some("opus_july") && categories.get(i) == Some("input"))
+        .unwrap();
+    assert_eq!(rate[i], Some(dec("4.25")));
+
+    // By day: the same rows, the contract's on their months' last days.
+    go(&[
+        "export",
+        "--contract",
+        c,
+        "-f",
+        "parquet",
+        "--partition",
+        "day",
+        "-o",
+        &out("days"),
+    ]);
+    let mut parts: Vec<std::path::PathBuf> = std::fs::read_dir(tmp.path("days"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    parts.sort();
+    let names: Vec<String> = parts
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "x_ChargeDate=2026-05-04",
+            "x_ChargeDate=2026-05-31",
+            "x_ChargeDate=2026-06-05",
+            "x_ChargeDate=2026-06-30",
+            "x_ChargeDate=2026-07-06",
+            "x_ChargeDate=2026-07-31"
+        ]
+    );
+    let mut all = Vec::new();
+    for p in &parts {
+        let df = read_parquet(&p.join("part-0.parquet"));
+        // Every partition has one schema, contract rows (nulls) or not.
+        assert_eq!(
+            df.schema(),
+            read_parquet(&tmp.path("items.parquet")).schema()
+        );
+        all.extend(parquet_charges(&df));
+    }
+    all.sort();
+    assert_eq!(all, want);
+
+    // meter --export: the same line items, and each session's contracted cost.
+    go(&[
+        "meter",
+        "--contract",
+        c,
+        "--export",
+        &out("meter"),
+        "-f",
+        "json",
+    ]);
+    let df = read_parquet(&tmp.path("meter/line_items.parquet"));
+    assert_eq!(parquet_charges(&df), want);
+    let s = read_parquet(&tmp.path("meter/sessions.parquet"));
+    let ids = s.column("session_id").unwrap().str().unwrap().clone();
+    let paid = agentmeter::export::columns::decimals(s.column("contracted_cost").unwrap()).unwrap();
+    let mut by_id: Vec<(String, Decimal)> = (0..s.height())
+        .map(|i| (ids.get(i).unwrap().to_string(), paid[i].unwrap()))
+        .collect();
+    by_id.sort();
+    assert_eq!(
+        by_id,
+        [
+            ("opus_july".to_string(), dec("0.93")),
+            ("opus_may".to_string(), dec("0.726")),
+            ("sonnet_june".to_string(), dec("0.49"))
+        ]
+    );
+
+    // Without a contract the files are as before: no contract column, no contract row.
+    go(&["meter", "--export", &out("plain"), "-f", "json"]);
+    let df = read_parquet(&tmp.path("plain/line_items.parquet"));
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "session_id",
+            "category",
+            "model",
+            "agent",
+            "day",
+            "start",
+            "end",
+            "quantity",
+            "unit",
+            "rate",
+            "amount",
+            "price_effective",
+            "pricing_version"
+        ]
+    );
+    assert_eq!(df.height(), 9);
+    let s = read_parquet(&tmp.path("plain/sessions.parquet"));
+    assert!(s.column("contracted_cost").is_err());
+}

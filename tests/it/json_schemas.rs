@@ -621,6 +621,24 @@ fn contract_outputs_keep_their_schemas() {
         "{v:#}"
     );
     valid("reconcile-v1", &v);
+    // Grouped rows under a contract carry their contracted cost.
+    let r = run_within(
+        60,
+        with(&[
+            "meter",
+            &examples(),
+            "--group-by",
+            "day,model",
+            "-f",
+            "json",
+        ]),
+    );
+    let v = json_out(&r, 0);
+    assert!(
+        v["groups"]["rows"][0]["contracted_cost"]["total"].is_string(),
+        "{v:#}"
+    );
+    valid("meter-v1", &v);
 }
 
 #[test]

@@ -653,7 +653,13 @@ fn a_discount_on_one_model_commitments_and_credits_are_priced_as_rating_would() 
             "p99",
             "Shortfall",
             "Credits",
-            "Billed"
+            "Billed",
+            "Billed",
+            "p5",
+            "Billed",
+            "p50",
+            "Billed",
+            "p95"
         ],
         "{}",
         r.stdout
@@ -670,7 +676,7 @@ fn a_discount_on_one_model_commitments_and_credits_are_priced_as_rating_would() 
         "{total:?}"
     );
     assert_eq!(
-        total[total.len() - 3..],
+        total[total.len() - 6..total.len() - 3],
         ["$0.16", "$5.00", "$28.71"],
         "{total:?}"
     );
@@ -725,4 +731,269 @@ fn with_fixed_sessions_every_run_pays_the_contracted_amount_price_changes_includ
         // No commitment or credit: billed is the contracted amount.
         assert_eq!(d(&month["contract"]["billed"]), dec(paid), "month {m}");
     }
+}
+
+/// The daily-research agent (0.22 a session on Sonnet 4.6) with Poisson arrivals: a month's
+/// sessions N are Poisson(31), what a run pays 0.22 x N, over two months from 2026-12.
+fn poisson_research(tmp: &Tmp) -> std::path::PathBuf {
+    let scenario = std::fs::read_to_string(scenarios().join("daily-research.toml")).unwrap();
+    tmp.write(
+        "poisson.toml",
+        &scenario.replace(
+            "sessions_per_day = 1\n",
+            "sessions_per_day = 1\narrivals = \"poisson\"\n",
+        ),
+    )
+}
+
+#[test]
+fn every_run_bills_its_months_under_the_commitment_and_the_credit() {
+    // A $100 monthly minimum, far above any run (0.22 x N with N ~ Poisson(31): 6.82 on
+    // average, $13.2 at 60 sessions), and a $30 credit for the whole horizon. Every run's
+    // December: it pays p, the shortfall 100 - p, the credit 30 of the 100 owed: billed 70;
+    // January 100 (the credit is used up); the horizon 170. So the bill's band is one value
+    // while the spend's is wide. At the expected spend the same: 6.82 + 93.18 - 30 = 70.
+    let tmp = Tmp::new();
+    let file = poisson_research(&tmp);
+    let contract = tmp.write(
+        "c.toml",
+        &format!(
+            "{CONTRACT_HEAD}[[commitment]]\neffective = \"2026-12-01\"\nmonthly_minimum_usd = \"100\"\n\n\
+             [[credit]]\neffective = \"2026-12-01\"\namount_usd = \"30\"\nexpires = \"2027-12-31\"\n"
+        ),
+    );
+    let v = project_json(&[
+        file.to_str().unwrap(),
+        "--months",
+        "2",
+        "--runs",
+        "500",
+        "--contract",
+        contract.to_str().unwrap(),
+    ]);
+    for (m, billed, credits) in [(0, "70", "30"), (1, "100", "0")] {
+        let month = &v["months"][m];
+        let runs = &month["contract"]["runs"];
+        for k in ["mean", "p5", "p50", "p95", "p99"] {
+            assert_eq!(d(&runs["billed"][k]), dec(billed), "month {m} {k}");
+        }
+        assert_eq!(d(&month["contract"]["billed"]), dec(billed), "month {m}");
+        assert_eq!(d(&runs["credits_used_mean"]), dec(credits), "month {m}");
+        // The spend varies (sd 0.22 x sqrt(31) = $1.22): its band is not one value.
+        assert!(d(&month["p95"]) - d(&month["p5"]) > dec("2"), "{month}");
+        // Each run's shortfall is 100 - p: their mean is 100 less the runs' mean spend (to
+        // the 6 places both are given at).
+        let gap = d(&runs["shortfall_mean"]) + d(&month["mean"]) - dec("100");
+        assert!(gap.abs() <= dec("0.000001"), "month {m}: {gap}");
+    }
+    let runs = &v["contract"]["runs"];
+    for k in ["mean", "p5", "p50", "p95", "p99"] {
+        assert_eq!(d(&runs["billed"][k]), dec("170"), "{k}");
+    }
+    assert_eq!(d(&runs["credits_used_mean"]), dec("30"));
+    assert_eq!(d(&v["contract"]["billed"]), dec("170"));
+
+    // The table: the band of the bill after Billed, the horizon's on the total row.
+    let r = run_within(
+        60,
+        [
+            "project",
+            file.to_str().unwrap(),
+            "--months",
+            "2",
+            "--runs",
+            "50",
+            "--contract",
+            contract.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let cells = |start: &str| -> Vec<String> {
+        let line = r.stdout.lines().find(|l| l.starts_with(start)).unwrap();
+        line.split_whitespace().map(String::from).collect()
+    };
+    let dec_ = cells("2026-12");
+    assert_eq!(
+        dec_[dec_.len() - 4..],
+        ["$70.00", "$70.00", "$70.00", "$70.00"],
+        "{dec_:?}"
+    );
+    let total = cells("Total");
+    assert_eq!(
+        total[total.len() - 4..],
+        ["$170.00", "$170.00", "$170.00", "$170.00"],
+        "{total:?}"
+    );
+
+    // The report: the band of the bill in the summary and in the table by month.
+    let dir = tmp.path("report");
+    let r = run_within(
+        120,
+        [
+            "project",
+            file.to_str().unwrap(),
+            "--months",
+            "2",
+            "--runs",
+            "50",
+            "--contract",
+            contract.to_str().unwrap(),
+            "--report",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    for row in [
+        "| Billed at the expected spend (commitments, credits) | $170.00 |",
+        "| Billed, p5 of the runs' bills | $170.00 |",
+        "| Billed, p50 | $170.00 |",
+        "| Billed, p95 | $170.00 |",
+    ] {
+        assert!(md.contains(row), "{row}\n{md}");
+    }
+    let head = md.lines().find(|l| l.starts_with("| Month |")).unwrap();
+    assert!(
+        head.ends_with("| Billed | Billed p5 | Billed p50 | Billed p95 |"),
+        "{head}"
+    );
+    let jan = md.lines().find(|l| l.starts_with("| 2027-01 |")).unwrap();
+    assert!(
+        jan.ends_with("| $100.00 | $100.00 | $100.00 | $100.00 |"),
+        "{jan}"
+    );
+}
+
+#[test]
+fn a_minimum_inside_the_band_gives_the_bill_a_band_of_its_own() {
+    // A minimum of $6.82 a month: what a run of N = 31 sessions pays, the expected spend. A
+    // run bills max(0.22 N, 6.82): P(N <= 31) = 0.548 of the runs bill exactly 6.82, so the
+    // bill's p5 and p50 are 6.82, and above the minimum a run bills what it pays, so the
+    // bill's p95 is the spend's. On average a run bills 6.82 + 0.22 E[(N - 31)+], and for a
+    // Poisson of integer mean l, E[(N - l)+] = l P(N = l) = 31 x 31^31 e^-31 / 31! = 31 x
+    // 0.07146 = 2.2153 sessions: 6.82 + 0.4874 = 7.3074, above 6.82, the bill of the expected
+    // spend (no shortfall there). The runs' bill has sd 0.22 x 3.37 = $0.74: the mean of 4,000
+    // runs is within 4 x 0.74 / sqrt(4000) = 0.047 of it.
+    let tmp = Tmp::new();
+    let file = poisson_research(&tmp);
+    let contract = tmp.write(
+        "c.toml",
+        &format!(
+            "{CONTRACT_HEAD}[[commitment]]\neffective = \"2026-12-01\"\nmonthly_minimum_usd = \"6.82\"\n"
+        ),
+    );
+    let v = project_json(&[
+        file.to_str().unwrap(),
+        "--months",
+        "2",
+        "--runs",
+        "4000",
+        "--contract",
+        contract.to_str().unwrap(),
+    ]);
+    for m in 0..2 {
+        let month = &v["months"][m];
+        let t = &month["contract"];
+        let billed = &t["runs"]["billed"];
+        assert_eq!(d(&t["billed"]), dec("6.82"), "month {m}");
+        assert_eq!(d(&billed["p5"]), dec("6.82"), "month {m}");
+        assert_eq!(d(&billed["p50"]), dec("6.82"), "month {m}");
+        assert_eq!(d(&billed["p95"]), d(&month["p95"]), "month {m}");
+        assert!(
+            d(&month["p5"]) < dec("6.82"),
+            "the spend goes below: {month}"
+        );
+        let mean = d(&billed["mean"]);
+        assert!(
+            (mean - dec("7.3074")).abs() < dec("0.047"),
+            "month {m}: {mean}"
+        );
+    }
+}
+
+#[test]
+fn the_model_comparison_shows_the_list_expectation_beside_the_contracted_one() {
+    // daily-research for December (31 days), priced as Sonnet 4.6 and as Opus 4.6, with 20%
+    // off Opus tokens. Sonnet: 31 x (0.04 + 0.18) = 6.82, no discount. Opus: tokens 6 x
+    // (4,000 x $5 + 900 x $25 + 15,000 x $0.50) / 1M = 0.30 a session, so list 31 x (0.04 +
+    // 0.30) = 10.54 and contracted 31 x (0.04 + 0.30 x 0.8) = 31 x 0.28 = 8.68; vs first
+    // 8.68 / 6.82 = 1.27x.
+    let tmp = Tmp::new();
+    let file = scenarios().join("daily-research.toml");
+    let contract = tmp.write(
+        "c.toml",
+        &format!(
+            "{CONTRACT_HEAD}[[discount]]\neffective = \"2026-12-01\"\npercent = \"20%\"\nmodels = [\"claude-opus-4-6\"]\n"
+        ),
+    );
+    let project = |contract: Option<&std::path::Path>, report: Option<&std::path::Path>| {
+        let mut args: Vec<String> = [
+            "project",
+            file.to_str().unwrap(),
+            "--months",
+            "1",
+            "--runs",
+            "10",
+            "--model",
+            "claude-sonnet-4-6",
+            "--model",
+            "claude-opus-4-6",
+        ]
+        .map(String::from)
+        .to_vec();
+        if let Some(c) = contract {
+            args.extend(["--contract".into(), c.to_str().unwrap().into()]);
+        }
+        if let Some(d) = report {
+            args.extend(["--report".into(), d.to_str().unwrap().into()]);
+        }
+        let r = run_within(60, &args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+    let out = project(Some(&contract), None);
+    let table: Vec<Vec<&str>> = out
+        .split("Horizon total by model\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        table[0][..5],
+        ["Model", "vs", "first", "List", "Expected"],
+        "{out}"
+    );
+    assert_eq!(
+        table[2][..4],
+        ["claude-sonnet-4-6", "1.00x", "$6.82", "$6.82"],
+        "{out}"
+    );
+    assert_eq!(
+        table[3][..4],
+        ["claude-opus-4-6", "1.27x", "$10.54", "$8.68"],
+        "{out}"
+    );
+    // Without a contract the table is as before.
+    let plain = project(None, None);
+    let head = plain
+        .split("Horizon total by model\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap();
+    assert!(!head.contains("List"), "{plain}");
+    // The report's table of the plan and each model has it too (the plan as written is
+    // Sonnet: 6.82).
+    let dir = tmp.path("report");
+    project(Some(&contract), Some(&dir));
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("| Projection | List | Expected |"), "{md}");
+    assert!(
+        md.lines().any(|l| l
+            .starts_with("| daily-research, every agent as claude-opus-4-6 | $10.54 | $8.68 |")),
+        "{md}"
+    );
 }

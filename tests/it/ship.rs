@@ -259,6 +259,43 @@ fn comment_off_calls_no_gh_and_an_error_exits_2_with_a_comment_saying_so() {
 }
 
 #[test]
+fn the_contract_input_makes_check_judge_what_the_user_pays() {
+    // The PR's alpha is the baseline's: Sonnet 4.6, an hour running ($0.08) and 100,000
+    // input tokens at $3/M ($0.30): $0.38 at list, over a $0.30 budget (exit 1). Under a
+    // contract of 50% off every charge it pays 0.38 x 0.5 = $0.19, within it (exit 0); the
+    // 10% max increase judges the volume, which is the same (the change is all price).
+    let a = Action::new("[]");
+    a.tmp.write(
+        "half.toml",
+        "schema = 1\nname = \"half\"\ncurrency = \"USD\"\n\
+         [[discount]]\neffective = \"2026-01-01\"\npercent = \"50%\"\n",
+    );
+    let pr = run_dir(&a.tmp, "pr", 100_000);
+    let r = a.check(&pr, &[("INPUT_BUDGET", "0.30"), ("INPUT_COMMENT", "false")]);
+    assert_eq!(r.code, 1, "at list: {}{}", r.stdout, r.stderr);
+    let r = a.check(
+        &pr,
+        &[("INPUT_BUDGET", "0.30"), ("INPUT_CONTRACT", "half.toml")],
+    );
+    assert_eq!(r.code, 0, "under the contract: {}{}", r.stdout, r.stderr);
+    let calls = a.gh_calls();
+    let body = calls.last().unwrap().1.as_ref().unwrap()["body"]
+        .as_str()
+        .unwrap();
+    // The comment says what the user pays and the list cost beside it.
+    assert!(body.contains("$0.19"), "{body}");
+    assert!(body.contains("At list prices: $0.38"), "{body}");
+    assert!(a.summary().contains("At list prices: $0.38"));
+    // A contract that does not exist is check's error: exit 2, named in the comment.
+    let r = a.check(
+        &pr,
+        &[("INPUT_CONTRACT", "nope.toml"), ("INPUT_COMMENT", "false")],
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("nope.toml"), "{}", r.stderr);
+}
+
+#[test]
 fn a_gh_that_fails_leaves_the_gates_verdict() {
     let a = Action::new("not json");
     let pr = run_dir(&a.tmp, "pr", 100_000);

@@ -573,7 +573,7 @@ impl Contract {
     }
 
     /// The monthly minimum in force in the month starting `first`, and its row.
-    fn commitment_for(&self, first: NaiveDate) -> Option<(usize, Decimal)> {
+    pub fn commitment_for(&self, first: NaiveDate) -> Option<(usize, Decimal)> {
         let n = self.commitments.partition_point(|c| c.effective <= first);
         let i = n.checked_sub(1)?;
         Some((i, self.commitments[i].monthly_minimum))

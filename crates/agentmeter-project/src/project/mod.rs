@@ -6,6 +6,7 @@ pub mod budget;
 pub mod drivers;
 pub mod montecarlo;
 pub mod sketch;
+pub mod terms;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -107,6 +108,27 @@ pub struct ContractTerms {
     pub shortfall: Decimal,
     pub credits_used: Decimal,
     pub billed: Decimal,
+    /// The same terms on every Monte Carlo run's months (see [`terms`]): the band of the bill
+    /// beside the band of what the runs pay, per month and over the horizon.
+    pub runs: BilledRuns,
+}
+
+/// Each run's bill under a contract's commitments and credits, per month and over the horizon.
+#[derive(Clone, Debug)]
+pub struct BilledRuns {
+    pub months: Vec<BilledStats>,
+    pub total: BilledStats,
+}
+
+/// The runs' bills: their mean and percentiles (`expected`: the bill of the expected spend,
+/// [`ContractTerms::billed`] and its months'), and the mean over the runs of the shortfall
+/// and of the credits used. Without a commitment or credit, the runs' own (contracted)
+/// distribution, with no shortfall or credit.
+#[derive(Clone, Debug)]
+pub struct BilledStats {
+    pub billed: Stats,
+    pub shortfall_mean: Decimal,
+    pub credits_used_mean: Decimal,
 }
 
 #[derive(Clone, Debug)]
@@ -676,7 +698,11 @@ pub fn project(
         Ok(mc.categories[c].with_expected(total(months.iter().map(|m| m.by_category[c]))?))
     })?;
     let contract = match &opts.contract {
-        Some(c) => Some(contract_terms(c, &plan)?),
+        Some(c) => {
+            let mut t = contract_terms(c, &plan)?;
+            t.runs = billed_runs(&t, &mc, &months, &mc.total.with_expected(total_expected));
+            Some(t)
+        }
         None => None,
     };
     if let Some(t) = &contract {
@@ -746,7 +772,52 @@ fn contract_terms(c: &Arc<Contract>, plan: &Plan) -> Result<ContractTerms> {
         credits,
         shortfall,
         credits_used,
+        runs: BilledRuns {
+            months: Vec::new(),
+            total: BilledStats {
+                billed: Stats::default(),
+                shortfall_mean: Decimal::ZERO,
+                credits_used_mean: Decimal::ZERO,
+            },
+        },
     })
+}
+
+/// The runs' bills under the terms `t` (from the Monte Carlo's per-run billing, or without
+/// commitments and credits the runs' own figures: `months` and `total`, what they pay).
+fn billed_runs(
+    t: &ContractTerms,
+    mc: &montecarlo::McResult,
+    months: &[MonthOut],
+    total: &Stats,
+) -> BilledRuns {
+    match &mc.billed {
+        Some(b) => BilledRuns {
+            months: (0..months.len())
+                .map(|m| BilledStats {
+                    billed: b.months[m].with_expected(t.months[m].billed),
+                    shortfall_mean: b.shortfall[m].mean(),
+                    credits_used_mean: b.credits_used[m].mean(),
+                })
+                .collect(),
+            total: BilledStats {
+                billed: b.total.with_expected(t.billed),
+                shortfall_mean: b.shortfall_total.mean(),
+                credits_used_mean: b.credits_used_total.mean(),
+            },
+        },
+        None => {
+            let plain = |s: &Stats| BilledStats {
+                billed: s.clone(),
+                shortfall_mean: Decimal::ZERO,
+                credits_used_mean: Decimal::ZERO,
+            };
+            BilledRuns {
+                months: months.iter().map(|m| plain(&m.stats)).collect(),
+                total: plain(total),
+            }
+        }
+    }
 }
 
 /// What the contract's terms mean for the projection's figures, in words: the discounts are
@@ -755,7 +826,7 @@ fn contract_terms(c: &Arc<Contract>, plan: &Plan) -> Result<ContractTerms> {
 fn contract_notes(t: &ContractTerms, months: &[MonthOut]) -> Vec<String> {
     let c = &t.contract;
     let mut out = vec![format!(
-        "contract {}: its discounts are priced into every day of the plan, so every amount (the expectation and each run) is what the user pays, list prices beside; its commitments and credits are applied to the expected spend of each day, as to metered usage",
+        "contract {}: its discounts are priced into every day of the plan, so every amount (the expectation and each run) is what the user pays, list prices beside; its commitments and credits are applied to the expected spend of each day, as to metered usage, and to each run's months (the bill's own band)",
         c.version
     )];
     // A shortfall max(0, minimum - spend) is linear in the spend only where every run is on
@@ -777,7 +848,7 @@ fn contract_notes(t: &ContractTerms, months: &[MonthOut]) -> Vec<String> {
         .collect();
     if !straddled.is_empty() {
         out.push(format!(
-            "the monthly minimum lies inside the runs' band in {}: a run below it bills a shortfall that a run above it does not make up, so the shortfall at the expected spend understates what such a month bills on average",
+            "the monthly minimum lies inside the runs' band in {}: a run below it bills a shortfall that a run above it does not make up, so the shortfall at the expected spend understates what such a month bills on average (the runs' bills, each with its own shortfall, show it)",
             straddled.join(", ")
         ));
     }

@@ -13,6 +13,7 @@ use rust_decimal::prelude::*;
 
 use super::drivers::Drivers;
 use super::sketch::Sketch;
+use super::terms::{RunMonth, RunTerms};
 use super::{ByCost, DayPrices, Plan, ProjectOptions, Stats};
 use crate::category::{Category, CostColumn, PerCategory, COLUMN_COUNT};
 use crate::error::{Error, Result};
@@ -363,17 +364,22 @@ impl McStats {
         self.sketch.histogram(bins)
     }
 
-    pub fn with_expected(&self, expected: Decimal) -> Stats {
-        let q = |x: f64| Decimal::from_f64(x).unwrap_or_default().round_dp(6);
+    /// The mean over the runs, USD to 6 places.
+    pub fn mean(&self) -> Decimal {
         let mean_atto = self.sum_atto / self.runs.max(1) as i128;
         // Pico-dollars fit a Decimal up to $7.9e16; above that, micro-dollars (to $7.9e22,
         // beyond any checked sum).
         let mean = Decimal::try_from_i128_with_scale(mean_atto / 1_000_000, 12)
             .or_else(|_| Decimal::try_from_i128_with_scale(mean_atto / 1_000_000_000_000, 6))
             .unwrap_or(Decimal::MAX);
+        mean.round_dp(6)
+    }
+
+    pub fn with_expected(&self, expected: Decimal) -> Stats {
+        let q = |x: f64| Decimal::from_f64(x).unwrap_or_default().round_dp(6);
         Stats {
             expected,
-            mean: mean.round_dp(6),
+            mean: self.mean(),
             p5: q(self.sketch.quantile(0.05)),
             p50: q(self.sketch.quantile(0.50)),
             p95: q(self.sketch.quantile(0.95)),
@@ -390,13 +396,70 @@ pub struct McResult {
     pub total: McStats,
     pub simulated_sessions: u64,
     pub notes: Vec<String>,
+    /// Under a contract with commitments or credits (else `None`): each run's bill after
+    /// them, by month and over the horizon.
+    pub billed: Option<BilledMc>,
+}
+
+/// Each run's monthly terms: its bill, shortfall and credits used, per month and over the
+/// horizon.
+#[derive(Clone, Debug, Default)]
+pub struct BilledMc {
+    pub months: Vec<McStats>,
+    pub total: McStats,
+    pub shortfall: Vec<McStats>,
+    pub shortfall_total: McStats,
+    pub credits_used: Vec<McStats>,
+    pub credits_used_total: McStats,
+}
+
+impl BilledMc {
+    fn empty(months: usize) -> Self {
+        let each = vec![McStats::default(); months];
+        BilledMc {
+            months: each.clone(),
+            shortfall: each.clone(),
+            credits_used: each,
+            ..Default::default()
+        }
+    }
+
+    /// One run's months.
+    fn add(&mut self, run: &[RunMonth], overflow: &AtomicBool) {
+        let (mut billed, mut shortfall, mut credits) = (0i128, 0i128, 0i128);
+        for (m, r) in run.iter().enumerate() {
+            self.months[m].add(r.billed, overflow);
+            self.shortfall[m].add(r.shortfall, overflow);
+            self.credits_used[m].add(r.credits_used, overflow);
+            add_checked(&mut billed, r.billed, overflow);
+            add_checked(&mut shortfall, r.shortfall, overflow);
+            add_checked(&mut credits, r.credits_used, overflow);
+        }
+        self.total.add(billed, overflow);
+        self.shortfall_total.add(shortfall, overflow);
+        self.credits_used_total.add(credits, overflow);
+    }
+
+    fn merge(&mut self, o: &BilledMc, overflow: &AtomicBool) {
+        for (a, b) in (self.months.iter_mut().zip(&o.months))
+            .chain(self.shortfall.iter_mut().zip(&o.shortfall))
+            .chain(self.credits_used.iter_mut().zip(&o.credits_used))
+        {
+            a.merge(b, overflow);
+        }
+        self.total.merge(&o.total, overflow);
+        self.shortfall_total.merge(&o.shortfall_total, overflow);
+        self.credits_used_total
+            .merge(&o.credits_used_total, overflow);
+    }
 }
 
 impl McResult {
-    fn empty(months: usize, agents: usize) -> Self {
+    fn empty(months: usize, agents: usize, billed: bool) -> Self {
         McResult {
             months: vec![McStats::default(); months],
             agents: vec![McStats::default(); agents],
+            billed: billed.then(|| BilledMc::empty(months)),
             ..Default::default()
         }
     }
@@ -412,6 +475,9 @@ impl McResult {
             a.merge(&o.categories[c], overflow);
         }
         self.total.merge(&o.total, overflow);
+        if let (Some(a), Some(b)) = (&mut self.billed, &o.billed) {
+            a.merge(b, overflow);
+        }
         self.simulated_sessions += o.simulated_sessions;
         self
     }
@@ -588,6 +654,10 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
 
     let drivers = Drivers::new(plan);
     let (n_months, n_agents) = (plan.months.len(), plan.agents.len());
+    // A contract's commitments and credits, billed on each run's months (per run, after its
+    // sessions).
+    let terms = (opts.contract.as_deref()).and_then(|c| RunTerms::new(c, &plan.months, &plan.days));
+    let billed = terms.is_some();
     let done = AtomicU64::new(0);
     let overflow = AtomicBool::new(false);
     let runs = opts.runs as u64;
@@ -596,7 +666,7 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
         (0..runs)
             .into_par_iter()
             .fold(
-                || McResult::empty(n_months, n_agents),
+                || McResult::empty(n_months, n_agents, billed),
                 |mut acc, run| {
                     let mut rng = run_rng(opts.seed, run);
                     let draw = drivers
@@ -664,6 +734,11 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
                     for (m, v) in acc.months.iter_mut().zip(&month_tot) {
                         m.add(*v, &overflow);
                     }
+                    if let (Some(t), Some(b)) = (&terms, &mut acc.billed) {
+                        let mut bill = vec![RunMonth::default(); n_months];
+                        t.bill(&month_tot, &mut bill);
+                        b.add(&bill, &overflow);
+                    }
                     for (c, v) in cat_tot {
                         acc.categories[c].add(v, &overflow);
                     }
@@ -673,7 +748,7 @@ pub fn run(plan: &Plan, opts: &ProjectOptions) -> Result<McResult> {
                 },
             )
             .reduce(
-                || McResult::empty(n_months, n_agents),
+                || McResult::empty(n_months, n_agents, billed),
                 |a, b| a.merge(b, &overflow),
             )
     });

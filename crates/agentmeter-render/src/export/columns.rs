@@ -97,6 +97,25 @@ pub fn counts<T: Copy + TryInto<i64> + std::fmt::Display>(
     Ok(Column::new(name.into(), values))
 }
 
+/// [`counts`] with nulls (a row that has no such count).
+pub fn optional_counts<T: Copy + TryInto<i64> + std::fmt::Display>(
+    name: &str,
+    values: impl IntoIterator<Item = Option<T>>,
+) -> Result<Column> {
+    let values = values
+        .into_iter()
+        .map(|v| {
+            v.map(|v| {
+                v.try_into().map_err(|_| {
+                    Error::new(format!("column {name}: {v} is past the Int64 of Parquet"))
+                })
+            })
+            .transpose()
+        })
+        .collect::<Result<Vec<Option<i64>>>>()?;
+    Ok(Column::new(name.into(), values))
+}
+
 /// Millisecond timestamps in UTC.
 pub fn utc_millis(name: &str, values: impl IntoIterator<Item = i64>) -> Column {
     Int64Chunked::from_iter_values(name.into(), values.into_iter())

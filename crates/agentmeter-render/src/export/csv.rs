@@ -28,30 +28,39 @@ pub fn render_to(report: &MeterReport, out: &mut dyn std::io::Write) -> std::io:
         "cost_usd",
         "pricing_version",
     ]);
-    // Under a contract, per session: the contracted amount beside the list one.
-    let billing = report.billing.filter(|_| report.groups.is_none());
+    // Under a contract, per session or group: the contracted amount beside the list one.
+    let billing = report.billing;
     if billing.is_some() {
         header.extend(["contracted_usd", "contract_version"]);
     }
     w.write_record(&header).map_err(err)?;
-    let rows: Vec<(Vec<&str>, ByCategory)> = match &report.groups {
-        None => report
-            .sessions
-            .iter()
-            .map(|s| (vec![&*s.usage.session_id], ByCategory::of_items(&s.items)))
-            .collect(),
-        Some((_, groups)) => groups
-            .iter()
-            .map(|g| (g.keys.iter().map(String::as_str).collect(), g.sums))
-            .collect(),
-    };
-    for (k, (keys, sums)) in rows.into_iter().enumerate() {
+    // Each row's keys, list amounts and (under a contract) contracted amounts by category.
+    let paid = |k: usize| {
         let mut contracted = PerCategory::<rust_decimal::Decimal>::default();
         if let Some(b) = billing {
             for (item, t) in report.sessions[k].items.iter().zip(&b.sessions[k].items) {
                 contracted[item.category] += t.amount;
             }
         }
+        contracted
+    };
+    let rows: Vec<(Vec<&str>, ByCategory, PerCategory<rust_decimal::Decimal>)> =
+        match &report.groups {
+            None => (report.sessions.iter().enumerate())
+                .map(|(k, s)| {
+                    let keys = vec![&*s.usage.session_id];
+                    (keys, ByCategory::of_items(&s.items), paid(k))
+                })
+                .collect(),
+            Some((_, groups)) => groups
+                .iter()
+                .map(|g| {
+                    let keys = g.keys.iter().map(String::as_str).collect();
+                    (keys, g.sums, g.contracted.unwrap_or_default())
+                })
+                .collect(),
+        };
+    for (keys, sums, contracted) in rows {
         for cat in Category::ALL {
             let (quantity, amount) = (sums.quantity[cat].to_string(), exact(sums.amount[cat]));
             let mut record = keys.clone();

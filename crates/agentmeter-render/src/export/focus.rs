@@ -125,6 +125,31 @@ fn month_bounds(d: NaiveDate) -> (i64, i64) {
     (midnight(first), midnight(next))
 }
 
+/// A line item under a contract, as its FOCUS row has it (and `line_items.parquet` under a
+/// contract): what the user pays for it (its ContractedCost, and its BilledCost and
+/// EffectiveCost too: commitments and credits are rows of their own), the contracted unit
+/// price, and the discount row applied.
+pub struct ItemCost {
+    pub contracted: Decimal,
+    pub unit_price: Decimal,
+    pub row: Option<String>,
+}
+
+pub fn item_cost(i: &LineItem, c: &Contract, t: &ItemTerms) -> ItemCost {
+    match t.discount {
+        Some(d) => ItemCost {
+            contracted: t.amount,
+            unit_price: i.rate * (Decimal::ONE - c.discounts[d].fraction),
+            row: Some(c.discount_ref(d)),
+        },
+        None => ItemCost {
+            contracted: t.amount,
+            unit_price: i.rate,
+            row: None,
+        },
+    }
+}
+
 fn row(
     s: &RatedSession,
     i: &LineItem,
@@ -168,16 +193,17 @@ fn row(
     if let Some(sc) = scenario {
         tags.insert("scenario".into(), sc.into());
     }
-    let (contracted, unit_price, contract_row) = match terms {
-        Some((c, t)) => match t.discount {
-            Some(d) => (
-                t.amount,
-                i.rate * (Decimal::ONE - c.discounts[d].fraction),
-                Some(c.discount_ref(d)),
-            ),
-            None => (t.amount, i.rate, None),
+    let ItemCost {
+        contracted,
+        unit_price,
+        row: contract_row,
+    } = match terms {
+        Some((c, t)) => item_cost(i, c, t),
+        None => ItemCost {
+            contracted: i.amount,
+            unit_price: i.rate,
+            row: None,
         },
-        None => (i.amount, i.rate, None),
     };
     FocusRow {
         day: i.day,
@@ -265,7 +291,7 @@ fn contract_row(
 }
 
 /// Each month's commitment shortfall and credits used, as their own rows.
-fn contract_rows(b: &Billing) -> Vec<FocusRow> {
+pub fn contract_rows(b: &Billing) -> Vec<FocusRow> {
     let c = b.contract;
     let mut out = Vec::new();
     for m in &b.months {

@@ -380,6 +380,9 @@ struct GroupOut<'a> {
     quantities: QuantitiesOut<false>,
     /// The list cost.
     cost: CostJson,
+    /// Under --contract: what the user pays (the contract's discounts applied).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contracted_cost: Option<CostJson>,
 }
 
 /// The names of the grouping keys, comma-separated (`day,model`).
@@ -681,6 +684,7 @@ fn doc<'a>(r: &'a MeterReport, sessions: &'a [RatedSession]) -> MeterDoc<'a> {
                         requests: 0,
                     },
                     cost: CostJson(g.sums.cost()),
+                    contracted_cost: g.contracted.map(|paid| CostJson(paid.by_column())),
                 })
                 .collect(),
         }),

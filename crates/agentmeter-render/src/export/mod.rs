@@ -148,6 +148,9 @@ impl Rows for MeterRows<'_> {
                         cells.extend(token_cells(&g.sums.tokens()));
                     }
                     let mut cells = with_money(cells, &g.sums.cost());
+                    if self.0.billing.is_some() {
+                        cells.push(usd(g.contracted.unwrap_or_default().total()));
+                    }
                     if budgets {
                         cells.extend([count(g.budgets_over_80), count(g.budgets_reached)]);
                     }
@@ -297,9 +300,9 @@ fn meter_grid<'r>(report: &'r MeterReport<'r>, compact: bool) -> Grid<MeterRows<
     numeric.extend(std::iter::repeat_n(true, money.len()));
     header.extend(money);
     total.extend(money_cells(&t.cost, compact));
-    // The contracted figure beside the list total, per session (groups are cut from list
-    // line items; the notes give the contract's totals).
-    if let (Some(b), None) = (report.billing, &report.groups) {
+    // The contracted figure beside the list total, per session or group (the notes give the
+    // contract's monthly terms).
+    if let Some(b) = report.billing {
         header.push("Contracted".into());
         numeric.push(true);
         total.push(usd(b.contracted.total()));

@@ -7,7 +7,10 @@ use std::io::Write;
 use polars::prelude::*;
 use rust_decimal::Decimal;
 
+use chrono::NaiveDate;
+
 use crate::category::Category;
+use crate::contract::{Billing, Contract, ItemTerms};
 use crate::error::{Error, Result};
 use crate::export::columns;
 use crate::export::focus::{self, Account, FocusRow};
@@ -33,88 +36,190 @@ pub fn focus(rows: &[FocusRow], table: &PriceTable, account: &Account) -> Result
     focus::frame(rows, table, account).map(Frame)
 }
 
-/// A line item with its session.
-pub type Item<'a> = (&'a RatedSession, &'a LineItem);
-
-/// Every line item of the sessions, in session order.
-pub fn items(sessions: &[RatedSession]) -> Vec<Item<'_>> {
-    sessions
-        .iter()
-        .flat_map(|s| s.items.iter().map(move |i| (s, i)))
-        .collect()
+/// A row of `line_items.parquet`: a rated line item with its session (under a contract, with
+/// its terms), or under a contract a month's commitment shortfall or credit used, as the
+/// FOCUS export has it (`focus::contract_rows`).
+pub enum Line<'a> {
+    Item(&'a RatedSession, &'a LineItem, Option<&'a ItemTerms>),
+    Term(Box<FocusRow>),
 }
 
-/// The rated line items, one row each (`export --format parquet`, `line_items.parquet`).
-pub fn line_items(items: &[Item], table: &PriceTable) -> Result<Frame> {
-    let dec = |name: &str, v: Vec<Decimal>| columns::parquet_decimal(name, v.into_iter().map(Some));
-    let ts = |name: &str, v: Vec<i64>| columns::utc_millis(name, v);
-    let cols = vec![
-        Column::new(
-            "session_id".into(),
-            items
+impl Line<'_> {
+    /// The row's day: the item's (in the zone it was rated in), a contract row's month's last
+    /// (UTC) day.
+    pub fn day(&self) -> NaiveDate {
+        match self {
+            Line::Item(_, i, _) => i.day,
+            Line::Term(r) => r.day,
+        }
+    }
+}
+
+/// Every line item of the sessions, in session order; under a contract each with its terms,
+/// then each month's shortfall and credits used.
+pub fn lines<'a>(sessions: &'a [RatedSession], billing: Option<&'a Billing>) -> Vec<Line<'a>> {
+    let mut out: Vec<Line> = (sessions.iter().enumerate())
+        .flat_map(|(k, s)| {
+            s.items
                 .iter()
-                .map(|(s, _)| s.usage.session_id.to_string())
-                .collect::<Vec<_>>(),
+                .enumerate()
+                .map(move |(j, i)| Line::Item(s, i, billing.map(|b| &b.sessions[k].items[j])))
+        })
+        .collect();
+    if let Some(b) = billing {
+        out.extend(
+            focus::contract_rows(b)
+                .into_iter()
+                .map(|r| Line::Term(Box::new(r))),
+        );
+    }
+    out
+}
+
+/// The line items, one row each (`export --format parquet`, `line_items.parquet`). Under a
+/// contract (whose terms the lines carry) the file has the FOCUS amounts too, after the
+/// others: `list_cost`, `contracted_rate`, `contracted_cost`, `effective_cost`,
+/// `billed_cost`, `contract_version`, `contract_row`, and the months' shortfall and credit
+/// rows (no session, quantity, unit, rate or list `amount`; `category` `commitment_shortfall`
+/// or `credit`), so `billed_cost` sums to what is billed, as the FOCUS export's BilledCost.
+pub fn line_items(
+    lines: &[Line],
+    table: &PriceTable,
+    contract: Option<&Contract>,
+) -> Result<Frame> {
+    let dec = |name: &str, v: Vec<Option<Decimal>>| columns::parquet_decimal(name, v);
+    let ts = |name: &str, v: Vec<i64>| columns::utc_millis(name, v);
+    // A column of a value per line item and one per contract row.
+    fn each<'l, T>(
+        lines: &'l [Line],
+        item: impl Fn(&'l RatedSession, &'l LineItem, Option<&'l ItemTerms>) -> T,
+        term: impl Fn(&'l FocusRow) -> T,
+    ) -> Vec<T> {
+        lines
+            .iter()
+            .map(|l| match l {
+                Line::Item(s, i, t) => item(s, i, *t),
+                Line::Term(r) => term(r),
+            })
+            .collect()
+    }
+    let text = |name: &str, v: Vec<Option<String>>| Column::new(name.into(), v);
+    let mut cols = vec![
+        text(
+            "session_id",
+            each(
+                lines,
+                |s, _, _| Some(s.usage.session_id.to_string()),
+                |_| None,
+            ),
         ),
         Column::new(
             "category".into(),
-            items
-                .iter()
-                .map(|(_, i)| i.category.key())
-                .collect::<Vec<_>>(),
+            each(lines, |_, i, _| i.category.key(), |r| r.category),
         ),
-        Column::new(
-            "model".into(),
-            items
-                .iter()
-                .map(|(_, i)| i.model.as_deref().map(str::to_string))
-                .collect::<Vec<_>>(),
+        text(
+            "model",
+            each(
+                lines,
+                |_, i, _| i.model.as_deref().map(str::to_string),
+                |_| None,
+            ),
         ),
-        Column::new(
-            "agent".into(),
-            items
-                .iter()
-                .map(|(_, i)| i.agent.as_deref().map(str::to_string))
-                .collect::<Vec<_>>(),
+        text(
+            "agent",
+            each(
+                lines,
+                |_, i, _| i.agent.as_deref().map(str::to_string),
+                |_| None,
+            ),
         ),
         Column::new(
             "day".into(),
-            items
+            lines
                 .iter()
-                .map(|(_, i)| i.day.to_string())
+                .map(|l| l.day().to_string())
                 .collect::<Vec<_>>(),
         ),
-        ts("start", items.iter().map(|(_, i)| i.start).collect()),
-        ts("end", items.iter().map(|(_, i)| i.end).collect()),
-        columns::counts("quantity", items.iter().map(|(_, i)| i.quantity))?,
-        Column::new(
-            "unit".into(),
-            items
-                .iter()
-                .map(|(_, i)| i.category.unit().key())
-                .collect::<Vec<_>>(),
+        ts("start", each(lines, |_, i, _| i.start, |r| r.charge_start)),
+        ts("end", each(lines, |_, i, _| i.end, |r| r.charge_end)),
+        columns::optional_counts(
+            "quantity",
+            each(lines, |_, i, _| Some(i.quantity), |_| None),
+        )?,
+        text(
+            "unit",
+            each(
+                lines,
+                |_, i, _| Some(i.category.unit().key().to_string()),
+                |_| None,
+            ),
         ),
-        dec("rate", items.iter().map(|(_, i)| i.rate).collect())?,
-        dec("amount", items.iter().map(|(_, i)| i.amount).collect())?,
-        Column::new(
-            "price_effective".into(),
-            items
-                .iter()
-                .map(|(_, i)| format_ms(i.price_effective))
-                .collect::<Vec<_>>(),
+        dec("rate", each(lines, |_, i, _| Some(i.rate), |_| None))?,
+        dec("amount", each(lines, |_, i, _| Some(i.amount), |_| None))?,
+        text(
+            "price_effective",
+            each(
+                lines,
+                |_, i, _| Some(format_ms(i.price_effective)),
+                |_| None,
+            ),
         ),
         Column::new(
             "pricing_version".into(),
-            vec![table.version.clone(); items.len()],
+            vec![table.version.clone(); lines.len()],
         ),
     ];
+    if let Some(c) = contract {
+        let cost = |i: &LineItem, t: Option<&ItemTerms>| match t {
+            Some(t) => focus::item_cost(i, c, t),
+            None => focus::ItemCost {
+                contracted: i.amount,
+                unit_price: i.rate,
+                row: None,
+            },
+        };
+        let paid = each(
+            lines,
+            |_, i, t| Some(cost(i, t).contracted),
+            |r| Some(r.billed_cost),
+        );
+        cols.extend([
+            dec(
+                "list_cost",
+                each(lines, |_, i, _| Some(i.amount), |r| Some(r.list_cost)),
+            )?,
+            dec(
+                "contracted_rate",
+                each(lines, |_, i, t| Some(cost(i, t).unit_price), |_| None),
+            )?,
+            dec(
+                "contracted_cost",
+                each(
+                    lines,
+                    |_, i, t| Some(cost(i, t).contracted),
+                    |r| Some(r.contracted_cost),
+                ),
+            )?,
+            dec("effective_cost", paid.clone())?,
+            dec("billed_cost", paid)?,
+            text(
+                "contract_version",
+                vec![Some(c.version.clone()); lines.len()],
+            ),
+            text(
+                "contract_row",
+                each(lines, |_, i, t| cost(i, t).row, |r| r.contract_row.clone()),
+            ),
+        ]);
+    }
     DataFrame::new_infer_height(cols)
         .map(Frame)
         .map_err(|e| Error::new(e.to_string()))
 }
 
-/// The sessions (usage and cost) of a run, one row each.
-pub fn sessions(sessions: &[RatedSession]) -> Result<Frame> {
+/// The sessions (usage and cost) of a run, one row each; under a contract, with the
+/// `contracted_cost` of each (its line items less the discounts).
+pub fn sessions(sessions: &[RatedSession], billing: Option<&Billing>) -> Result<Frame> {
     let quantities: Vec<_> = sessions
         .iter()
         .map(|s| s.quantities.by_category())
@@ -155,6 +260,12 @@ pub fn sessions(sessions: &[RatedSession]) -> Result<Frame> {
         "cost",
         sessions.iter().map(|s| Some(s.cost.total())),
     )?);
+    if let Some(b) = billing {
+        cols.push(columns::parquet_decimal(
+            "contracted_cost",
+            b.sessions.iter().map(|t| Some(t.cost.total())),
+        )?);
+    }
     DataFrame::new_infer_height(cols)
         .map(Frame)
         .map_err(|e| Error::new(e.to_string()))

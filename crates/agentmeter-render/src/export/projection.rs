@@ -10,7 +10,7 @@ use super::{markdown, table, Format, Grid};
 use crate::contract::{self, Contract};
 use crate::money::usd;
 use crate::pricing::json::TableRef;
-use crate::project::{ContractTerms, Projection, Stats, UNCERTAINTY_SOURCES};
+use crate::project::{BilledStats, ContractTerms, Projection, Stats, UNCERTAINTY_SOURCES};
 use crate::schema::{ColumnKey, ColumnsJson, Day, Exact, Month};
 
 fn stats_cells(s: &Stats) -> Vec<String> {
@@ -207,6 +207,16 @@ pub fn grids(p: &Projection) -> Vec<(String, Grid)> {
                 t.months.iter().map(|m| usd(m.billed)).collect(),
                 usd(t.billed),
             );
+            // The band of the runs' bills, each run's months under the same terms.
+            let q = |s: &Stats, k: usize| [s.p5, s.p50, s.p95][k];
+            for (k, header) in ["Billed p5", "Billed p50", "Billed p95"].iter().enumerate() {
+                push_column(
+                    &mut months,
+                    header,
+                    t.runs.months.iter().map(|m| usd(q(&m.billed, k))).collect(),
+                    usd(q(&t.runs.total.billed, k)),
+                );
+            }
         }
     }
     vec![
@@ -240,6 +250,14 @@ fn comparison(ps: &[Projection]) -> Grid {
         None,
     );
     g.total = Vec::new();
+    // Under a contract every amount is what the user pays: the list expectation beside it.
+    if ps.iter().all(|p| p.contract.is_some()) {
+        let list = (ps.iter())
+            .filter_map(|p| p.contract.as_ref())
+            .map(|t| usd(t.list_total))
+            .collect();
+        insert_column(&mut g, 2, "List", list, String::new());
+    }
     g
 }
 
@@ -400,6 +418,54 @@ pub struct MonthTermsJson {
     credits: Vec<CreditUseJson>,
     /// The month's bill: contracted + shortfall - credits.
     billed: Exact,
+    /// The month's bill in each Monte Carlo run (the terms applied to the run's month).
+    runs: BilledRunsJson,
+}
+
+/// The bills of the Monte Carlo runs: the commitments and credits applied to each run's
+/// months.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "billed_runs")]
+pub struct BilledRunsJson {
+    /// The runs' bills.
+    billed: BilledBandJson,
+    /// The mean commitment shortfall over the runs.
+    shortfall_mean: Exact,
+    /// The mean credits used over the runs.
+    credits_used_mean: Exact,
+}
+
+/// The mean and percentiles of the runs' bills.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "billed_band")]
+pub struct BilledBandJson {
+    /// The mean over the runs.
+    mean: Exact,
+    /// The runs' 5th percentile.
+    p5: Exact,
+    /// The runs' median.
+    p50: Exact,
+    /// The runs' 95th percentile.
+    p95: Exact,
+    /// The runs' 99th percentile.
+    p99: Exact,
+}
+
+impl From<&BilledStats> for BilledRunsJson {
+    fn from(b: &BilledStats) -> Self {
+        let s = &b.billed;
+        BilledRunsJson {
+            billed: BilledBandJson {
+                mean: Exact(s.mean),
+                p5: Exact(s.p5),
+                p50: Exact(s.p50),
+                p95: Exact(s.p95),
+                p99: Exact(s.p99),
+            },
+            shortfall_mean: Exact(b.shortfall_mean),
+            credits_used_mean: Exact(b.credits_used_mean),
+        }
+    }
 }
 
 /// A credit row and how much of it a month used.
@@ -429,6 +495,8 @@ pub struct ContractJson<'a> {
     credits_used: Exact,
     /// The horizon's expected bill.
     billed: Exact,
+    /// The horizon's bill in each Monte Carlo run.
+    runs: BilledRunsJson,
     /// Each credit row: its amount, expiry, use and what remains.
     credits: Vec<CreditJson>,
 }
@@ -459,6 +527,7 @@ impl<'a> ContractJson<'a> {
             commitment_shortfall: Exact(t.shortfall),
             credits_used: Exact(t.credits_used),
             billed: Exact(t.billed),
+            runs: (&t.runs.total).into(),
             credits: (c.credits.iter().zip(&t.credits).enumerate())
                 .map(|(i, (k, u))| CreditJson {
                     row: c.credit_ref(i),
@@ -473,7 +542,7 @@ impl<'a> ContractJson<'a> {
 }
 
 impl MonthTermsJson {
-    fn of(c: &Contract, m: &contract::Month) -> Self {
+    fn of(c: &Contract, m: &contract::Month, runs: &BilledStats) -> Self {
         MonthTermsJson {
             commitment: m.commitment.map(|(i, _)| c.commitment_ref(i)),
             minimum: m.commitment.map(|(_, min)| Exact(min)),
@@ -485,6 +554,7 @@ impl MonthTermsJson {
                 })
                 .collect(),
             billed: Exact(m.billed),
+            runs: runs.into(),
         }
     }
 }
@@ -650,7 +720,7 @@ impl<'a> From<&'a Projection> for ProjectionJson<'a> {
                         .collect(),
                     categories: ColumnsJson(m.by_category),
                     list_expected: list(|t, i| t.list_months[i], i),
-                    contract: t.map(|t| MonthTermsJson::of(&t.contract, &t.months[i])),
+                    contract: t.map(|t| MonthTermsJson::of(&t.contract, &t.months[i], &t.runs.months[i])),
                 })
                 .collect(),
             total: TotalJson {

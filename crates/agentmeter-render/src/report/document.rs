@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use rust_decimal::prelude::*;
 
 use super::chart::{self, Chart};
-use super::group::{self, group};
+use super::group::group_under;
 use super::{GroupBy, GroupRow, MeterReport};
 use crate::category::{CostColumn, PerCostColumn};
 use crate::error::{Error, Result};
@@ -210,7 +210,7 @@ impl Report {
     pub fn add_meter(&mut self, m: &MeterReport) -> Result<()> {
         self.pricing_versions.push(m.table.version.clone());
         let by = |key: GroupBy| -> Result<(GroupBy, Vec<GroupRow>)> {
-            Ok((key, group(m.sessions, &[key])?))
+            Ok((key, group_under(m.sessions, &[key], m.billing)?))
         };
         let (days, months, models, agents) = (
             by(GroupBy::Day)?,
@@ -236,7 +236,13 @@ impl Report {
         };
         // Under a contract, what the user pays beside each list amount.
         let billing = m.billing;
-        let paid_by = |key: GroupBy| billing.map(|b| group::contracted(m.sessions, &[key], b));
+        let paid_by = |rows: &[GroupRow]| -> Option<BTreeMap<String, Decimal>> {
+            billing.map(|_| {
+                (rows.iter())
+                    .map(|r| (r.key.clone(), r.contracted.unwrap_or_default().total()))
+                    .collect()
+            })
+        };
         let paid_categories: Option<BTreeMap<String, Decimal>> =
             billing.map(|b| categories(&b.contracted).into_iter().collect());
         let headline = match billing {
@@ -267,14 +273,14 @@ impl Report {
                     Some("Top agents".into()),
                     with_paid(
                         top_shares("Agent", keyed(&agents.1), total),
-                        paid_by(GroupBy::Agent).as_ref(),
+                        paid_by(&agents.1).as_ref(),
                     ),
                 ),
                 (
                     Some("Top models".into()),
                     with_paid(
                         top_shares("Model", keyed(&models.1), total),
-                        paid_by(GroupBy::Model).as_ref(),
+                        paid_by(&models.1).as_ref(),
                     ),
                 ),
                 (
@@ -298,26 +304,8 @@ impl Report {
                 groups: Some((vec![*key], rows.clone())),
                 ..m.clone()
             };
-            let mut g = export::grid(&r).materialize();
-            if let Some(b) = billing {
-                // Beside the list total, what the user pays for the row's line items.
-                let paid = group::contracted(m.sessions, &[*key], b);
-                let at = g
-                    .header
-                    .iter()
-                    .position(|h| h == "Total")
-                    .map_or(0, |i| i + 1);
-                g.header.insert(at, "Contracted".into());
-                g.numeric.insert(at, true);
-                for r in &mut g.rows {
-                    let v = paid.get(&r[0]).copied().unwrap_or_default();
-                    r.insert(at, usd(v));
-                }
-                if !g.total.is_empty() {
-                    g.total.insert(at, usd(b.contracted.total()));
-                }
-            }
-            g
+            // Under a contract the grid has what the user pays beside each list total.
+            export::grid(&r).materialize()
         };
         let mut by_category = with_paid(
             top_shares("Category", categories(&m.totals.cost), total),
@@ -403,6 +391,18 @@ impl Report {
                 ratio,
             ]);
         }
+        // Under a contract the amounts are what the user pays: the list expectation beside.
+        if let Some(list) = std::iter::once(plan)
+            .chain(others.iter().copied())
+            .map(|p| p.contract.as_ref().map(|t| usd(t.list_total)))
+            .collect::<Option<Vec<String>>>()
+        {
+            totals.header.insert(1, "List".into());
+            totals.numeric.insert(1, true);
+            for (r, l) in totals.rows.iter_mut().zip(list) {
+                r.insert(1, l);
+            }
+        }
         let mut by_model: Vec<(String, Decimal)> = Vec::new();
         for a in &plan.agents {
             let cost: Decimal = a.by_category.values().sum();
@@ -436,6 +436,13 @@ impl Report {
                     "Billed at the expected spend (commitments, credits)",
                     usd(terms.billed),
                 ));
+                // The same terms on each run: the band of the bill.
+                let b = &terms.runs.total.billed;
+                extra.extend([
+                    ("Billed, p5 of the runs' bills", usd(b.p5)),
+                    ("Billed, p50", usd(b.p50)),
+                    ("Billed, p95", usd(b.p95)),
+                ]);
             }
             extra.push(("Contract", c.version.clone()));
             rows.splice(2..2, extra);

@@ -9,6 +9,8 @@ use chrono::Datelike;
 use polars::prelude::*;
 use rust_decimal::Decimal;
 
+use crate::category::PerCategory;
+use crate::contract::Billing;
 use crate::error::{Error, Result};
 use crate::rate::{ByCategory, Category, LineItem, RatedSession};
 
@@ -71,6 +73,9 @@ pub struct GroupRow {
     pub budgets_over_80: u64,
     pub budgets_reached: u64,
     pub sums: ByCategory,
+    /// Under a contract (`group_under`): what the user pays for the row's line items, per
+    /// category (their list amounts less the discounts, as `contract::apply` gives them).
+    pub contracted: Option<PerCategory<Decimal>>,
 }
 
 /// The key an item falls under; items without a model or agent go under "(none)".
@@ -110,21 +115,28 @@ fn joined_key(s: &RatedSession, item: &LineItem, by: &[GroupBy]) -> String {
     key.join(&SEP.to_string())
 }
 
-/// Per group row's `key` (the values joined by a space), what the user pays under a
-/// contract: the contracted amounts of the line items the row holds.
-pub fn contracted(
+/// Group by one or more keys and, under a contract, give each row what the user pays for its
+/// line items (`billing` must be the sessions' own, from `contract::apply`).
+pub fn group_under(
     sessions: &[RatedSession],
     by: &[GroupBy],
-    billing: &crate::contract::Billing,
-) -> BTreeMap<String, Decimal> {
-    let mut out: BTreeMap<String, Decimal> = BTreeMap::new();
-    for (s, terms) in sessions.iter().zip(&billing.sessions) {
+    billing: Option<&Billing>,
+) -> Result<Vec<GroupRow>> {
+    let mut rows = group(sessions, by)?;
+    let Some(b) = billing else {
+        return Ok(rows);
+    };
+    let mut paid: BTreeMap<String, PerCategory<Decimal>> = BTreeMap::new();
+    for (s, terms) in sessions.iter().zip(&b.sessions) {
         for (item, t) in s.items.iter().zip(&terms.items) {
-            let key: Vec<String> = by.iter().map(|&b| key_of(b, s, item)).collect();
-            *out.entry(key.join(" ")).or_default() += t.amount;
+            paid.entry(joined_key(s, item, by)).or_default()[item.category] += t.amount;
         }
     }
-    out
+    let sep = SEP.to_string();
+    for r in &mut rows {
+        r.contracted = Some(paid.remove(&r.keys.join(&sep)).unwrap_or_default());
+    }
+    Ok(rows)
 }
 
 /// Group by one or more keys. Day, week and month use each item's `day`, which the rater
