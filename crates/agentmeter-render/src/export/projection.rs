@@ -720,7 +720,8 @@ impl<'a> From<&'a Projection> for ProjectionJson<'a> {
                         .collect(),
                     categories: ColumnsJson(m.by_category),
                     list_expected: list(|t, i| t.list_months[i], i),
-                    contract: t.map(|t| MonthTermsJson::of(&t.contract, &t.months[i], &t.runs.months[i])),
+                    contract: t
+                        .map(|t| MonthTermsJson::of(&t.contract, &t.months[i], &t.runs.months[i])),
                 })
                 .collect(),
             total: TotalJson {
