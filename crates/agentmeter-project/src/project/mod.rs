@@ -172,25 +172,35 @@ impl DayPrices {
     /// These list prices less a contract's discounts: each category's rate times what its
     /// discount leaves (`kept`), as rating applies a discount to a line item's amount.
     pub fn discounted(&self, kept: PerCategory<Decimal>) -> Result<DayPrices> {
-        let scale = |r: &Rates| -> Result<Rates> {
-            let mut out = r.clone();
-            for c in Category::tokens() {
-                if let Some(v) = out.get_mut(c) {
-                    *v = mul(*v, kept[c])?;
-                }
-            }
-            Ok(out)
-        };
+        let (standard, long_context) = self.token_rates_times(|c| kept[c])?;
         Ok(DayPrices {
-            standard: scale(&self.standard)?,
-            long_context: match &self.long_context {
-                Some((t, r)) => Some((*t, scale(r)?)),
-                None => None,
-            },
+            standard,
+            long_context,
             usd_per_hour: mul(self.usd_per_hour, kept[Category::Runtime])?,
             usd_per_1000_searches: mul(self.usd_per_1000_searches, kept[Category::WebSearch])?,
             kept: PerCategory::from_fn(|c| self.kept[c] * kept[c]),
         })
+    }
+
+    /// The token rates, standard and long-context, each times `factor` of its category.
+    fn token_rates_times(
+        &self,
+        factor: impl Fn(Category) -> Decimal,
+    ) -> Result<(Rates, Option<(u64, Rates)>)> {
+        let scale = |r: &Rates| -> Result<Rates> {
+            let mut out = r.clone();
+            for c in Category::tokens() {
+                if let Some(v) = out.get_mut(c) {
+                    *v = mul(*v, factor(c))?;
+                }
+            }
+            Ok(out)
+        };
+        let long = match &self.long_context {
+            Some((t, r)) => Some((*t, scale(r)?)),
+            None => None,
+        };
+        Ok((scale(&self.standard)?, long))
     }
 
     /// Each category's rate in the table's unit (per hour, per million tokens, per 1,000
@@ -578,21 +588,10 @@ fn expected_prices(base: &DayPrices, changes: &[PriceChange], model: &str) -> Re
         add(e, mul(none_later, table)?)
     };
     let factor = expect(Decimal::ONE, &|c| c.token_factor_for(model))?;
-    let scale = |r: &Rates| -> Result<Rates> {
-        let mut out = r.clone();
-        for c in Category::tokens() {
-            if let Some(v) = out.get_mut(c) {
-                *v = mul(*v, factor)?;
-            }
-        }
-        Ok(out)
-    };
+    let (standard, long_context) = base.token_rates_times(|_| factor)?;
     Ok(DayPrices {
-        standard: scale(&base.standard)?,
-        long_context: match &base.long_context {
-            Some((t, r)) => Some((*t, scale(r)?)),
-            None => None,
-        },
+        standard,
+        long_context,
         usd_per_hour: expect(base.usd_per_hour, &|c| c.runtime_usd_per_hour.as_ref())?,
         usd_per_1000_searches: expect(base.usd_per_1000_searches, &|c| {
             c.web_search_usd_per_1000.as_ref()
